@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+import { run } from './_run.mjs';
+
+await run('../roles/endpoint/main.ts');

@@ -1,0 +1,127 @@
+// The Redis contract: every key, channel and stream name, its payload and TTL. No other file spells a key.
+import { z } from 'zod';
+import { TweetSchema } from './messages.ts';
+
+export const DEFAULT_PREFIX = 'fg:';
+
+// ---- payloads ----
+export const CatalogMovieSchema = z.object({
+  id: z.number().int(),
+  title: z.string().min(1),
+  year: z.number().int().optional(),
+  aliases: z.array(z.string()).optional(),
+});
+export type CatalogMovie = z.infer<typeof CatalogMovieSchema>;
+
+/** What a feeder publishes on a movie channel and keeps in the movie's history: the ready-to-send wire line
+ * of a `post_tweet` message (serialized once by the feeder, written as-is by every endpoint). */
+export const PublishedTweetSchema = z.object({ movie_id: z.number().int(), tweet: TweetSchema });
+export type PublishedTweet = z.infer<typeof PublishedTweetSchema>;
+
+export const RoleSchema = z.enum(['feeder', 'endpoint', 'keeper']);
+export type Role = z.infer<typeof RoleSchema>;
+
+export const HeartbeatSchema = z.object({
+  role: RoleSchema,
+  id: z.string(),
+  host: z.string(),
+  pid: z.number().int(),
+  version: z.string(),
+  started_at: z.string(),
+  at: z.string(),
+  rss: z.number(),
+  /** CPU use since the previous beat, percent of one core. */
+  cpu: z.number(),
+  gauges: z.record(z.string(), z.number()),
+});
+export type Heartbeat = z.infer<typeof HeartbeatSchema>;
+
+export const EndpointRecordSchema = z.object({
+  id: z.string(),
+  host: z.string(),
+  port: z.number().int(),
+  tls: z.boolean(),
+  clients: z.number().int(),
+  capacity: z.number().int(),
+  soft_limit: z.number().int(),
+  draining: z.boolean(),
+  at: z.string(),
+});
+export type EndpointRecord = z.infer<typeof EndpointRecordSchema>;
+
+export const ControlMessageSchema = z.discriminatedUnion('cmd', [
+  z.object({ cmd: z.literal('shed'), clients: z.number().int().positive(), reason: z.string().optional() }),
+  z.object({ cmd: z.literal('drain') }),
+  z.object({ cmd: z.literal('stop') }),
+  z.object({ cmd: z.literal('log_level'), level: z.string() }),
+]);
+export type ControlMessage = z.infer<typeof ControlMessageSchema>;
+
+/** Fields of one log stream entry. `line` is the original JSON log line, archived verbatim. */
+export const LogEntryFieldsSchema = z.object({
+  role: z.string(),
+  id: z.string(),
+  host: z.string(),
+  level: z.string(),
+  line: z.string(),
+});
+export type LogEntryFields = z.infer<typeof LogEntryFieldsSchema>;
+
+// ---- TTLs and caps ----
+export const HEARTBEAT_INTERVAL_MS = 2_000;
+/** A process missing three beats is gone. */
+export const HEARTBEAT_TTL_S = 7;
+export const ENDPOINT_TTL_S = 6;
+export const RECENT_TWEETS_CAP = 50;
+export const RECENT_TWEETS_TTL_S = 24 * 3600;
+/** Per-minute count buckets live a little over the one-hour window. */
+export const COUNT_BUCKET_S = 60;
+export const COUNT_BUCKET_TTL_S = 3600 + 5 * 60;
+export const LOG_STREAM_MAXLEN = 200_000;
+export const KEEPER_GROUP = 'keepers';
+
+export function redisContract(prefix: string = DEFAULT_PREFIX) {
+  const p = prefix;
+  return {
+    prefix: p,
+    /** hash: movie id → CatalogMovie JSON */
+    catalog: `${p}catalog`,
+    /** pubsub: catalog replaced (payload: count of movies) */
+    catalogChanged: `${p}catalog:changed`,
+    /** pubsub: wire line of `post_tweet` for one movie */
+    movieChannel: (movieId: number) => `${p}movie:${movieId}:tweets`,
+    /** the movie id of a movie channel name, or undefined */
+    movieIdOfChannel: (channel: string): number | undefined => {
+      const m = /:movie:(-?\d+):tweets$/.exec(channel);
+      return m && channel.startsWith(p) ? Number(m[1]) : undefined;
+    },
+    /** list, newest first, capped at RECENT_TWEETS_CAP: wire lines of `post_tweet` */
+    movieRecent: (movieId: number) => `${p}movie:${movieId}:recent`,
+    /** hash per minute bucket: movie id → tweets counted in that minute */
+    countBucket: (minuteEpoch: number) => `${p}counts:${minuteEpoch}`,
+    /** string: JSON of `set_movies` params, computed once by the feeder */
+    ranking: `${p}ranking`,
+    /** pubsub: the ranking changed (payload: its `at`) */
+    rankingChanged: `${p}ranking:changed`,
+    /** string with TTL: Heartbeat JSON */
+    heartbeat: (role: string, id: string) => `${p}proc:${role}:${id}`,
+    /** zset: "role:id" → last beat (ms); members whose key expired are stale */
+    heartbeatIndex: `${p}procs`,
+    /** stream: every role's log lines (LogEntryFields), capped at LOG_STREAM_MAXLEN */
+    logStream: `${p}logs`,
+    /** string with TTL: EndpointRecord JSON */
+    endpoint: (id: string) => `${p}endpoint:${id}`,
+    /** zset: endpoint id → last registration (ms) */
+    endpointIndex: `${p}endpoints`,
+    /** pubsub: ControlMessage for one process / every process of a role */
+    control: (role: string, id: string) => `${p}control:${role}:${id}`,
+    controlRole: (role: string) => `${p}control:${role}:*all*`,
+    /** string with TTL: holder of God's deploy lock */
+    deployLock: `${p}god:deploy-lock`,
+    /** stream: keeper alerts (silence, exception) for God; also logged */
+    alerts: `${p}alerts`,
+    /** string: JSON of the last published endpoint list */
+    endpointList: `${p}endpoint-list`,
+  };
+}
+export type RedisContract = ReturnType<typeof redisContract>;

@@ -1,0 +1,178 @@
+// Role configuration: every option is a flag and an env var, validated by one zod schema each.
+import os from 'node:os';
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { DEFAULT_PREFIX } from '../../protocol/redis-contract.ts';
+import { UserError } from './errors.ts';
+
+export interface OptionSpec<S extends z.ZodType = z.ZodType> {
+  /** e.g. '--redis <url>' or '--loop' */
+  flag: string;
+  env: string;
+  description: string;
+  schema: S;
+  default?: string;
+  /** never echo the value in errors or logs */
+  secret?: boolean;
+}
+export type OptionsSpec = Record<string, OptionSpec>;
+export type ConfigOf<S extends OptionsSpec> = { [K in keyof S]: z.output<S[K]['schema']> };
+
+/** Durations like 90s, 5m, 250ms, 1h or a bare number of milliseconds. */
+export const durationMs = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'number') return v;
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(v.trim());
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (e.g. 250ms, 30s, 5m, 1h)` });
+    return z.NEVER;
+  }
+  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 'ms']!;
+  return Math.round(Number(m[1]) * mult);
+});
+export const intFrom = (min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+export const boolFlag = z
+  .union([z.boolean(), z.string()])
+  .transform((v) =>
+    typeof v === 'boolean' ? v : !['0', 'false', 'no', 'off', ''].includes(v.toLowerCase()),
+  );
+export const redisUrl = z
+  .string()
+  .refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss://')
+  .refine((u) => URL.canParse(u), 'is not a valid URL');
+
+/** Options every role takes. */
+export const commonOptions = {
+  redis: {
+    flag: '--redis <url>',
+    env: 'FG_REDIS_URL',
+    description: 'Redis URL (redis://[:password@]host:port[/db], rediss:// for TLS)',
+    schema: redisUrl,
+    default: 'redis://127.0.0.1:6379',
+    secret: true,
+  },
+  redisTlsCa: {
+    flag: '--redis-tls-ca <file>',
+    env: 'FG_REDIS_TLS_CA',
+    description: 'CA certificate file for rediss:// (default: system CAs)',
+    schema: z.string().optional(),
+  },
+  redisTlsInsecure: {
+    flag: '--redis-tls-insecure',
+    env: 'FG_REDIS_TLS_INSECURE',
+    description: 'do not verify the Redis TLS certificate (testing only)',
+    schema: boolFlag.default(false),
+  },
+  prefix: {
+    flag: '--prefix <prefix>',
+    env: 'FG_PREFIX',
+    description: 'prefix of every Redis key',
+    schema: z.string().min(1),
+    default: DEFAULT_PREFIX,
+  },
+  id: {
+    flag: '--id <id>',
+    env: 'FG_ID',
+    description: 'process id in the fleet (default: <role>-<hostname>-<pid>)',
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, 'may only hold letters, digits, dot, dash and underscore')
+      .optional(),
+  },
+  hostName: {
+    flag: '--host-name <name>',
+    env: 'FG_HOST',
+    description: 'host name reported in heartbeats and logs',
+    schema: z.string().min(1),
+    default: os.hostname(),
+  },
+  release: {
+    flag: '--release <version>',
+    env: 'FG_RELEASE',
+    description: 'release version reported in heartbeats',
+    schema: z.string().optional(),
+  },
+  logLevel: {
+    flag: '--log-level <level>',
+    env: 'FG_LOG_LEVEL',
+    description: 'trace|debug|info|warn|error|fatal',
+    schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
+    default: 'info',
+  },
+  stopTimeout: {
+    flag: '--stop-timeout <duration>',
+    env: 'FG_STOP_TIMEOUT',
+    description: 'how long a graceful stop may take before the process exits anyway',
+    schema: durationMs,
+    default: '10s',
+  },
+} satisfies OptionsSpec;
+export type CommonConfig = ConfigOf<typeof commonOptions>;
+
+function flagName(flag: string): string {
+  return flag.split(/[ ,]/)[0]!;
+}
+
+/**
+ * Parse argv and env against a spec. Flags win over env vars, env vars over defaults.
+ * All problems are reported at once, each naming its flag and env var.
+ */
+export function parseConfig<S extends OptionsSpec>(
+  program: string,
+  spec: S,
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { description?: string; exitOnHelp?: boolean } = {},
+): ConfigOf<S> {
+  const cmd = new Command(program)
+    .description(opts.description ?? '')
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({ writeErr: () => {}, writeOut: (s) => process.stdout.write(s) });
+  for (const [key, o] of Object.entries(spec)) {
+    const opt = new Option(o.flag, `${o.description} [env: ${o.env}]`).env(o.env);
+    if (o.default !== undefined) opt.default(o.default);
+    const attr = opt.attributeName();
+    if (attr !== key) throw new Error(`option spec key "${key}" must match flag ${o.flag} (${attr})`);
+    cmd.addOption(opt);
+  }
+  try {
+    // commander reads env itself; pass a copy so tests can inject env.
+    const saved = process.env;
+    process.env = { ...env };
+    try {
+      cmd.parse(argv, { from: 'user' });
+    } finally {
+      process.env = saved;
+    }
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') {
+      if (opts.exitOnHelp !== false) process.exit(0);
+      throw new UserError('help shown', { code: 'FG_HELP' });
+    }
+    throw new UserError(`${program}: ${e.message?.replace(/^error: /, '') ?? String(err)}`, {
+      code: 'FG_CONFIG',
+      hint: `Run \`${program} --help\` to see every option and its environment variable.`,
+    });
+  }
+  const raw = cmd.opts();
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, o] of Object.entries(spec)) {
+    const r = o.schema.safeParse(raw[key]);
+    if (r.success) {
+      out[key] = r.data;
+      continue;
+    }
+    const shown = o.secret || raw[key] === undefined ? '' : ` (got ${JSON.stringify(raw[key])})`;
+    const msg = r.error.issues.map((i) => i.message).join('; ');
+    problems.push(`${flagName(o.flag)} / ${o.env}${shown}: ${msg}`);
+  }
+  if (problems.length) {
+    throw new UserError(`${program}: invalid configuration:\n  - ${problems.join('\n  - ')}`, {
+      code: 'FG_CONFIG',
+      hint: `Fix the flag or the environment variable named above. \`${program} --help\` lists them all.`,
+    });
+  }
+  return out as ConfigOf<S>;
+}

@@ -1,0 +1,223 @@
+// The life of a role process: config, logs, Redis, heartbeat, control channel, graceful stop.
+import type { Redis } from 'ioredis';
+import {
+  ControlMessageSchema,
+  type ControlMessage,
+  type RedisContract,
+  type Role,
+  redisContract,
+} from '../../protocol/redis-contract.ts';
+import { type CommonConfig, type ConfigOf, commonOptions, type OptionsSpec, parseConfig } from './config.ts';
+import { formatUserError, UserError } from './errors.ts';
+import { HeartbeatPublisher } from './heartbeat.ts';
+import { RedisLogSink } from './log-sink.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { connectFromConfig, type RedisConnectOptions, redactUrl } from './redis.ts';
+import { Subscriber } from './subscriber.ts';
+import { builtVersion } from './version.ts';
+
+export interface RoleContext<C> {
+  role: Role;
+  id: string;
+  host: string;
+  version: string;
+  config: C & CommonConfig;
+  log: Logger;
+  keys: RedisContract;
+  /** command connection; commands wait for a reconnect while Redis is down */
+  redis: Redis;
+  /** the process's one subscriber connection, created on first use */
+  subscriber(): Subscriber;
+  /** an extra connection (e.g. for blocking reads) */
+  connect(name: string, extra?: Partial<RedisConnectOptions>): Redis;
+  onControl(handler: (msg: ControlMessage) => void): void;
+  /** aborted when the role starts to stop */
+  signal: AbortSignal;
+}
+
+export interface RoleInstance {
+  /** graceful stop; the runtime enforces the deadline */
+  stop(reason: string): Promise<void>;
+  gauges?(): Record<string, number>;
+}
+
+export interface RoleDefinition<S extends OptionsSpec> {
+  role: Role;
+  description: string;
+  options: S;
+  main(ctx: RoleContext<ConfigOf<S>>): Promise<RoleInstance>;
+}
+
+export interface RoleHandle<C> {
+  ctx: RoleContext<C>;
+  instance: RoleInstance;
+  stop(reason?: string): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  stdout?: { write(s: string): unknown };
+}
+
+export async function startRole<S extends OptionsSpec>(
+  def: RoleDefinition<S>,
+  argv: string[],
+  so: StartOptions = {},
+): Promise<RoleHandle<ConfigOf<S>>> {
+  const spec = { ...commonOptions, ...def.options };
+  const config = parseConfig(def.role, spec, argv, so.env ?? process.env, {
+    description: def.description,
+  }) as ConfigOf<S> & CommonConfig;
+  const id = config.id ?? `${def.role}-${config.hostName}-${process.pid}`;
+  const host = config.hostName;
+  const version = config.release ?? builtVersion();
+  const keys = redisContract(config.prefix);
+
+  const resources: Array<{ close(): unknown }> = [];
+  const logRedis = connectFromConfig(config, `${id}:logs`, { offlineQueue: false });
+  resources.push({ close: () => logRedis.disconnect() });
+  const sink = new RedisLogSink({ redis: logRedis, stream: keys.logStream, role: def.role, id, host });
+  const log = createLogger({ role: def.role, id, host, level: config.logLevel, sink, stdout: so.stdout });
+
+  const redis = connectFromConfig(config, id, {
+    onStatus: (s, err) =>
+      s === 'ready'
+        ? log.info({ redis: redactUrl(config.redis) }, 'redis connected')
+        : log.warn({ err: err?.message }, 'redis connection lost; reconnecting'),
+  });
+  resources.push({ close: () => redis.disconnect() });
+  let sub: Subscriber | undefined;
+  const abort = new AbortController();
+  const controlHandlers: Array<(m: ControlMessage) => void> = [];
+  let instance: RoleInstance | undefined;
+
+  const ctx: RoleContext<ConfigOf<S>> = {
+    role: def.role,
+    id,
+    host,
+    version,
+    config,
+    log,
+    keys,
+    redis,
+    subscriber() {
+      if (!sub) {
+        sub = new Subscriber(connectFromConfig(config, `${id}:sub`));
+        resources.push(sub);
+      }
+      return sub;
+    },
+    connect(name, extra) {
+      const r = connectFromConfig(config, `${id}:${name}`, extra);
+      resources.push({ close: () => r.disconnect() });
+      return r;
+    },
+    onControl(h) {
+      controlHandlers.push(h);
+    },
+    signal: abort.signal,
+  };
+
+  const onControl = (buf: Buffer) => {
+    let msg: ControlMessage;
+    try {
+      msg = ControlMessageSchema.parse(JSON.parse(buf.toString()));
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'ignored a malformed control message');
+      return;
+    }
+    log.info({ control: msg }, 'control message');
+    if (msg.cmd === 'log_level') log.level = msg.level;
+    for (const h of controlHandlers) h(msg);
+    if (msg.cmd === 'stop') process.kill(process.pid, 'SIGTERM');
+  };
+  ctx.subscriber().on(keys.control(def.role, id), onControl);
+  ctx.subscriber().on(keys.controlRole(def.role), onControl);
+
+  const heartbeat = new HeartbeatPublisher({
+    redis,
+    keys,
+    role: def.role,
+    id,
+    host,
+    version,
+    gauges: () => ({
+      ...(instance?.gauges?.() ?? {}),
+      log_dropped: sink.dropped,
+      log_pending: sink.pending,
+    }),
+  });
+
+  log.info({ version, redis: redactUrl(config.redis) }, `${def.role} starting`);
+  try {
+    instance = await def.main(ctx);
+  } catch (err) {
+    log.fatal({ err }, `${def.role} failed to start`);
+    await sink.drain(1000);
+    sink.close();
+    for (const r of resources.reverse()) r.close();
+    throw err;
+  }
+  heartbeat.start();
+
+  let stopping: Promise<void> | undefined;
+  const stop = (reason = 'stop') =>
+    (stopping ??= (async () => {
+      abort.abort();
+      log.info({ reason }, `${def.role} stopping`);
+      const deadline = new Promise<'timeout'>((r) =>
+        setTimeout(() => r('timeout'), config.stopTimeout).unref(),
+      );
+      const res = await Promise.race([instance!.stop(reason).then(() => 'ok' as const), deadline]).catch(
+        (err) => {
+          log.error({ err }, 'error while stopping');
+          return 'error' as const;
+        },
+      );
+      if (res === 'timeout') log.error({ timeout_ms: config.stopTimeout }, 'graceful stop timed out');
+      await heartbeat.stop();
+      log.info({ reason, result: res }, `${def.role} stopped`);
+      await sink.drain(1500);
+      sink.close();
+      for (const r of resources.reverse()) r.close();
+      if (res !== 'ok') throw new Error(`stop ${res}`);
+    })());
+  return { ctx, instance, stop };
+}
+
+/** Entry point of a role binary: start, stop on SIGTERM/SIGINT, log and exit non-zero on a crash. */
+export async function runRole<S extends OptionsSpec>(
+  def: RoleDefinition<S>,
+  argv = process.argv.slice(2),
+): Promise<void> {
+  let handle: RoleHandle<ConfigOf<S>>;
+  try {
+    handle = await startRole(def, argv);
+  } catch (err) {
+    process.stderr.write(`${formatUserError(err)}\n`);
+    process.exit(err instanceof UserError ? 2 : 1);
+  }
+  const { log } = handle.ctx;
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (++signals > 1) {
+      log.warn({ signal: sig }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    handle.stop(sig).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const crash = (err: unknown, kind: string) => {
+    log.fatal({ err, kind }, `${def.role} crashed: ${(err as Error)?.message ?? String(err)}`);
+    // give the log line a moment to reach Redis, then go; a supervisor restarts us
+    const t = setTimeout(() => process.exit(1), 1500);
+    t.unref();
+    handle.stop('crash').finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', (err) => crash(err, 'uncaughtException'));
+  process.on('unhandledRejection', (err) => crash(err, 'unhandledRejection'));
+}

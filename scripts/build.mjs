@@ -1,0 +1,44 @@
+// Bundles each role into one self-contained ESM file (dist/roles/<role>.mjs): what God ships to hosts.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const version = process.env.FG_BUILD_VERSION || pkg.version;
+const roles = ['feeder', 'endpoint', 'keeper'].filter((r) =>
+  fs.existsSync(path.join(root, 'roles', r, 'main.ts')),
+);
+const outdir = path.join(root, 'dist', 'roles');
+fs.mkdirSync(outdir, { recursive: true });
+
+const started = Date.now();
+await build({
+  entryPoints: Object.fromEntries(roles.map((r) => [r, path.join(root, 'roles', r, 'main.ts')])),
+  outdir,
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  minify: false,
+  sourcemap: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+  define: { __FG_VERSION__: JSON.stringify(version) },
+  // bundled CommonJS dependencies call require() for Node built-ins
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __fgCreateRequire } from 'node:module';\nconst require = __fgCreateRequire(import.meta.url);",
+  },
+});
+const manifest = { version, built_at: new Date().toISOString(), roles: {} };
+for (const r of roles) {
+  const f = path.join(outdir, `${r}.mjs`);
+  fs.chmodSync(f, 0o755);
+  manifest.roles[r] = { file: `${r}.mjs`, bytes: fs.statSync(f).size };
+}
+fs.writeFileSync(path.join(outdir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+console.log(
+  `built ${roles.map((r) => `dist/roles/${r}.mjs`).join(', ')} (version ${version}) in ${Date.now() - started} ms`,
+);
