@@ -1,0 +1,35 @@
+// What every provider (local, ssh, ec2) offers God's services.
+import type { Role } from '../../../protocol/redis-contract.ts';
+
+/** A machine of the fleet (for local: this machine; for ec2: an instance). */
+export interface Machine {
+  provider: 'local' | 'ssh' | 'ec2';
+  id: string;
+  name: string;
+  /** address God reaches it at (SSH) */
+  address?: string;
+  port?: number;
+  state: string;
+  roles: Role[];
+  tags?: Record<string, string>;
+}
+
+/** A process the fleet should have, according to config/provider. */
+export interface ExpectedProcess {
+  role: Role;
+  /** the process id used in heartbeats (FG_ID) */
+  id: string;
+  host: string;
+}
+
+export interface Provider {
+  readonly kind: 'local' | 'ssh' | 'ec2';
+  machines(): Promise<Machine[]>;
+  expected(): Promise<ExpectedProcess[]>;
+  /** converge `role` to `count` processes/machines; idempotent */
+  up(role: Role, count: number): Promise<void>;
+  /** stop/terminate: a role, or given ids, or everything */
+  down(target?: { role?: Role; ids?: string[] }): Promise<void>;
+  restart(target?: { role?: Role; ids?: string[] }): Promise<void>;
+  close(): Promise<void>;
+}
