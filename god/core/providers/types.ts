@@ -33,3 +33,15 @@ export interface Provider {
   restart(target?: { role?: Role; ids?: string[] }): Promise<void>;
   close(): Promise<void>;
 }
+
+/** What a provider factory gets: the parsed config, where to report, where relative paths start. */
+export interface ProviderContext {
+  config: import('../config/schema.ts').GodConfig;
+  events: import('../events.ts').EventSink;
+  /** folder of the config file (or the working dir): relative paths in the config start here */
+  baseDir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Each provider module (local.ts, ssh.ts, ec2.ts) exports `createProvider: ProviderFactory`. */
+export type ProviderFactory = (ctx: ProviderContext) => Provider | Promise<Provider>;

@@ -1,0 +1,87 @@
+// The environment of one role process, built from the config: what the local supervisor, systemd units
+// and the remote supervisor all pass to a role (every role option is an FG_* variable).
+import path from 'node:path';
+import type { Role } from '../../../protocol/redis-contract.ts';
+import type { GodConfig } from './schema.ts';
+
+/** Config option (dotted, under roles.<role>.options) → the role's environment variable. */
+export const ROLE_OPTION_ENV: Record<Role, Record<string, string>> = {
+  feeder: {
+    source: 'FG_SOURCE',
+    catalog: 'FG_CATALOG',
+    rate: 'FG_RATE',
+    replay: 'FG_REPLAY',
+    speed: 'FG_SPEED',
+    loop: 'FG_LOOP',
+  },
+  endpoint: {
+    port: 'FG_PORT',
+    host: 'FG_LISTEN_HOST',
+    public_host: 'FG_PUBLIC_HOST',
+    'tls.cert': 'FG_TLS_CERT',
+    'tls.key': 'FG_TLS_KEY',
+    max_clients: 'FG_MAX_CLIENTS',
+    soft_limit: 'FG_SOFT_LIMIT',
+  },
+  keeper: {
+    archive: 'FG_ARCHIVE',
+    'alerts.sms': 'FG_ALERT_SMS',
+    'alerts.email': 'FG_ALERT_EMAIL',
+    'alerts.email_from': 'FG_EMAIL_FROM',
+    'alerts.silence': 'FG_SILENCE',
+    flush: 'FG_FLUSH',
+  },
+};
+
+/** Options holding file paths: resolved against the config's folder when running locally. */
+const PATH_OPTIONS = new Set(['catalog', 'replay', 'tls.cert', 'tls.key']);
+
+function flatten(obj: Record<string, unknown>, prefix = ''): Array<[string, unknown]> {
+  const out: Array<[string, unknown]> = [];
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v && typeof v === 'object' && !Array.isArray(v))
+      out.push(...flatten(v as Record<string, unknown>, key));
+    else if (v !== undefined) out.push([key, v]);
+  }
+  return out;
+}
+
+export interface RoleEnvOptions {
+  /** FG_ID */
+  id: string;
+  /** position of this process among the role's processes (endpoint ports are port + index) */
+  index?: number;
+  redisUrl: string;
+  release?: string;
+  /** FG_HOST: host name in heartbeats and logs */
+  hostName?: string;
+  /** resolve relative file options against this folder (local provider) */
+  baseDir?: string;
+  /** overrides after the config (e.g. the port the supervisor picked) */
+  extra?: Record<string, string>;
+}
+
+export function roleEnv(config: GodConfig, role: Role, o: RoleEnvOptions): Record<string, string> {
+  const entry = config.roles[role];
+  const env: Record<string, string> = {
+    FG_REDIS_URL: o.redisUrl,
+    FG_PREFIX: config.redis.prefix,
+    FG_ID: o.id,
+  };
+  if (config.redis.tls_ca) env.FG_REDIS_TLS_CA = config.redis.tls_ca;
+  const release = o.release ?? config.release;
+  if (release) env.FG_RELEASE = release;
+  if (o.hostName) env.FG_HOST = o.hostName;
+  const names = ROLE_OPTION_ENV[role];
+  for (const [key, value] of flatten(entry.options as Record<string, unknown>)) {
+    const name = names[key];
+    if (!name) continue;
+    let v = String(value);
+    if (key === 'port' && o.index) v = String(Number(value) + o.index);
+    if (PATH_OPTIONS.has(key) && o.baseDir && !path.isAbsolute(v)) v = path.resolve(o.baseDir, v);
+    env[name] = v;
+  }
+  Object.assign(env, entry.env, o.extra ?? {});
+  return env;
+}
