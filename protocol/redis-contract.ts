@@ -67,6 +67,19 @@ export const LogEntryFieldsSchema = z.object({
 });
 export type LogEntryFields = z.infer<typeof LogEntryFieldsSchema>;
 
+/** Fields of one `alerts` stream entry (what the keeper sent, or only logged). */
+export const AlertFieldsSchema = z.object({
+  kind: z.enum(['silence', 'recovered', 'exception', 'digest']),
+  subject: z.string(),
+  text: z.string(),
+  /** sms | email | log (no SNS/SES configured) | failed (delivery failed; see the keeper's log) */
+  delivered: z.enum(['sms', 'email', 'log', 'failed']),
+  keeper: z.string(),
+  at: z.string(),
+});
+export type AlertFields = z.infer<typeof AlertFieldsSchema>;
+export const ALERTS_STREAM_MAXLEN = 10_000;
+
 // ---- TTLs and caps ----
 export const HEARTBEAT_INTERVAL_MS = 2_000;
 /** A process missing three beats is gone. */
@@ -122,6 +135,12 @@ export function redisContract(prefix: string = DEFAULT_PREFIX) {
     alerts: `${p}alerts`,
     /** string: JSON of the last published endpoint list */
     endpointList: `${p}endpoint-list`,
+    /** zset: "role|id|host" of non-keeper log sources → ms of their last entry (keepers share what they read) */
+    keeperLastSpoke: `${p}keeper:last-spoke`,
+    /** string: JSON {since, sources} while a silence alert is open; removed (GETDEL) by whoever sends the recovery */
+    keeperSilence: `${p}keeper:silence`,
+    /** hash per exception fingerprint {n}: occurrences in the current digest window (keepers share the count) */
+    keeperException: (fingerprint: string) => `${p}keeper:exception:${fingerprint}`,
   };
 }
 export type RedisContract = ReturnType<typeof redisContract>;
