@@ -7,7 +7,8 @@ export const MAX_LINE_BYTES = 64 * 1024;
 export const RANKING_WINDOW_S = 3600;
 export const RECENT_TWEETS_ON_START = 20;
 
-const isoDate = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 date');
+// ISO-8601 date-time with a zone (what toISOString() and Twitter's created_at give).
+const isoDate = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time' });
 
 /** Deepest nesting of arrays/objects accepted in an echoed value (ping/pong `id`). */
 export const MAX_ECHO_DEPTH = 16;
@@ -112,7 +113,7 @@ function parseWith<M>(table: Record<string, z.ZodType>, value: unknown): ParseRe
     return { ok: false, code: 'invalid_message', message: '"action" must be a string' };
   }
   if (!Object.hasOwn(table, action)) {
-    return { ok: false, code: 'unknown_action', message: `unknown action "${action.slice(0, 64)}"`, action };
+    return { ok: false, code: 'unknown_action', message: `unknown action "${action.slice(0, 64)}"`, action: action.slice(0, 64) };
   }
   // `params` may be omitted when empty.
   const parsed = table[action].safeParse(params === undefined ? {} : params);

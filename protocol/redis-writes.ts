@@ -2,7 +2,7 @@
 // Each function queues commands on a pipeline or multi (`ChainableCommander`); the caller executes it.
 import type { ChainableCommander } from 'ioredis';
 import { RANKING_WINDOW_S, type RankedMovie, type ServerParamsOf, type Tweet } from './messages.ts';
-import { encodeServerLine } from './wire-line.ts';
+import { encodeServerMessage } from './ndjson.ts';
 import {
   type CatalogMovie,
   type EndpointRecord,
@@ -20,7 +20,7 @@ export function queueTweet(
   movieId: number,
   tweet: Tweet,
 ): Buffer {
-  const line = encodeServerLine('post_tweet', { movie_id: movieId, tweet });
+  const line = encodeServerMessage('post_tweet', { movie_id: movieId, tweet });
   const recent = keys.movieRecent(movieId);
   p.publish(keys.movieChannel(movieId), line);
   p.lpush(recent, line);
