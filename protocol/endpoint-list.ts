@@ -1,7 +1,7 @@
 // endpoints.json: the list of endpoints a client may connect to. The keeper writes it (archive target and
 // Redis); the client SDK reads exactly this shape.
 import { z } from 'zod';
-import { ENDPOINT_TTL_S, type EndpointRecord } from './redis-contract.ts';
+import type { EndpointRecord } from './redis-contract.ts';
 
 export const EndpointListEntrySchema = z.object({
   host: z.string().min(1),
@@ -22,21 +22,30 @@ export type EndpointList = z.infer<typeof EndpointListSchema>;
 /** File name of the list under the archive target (`s3://BUCKET/PREFIX/endpoints.json`, `DIR/endpoints.json`). */
 export const ENDPOINT_LIST_FILE = 'endpoints.json';
 
-/** A record is healthy when it is not draining and was refreshed within the registry TTL. */
-export function isHealthyEndpoint(rec: EndpointRecord, now: number = Date.now()): boolean {
+/**
+ * A record is healthy when it is not draining. Liveness comes from the registry itself (a record's key
+ * expires ENDPOINT_TTL_S after its last refresh); its `at` is written by the endpoint's clock, so it is
+ * only compared when the caller asks (`maxAgeMs`), to stay safe from clock skew between hosts.
+ */
+export function isHealthyEndpoint(rec: EndpointRecord, now: number = Date.now(), maxAgeMs?: number): boolean {
   if (rec.draining) return false;
+  if (maxAgeMs === undefined) return true;
   const at = Date.parse(rec.at);
-  return Number.isFinite(at) ? now - at <= ENDPOINT_TTL_S * 1000 : false;
+  return Number.isFinite(at) && now - at <= maxAgeMs;
 }
 
 /**
- * Build the list from registry records (the live keys only): healthy endpoints, one per host:port,
+ * Build the list from registry records (read from live keys, e.g. ENDPOINT_TTL_S): healthy endpoints, one per host:port,
  * sorted by host then port so equal sets give equal lists.
  */
-export function buildEndpointList(records: EndpointRecord[], now: Date = new Date()): EndpointList {
+export function buildEndpointList(
+  records: EndpointRecord[],
+  now: Date = new Date(),
+  opts: { maxAgeMs?: number } = {},
+): EndpointList {
   const byAddr = new Map<string, EndpointRecord>();
   for (const r of records) {
-    if (!isHealthyEndpoint(r, now.getTime())) continue;
+    if (!isHealthyEndpoint(r, now.getTime(), opts.maxAgeMs)) continue;
     const key = `${r.host}:${r.port}`;
     const prev = byAddr.get(key);
     // two records for one address (a restarted process): keep the freshest
