@@ -1,0 +1,95 @@
+// Endpoint options: each a flag and an env var.
+import { z } from 'zod';
+import { durationMs, intFrom, type OptionsSpec } from '../runtime/config.ts';
+
+export const endpointOptions = {
+  port: {
+    flag: '--port <port>',
+    env: 'FG_ENDPOINT_PORT',
+    description: 'TCP port to listen on (0 picks a free one; the log line `listening` names it)',
+    schema: intFrom(0, 65535),
+    default: '7070',
+  },
+  host: {
+    flag: '--host <address>',
+    env: 'FG_ENDPOINT_HOST',
+    description: 'address to listen on',
+    schema: z.string().min(1),
+    default: '0.0.0.0',
+  },
+  publicHost: {
+    flag: '--public-host <host>',
+    env: 'FG_ENDPOINT_PUBLIC_HOST',
+    description:
+      'host name clients use to reach this endpoint, published in the registry (default: --host, or the machine name when listening on every address)',
+    schema: z.string().min(1).optional(),
+  },
+  tlsCert: {
+    flag: '--tls-cert <file>',
+    env: 'FG_ENDPOINT_TLS_CERT',
+    description: 'PEM certificate (chain) file: serve TLS instead of plain TCP (needs --tls-key)',
+    schema: z.string().min(1).optional(),
+  },
+  tlsKey: {
+    flag: '--tls-key <file>',
+    env: 'FG_ENDPOINT_TLS_KEY',
+    description: 'PEM private key file of --tls-cert',
+    schema: z.string().min(1).optional(),
+  },
+  maxClients: {
+    flag: '--max-clients <n>',
+    env: 'FG_ENDPOINT_MAX_CLIENTS',
+    description: 'hard limit of connected clients; beyond it new connections get `server_full`',
+    schema: intFrom(1),
+    default: '100000',
+  },
+  softLimit: {
+    flag: '--soft-limit <n>',
+    env: 'FG_ENDPOINT_SOFT_LIMIT',
+    description:
+      'above this many clients new connections are sent to a less loaded endpoint when one exists (default: 80% of --max-clients)',
+    schema: intFrom(1).optional(),
+  },
+  sync: {
+    flag: '--sync <duration>',
+    env: 'FG_ENDPOINT_SYNC',
+    description: 'ranking (set_movies) is read from Redis at most once per this period',
+    schema: durationMs,
+    default: '2s',
+  },
+  idleTimeout: {
+    flag: '--idle-timeout <duration>',
+    env: 'FG_ENDPOINT_IDLE_TIMEOUT',
+    description: 'close a client that sent no byte for this long (`idle_timeout`)',
+    schema: durationMs,
+    default: '90s',
+  },
+  rateLimit: {
+    flag: '--rate-limit <per-second>',
+    env: 'FG_ENDPOINT_RATE_LIMIT',
+    description: 'messages per second a client may send on average (`rate_limited` beyond)',
+    schema: z.coerce.number().positive(),
+    default: '20',
+  },
+  rateBurst: {
+    flag: '--rate-burst <n>',
+    env: 'FG_ENDPOINT_RATE_BURST',
+    description: 'messages a client may send at once before --rate-limit applies',
+    schema: intFrom(1),
+    default: '40',
+  },
+  maxQueue: {
+    flag: '--max-queue <bytes>',
+    env: 'FG_ENDPOINT_MAX_QUEUE',
+    description: 'bytes queued for one client that does not read; beyond it `slow_consumer` and close',
+    schema: intFrom(1024),
+    default: '262144',
+  },
+  drainGrace: {
+    flag: '--drain-grace <duration>',
+    env: 'FG_ENDPOINT_DRAIN_GRACE',
+    description: 'on stop, how long clients told to `reconnect` elsewhere get to leave before being cut',
+    schema: durationMs,
+    default: '3s',
+  },
+} satisfies OptionsSpec;

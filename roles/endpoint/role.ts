@@ -1,0 +1,62 @@
+// The endpoint role definition: options, start, stop, gauges, control messages.
+import { HEARTBEAT_INTERVAL_MS } from '../../protocol/redis-contract.ts';
+import type { RoleDefinition, RoleInstance } from '../runtime/role.ts';
+import { endpointOptions } from './options.ts';
+import { EndpointServer } from './server.ts';
+
+export interface EndpointInstance extends RoleInstance {
+  server: EndpointServer;
+  port: number;
+}
+
+export const endpointRole: RoleDefinition<typeof endpointOptions> = {
+  role: 'endpoint',
+  description: 'Serves protocol v1 to mobile clients over TCP/TLS: rankings and live tweets from Redis',
+  options: endpointOptions,
+  async main(ctx): Promise<EndpointInstance> {
+    const c = ctx.config;
+    const server = new EndpointServer(
+      {
+        id: ctx.id,
+        host: c.host,
+        port: c.port,
+        publicHost: c.publicHost,
+        hostName: c.hostName,
+        tlsCert: c.tlsCert,
+        tlsKey: c.tlsKey,
+        maxClients: c.maxClients,
+        softLimit: c.softLimit,
+        syncMs: c.sync,
+        idleTimeoutMs: c.idleTimeout,
+        rate: c.rateLimit,
+        burst: c.rateBurst,
+        maxQueue: c.maxQueue,
+        drainGraceMs: c.drainGrace,
+        registryIntervalMs: HEARTBEAT_INTERVAL_MS,
+      },
+      { redis: ctx.redis, subscriber: ctx.subscriber(), keys: ctx.keys, log: ctx.log },
+    );
+    await server.start();
+    ctx.log.info(
+      {
+        port: server.port,
+        listen_host: c.host,
+        public_host: server.record().host,
+        tls: server.tls,
+        max_clients: c.maxClients,
+        soft_limit: server.softLimit,
+      },
+      'listening',
+    );
+    ctx.onControl((msg) => {
+      if (msg.cmd === 'shed') void server.shed(msg.clients, msg.reason ?? 'shed');
+      else if (msg.cmd === 'drain') void server.drain();
+    });
+    return {
+      server,
+      port: server.port,
+      stop: (reason) => server.stop(reason),
+      gauges: () => server.gauges(),
+    };
+  },
+};

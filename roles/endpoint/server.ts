@@ -1,0 +1,457 @@
+// The endpoint: accepts TCP/TLS clients, speaks protocol v1, fans out tweets and rankings, enforces limits,
+// and moves clients to other endpoints (soft limit, shed, drain).
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import tls from 'node:tls';
+import type { Redis } from 'ioredis';
+import { type ClientMessage, RECENT_TWEETS_ON_START } from '../../protocol/messages.ts';
+import { type DecodeResult, encodeServerMessage, MessageDecoder } from '../../protocol/ndjson.ts';
+import type { EndpointRecord, RedisContract } from '../../protocol/redis-contract.ts';
+import { UserError } from '../runtime/errors.ts';
+import type { Logger } from '../runtime/logger.ts';
+import type { Subscriber } from '../runtime/subscriber.ts';
+import { CatalogCache } from './catalog.ts';
+import { Conn, type ConnLimits, type ConnOwner } from './conn.ts';
+import { FeedHub } from './feeds.ts';
+import { RankingSync } from './ranking.ts';
+import { Registry } from './registry.ts';
+import { EndpointStats } from './stats.ts';
+
+export interface EndpointSettings {
+  id: string;
+  host: string;
+  port: number;
+  publicHost?: string;
+  hostName: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  maxClients: number;
+  softLimit?: number;
+  syncMs: number;
+  idleTimeoutMs: number;
+  rate: number;
+  burst: number;
+  maxQueue: number;
+  drainGraceMs: number;
+  registryIntervalMs: number;
+}
+
+export interface EndpointDeps {
+  redis: Redis;
+  subscriber: Subscriber;
+  keys: RedisContract;
+  log: Logger;
+}
+
+/** Decoded messages waiting behind an async one before the socket is paused. */
+const BACKLOG_PAUSE = 16;
+/** How long `start_feed` waits for Redis (subscription, recent tweets) before going on with live ones only. */
+const RECENT_TIMEOUT_MS = 3000;
+
+const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
+  Promise.race([
+    p,
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref(),
+    ),
+  ]);
+
+export class EndpointServer implements ConnOwner {
+  readonly stats = new EndpointStats();
+  readonly limits: ConnLimits;
+  readonly clients = new Set<Conn>();
+  readonly feeds: FeedHub;
+  readonly catalog: CatalogCache;
+  readonly ranking: RankingSync;
+  readonly registry: Registry;
+  readonly softLimit: number;
+  readonly tls: boolean;
+  port = 0;
+  draining = false;
+  private stopping = false;
+  private readonly server: net.Server;
+  private readonly publicHost: string;
+  private sweepTimer?: NodeJS.Timeout;
+  private registryTimer?: NodeJS.Timeout;
+  private readonly unsubs: Array<() => void> = [];
+
+  constructor(
+    private readonly s: EndpointSettings,
+    private readonly d: EndpointDeps,
+  ) {
+    this.limits = { maxQueue: s.maxQueue, rate: s.rate, burst: s.burst };
+    this.softLimit = Math.min(s.softLimit ?? Math.max(1, Math.floor(s.maxClients * 0.8)), s.maxClients);
+    this.publicHost =
+      s.publicHost ?? (['0.0.0.0', '::', ''].includes(s.host) ? s.hostName || os.hostname() : s.host);
+    this.feeds = new FeedHub(d.subscriber, d.keys, this.stats, s.maxQueue);
+    this.catalog = new CatalogCache(d.redis, d.keys, d.log);
+    this.ranking = new RankingSync(d.redis, d.keys, s.syncMs, d.log, (line) => this.broadcast(line));
+    this.registry = new Registry(d.redis, d.keys, () => this.record());
+
+    if ((s.tlsCert === undefined) !== (s.tlsKey === undefined)) {
+      throw new UserError('endpoint: --tls-cert and --tls-key go together', {
+        code: 'FG_CONFIG',
+        hint: 'Give both (PEM files) to serve TLS, or neither for plain TCP.',
+      });
+    }
+    this.tls = s.tlsCert !== undefined;
+    const onSocket = (socket: net.Socket) => this.onSocket(socket);
+    if (this.tls) {
+      let cert: Buffer;
+      let key: Buffer;
+      try {
+        cert = fs.readFileSync(s.tlsCert!);
+        key = fs.readFileSync(s.tlsKey!);
+      } catch (err) {
+        throw new UserError(`endpoint: cannot read the TLS certificate or key: ${(err as Error).message}`, {
+          code: 'FG_CONFIG',
+          hint: 'Check the paths given to --tls-cert / --tls-key (FG_ENDPOINT_TLS_CERT / FG_ENDPOINT_TLS_KEY).',
+        });
+      }
+      const server = tls.createServer({ cert, key, handshakeTimeout: 10_000 });
+      server.on('secureConnection', onSocket);
+      // failed handshakes (scanners, wrong protocol) are the peer's problem, not ours
+      server.on('tlsClientError', (_err, socket) => socket.destroy());
+      this.server = server;
+    } else {
+      this.server = net.createServer(onSocket);
+    }
+    // Safety net for sockets not yet counted (TLS handshakes): the kernel keeps accepting, we close beyond it.
+    this.server.maxConnections = s.maxClients + Math.max(100, Math.ceil(s.maxClients / 10));
+    this.server.on('error', (err) => d.log.error({ err }, 'listener error'));
+  }
+
+  record(): EndpointRecord {
+    return {
+      id: this.s.id,
+      host: this.publicHost,
+      port: this.port,
+      tls: this.tls,
+      clients: this.clients.size,
+      capacity: this.s.maxClients,
+      soft_limit: this.softLimit,
+      draining: this.draining || this.stopping,
+      at: new Date().toISOString(),
+    };
+  }
+
+  async start(): Promise<void> {
+    const { subscriber, keys } = this.d;
+    this.unsubs.push(subscriber.on(keys.rankingChanged, () => this.ranking.request()));
+    this.unsubs.push(subscriber.on(keys.catalogChanged, () => void this.catalog.load()));
+    const onReady = () => void this.catalog.load();
+    this.d.redis.on('ready', onReady);
+    this.unsubs.push(() => this.d.redis.off('ready', onReady));
+    // Redis may be down at start: the endpoint still serves, with what it gets once Redis is back.
+    await Promise.race([Promise.all([this.catalog.load(), this.ranking.start()]), sleep(3000)]);
+
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        reject(
+          new UserError(`endpoint: cannot listen on ${this.s.host}:${this.s.port}: ${err.message}`, {
+            code: 'FG_LISTEN',
+            hint:
+              err.code === 'EADDRINUSE'
+                ? 'Another process uses this port: pick another with --port (FG_ENDPOINT_PORT), or 0 for any free one.'
+                : 'Check --host / --port (FG_ENDPOINT_HOST / FG_ENDPOINT_PORT).',
+            cause: err,
+          }),
+        );
+      };
+      this.server.once('error', onError);
+      this.server.listen({ host: this.s.host, port: this.s.port, backlog: 4096 }, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    this.port = (this.server.address() as net.AddressInfo).port;
+
+    const sweepEvery = Math.max(50, Math.min(1000, Math.floor(this.s.idleTimeoutMs / 4)));
+    this.sweepTimer = setInterval(() => this.sweepIdle(), sweepEvery);
+    this.sweepTimer.unref();
+    const beat = () =>
+      this.registry.beat().catch((err) => this.d.log.debug({ err: err.message }, 'registry beat failed'));
+    await beat();
+    this.registryTimer = setInterval(beat, this.s.registryIntervalMs);
+    this.registryTimer.unref();
+  }
+
+  // ---- connections ----
+
+  private onSocket(socket: net.Socket): void {
+    socket.on('error', () => {}); // resets etc.: 'close' follows
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    if (this.clients.size >= this.s.maxClients) {
+      this.stats.rejected++;
+      this.refuse(
+        socket,
+        encodeServerMessage('error', {
+          code: 'server_full',
+          message: `this endpoint is at its limit of ${this.s.maxClients} clients; connect to another endpoint or retry later`,
+        }),
+      );
+      return;
+    }
+    if (this.clients.size >= this.softLimit || this.draining) {
+      const target = this.registry.pickRedirect();
+      if (target) {
+        this.stats.redirected++;
+        this.refuse(socket, reconnectLine(target, this.draining ? 'draining' : 'load'));
+        return;
+      }
+    }
+    this.accept(socket);
+  }
+
+  /** Send one last line to a connection that is not accepted, and close it. */
+  private refuse(socket: net.Socket, line: Buffer): void {
+    socket.end(line);
+    socket.resume(); // read and drop whatever it sends until it goes
+    setTimeout(() => socket.destroy(), 2000).unref();
+  }
+
+  private accept(socket: net.Socket): void {
+    const conn = new Conn(socket, this, Date.now());
+    this.clients.add(conn);
+    const decoder = new MessageDecoder({ onMessage: (r) => this.onMessage(conn, r) });
+    socket.on('data', (chunk: Buffer) => {
+      conn.lastRx = Date.now();
+      decoder.push(chunk);
+    });
+    socket.on('close', () => {
+      conn.closed();
+      this.onDetach(conn);
+      this.clients.delete(conn);
+    });
+  }
+
+  onDetach(conn: Conn): void {
+    this.feeds.leave(conn);
+  }
+
+  onSlow(conn: Conn): void {
+    this.stats.slowConsumers++;
+    conn.closeWithError(
+      'slow_consumer',
+      `more than ${this.s.maxQueue} bytes were waiting for this client; read faster (or start fewer feeds) and reconnect`,
+    );
+  }
+
+  private onMessage(conn: Conn, r: DecodeResult<ClientMessage>): void {
+    if (conn.closing) return;
+    if (!r.ok && r.code === 'line_too_long') {
+      conn.closeWithError('line_too_long', r.message);
+      return;
+    }
+    const now = Date.now();
+    if (!conn.takeToken(now)) {
+      this.stats.rateLimited++;
+      // One notice per second at most: the notices must not become the flood.
+      if (now - conn.limitedNoticeAt >= 1000) {
+        conn.limitedNoticeAt = now;
+        conn.sendError(
+          'rate_limited',
+          `more than ${this.s.rate} messages/s (bursts of ${this.s.burst}); this message was dropped, slow down`,
+          r.ok ? r.message.action : r.action,
+        );
+      }
+      return;
+    }
+    if (conn.busy) {
+      conn.backlog.push(r);
+      if (conn.backlog.length === BACKLOG_PAUSE) conn.socket.pause();
+      return;
+    }
+    this.handle(conn, r);
+  }
+
+  private handle(conn: Conn, r: DecodeResult<ClientMessage>): void {
+    if (!r.ok) {
+      conn.sendError(r.code, r.message, r.action);
+      return;
+    }
+    const m = r.message;
+    if (m.action === 'connect') {
+      conn.connected = true;
+      conn.send(this.ranking.line);
+      return;
+    }
+    if (!conn.connected) {
+      conn.sendError(
+        'not_connected',
+        `send "connect" first, e.g. {"action":"connect","params":{"client":{"app":"my-app","version":"1.0"}}}`,
+        m.action,
+      );
+      return;
+    }
+    switch (m.action) {
+      case 'ping':
+        conn.send(encodeServerMessage('pong', m.params.id === undefined ? {} : { id: m.params.id }));
+        return;
+      case 'stop_feed':
+        this.feeds.leave(conn);
+        return;
+      case 'start_feed':
+        conn.busy = true;
+        this.startFeed(conn, m.params.movie_id)
+          .catch((err) => this.d.log.warn({ err }, 'start_feed failed'))
+          .finally(() => {
+            conn.busy = false;
+            this.drainBacklog(conn);
+          });
+        return;
+    }
+  }
+
+  private drainBacklog(conn: Conn): void {
+    while (!conn.busy && !conn.closing && conn.backlog.length > 0) this.handle(conn, conn.backlog.shift()!);
+    if (!conn.busy && !conn.closing && conn.socket.isPaused()) conn.socket.resume();
+  }
+
+  /** Recent tweets (oldest first), then live ones: live lines are held from the moment the subscription is
+   * live until the recent ones are out, and those already among the recent ones are dropped. */
+  private async startFeed(conn: Conn, movieId: number): Promise<void> {
+    this.feeds.leave(conn);
+    const seq = conn.feedSeq;
+    const known = await this.catalog.has(movieId);
+    if (conn.closing || seq !== conn.feedSeq) return;
+    if (!known) {
+      conn.sendError(
+        'unknown_movie',
+        `movie ${movieId} is not in the catalog; use an id from set_movies`,
+        'start_feed',
+      );
+      return;
+    }
+    const feed = this.feeds.join(conn, movieId);
+    let recent: Buffer[] = [];
+    try {
+      await withTimeout(feed.ready, RECENT_TIMEOUT_MS);
+      recent = await withTimeout(
+        this.d.redis.lrangeBuffer(this.d.keys.movieRecent(movieId), 0, RECENT_TWEETS_ON_START - 1),
+        RECENT_TIMEOUT_MS,
+      );
+    } catch (err) {
+      this.d.log.debug({ err: (err as Error).message, movie_id: movieId }, 'recent tweets unavailable');
+    }
+    if (conn.closing || seq !== conn.feedSeq) return;
+    const sent = new Set<string>();
+    if (recent.length > 0) {
+      const lines: Buffer[] = [];
+      for (let i = recent.length - 1; i >= 0; i--) {
+        const l = recent[i]!;
+        if (l.length === 0) continue;
+        lines.push(l[l.length - 1] === 0x0a ? l : Buffer.concat([l, Buffer.from('\n')]));
+        sent.add(lines[lines.length - 1]!.toString('latin1'));
+      }
+      conn.send(Buffer.concat(lines), lines.length);
+    }
+    this.feeds.release(conn, sent);
+  }
+
+  private broadcast(line: Buffer): void {
+    for (const c of this.clients) if (c.connected) c.send(line);
+  }
+
+  private sweepIdle(): void {
+    const limit = Date.now() - this.s.idleTimeoutMs;
+    for (const c of this.clients) {
+      if (c.closing || c.lastRx > limit) continue;
+      this.stats.idleClosed++;
+      c.closeWithError(
+        'idle_timeout',
+        `nothing received for ${Math.round(this.s.idleTimeoutMs / 1000)} s; send "ping" regularly to stay connected`,
+      );
+    }
+  }
+
+  // ---- moving clients elsewhere ----
+
+  /** Send `count` clients (newest first) to other endpoints. Returns how many were moved. */
+  async shed(count: number, reason = 'shed'): Promise<number> {
+    await this.registry.refresh().catch(() => {});
+    const live = [...this.clients].filter((c) => !c.closing);
+    const victims = live.slice(Math.max(0, live.length - count)).reverse();
+    const targets = this.registry.spread(victims.length);
+    if (targets.length === 0) {
+      this.d.log.warn({ requested: count }, 'shed: no other endpoint to send clients to; keeping them');
+      return 0;
+    }
+    victims.forEach((c, i) => {
+      this.stats.redirected++;
+      c.closeWith(reconnectLine(targets[i]!, reason));
+    });
+    this.d.log.info({ moved: victims.length, reason }, 'clients sent to other endpoints');
+    return victims.length;
+  }
+
+  /** Stop taking clients here and move the current ones to other endpoints. */
+  async drain(reason = 'draining'): Promise<number> {
+    this.draining = true;
+    await this.registry.beat().catch(() => {});
+    return this.shed(this.clients.size, reason);
+  }
+
+  /** Graceful stop: stop accepting, send every client `reconnect` elsewhere (if there is an elsewhere), give
+   * them a grace to leave, close the rest. */
+  async stop(reason: string): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.draining = true;
+    clearInterval(this.sweepTimer);
+    clearInterval(this.registryTimer);
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    await this.registry.remove();
+    await this.registry.refresh().catch(() => {});
+    const live = [...this.clients].filter((c) => !c.closing);
+    const targets = this.registry.spread(live.length);
+    live.forEach((c, i) => {
+      const t = targets[i];
+      if (t) this.stats.redirected++;
+      c.closeWith(
+        t ? reconnectLine(t, reason === 'SIGTERM' ? 'shutdown' : reason) : null,
+        this.s.drainGraceMs,
+      );
+    });
+    this.d.log.info(
+      { clients: live.length, moved: targets.length, peers: this.registry.peers.length },
+      targets.length ? 'draining: clients sent to other endpoints' : 'draining: no other endpoint; closing',
+    );
+    const until = Date.now() + this.s.drainGraceMs;
+    while (this.clients.size > 0 && Date.now() < until) await sleep(25);
+    for (const c of this.clients) c.socket.destroy();
+    await Promise.race([closed, sleep(500)]);
+    for (const u of this.unsubs) u();
+    this.feeds.close();
+    this.ranking.close();
+  }
+
+  gauges(): Record<string, number> {
+    return {
+      clients: this.clients.size,
+      feeds: this.feeds.size,
+      ...this.stats.rates(),
+      slow_consumers: this.stats.slowConsumers,
+      rejected: this.stats.rejected,
+      redirected: this.stats.redirected,
+      rate_limited: this.stats.rateLimited,
+      idle_closed: this.stats.idleClosed,
+      capacity: this.s.maxClients,
+      soft_limit: this.softLimit,
+      draining: this.draining ? 1 : 0,
+    };
+  }
+}
+
+function reconnectLine(t: EndpointRecord, reason: string): Buffer {
+  return encodeServerMessage('reconnect', { host: t.host, port: t.port, tls: t.tls, reason });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
