@@ -31,6 +31,8 @@ export interface Provider {
   /** stop/terminate: a role, or given ids, or everything */
   down(target?: { role?: Role; ids?: string[] }): Promise<void>;
   restart(target?: { role?: Role; ids?: string[] }): Promise<void>;
+  /** The fleet's Redis when the provider runs its own (local: the private redis-server); else config redis.url. */
+  redisUrl?(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -41,6 +43,10 @@ export interface ProviderContext {
   /** folder of the config file (or the working dir): relative paths in the config start here */
   baseDir: string;
   env: NodeJS.ProcessEnv;
+  /** absolute path of the config file, when there is one */
+  configFile?: string;
+  /** local provider: --state-dir / GOD_STATE_DIR, --dist / GOD_DIST */
+  local?: { stateDir?: string; dist?: boolean };
 }
 
 /** Each provider module (local.ts, ssh.ts, ec2.ts) exports `createProvider: ProviderFactory`. */

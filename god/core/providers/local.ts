@@ -1,0 +1,144 @@
+// The local provider: the fleet on this machine, run by a background supervisor (see god/core/local/daemon.ts)
+// that this provider starts and talks to; or, in-process, a LocalFleet wrapped as a Provider.
+import os from 'node:os';
+import type { Role } from '../../../protocol/redis-contract.ts';
+import { UserError } from '../../../roles/runtime/errors.ts';
+import { callControl } from '../local/control.ts';
+import { cleanupStale, ensureDaemon, liveSupervisor } from '../local/daemon.ts';
+import type { LocalFleet, Target } from '../local/fleet.ts';
+import { type LocalState, pidAlive, readState, removeState, resolveStateDir } from '../local/state.ts';
+import type { ExpectedProcess, Machine, Provider, ProviderContext, ProviderFactory } from './types.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function machineOf(s: LocalState | undefined): Machine {
+  const host = s?.host ?? os.hostname();
+  return {
+    provider: 'local',
+    id: host,
+    name: host,
+    address: '127.0.0.1',
+    state: s ? 'running' : 'stopped',
+    roles: s ? ([...new Set(s.processes.map((p) => p.role))] as Role[]) : [],
+  };
+}
+
+export class LocalProvider implements Provider {
+  readonly kind = 'local' as const;
+  readonly stateDir: string;
+
+  constructor(private readonly ctx: ProviderContext) {
+    this.stateDir = resolveStateDir({
+      flag: ctx.local?.stateDir,
+      configured: ctx.config.local.state_dir,
+      baseDir: ctx.baseDir,
+    });
+  }
+
+  /** The running supervisor's state, or undefined. */
+  state(): Promise<LocalState | undefined> {
+    return liveSupervisor(this.stateDir, this.ctx.events);
+  }
+
+  async machines(): Promise<Machine[]> {
+    return [machineOf(await this.state())];
+  }
+
+  async expected(): Promise<ExpectedProcess[]> {
+    const s = await this.state();
+    return s ? s.processes.map((p) => ({ role: p.role, id: p.id, host: s.host })) : [];
+  }
+
+  async redisUrl(): Promise<string | undefined> {
+    return (await this.state())?.redis_url ?? this.ctx.config.redis.url;
+  }
+
+  private async socket(): Promise<string> {
+    return ensureDaemon({
+      stateDir: this.stateDir,
+      configFile: this.ctx.configFile,
+      dist: this.ctx.local?.dist,
+      events: this.ctx.events,
+    });
+  }
+
+  async up(role: Role, count: number): Promise<void> {
+    await callControl(await this.socket(), { op: 'up', role, count }, this.ctx.events);
+  }
+
+  /** Every role at its configured count. */
+  async upAll(): Promise<void> {
+    await callControl(await this.socket(), { op: 'up' }, this.ctx.events);
+  }
+
+  async down(target?: Target): Promise<void> {
+    const s = await this.state();
+    if (!s) {
+      if (target?.ids?.length) {
+        throw new UserError('the local fleet is not running', {
+          code: 'GOD_LOCAL_DOWN',
+          hint: 'Nothing to stop. `god up` starts it.',
+        });
+      }
+      return; // already down: idempotent
+    }
+    if (!s.socket) {
+      throw new UserError(
+        `the local fleet in ${this.stateDir} is run in-process by pid ${s.supervisor_pid}`,
+        {
+          code: 'GOD_LOCAL_RUNNING',
+          hint: 'Stop it from that program (the demo: press q).',
+        },
+      );
+    }
+    if (target && (target.role || target.ids?.length)) {
+      await callControl(s.socket, { op: 'down', role: target.role, ids: target.ids }, this.ctx.events);
+      return;
+    }
+    try {
+      await callControl(s.socket, { op: 'shutdown' }, this.ctx.events);
+    } catch (err) {
+      this.ctx.events.emit({
+        type: 'warn',
+        message: `supervisor did not stop cleanly: ${(err as Error).message}`,
+      });
+    }
+    // wait for the daemon to exit; kill what is left if it does not
+    const until = Date.now() + 30_000;
+    while (Date.now() < until && pidAlive(s.supervisor_pid)) await sleep(50);
+    const left = readState(this.stateDir) ?? s;
+    if (pidAlive(s.supervisor_pid) || left.processes.some((p) => pidAlive(p.pid))) {
+      await cleanupStale(left, this.ctx.events);
+    }
+    removeState(this.stateDir);
+  }
+
+  async restart(target?: Target): Promise<void> {
+    const s = await this.state();
+    if (!s?.socket) {
+      throw new UserError('the local fleet is not running', {
+        code: 'GOD_LOCAL_DOWN',
+        hint: 'Start it with `god up`; there is nothing to restart.',
+      });
+    }
+    await callControl(s.socket, { op: 'restart', role: target?.role, ids: target?.ids }, this.ctx.events);
+  }
+
+  async close(): Promise<void> {}
+}
+
+export const createProvider: ProviderFactory = (ctx) => new LocalProvider(ctx);
+
+/** A LocalFleet run in this process (demo, playbooks) seen through the Provider interface. */
+export function fleetProvider(fleet: LocalFleet): Provider {
+  return {
+    kind: 'local',
+    machines: async () => fleet.machines(),
+    expected: async () => fleet.expected(),
+    up: (role, count) => fleet.up(role, count),
+    down: (t) => fleet.down(t),
+    restart: (t) => fleet.restart(t),
+    redisUrl: async () => fleet.redisUrl,
+    close: async () => {},
+  };
+}
