@@ -1,0 +1,177 @@
+// The keeper role: archive every log line, alert on silence and exceptions, publish the endpoint list.
+import os from 'node:os';
+import path from 'node:path';
+import { UserError } from '../runtime/errors.ts';
+import type { RoleDefinition } from '../runtime/role.ts';
+import { Archiver } from './archiver.ts';
+import { EndpointListWriter } from './endpoint-writer.ts';
+import { ExceptionMonitor } from './exceptions.ts';
+import { Notifier } from './notifier.ts';
+import { keeperOptions } from './options.ts';
+import { SilenceMonitor } from './silence.ts';
+import { Spool } from './spool.ts';
+import { openTarget, parseArchiveUrl } from './target.ts';
+
+/** Lines per second over the last few seconds. */
+class RateMeter {
+  private samples: Array<[number, number]> = [];
+  constructor(private readonly count: () => number) {}
+  rate(): number {
+    const now = Date.now();
+    this.samples.push([now, this.count()]);
+    while (this.samples.length > 2 && now - this.samples[0]![0] > 10_000) this.samples.shift();
+    const [t0, c0] = this.samples[0]!;
+    return now > t0 ? Math.round(((this.count() - c0) * 1000) / (now - t0)) : 0;
+  }
+}
+
+export const keeperRole: RoleDefinition<typeof keeperOptions> = {
+  role: 'keeper',
+  description:
+    'Archives every log line of the fleet (S3 or a folder), alerts on silence (SMS) and exceptions (email), publishes endpoints.json',
+  options: keeperOptions,
+  async main(ctx) {
+    const c = ctx.config;
+    const { log } = ctx;
+    if (c.alertEmail && !c.emailFrom) {
+      throw new UserError('keeper: --alert-email needs a sender address', {
+        code: 'FG_CONFIG',
+        hint: 'Add --email-from (env FG_KEEPER_EMAIL_FROM) with an address verified in SES.',
+      });
+    }
+    const parsed = parseArchiveUrl(c.archive);
+    const target = openTarget(c.archive);
+    try {
+      await target.probe();
+    } catch (err) {
+      if (parsed.kind === 'file') {
+        throw new UserError(
+          `keeper: cannot write to the archive folder ${parsed.dir}: ${(err as Error).message}`,
+          {
+            code: 'FG_KEEPER_ARCHIVE',
+            hint: 'Create the folder or fix its permissions, or pass another --archive file://DIR.',
+          },
+        );
+      }
+      // S3 may come back; meanwhile objects are spooled
+      log.warn(
+        { err: (err as Error).message, target: target.url },
+        'archive not reachable at start; spooling until it is',
+      );
+    }
+
+    const spoolDir = c.spoolDir ?? path.join(os.tmpdir(), `keeper-${ctx.id}`);
+    const spool = new Spool(spoolDir, c.spoolMax);
+    const notifier = new Notifier({
+      log,
+      redis: ctx.redis,
+      keys: ctx.keys,
+      keeperId: ctx.id,
+      smsTo: c.alertSms,
+      emailTo: c.alertEmail,
+      emailFrom: c.emailFrom,
+    });
+    let archiver: Archiver | undefined;
+    const silence = new SilenceMonitor({
+      redis: ctx.redis,
+      keys: ctx.keys,
+      silenceMs: c.silence,
+      notifier,
+      log,
+      upToDate: () => Boolean(archiver?.caughtUp && !archiver.backpressured),
+    });
+    const exceptions = new ExceptionMonitor({
+      redis: ctx.redis,
+      keys: ctx.keys,
+      windowMs: c.exceptionWindow,
+      notifier,
+      log,
+    });
+    archiver = new Archiver({
+      redis: ctx.redis,
+      reader: ctx.connect('reader', { offlineQueue: false }),
+      keys: ctx.keys,
+      consumer: ctx.id,
+      target,
+      spool,
+      batch: c.batch,
+      flushMs: c.flush,
+      claimIdleMs: c.claimIdle,
+      log,
+      onEntries: (entries) => {
+        silence.observe(entries);
+        exceptions.observe(entries);
+      },
+    });
+    await archiver.start();
+    const endpoints = new EndpointListWriter({
+      redis: ctx.redis,
+      keys: ctx.keys,
+      target,
+      intervalMs: c.endpointsInterval,
+      log,
+    });
+
+    // periodic work, each in its own loop so a slow SNS call does not delay the endpoint list
+    const loops: Promise<void>[] = [];
+    const every = (name: string, ms: number, fn: () => Promise<void>) => {
+      loops.push(
+        (async () => {
+          let fails = 0;
+          while (!ctx.signal.aborted) {
+            try {
+              await fn();
+              fails = 0;
+            } catch (err) {
+              if (fails++ % 30 === 0) log.warn({ err: (err as Error).message }, `${name} failed; retrying`);
+            }
+            await new Promise<void>((r) => {
+              const done = () => {
+                clearTimeout(t);
+                ctx.signal.removeEventListener('abort', done);
+                r();
+              };
+              const t = setTimeout(done, ms);
+              ctx.signal.addEventListener('abort', done, { once: true });
+            });
+          }
+        })(),
+      );
+    };
+    every('silence check', Math.min(1000, Math.max(50, c.silence / 4)), () => silence.tick());
+    every('exception alerts', Math.min(1000, Math.max(50, c.exceptionWindow / 10)), () => exceptions.tick());
+    every('endpoint list', Math.min(1000, c.endpointsInterval), () => endpoints.tick());
+
+    const meter = new RateMeter(() => archiver.archived);
+    log.info(
+      {
+        archive: target.url,
+        spool: spoolDir,
+        sms: c.alertSms ?? 'log only',
+        email: c.alertEmail ?? 'log only',
+        silence_ms: c.silence,
+        flush_ms: c.flush,
+        batch: c.batch,
+      },
+      'keeper running',
+    );
+
+    return {
+      async stop() {
+        await archiver.stop();
+        await Promise.all(loops);
+        notifier.close();
+        target.close();
+      },
+      gauges: () => ({
+        lines_per_s: meter.rate(),
+        archived_total: archiver.archived,
+        pending: archiver.pending,
+        spool_bytes: spool.bytes,
+        alerts_sent: notifier.sent,
+        objects_total: archiver.objects,
+        trimmed_total: archiver.trimmed,
+      }),
+    };
+  },
+};

@@ -1,0 +1,106 @@
+// Keeper options: each a flag and an env var.
+import { z } from 'zod';
+import { durationMs, intFrom, type OptionsSpec } from '../runtime/config.ts';
+
+/** Sizes like 512mb, 2gb, 64kb or a bare number of bytes. */
+export const byteSize = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'number') return v;
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?$/i.exec(v.trim());
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a size (e.g. 64mb, 1gb, 500kb)` });
+    return z.NEVER;
+  }
+  const unit = (m[2] ?? 'b').toLowerCase()[0]!;
+  const mult = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit]!;
+  return Math.round(Number(m[1]) * mult);
+});
+
+export const keeperOptions = {
+  archive: {
+    flag: '--archive <url>',
+    env: 'FG_KEEPER_ARCHIVE',
+    description:
+      'where logs and endpoints.json go: s3://BUCKET/PREFIX (AWS credential chain, AWS_ENDPOINT_URL honoured) or file://DIR',
+    schema: z
+      .string()
+      .regex(/^(s3:\/\/[^/\s]+(\/.*)?|file:\/\/.+)$/, 'must be s3://BUCKET/PREFIX or file://DIR'),
+    default: 'file://./keeper-archive',
+  },
+  alertSms: {
+    flag: '--alert-sms <phone>',
+    env: 'FG_KEEPER_ALERT_SMS',
+    description: 'phone number (E.164, e.g. +15555550100) for silence SMS via SNS; unset: alerts only logged',
+    schema: z
+      .string()
+      .regex(/^\+[1-9]\d{5,14}$/, 'must be a phone number in E.164 form, like +15555550100')
+      .optional(),
+  },
+  alertEmail: {
+    flag: '--alert-email <address>',
+    env: 'FG_KEEPER_ALERT_EMAIL',
+    description: 'address for exception emails via SES (needs --email-from); unset: alerts only logged',
+    schema: z.email('must be an e-mail address').optional(),
+  },
+  emailFrom: {
+    flag: '--email-from <address>',
+    env: 'FG_KEEPER_EMAIL_FROM',
+    description: 'sender of alert emails (an SES-verified identity)',
+    schema: z.email('must be an e-mail address').optional(),
+  },
+  silence: {
+    flag: '--silence <duration>',
+    env: 'FG_KEEPER_SILENCE',
+    description: 'alert when no role other than keeper has logged for this long',
+    schema: durationMs.pipe(z.number().min(100, 'must be at least 100ms')),
+    default: '60s',
+  },
+  flush: {
+    flag: '--flush <duration>',
+    env: 'FG_KEEPER_FLUSH',
+    description: 'an archive object is written at least this often while lines arrive',
+    schema: durationMs.pipe(z.number().min(10, 'must be at least 10ms')),
+    default: '30s',
+  },
+  batch: {
+    flag: '--batch <lines>',
+    env: 'FG_KEEPER_BATCH',
+    description: 'most log lines in one archive object',
+    schema: intFrom(1, 1_000_000),
+    default: '20000',
+  },
+  spoolDir: {
+    flag: '--spool-dir <dir>',
+    env: 'FG_KEEPER_SPOOL_DIR',
+    description: 'local folder holding objects while the archive is unreachable (default: <tmp>/keeper-<id>)',
+    schema: z.string().min(1).optional(),
+  },
+  spoolMax: {
+    flag: '--spool-max <size>',
+    env: 'FG_KEEPER_SPOOL_MAX',
+    description: 'when the spool holds this much the keeper stops reading (entries wait in Redis)',
+    schema: byteSize.pipe(z.number().min(1, 'must be positive')),
+    default: '1gb',
+  },
+  claimIdle: {
+    flag: '--claim-idle <duration>',
+    env: 'FG_KEEPER_CLAIM_IDLE',
+    description: 'pending entries of a keeper that is gone (no heartbeat) and idle this long are taken over',
+    schema: durationMs.pipe(z.number().min(100, 'must be at least 100ms')),
+    default: '60s',
+  },
+  endpointsInterval: {
+    flag: '--endpoints-interval <duration>',
+    env: 'FG_KEEPER_ENDPOINTS_INTERVAL',
+    description: 'endpoints.json is rewritten at least this often (and at once when the set changes)',
+    schema: durationMs.pipe(z.number().min(100, 'must be at least 100ms')),
+    default: '60s',
+  },
+  exceptionWindow: {
+    flag: '--exception-window <duration>',
+    env: 'FG_KEEPER_EXCEPTION_WINDOW',
+    description:
+      'the first exception is emailed at once; repeats of it within this window go into one digest',
+    schema: durationMs.pipe(z.number().min(100, 'must be at least 100ms')),
+    default: '10m',
+  },
+} satisfies OptionsSpec;
