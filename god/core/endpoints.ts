@@ -1,0 +1,101 @@
+// `god endpoints`: the endpoint registry (every endpoint's record, healthy or not) and shedding clients from one
+// endpoint with a `shed` control message on its control channel.
+import { z } from 'zod';
+import { isHealthyEndpoint } from '../../protocol/endpoint-list.ts';
+import { type ControlMessage, EndpointRecordSchema } from '../../protocol/redis-contract.ts';
+import { UserError } from '../../roles/runtime/errors.ts';
+import type { EventSink } from './events.ts';
+import type { FleetRedis } from './redis.ts';
+
+export const EndpointStatusSchema = EndpointRecordSchema.extend({
+  healthy: z.boolean(),
+  /** seconds since the endpoint last refreshed its record */
+  age_s: z.number(),
+});
+export type EndpointStatus = z.infer<typeof EndpointStatusSchema>;
+
+export const EndpointsReportSchema = z.object({
+  at: z.string(),
+  endpoints: z.array(EndpointStatusSchema),
+  /** ids in the registry index whose record expired (the endpoint is gone) */
+  gone: z.array(z.string()),
+  total_clients: z.number().int(),
+  total_capacity: z.number().int(),
+});
+export type EndpointsReport = z.infer<typeof EndpointsReportSchema>;
+
+export const ShedResultSchema = z.object({
+  endpoint: z.string(),
+  clients: z.number().int(),
+  /** processes that received the control message (1 when the endpoint is alive) */
+  receivers: z.number().int(),
+});
+export type ShedResult = z.infer<typeof ShedResultSchema>;
+
+export async function listEndpoints(fr: FleetRedis, now = Date.now()): Promise<EndpointsReport> {
+  const ids = await fr.redis.zrange(fr.keys.endpointIndex, 0, '-1');
+  const vals = ids.length ? await fr.redis.mget(ids.map((id) => fr.keys.endpoint(id))) : [];
+  const endpoints: EndpointStatus[] = [];
+  const gone: string[] = [];
+  vals.forEach((v, i) => {
+    const rec = v ? EndpointRecordSchema.safeParse(safeJson(v)) : undefined;
+    if (!rec?.success) {
+      gone.push(ids[i]!);
+      return;
+    }
+    endpoints.push({
+      ...rec.data,
+      healthy: isHealthyEndpoint(rec.data, now),
+      age_s: Math.round((now - Date.parse(rec.data.at)) / 100) / 10,
+    });
+  });
+  endpoints.sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }));
+  return {
+    at: new Date(now).toISOString(),
+    endpoints,
+    gone,
+    total_clients: endpoints.reduce((s, e) => s + e.clients, 0),
+    total_capacity: endpoints.reduce((s, e) => s + e.capacity, 0),
+  };
+}
+
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Tell endpoint `id` to shed `clients` clients (they get `reconnect` to other endpoints). */
+export async function shedEndpoint(
+  fr: FleetRedis,
+  id: string,
+  clients: number,
+  events?: EventSink,
+): Promise<ShedResult> {
+  if (!Number.isInteger(clients) || clients < 1) {
+    throw new UserError(`cannot shed ${clients} clients`, {
+      code: 'GOD_USAGE',
+      hint: 'Give a whole number of clients, 1 or more: god endpoints shed ID N.',
+    });
+  }
+  const report = await listEndpoints(fr);
+  const ep = report.endpoints.find((e) => e.id === id);
+  if (!ep) {
+    throw new UserError(`no endpoint ${id} in the registry`, {
+      code: 'GOD_TARGET',
+      hint: `Known endpoints: ${report.endpoints.map((e) => e.id).join(', ') || 'none'}. \`god endpoints\` lists them.`,
+    });
+  }
+  const msg: ControlMessage = { cmd: 'shed', clients, reason: 'god endpoints shed' };
+  const receivers = await fr.redis.publish(fr.keys.control('endpoint', id), JSON.stringify(msg));
+  if (receivers === 0) {
+    throw new UserError(`endpoint ${id} is in the registry but nothing listens on its control channel`, {
+      code: 'GOD_UNREACHABLE',
+      hint: 'It may have just stopped; check `god status` and try again.',
+    });
+  }
+  events?.emit({ type: 'info', message: `asked ${id} to shed ${clients} of its ${ep.clients} clients` });
+  return { endpoint: id, clients, receivers };
+}

@@ -1,0 +1,207 @@
+// `god status`: every process the fleet should have (the provider's expected list) joined with the live
+// heartbeats in Redis; missing, stale and unexpected processes are flagged. The TUI's Processes pane reads it.
+import { z } from 'zod';
+import {
+  HEARTBEAT_INTERVAL_MS,
+  type Heartbeat,
+  HeartbeatSchema,
+  RoleSchema,
+} from '../../protocol/redis-contract.ts';
+import { UserError } from '../../roles/runtime/errors.ts';
+import { readHeartbeats } from '../../roles/runtime/heartbeat.ts';
+import { redactUrl } from '../../roles/runtime/redis.ts';
+import type { FleetRedis } from './redis.ts';
+import type { ExpectedProcess, Provider } from './providers/types.ts';
+
+/** Older than this a heartbeat is stale: 2.5 beat intervals, i.e. two missed beats. */
+export const STALE_AFTER_MS = 2.5 * HEARTBEAT_INTERVAL_MS;
+
+export const ProcessStateSchema = z.enum(['up', 'stale', 'missing', 'unexpected']);
+export const ProcessStatusSchema = z.object({
+  role: RoleSchema,
+  id: z.string(),
+  host: z.string(),
+  /** the provider expects it (false: alive but not part of the fleet, e.g. a leftover) */
+  expected: z.boolean(),
+  state: ProcessStateSchema,
+  pid: z.number().int().nullable(),
+  version: z.string().nullable(),
+  uptime_s: z.number().nullable(),
+  /** percent of one core */
+  cpu: z.number().nullable(),
+  /** bytes */
+  rss: z.number().nullable(),
+  gauges: z.record(z.string(), z.number()),
+  heartbeat_age_s: z.number().nullable(),
+});
+export type ProcessStatus = z.infer<typeof ProcessStatusSchema>;
+
+export const MachineStatusSchema = z.object({
+  provider: z.enum(['local', 'ssh', 'ec2']),
+  id: z.string(),
+  name: z.string(),
+  address: z.string().optional(),
+  port: z.number().int().optional(),
+  state: z.string(),
+  roles: z.array(RoleSchema),
+  tags: z.record(z.string(), z.string()).optional(),
+});
+
+export const StatusReportSchema = z.object({
+  at: z.string(),
+  provider: z.enum(['local', 'ssh', 'ec2']),
+  redis: z.object({ url: z.string().nullable(), ok: z.boolean(), error: z.string().optional() }),
+  machines: z.array(MachineStatusSchema),
+  processes: z.array(ProcessStatusSchema),
+  summary: z.object({
+    expected: z.number().int(),
+    up: z.number().int(),
+    stale: z.number().int(),
+    missing: z.number().int(),
+    unexpected: z.number().int(),
+  }),
+  /** every expected process is up and nothing is stale */
+  ok: z.boolean(),
+});
+export type StatusReport = z.infer<typeof StatusReportSchema>;
+
+export interface HeartbeatView {
+  live: Heartbeat[];
+  /** index members whose heartbeat key expired: role:id → last beat (ms) */
+  gone: Map<string, number>;
+}
+
+export async function readHeartbeatView(fr: FleetRedis): Promise<HeartbeatView> {
+  const live = await readHeartbeats(fr.redis, fr.keys);
+  const liveKeys = new Set(live.map((h) => `${h.role}:${h.id}`));
+  const withScores = await fr.redis.zrange(fr.keys.heartbeatIndex, 0, '-1', 'WITHSCORES');
+  const gone = new Map<string, number>();
+  for (let i = 0; i + 1 < withScores.length; i += 2) {
+    if (!liveKeys.has(withScores[i]!)) gone.set(withScores[i]!, Number(withScores[i + 1]));
+  }
+  return { live: live.filter((h) => HeartbeatSchema.safeParse(h).success), gone };
+}
+
+const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
+
+/** Join what should run with what beats. Pure: tests and the TUI call it with their own inputs. */
+export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | undefined, now = Date.now()) {
+  const live = new Map((view?.live ?? []).map((h) => [`${h.role}:${h.id}`, h]));
+  const out: ProcessStatus[] = [];
+  const fromBeat = (h: Heartbeat, exp: boolean): ProcessStatus => {
+    const age = now - Date.parse(h.at);
+    return {
+      role: h.role,
+      id: h.id,
+      host: h.host,
+      expected: exp,
+      state: !exp ? 'unexpected' : age > STALE_AFTER_MS ? 'stale' : 'up',
+      pid: h.pid,
+      version: h.version,
+      uptime_s: Math.max(0, Math.round((now - Date.parse(h.started_at)) / 1000)),
+      cpu: h.cpu,
+      rss: h.rss,
+      gauges: h.gauges,
+      heartbeat_age_s: round(Math.max(0, age) / 1000),
+    };
+  };
+  for (const e of expected) {
+    const key = `${e.role}:${e.id}`;
+    const h = live.get(key);
+    live.delete(key);
+    if (h) {
+      out.push(fromBeat(h, true));
+      continue;
+    }
+    const last = view?.gone.get(key);
+    out.push({
+      role: e.role,
+      id: e.id,
+      host: e.host,
+      expected: true,
+      // it did beat, then stopped (its key expired): stale; never seen: missing
+      state: last !== undefined ? 'stale' : 'missing',
+      pid: null,
+      version: null,
+      uptime_s: null,
+      cpu: null,
+      rss: null,
+      gauges: {},
+      heartbeat_age_s: last !== undefined ? round((now - last) / 1000) : null,
+    });
+  }
+  for (const h of live.values()) out.push(fromBeat(h, false));
+  const count = (s: ProcessStatus['state']) => out.filter((p) => p.state === s).length;
+  return {
+    processes: out,
+    summary: {
+      expected: expected.length,
+      up: count('up'),
+      stale: count('stale'),
+      missing: count('missing'),
+      unexpected: count('unexpected'),
+    },
+  };
+}
+
+export async function getStatus(o: {
+  provider: Provider;
+  /** undefined when Redis could not be reached (redisError says why) */
+  redis?: FleetRedis;
+  redisUrl?: string;
+  redisError?: string;
+}): Promise<StatusReport> {
+  const [machines, expected] = await Promise.all([o.provider.machines(), o.provider.expected()]);
+  let view: HeartbeatView | undefined;
+  let redisError = o.redisError;
+  if (o.redis) {
+    try {
+      view = await readHeartbeatView(o.redis);
+    } catch (err) {
+      redisError = (err as Error).message;
+    }
+  }
+  const { processes, summary } = joinStatus(expected, view);
+  return {
+    at: new Date().toISOString(),
+    provider: o.provider.kind,
+    redis: {
+      url: o.redisUrl ? redactUrl(o.redisUrl) : null,
+      ok: !!view,
+      ...(redisError ? { error: redisError } : {}),
+    },
+    machines,
+    processes,
+    summary,
+    ok: !!view && summary.missing === 0 && summary.stale === 0 && summary.expected === summary.up,
+  };
+}
+
+/**
+ * Wait until every expected process beats (fresh heartbeat, and `version` if given). Resolves with the
+ * last join; throws a UserError naming the ones still missing at the deadline.
+ */
+export async function waitHealthy(
+  fr: FleetRedis,
+  expected: ExpectedProcess[],
+  o: { timeoutMs: number; version?: string; signal?: AbortSignal },
+): Promise<ReturnType<typeof joinStatus>> {
+  const until = Date.now() + o.timeoutMs;
+  for (;;) {
+    const res = joinStatus(expected, await readHeartbeatView(fr));
+    const bad = res.processes.filter(
+      (p) => p.expected && (p.state !== 'up' || (o.version !== undefined && p.version !== o.version)),
+    );
+    if (bad.length === 0) return res;
+    if (Date.now() >= until || o.signal?.aborted) {
+      throw new UserError(
+        `not healthy after ${Math.round(o.timeoutMs / 1000)} s: ${bad.map((p) => `${p.id} (${p.state}${o.version && p.version && p.version !== o.version ? `, version ${p.version}` : ''})`).join(', ')}`,
+        {
+          code: 'GOD_UNHEALTHY',
+          hint: 'See why with `god logs --role ROLE --level warn` or the process log files (.god/local/logs for the local fleet).',
+        },
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
