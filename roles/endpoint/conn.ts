@@ -54,10 +54,12 @@ export class Conn {
     this.tokensAt = now;
   }
 
-  /** Queue bytes for the client unless that passes the bound (then the client is a slow consumer). */
+  /** Queue bytes for the client unless its queue is already past the bound (then it is a slow consumer).
+   * The bound is checked before the write, so one batch larger than the bound still goes to a reader that
+   * keeps up; the queue never exceeds the bound plus one batch. */
   send(buf: Buffer, msgs = 1): boolean {
     if (this.closing) return false;
-    if (this.socket.writableLength + buf.length > this.owner.limits.maxQueue) {
+    if (this.socket.writableLength > this.owner.limits.maxQueue) {
       this.owner.onSlow(this);
       return false;
     }
