@@ -1,0 +1,17 @@
+// What the dashboard's keys can ask of God's services. The wiring (dashboard command, demo) provides these
+// from the core services; a missing one means "not available here" and the key says so.
+import type { ProcessRow } from './store.ts';
+
+export interface DashboardActions {
+  /** one more process of `role` */
+  up?(role: string): Promise<unknown>;
+  /** stop one process */
+  down?(row: ProcessRow): Promise<unknown>;
+  restart?(row: ProcessRow): Promise<unknown>;
+  /** deploy the current build to the fleet; progress arrives as GodEvents (store.applyEvent) */
+  deploy?(): Promise<{ ok: boolean; error?: string } | undefined>;
+  /** ask an endpoint to shed `clients` connections */
+  shed?(row: ProcessRow, clients: number): Promise<unknown>;
+  /** leave the dashboard (the demo also stops the fleet) */
+  quit(): void;
+}

@@ -1,0 +1,214 @@
+// The dashboard: header, panes laid out for the terminal's size, footer with the keys, modal overlays.
+import { Box, Text, useInput, useStdout } from 'ink';
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import type { DashboardActions } from '../actions.ts';
+import { clock, num } from '../format.ts';
+import { FOOTER_KEYS, handleKey } from '../keys.ts';
+import { type DashboardStore, PANE_TITLES, PANES, type PaneId } from '../store.ts';
+import { AlertsPane } from './AlertsPane.tsx';
+import { FleetPane } from './FleetPane.tsx';
+import { LogsPane } from './LogsPane.tsx';
+import { MoviesPane } from './MoviesPane.tsx';
+import { ConfirmOverlay, DeployOverlay, HelpOverlay } from './Overlays.tsx';
+import { ProcessesPane } from './ProcessesPane.tsx';
+
+export interface Size {
+  columns: number;
+  rows: number;
+}
+
+function useTerminalSize(fixed?: Size): Size {
+  const { stdout } = useStdout();
+  const read = (): Size => fixed ?? { columns: stdout.columns || 80, rows: stdout.rows || 24 };
+  const [size, setSize] = useState(read);
+  useEffect(() => {
+    if (fixed) return;
+    const onResize = () => setSize(read());
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  });
+  return fixed ?? size;
+}
+
+/** Wide terminals show every pane at once; small ones show the focused pane with a tab bar. */
+export function isWide(size: Size): boolean {
+  return size.columns >= 100 && size.rows >= 30;
+}
+
+function Header({ store, width }: { store: DashboardStore; width: number }) {
+  const procs = store.processes;
+  const up = procs.filter((p) => p.state === 'ok').length;
+  const clients = procs.reduce((s, p) => s + (p.clients ?? 0), 0);
+  const tps = procs.filter((p) => p.role === 'feeder').reduce((s, p) => s + (p.tweetsPerS ?? 0), 0);
+  const left = [
+    store.header.fleet ? `${store.header.fleet} fleet` : undefined,
+    `${up}/${procs.length} up`,
+    `${num(clients)} clients`,
+    `${num(tps, 1)} tw/s`,
+    clock(store.now(), false),
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  const redis = store.header.redis ? `redis ${store.header.redis}` : undefined;
+  return (
+    <Box width={width}>
+      <Text wrap="truncate-end">
+        <Text bold color="magenta">
+          {' GOD '}
+        </Text>
+        <Text> {left}</Text>
+        {redis ? <Text color="gray">{` · ${redis}`}</Text> : null}
+      </Text>
+    </Box>
+  );
+}
+
+/** The line above the keys: the filter being typed, else the last notice while it is fresh. */
+function StatusLine({ store }: { store: DashboardStore }) {
+  const mode = store.mode;
+  if (mode.kind === 'filter') {
+    return (
+      <Text wrap="truncate-end">
+        <Text bold color="cyan">
+          /{mode.draft}
+        </Text>
+        <Text inverse> </Text>
+        {mode.error ? (
+          <Text color="red"> {mode.error}</Text>
+        ) : (
+          <Text color="gray"> enter: keep · esc: cancel · role:NAME host:NAME level:warn words…</Text>
+        )}
+      </Text>
+    );
+  }
+  const n = store.notice;
+  if (!n || store.now() - n.at > NOTICE_MS) return <Text> </Text>;
+  const color = n.level === 'error' ? 'red' : n.level === 'warn' ? 'yellow' : 'green';
+  return (
+    <Text wrap="truncate-end" color={color}>
+      {n.text}
+    </Text>
+  );
+}
+
+const NOTICE_MS = 15_000;
+
+function Footer({ width }: { width: number }) {
+  const items: Array<[string, string]> = [];
+  let used = 0;
+  for (const [k, what] of FOOTER_KEYS) {
+    const w = k.length + what.length + 2;
+    if (used + w > width) break;
+    items.push([k, what]);
+    used += w;
+  }
+  return (
+    <Text wrap="truncate-end">
+      {items.map(([k, what]) => (
+        <Text key={k}>
+          <Text bold color="cyan">
+            {k}
+          </Text>
+          <Text color="gray">{` ${what} `}</Text>
+        </Text>
+      ))}
+    </Text>
+  );
+}
+
+function TabBar({ focus, width }: { focus: PaneId; width: number }) {
+  return (
+    <Box width={width}>
+      <Text wrap="truncate-end">
+        {PANES.map((p, i) => (
+          <Text key={p} inverse={p === focus} bold={p === focus} color={p === focus ? 'cyan' : 'gray'}>
+            {` ${i + 1} ${PANE_TITLES[p]} `}
+          </Text>
+        ))}
+      </Text>
+    </Box>
+  );
+}
+
+type PaneComponent = typeof LogsPane;
+const COMPONENTS: Record<PaneId, PaneComponent> = {
+  fleet: FleetPane,
+  processes: ProcessesPane,
+  logs: LogsPane,
+  movies: MoviesPane,
+  alerts: AlertsPane,
+};
+
+function WideBody({ store, width, height }: { store: DashboardStore; width: number; height: number }) {
+  const leftW = Math.floor(width * 0.62);
+  const rightW = width - leftW - 1;
+  const procH = Math.min(Math.max(4, store.processes.length + 2), Math.floor(height * 0.4));
+  const fleetH = Math.min(Math.max(3, store.machines.length + 2), 6);
+  const alertsH = Math.max(3, Math.floor((height - fleetH) * 0.35));
+  const moviesH = height - fleetH - alertsH;
+  const f = store.focus;
+  return (
+    <Box height={height} width={width}>
+      <Box flexDirection="column" width={leftW}>
+        <ProcessesPane store={store} width={leftW} height={procH} focused={f === 'processes'} />
+        <LogsPane store={store} width={leftW} height={height - procH} focused={f === 'logs'} />
+      </Box>
+      <Box width={1} />
+      <Box flexDirection="column" width={rightW}>
+        <FleetPane store={store} width={rightW} height={fleetH} focused={f === 'fleet'} />
+        <MoviesPane store={store} width={rightW} height={moviesH} focused={f === 'movies'} />
+        <AlertsPane store={store} width={rightW} height={alertsH} focused={f === 'alerts'} />
+      </Box>
+    </Box>
+  );
+}
+
+export interface AppProps {
+  store: DashboardStore;
+  actions: DashboardActions;
+  /** fixed size (tests); default: the terminal's, following resizes */
+  size?: Size;
+}
+
+export function App({ store, actions, size: fixed }: AppProps) {
+  useSyncExternalStore(store.subscribe, store.getVersion);
+  const size = useTerminalSize(fixed);
+  useInput((input, key) => handleKey(store, actions, input, key));
+  // one line short of the terminal: Ink redraws the whole screen (flicker) when output fills it
+  const height = Math.max(6, size.rows - 1);
+  const width = Math.max(20, size.columns);
+  const wide = isWide(size);
+  const bodyH = height - 3 - (wide ? 0 : 1);
+  const Focused = COMPONENTS[store.focus];
+  const mode = store.mode;
+  const modalW = Math.min(width - 2, 100);
+  const modalLeft = Math.max(0, Math.floor((width - modalW) / 2));
+  const modalTop = 1;
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Header store={store} width={width} />
+      {wide ? null : <TabBar focus={store.focus} width={width} />}
+      {wide ? (
+        <WideBody store={store} width={width} height={bodyH} />
+      ) : (
+        <Focused store={store} width={width} height={bodyH} focused />
+      )}
+      <StatusLine store={store} />
+      <Footer width={width} />
+      {mode.kind === 'help' ? <HelpOverlay width={modalW} top={modalTop} left={modalLeft} /> : null}
+      {mode.kind === 'confirm' ? (
+        <ConfirmOverlay
+          mode={mode}
+          width={Math.min(modalW, 72)}
+          top={modalTop + 2}
+          left={Math.max(0, Math.floor((width - Math.min(modalW, 72)) / 2))}
+        />
+      ) : null}
+      {mode.kind === 'deploy' ? (
+        <DeployOverlay store={store} width={modalW} height={bodyH} top={modalTop} left={modalLeft} />
+      ) : null}
+    </Box>
+  );
+}

@@ -1,0 +1,61 @@
+// Live tail of every role's log: time, role@host, colored level, message. Filter, pause, scroll back, follow.
+import { Text } from 'ink';
+import { clock, pad } from '../format.ts';
+import { display } from '../log-line.ts';
+import type { DashboardStore } from '../store.ts';
+import { Pane } from './Pane.tsx';
+
+export const LEVEL_COLOR: Record<string, string> = {
+  trace: 'gray',
+  debug: 'gray',
+  info: 'green',
+  warn: 'yellow',
+  error: 'red',
+  fatal: 'magenta',
+};
+
+export function LogsPane(p: { store: DashboardStore; width: number; height: number; focused: boolean }) {
+  const { store, width, height, focused } = p;
+  const rows = Math.max(0, height - 1);
+  const view = store.logView(rows);
+  const parts: string[] = [];
+  parts.push(store.filter.source ? `${view.matched}/${view.held} lines` : `${view.held} lines`);
+  if (store.filter.source) parts.push(`filter: ${store.filter.source}`);
+  if (view.paused) parts.push(`PAUSED +${view.newWhilePaused}`);
+  else parts.push(view.following ? 'following' : 'scrolled back (f: follow)');
+  // narrow panes drop the milliseconds, then the host
+  const withMs = width >= 100;
+  const withHost = width >= 64;
+  const who = withHost ? 20 : 9;
+  return (
+    <Pane
+      id="logs"
+      width={width}
+      height={height}
+      focused={focused}
+      info={parts.join(' · ')}
+      infoColor={view.paused ? 'yellow' : undefined}
+    >
+      {view.lines.length === 0 ? (
+        <Text color="gray">
+          {view.held ? 'no line matches the filter (esc clears it)' : 'waiting for log lines…'}
+        </Text>
+      ) : null}
+      {view.lines.map((l, i) => {
+        const d = display(l);
+        const src = withHost ? `${l.role}@${l.host}` : l.role;
+        return (
+          // biome-ignore lint/suspicious/noArrayIndexKey: rows are positions on screen, not items
+          <Text key={i} wrap="truncate-end">
+            <Text color="gray">{clock(d.time, withMs)} </Text>
+            <Text color="cyan">{pad(src, who)} </Text>
+            <Text color={LEVEL_COLOR[l.level] ?? 'white'} bold={l.level === 'error' || l.level === 'fatal'}>
+              {pad(l.level.toUpperCase(), 5)}
+            </Text>
+            <Text> {d.text}</Text>
+          </Text>
+        );
+      })}
+    </Pane>
+  );
+}

@@ -1,0 +1,158 @@
+// Modal boxes drawn over the panes: help, confirmation, deploy progress. Every line is padded to the box
+// width so nothing of the pane underneath shows through.
+import { Box, Text } from 'ink';
+import type { ReactNode } from 'react';
+import { duration, pad } from '../format.ts';
+import { KEY_HELP } from '../keys.ts';
+import type { DashboardStore, HostProgress, Mode } from '../store.ts';
+
+function Modal(p: {
+  width: number;
+  top: number;
+  left: number;
+  color: string;
+  title: string;
+  children: ReactNode;
+}) {
+  return (
+    <Box position="absolute" marginTop={p.top} marginLeft={p.left} width={p.width} flexDirection="column">
+      <Box borderStyle="round" borderColor={p.color} flexDirection="column" width={p.width}>
+        <Text bold color={p.color}>
+          {pad(p.title, p.width - 2)}
+        </Text>
+        {p.children}
+      </Box>
+    </Box>
+  );
+}
+
+function Row({ width, children, ...rest }: { width: number; children: string } & Record<string, unknown>) {
+  return (
+    <Text wrap="truncate-end" {...rest}>
+      {pad(children, width)}
+    </Text>
+  );
+}
+
+export function HelpOverlay({ width, top, left }: { width: number; top: number; left: number }) {
+  const inner = width - 2;
+  const keyW = Math.min(22, Math.floor(inner / 3));
+  return (
+    <Modal width={width} top={top} left={left} color="cyan" title="Keys (any key closes)">
+      {KEY_HELP.map(([k, what]) => (
+        <Text key={k} wrap="truncate-end">
+          <Text bold color="cyan">
+            {pad(k, keyW)}
+          </Text>
+          <Text>{pad(` ${what}`, inner - keyW)}</Text>
+        </Text>
+      ))}
+      <Row width={inner} color="gray">
+        {' '}
+      </Row>
+      <Row width={inner} color="gray">
+        Processes are red when missing or stale (no heartbeat). The log keeps the last 5,000 lines.
+      </Row>
+    </Modal>
+  );
+}
+
+export function ConfirmOverlay(p: {
+  mode: Extract<Mode, { kind: 'confirm' }>;
+  width: number;
+  top: number;
+  left: number;
+}) {
+  const { req, countText } = p.mode;
+  const inner = p.width - 2;
+  return (
+    <Modal width={p.width} top={p.top} left={p.left} color="yellow" title={req.title}>
+      <Row width={inner}>{req.body}</Row>
+      {req.count ? (
+        <Text wrap="truncate-end">
+          <Text>{`${req.count.label}: `}</Text>
+          <Text inverse>{pad(countText || ' ', 8)}</Text>
+          <Text color="gray">{pad(' (type a number)', inner - req.count.label.length - 10)}</Text>
+        </Text>
+      ) : null}
+      <Text wrap="truncate-end">
+        <Text bold color="green">
+          [y]
+        </Text>
+        <Text> yes </Text>
+        <Text bold color="red">
+          [n]
+        </Text>
+        <Text>{pad(' no (esc)', inner - 11)}</Text>
+      </Text>
+    </Modal>
+  );
+}
+
+function bar(progress: number | undefined, width: number): string {
+  if (progress === undefined) return ' '.repeat(width);
+  const n = Math.round(Math.max(0, Math.min(1, progress)) * width);
+  return '█'.repeat(n) + '░'.repeat(width - n);
+}
+
+function hostLine(h: HostProgress, inner: number, hostW: number): { text: string; color?: string } {
+  const barW = Math.max(5, Math.min(20, inner - hostW - 30));
+  const state = h.ok === false ? 'FAILED' : h.phase === 'end' ? (h.ok === true ? 'ok' : 'done') : '…';
+  const pct = h.progress !== undefined ? `${Math.round(h.progress * 100)}%`.padStart(4) : '    ';
+  const tail = h.error ?? h.detail ?? (h.ms !== undefined ? `${h.ms} ms` : '');
+  const text = `${pad(h.host, hostW)} ${pad(h.step, 10)} ${bar(h.progress, barW)} ${pct} ${pad(state, 7)} ${tail}`;
+  return { text, color: h.ok === false ? 'red' : h.phase === 'end' ? 'green' : undefined };
+}
+
+export function DeployOverlay(p: {
+  store: DashboardStore;
+  width: number;
+  height: number;
+  top: number;
+  left: number;
+}) {
+  const d = p.store.deploy;
+  const inner = p.width - 2;
+  if (!d) return null;
+  const elapsed = duration((d.endedAt ?? p.store.now()) - d.startedAt);
+  const status = d.running
+    ? `deploying${d.step ? ` · ${d.step}` : ''} · ${elapsed}`
+    : d.ok
+      ? `deployed in ${elapsed}`
+      : `deploy FAILED after ${elapsed}${d.error ? `: ${d.error}` : ''}`;
+  const hostW = Math.min(20, Math.max(8, ...d.hosts.map((h) => h.host.length)));
+  const rows = Math.max(1, p.height - 5);
+  const done = d.hosts.filter((h) => h.phase === 'end').length;
+  return (
+    <Modal
+      width={p.width}
+      top={p.top}
+      left={p.left}
+      color={d.running ? 'cyan' : d.ok ? 'green' : 'red'}
+      title={`Deploy — ${done}/${d.hosts.length} hosts`}
+    >
+      <Row width={inner} color={d.running ? undefined : d.ok ? 'green' : 'red'} bold={!d.running}>
+        {status}
+      </Row>
+      {d.hosts.length === 0 ? (
+        <Row width={inner} color="gray">
+          {'waiting for the first host…'}
+        </Row>
+      ) : null}
+      {d.hosts.slice(0, rows).map((h) => {
+        const l = hostLine(h, inner, hostW);
+        return (
+          <Row key={h.host} width={inner} color={l.color}>
+            {l.text}
+          </Row>
+        );
+      })}
+      {d.hosts.length > rows ? (
+        <Row width={inner} color="gray">{`… ${d.hosts.length - rows} more hosts`}</Row>
+      ) : null}
+      <Row width={inner} color="gray">
+        {d.running ? 'esc: hide (the deploy goes on)' : 'esc / enter: close'}
+      </Row>
+    </Modal>
+  );
+}

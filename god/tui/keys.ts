@@ -1,0 +1,241 @@
+// Key bindings: one function from a key press to store changes and actions, so tests drive it without a
+// terminal and the help screen lists the same table.
+import type { DashboardActions } from './actions.ts';
+import { type DashboardStore, PANES, type ProcessRow } from './store.ts';
+
+/** The subset of Ink's Key the bindings look at. */
+export interface KeyPress {
+  upArrow?: boolean;
+  downArrow?: boolean;
+  leftArrow?: boolean;
+  rightArrow?: boolean;
+  pageUp?: boolean;
+  pageDown?: boolean;
+  home?: boolean;
+  end?: boolean;
+  return?: boolean;
+  escape?: boolean;
+  ctrl?: boolean;
+  shift?: boolean;
+  tab?: boolean;
+  backspace?: boolean;
+  delete?: boolean;
+}
+
+export const KEY_HELP: Array<[string, string]> = [
+  ['tab / shift-tab, 1-5', 'switch pane (1 Fleet, 2 Processes, 3 Logs, 4 Movies, 5 Alerts)'],
+  ['↑ ↓ / k j, PgUp PgDn', 'move the selection; scroll the log back'],
+  ['/', 'filter the log: words, role:NAME, host:NAME, level:warn (esc clears)'],
+  ['f', 'follow the log (jump to the newest line) on/off'],
+  ['space', 'pause / resume the log view (lines keep arriving)'],
+  ['u', 'up: one more process of the selected role'],
+  ['x', 'down: stop the selected process (asks first)'],
+  ['r', 'restart the selected process (asks first)'],
+  ['d', 'deploy the current build to the fleet (asks first; shows per-host progress)'],
+  ['s', 'shed clients from the selected endpoint (asks first)'],
+  ['?', 'this help'],
+  ['q, ctrl-c', 'quit'],
+];
+
+/** The footer's hints, most useful first: a narrow footer keeps the head of the list. */
+export const FOOTER_KEYS: Array<[string, string]> = [
+  ['?', 'help'],
+  ['q', 'quit'],
+  ['tab', 'pane'],
+  ['/', 'filter'],
+  ['f', 'follow'],
+  ['␣', 'pause'],
+  ['r', 'restart'],
+  ['d', 'deploy'],
+  ['s', 'shed'],
+  ['u', 'up'],
+  ['x', 'down'],
+];
+
+function errorText(err: unknown): string {
+  const e = err as { message?: string; hint?: string };
+  return `${e?.message ?? String(err)}${e?.hint ? ` — ${e.hint}` : ''}`;
+}
+
+/** Run an action, telling the operator when it starts, ends or fails. */
+async function perform(store: DashboardStore, doing: string, done: string, fn: () => Promise<unknown>) {
+  store.setNotice(`${doing}…`);
+  try {
+    await fn();
+    store.setNotice(done);
+  } catch (err) {
+    const text = `${doing} failed: ${errorText(err)}`;
+    store.pushAlert({ at: store.now(), kind: 'god', level: 'error', message: text, source: 'god' });
+    store.setNotice(text, 'error');
+  }
+}
+
+function unavailable(store: DashboardStore, what: string): void {
+  store.setNotice(`${what} is not available with this fleet`, 'warn');
+}
+
+function needProcess(store: DashboardStore): ProcessRow | undefined {
+  const row = store.selectedProcess();
+  if (!row) store.setNotice('no process selected: pick one in the Processes pane (2)', 'warn');
+  return row;
+}
+
+export function runDeploy(store: DashboardStore, actions: DashboardActions) {
+  const deploy = actions.deploy;
+  if (!deploy) return unavailable(store, 'deploy');
+  store.startDeploy();
+  store.setMode({ kind: 'deploy' });
+  deploy().then(
+    (res) => store.endDeploy(res?.ok ?? true, res?.error),
+    (err) => store.endDeploy(false, errorText(err)),
+  );
+}
+
+function normalKey(store: DashboardStore, actions: DashboardActions, input: string, key: KeyPress) {
+  if (key.tab) return store.cyclePane(key.shift ? -1 : 1);
+  if (key.upArrow || input === 'k') return store.move(-1);
+  if (key.downArrow || input === 'j') return store.move(1);
+  if (key.pageUp) return store.move(-Math.max(1, store.logRows - 1));
+  if (key.pageDown) return store.move(Math.max(1, store.logRows - 1));
+  if (key.escape) {
+    if (store.filter.source) store.setFilter('');
+    return;
+  }
+  if (/^[1-5]$/.test(input)) return store.setFocus(PANES[Number(input) - 1]!);
+  switch (input) {
+    case 'q':
+      return actions.quit();
+    case '?':
+      return store.setMode({ kind: 'help' });
+    case '/':
+      return store.setMode({ kind: 'filter', draft: store.filter.source, previous: store.filter.source });
+    case 'f':
+      return store.toggleFollow();
+    case ' ':
+      return store.togglePause();
+    case 'G':
+      return store.followNow();
+    case 'u': {
+      const up = actions.up;
+      if (!up) return unavailable(store, 'up');
+      const row = needProcess(store);
+      if (!row) return;
+      return store.confirm({
+        title: `Start one more ${row.role}?`,
+        body: `God will start a new ${row.role} process (on EC2: a new instance).`,
+        run: () => perform(store, `starting a ${row.role}`, `started a ${row.role}`, () => up(row.role)),
+      });
+    }
+    case 'x': {
+      const down = actions.down;
+      if (!down) return unavailable(store, 'down');
+      const row = needProcess(store);
+      if (!row) return;
+      return store.confirm({
+        title: `Stop ${row.id}?`,
+        body: `${row.role} on ${row.host} will stop${row.clients ? `; its ${row.clients} clients will reconnect elsewhere` : ''}.`,
+        run: () => perform(store, `stopping ${row.id}`, `stopped ${row.id}`, () => down(row)),
+      });
+    }
+    case 'r': {
+      const restart = actions.restart;
+      if (!restart) return unavailable(store, 'restart');
+      const row = needProcess(store);
+      if (!row) return;
+      return store.confirm({
+        title: `Restart ${row.id}?`,
+        body: `${row.role} on ${row.host} will stop gracefully and start again.`,
+        run: () => perform(store, `restarting ${row.id}`, `restarted ${row.id}`, () => restart(row)),
+      });
+    }
+    case 'd':
+      if (!actions.deploy) return unavailable(store, 'deploy');
+      return store.confirm({
+        title: 'Deploy the current build?',
+        body: 'Every host gets the new release and its role processes restart, batch by batch.',
+        run: () => runDeploy(store, actions),
+      });
+    case 's': {
+      const shed = actions.shed;
+      if (!shed) return unavailable(store, 'shed');
+      const row = needProcess(store);
+      if (!row) return;
+      if (row.role !== 'endpoint') {
+        return store.setNotice(`${row.id} is a ${row.role}: select an endpoint to shed clients from`, 'warn');
+      }
+      const clients = row.clients ?? 0;
+      return store.confirm({
+        title: `Shed clients from ${row.id}?`,
+        body: `The endpoint tells that many clients to reconnect to another endpoint (it holds ${clients}).`,
+        count: { label: 'clients', value: Math.max(1, Math.ceil(clients / 2)), min: 1, max: 1_000_000 },
+        run: (n) =>
+          perform(store, `shedding ${n} clients from ${row.id}`, `asked ${row.id} to shed ${n} clients`, () =>
+            shed(row, n ?? 1),
+          ),
+      });
+    }
+  }
+}
+
+/** Handle one key press in whatever mode the dashboard is in. */
+export function handleKey(store: DashboardStore, actions: DashboardActions, input: string, key: KeyPress) {
+  if (key.ctrl && input === 'c') return actions.quit();
+  const mode = store.mode;
+  switch (mode.kind) {
+    case 'normal':
+      return normalKey(store, actions, input, key);
+    case 'help':
+      // any key closes help; q closes it rather than quitting, so a habit does not end the session
+      return store.setMode({ kind: 'normal' });
+    case 'filter': {
+      if (key.escape) {
+        store.setFilter(mode.previous);
+        return store.setMode({ kind: 'normal' });
+      }
+      if (key.return) {
+        const error = store.setFilter(mode.draft);
+        return store.setMode(error ? { ...mode, error } : { kind: 'normal' });
+      }
+      let draft = mode.draft;
+      if (key.backspace || key.delete) draft = draft.slice(0, -1);
+      else if (input && !key.ctrl && !key.tab && !key.upArrow && !key.downArrow) draft += input;
+      else return;
+      // filter as you type; a half-typed level is only an error once you press enter
+      store.setFilter(draft);
+      return store.setMode({ ...mode, draft, error: undefined });
+    }
+    case 'confirm': {
+      const { req } = mode;
+      if (key.escape || input === 'n' || input === 'N') {
+        store.setMode({ kind: 'normal' });
+        return store.setNotice('cancelled');
+      }
+      if (req.count && (key.backspace || key.delete)) {
+        return store.setMode({ ...mode, countText: mode.countText.slice(0, -1) });
+      }
+      if (req.count && /^[0-9]$/.test(input)) {
+        return store.setMode({ ...mode, countText: (mode.countText + input).replace(/^0+/, '').slice(0, 7) });
+      }
+      if (key.return || input === 'y' || input === 'Y') {
+        let n: number | undefined;
+        if (req.count) {
+          n = Number(mode.countText);
+          if (!Number.isInteger(n) || n < req.count.min || n > req.count.max) {
+            return store.setNotice(
+              `${req.count.label} must be a whole number from ${req.count.min} to ${req.count.max}`,
+              'warn',
+            );
+          }
+        }
+        store.setMode({ kind: 'normal' });
+        void Promise.resolve()
+          .then(() => req.run(n))
+          .catch((err) => store.setNotice(errorText(err), 'error'));
+      }
+      return;
+    }
+    case 'deploy':
+      if (key.escape || key.return || input === 'q') store.setMode({ kind: 'normal' });
+      return;
+  }
+}
