@@ -7,7 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEEPER_GROUP, redisContract } from '../../protocol/redis-contract.ts';
 import { RedisLogSink } from '../../roles/runtime/log-sink.ts';
 import { createLogger } from '../../roles/runtime/logger.ts';
-import { makeTempDir, sleep, useMoto, useRedis, waitFor } from '../harness/index.ts';
+import {
+  makeTempDir,
+  type Moto,
+  type RedisServer,
+  sleep,
+  startMoto,
+  startRedis,
+  waitFor,
+} from '../harness/index.ts';
 import {
   compareIds,
   createBucket,
@@ -20,13 +28,16 @@ import {
   xaddLines,
 } from './helpers.ts';
 
-const getRedis = useRedis();
-const getMoto = useMoto();
+let redis: RedisServer;
+let moto: Moto;
+const getRedis = () => redis;
+const getMoto = () => moto;
 let client: Redis;
 const keepers: InProcessKeeper[] = [];
 const BUCKET = 'fg-archive';
 
 beforeAll(async () => {
+  [redis, moto] = await Promise.all([startRedis(), startMoto()]);
   client = new Redis(getRedis().url, { maxRetriesPerRequest: null });
   // the keeper's S3 client reads AWS_ENDPOINT_URL and the credentials from the environment, like in production
   Object.assign(process.env, getMoto().env);
@@ -35,6 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const k of keepers) await k.stop().catch(() => {});
   client?.disconnect();
+  await Promise.all([redis?.stop(), moto?.stop()]);
 });
 
 async function keeper(args: string[]): Promise<InProcessKeeper> {
