@@ -1,0 +1,178 @@
+// Is a restarted process healthy? Its heartbeat in Redis carries the new release; an endpoint answers `connect`.
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Redis } from 'ioredis';
+import { parseServerMessage } from '../../../protocol/messages.ts';
+import type { RedisContract, Role } from '../../../protocol/redis-contract.ts';
+import type { SshConnection } from '../ssh/connection.ts';
+import { logTail } from './host-ops.ts';
+import type { DeployHost } from './types.ts';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** started_at of each process's current heartbeat (to tell a fresh process from the old one). */
+export async function heartbeatStarts(
+  redis: Redis,
+  keys: RedisContract,
+  procs: Array<{ role: Role; id: string }>,
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (procs.length === 0) return out;
+  const vals = await redis.mget(procs.map((p) => keys.heartbeat(p.role, p.id)));
+  vals.forEach((v, i) => {
+    if (!v) return;
+    try {
+      out.set(procs[i]!.id, JSON.parse(v).started_at);
+    } catch {
+      // a malformed beat counts as none
+    }
+  });
+  return out;
+}
+
+/**
+ * Wait until the process beats with `version` and a different start time than before the restart.
+ * Resolves with an error text on timeout (never throws for an unhealthy process).
+ */
+export async function waitHeartbeat(
+  redis: Redis,
+  keys: RedisContract,
+  p: { role: Role; id: string },
+  version: string,
+  before: string | undefined,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<{ ok: true; pid: number } | { ok: false; error: string }> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = 'no heartbeat';
+  for (;;) {
+    try {
+      const v = await redis.get(keys.heartbeat(p.role, p.id));
+      if (v) {
+        const hb = JSON.parse(v);
+        if (hb.version === version && hb.started_at !== before) return { ok: true, pid: hb.pid };
+        seen =
+          hb.version !== version
+            ? `heartbeat still reports version ${hb.version}`
+            : 'no heartbeat from a new process';
+      }
+    } catch (err) {
+      seen = `Redis: ${(err as Error).message}`;
+    }
+    if (Date.now() >= deadline || signal?.aborted) {
+      return {
+        ok: false,
+        error: `${p.role} ${p.id}: ${seen} after ${Math.round(timeoutMs / 1000)} s (expected version ${version})`,
+      };
+    }
+    await sleep(150);
+  }
+}
+
+/** Connect like a client, send `connect`, expect `set_movies`. */
+export function checkEndpoint(
+  target: { host: string; port: number; tls?: boolean },
+  timeoutMs: number,
+): Promise<{ ok: true } | { ok: false; error: string }> {
+  return new Promise((resolve) => {
+    const where = `${target.tls ? 'tls' : 'tcp'}://${target.host}:${target.port}`;
+    const sock = target.tls
+      ? tls.connect({ host: target.host, port: target.port, rejectUnauthorized: false })
+      : net.connect({ host: target.host, port: target.port });
+    let buf = '';
+    let done = false;
+    const finish = (r: { ok: true } | { ok: false; error: string }) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(
+      () => finish({ ok: false, error: `endpoint ${where}: no set_movies within ${timeoutMs} ms` }),
+      timeoutMs,
+    );
+    sock.once(target.tls ? 'secureConnect' : 'connect', () => {
+      sock.write(
+        `${JSON.stringify({ action: 'connect', params: { client: { app: 'god', version: 'health' } } })}\n`,
+      );
+    });
+    sock.on('data', (d: Buffer) => {
+      buf += d.toString('utf8');
+      let i = buf.indexOf('\n');
+      while (i >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        try {
+          const m = parseServerMessage(JSON.parse(line));
+          if (m.ok && m.message.action === 'set_movies') return finish({ ok: true });
+          if (m.ok && m.message.action === 'error') {
+            return finish({
+              ok: false,
+              error: `endpoint ${where} answered error ${m.message.params.code}: ${m.message.params.message}`,
+            });
+          }
+        } catch {
+          // not JSON: keep reading
+        }
+        i = buf.indexOf('\n');
+      }
+      if (buf.length > 1 << 20) finish({ ok: false, error: `endpoint ${where}: oversized line` });
+    });
+    sock.on('error', (err) => finish({ ok: false, error: `endpoint ${where}: ${err.message}` }));
+    sock.on('close', () => finish({ ok: false, error: `endpoint ${where}: closed before set_movies` }));
+  });
+}
+
+/** Retry the endpoint check until it passes or the deadline (the port opens a little after the beat). */
+export async function waitEndpoint(
+  target: { host: string; port: number; tls?: boolean },
+  timeoutMs: number,
+): Promise<{ ok: true } | { ok: false; error: string }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = deadline - Date.now();
+    const r = await checkEndpoint(target, Math.max(500, Math.min(3000, left)));
+    if (r.ok || Date.now() >= deadline) return r;
+    await sleep(200);
+  }
+}
+
+/**
+ * Health of the restarted processes of one host: a heartbeat with `version` from a new process, then
+ * endpoints answer `connect`. Returns the problems (with each failed process's last log lines), or undefined.
+ */
+export async function healthOf(
+  redis: Redis,
+  keys: RedisContract,
+  conn: SshConnection | undefined,
+  host: DeployHost,
+  procs: DeployHost['processes'],
+  version: string,
+  before: Map<string, string>,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  const errors = (
+    await Promise.all(
+      procs.map(async (p) => {
+        const hb = await waitHeartbeat(redis, keys, p, version, before.get(p.id), timeoutMs);
+        if (!hb.ok) {
+          const tail = conn ? await logTail(conn, host, p.id).catch(() => '') : '';
+          return `${hb.error}${tail ? `\n    last log lines of ${p.id}:\n    ${tail.split('\n').join('\n    ')}` : ''}`;
+        }
+        if (p.role === 'endpoint' && p.endpoint) {
+          const target = {
+            host: p.endpoint.host ?? host.address,
+            port: p.endpoint.port,
+            tls: p.endpoint.tls,
+          };
+          const r = await waitEndpoint(target, Math.max(1000, deadline - Date.now()));
+          if (!r.ok) return r.error;
+        }
+        return undefined;
+      }),
+    )
+  ).filter(Boolean);
+  return errors.length ? errors.join('\n') : undefined;
+}

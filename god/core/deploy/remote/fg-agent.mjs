@@ -1,0 +1,341 @@
+#!/usr/bin/env node
+// Shipped with every release: does a host's side of a deploy in one SSH round trip. Plain Node, no dependencies.
+// Reads one JSON request on stdin, prints one JSON result on stdout (exit 1 with {error} on failure).
+//   activate  {base, version, processes:[{role,id,env}], restart:[id], stop:[id], sums:{file:sha}, forget:[version], keep, mode}
+//   start     {base, processes?:[...], ids?:[id]}   start what is not running (writing specs given)
+//   stop      {base, ids?:[id], role?}              stop (and forget) processes
+//   restart   {base, ids?:[id], role?}
+//   deactivate {base, ids:[id]}                     undo a first deploy: stop, drop `current`
+//   status    {base}
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const MAX_LOG = 20 * 1024 * 1024;
+
+async function readStdin() {
+  const chunks = [];
+  for await (const c of process.stdin) chunks.push(c);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+const sha256 = (file) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+/** Whether `pid` is our supervisor for `id` (not a recycled pid). */
+function isSupervisor(pid, id) {
+  if (!alive(pid)) return false;
+  try {
+    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmd.includes('fg-supervisor') && cmd.includes(id);
+  } catch {
+    return !fs.existsSync('/proc'); // no /proc: trust the pid file
+  }
+}
+
+function readJson(file, dflt) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return dflt;
+  }
+}
+
+class Host {
+  constructor(req) {
+    this.base = req.base;
+    this.run = path.join(this.base, 'run');
+    this.logs = path.join(this.base, 'logs');
+    fs.mkdirSync(this.run, { recursive: true });
+    fs.mkdirSync(this.logs, { recursive: true });
+    this.mode = req.mode === 'supervisor' || req.mode === 'systemd' ? req.mode : this.detectMode();
+    this.killMs = Number(req.kill_ms ?? 15_000);
+  }
+
+  detectMode() {
+    if (!fs.existsSync('/run/systemd/system') || process.getuid?.() !== 0) return 'supervisor';
+    try {
+      execFileSync('systemctl', ['--version'], { stdio: 'ignore' });
+      return 'systemd';
+    } catch {
+      return 'supervisor';
+    }
+  }
+
+  specFile(id) {
+    return path.join(this.run, `${id}.json`);
+  }
+  pid(id) {
+    const n = Number(readJson(path.join(this.run, `${id}.pid`), NaN));
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  }
+  ids() {
+    return fs
+      .readdirSync(this.run)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -5));
+  }
+  select(req) {
+    const ids = req.ids ?? this.ids();
+    return req.role ? ids.filter((id) => readJson(this.specFile(id), {}).role === req.role) : ids;
+  }
+  writeSpec(p) {
+    fs.writeFileSync(`${this.specFile(p.id)}.tmp`, JSON.stringify(p));
+    fs.renameSync(`${this.specFile(p.id)}.tmp`, this.specFile(p.id));
+  }
+  unit(id) {
+    return `fg-${id}.service`;
+  }
+
+  running(id) {
+    if (this.mode === 'systemd') {
+      try {
+        execFileSync('systemctl', ['is-active', '--quiet', this.unit(id)]);
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    const pid = this.pid(id);
+    return pid !== undefined && isSupervisor(pid, id);
+  }
+
+  async start(id) {
+    const spec = readJson(this.specFile(id));
+    if (!spec) throw new Error(`no process spec for ${id} in ${this.run}`);
+    if (this.mode === 'systemd') {
+      const env = Object.entries(spec.env ?? {})
+        .map(([k, v]) => `Environment="${`${k}=${v}`.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
+        .join('\n');
+      const unit = [
+        '[Unit]',
+        `Description=Filmgrain ${spec.role} ${id}`,
+        'After=network-online.target',
+        '[Service]',
+        `ExecStart=${process.execPath} ${path.join(this.base, 'current', `${spec.role}.mjs`)}`,
+        `WorkingDirectory=${this.base}`,
+        env,
+        'Restart=on-failure',
+        'RestartSec=1',
+        `TimeoutStopSec=${Math.ceil(this.killMs / 1000)}`,
+        `StandardOutput=append:${path.join(this.logs, `${id}.log`)}`,
+        `StandardError=append:${path.join(this.logs, `${id}.log`)}`,
+        '[Install]',
+        'WantedBy=multi-user.target',
+        '',
+      ].join('\n');
+      fs.writeFileSync(`/etc/systemd/system/${this.unit(id)}`, unit);
+      execFileSync('systemctl', ['daemon-reload']);
+      execFileSync('systemctl', ['enable', this.unit(id)], { stdio: 'ignore' });
+      execFileSync('systemctl', ['restart', this.unit(id)]);
+      return { id, unit: this.unit(id) };
+    }
+    const log = path.join(this.logs, `${id}.log`);
+    try {
+      if (fs.statSync(log).size > MAX_LOG) fs.renameSync(log, `${log}.1`);
+    } catch {
+      // no log yet
+    }
+    const fd = fs.openSync(log, 'a');
+    const sup = path.join(this.base, 'current', 'fg-supervisor.mjs');
+    // own session: survives the SSH session, gets no SIGHUP when it ends
+    const child = spawn(process.execPath, [sup, this.base, id], {
+      cwd: this.base,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, FG_SUPERVISOR_KILL_MS: String(this.killMs) },
+    });
+    child.unref();
+    fs.closeSync(fd);
+    fs.writeFileSync(path.join(this.run, `${id}.pid`), String(child.pid));
+    return { id, pid: child.pid };
+  }
+
+  async stop(id, forget = false) {
+    let was = false;
+    if (this.mode === 'systemd') {
+      was = this.running(id);
+      try {
+        execFileSync('systemctl', ['stop', this.unit(id)], { stdio: 'ignore' });
+        if (forget) {
+          execFileSync('systemctl', ['disable', this.unit(id)], { stdio: 'ignore' });
+          fs.rmSync(`/etc/systemd/system/${this.unit(id)}`, { force: true });
+        }
+      } catch {
+        // not installed
+      }
+    } else {
+      const pid = this.pid(id);
+      if (pid !== undefined && isSupervisor(pid, id)) {
+        was = true;
+        // the supervisor forwards SIGTERM to the role (a second SIGTERM would make the role exit at once)
+        process.kill(pid, 'SIGTERM');
+        const deadline = Date.now() + this.killMs + 2000;
+        while (alive(pid) && Date.now() < deadline) await sleep(25);
+        if (alive(pid)) {
+          try {
+            process.kill(-pid, 'SIGKILL');
+          } catch {
+            process.kill(pid, 'SIGKILL');
+          }
+        }
+      }
+      fs.rmSync(path.join(this.run, `${id}.pid`), { force: true });
+    }
+    if (forget) {
+      fs.rmSync(this.specFile(id), { force: true });
+      fs.rmSync(path.join(this.run, `${id}.state`), { force: true });
+    }
+    return { id, was_running: was };
+  }
+
+  current() {
+    try {
+      return path.basename(fs.readlinkSync(path.join(this.base, 'current')));
+    } catch {
+      return null;
+    }
+  }
+
+  history() {
+    try {
+      return fs.readFileSync(path.join(this.base, 'releases.log'), 'utf8').split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Point `current` at a release; `forget` drops failed releases from the history (pruned after). */
+  switchTo(version, forget = []) {
+    const link = path.join(this.base, 'current');
+    const tmp = path.join(this.base, `.current.${process.pid}`);
+    fs.rmSync(tmp, { force: true });
+    fs.symlinkSync(path.join('releases', version), tmp);
+    fs.renameSync(tmp, link); // atomic replace
+    const old = this.history();
+    const h = old.filter((v) => !forget.includes(v));
+    if (h[h.length - 1] !== version) h.push(version);
+    if (h.join('\n') !== old.join('\n')) {
+      fs.writeFileSync(path.join(this.base, 'releases.log'), `${h.slice(-50).join('\n')}\n`);
+    }
+  }
+
+  prune(keep) {
+    const cur = this.current();
+    const wanted = new Set(cur ? [cur] : []);
+    const h = this.history();
+    for (let i = h.length - 1; i >= 0 && wanted.size < keep; i--) wanted.add(h[i]);
+    const pruned = [];
+    const dir = path.join(this.base, 'releases');
+    for (const v of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      if (!wanted.has(v)) {
+        fs.rmSync(path.join(dir, v), { recursive: true, force: true });
+        pruned.push(v);
+      }
+    }
+    return pruned;
+  }
+
+  status() {
+    return {
+      mode: this.mode,
+      current: this.current(),
+      history: this.history(),
+      processes: this.ids().map((id) => {
+        const spec = readJson(this.specFile(id), {});
+        const st = readJson(path.join(this.run, `${id}.state`), {});
+        return {
+          id,
+          role: spec.role,
+          running: this.running(id),
+          pid: this.pid(id) ?? null,
+          child_pid: st.child_pid ?? null,
+          restarts: st.restarts ?? 0,
+          last_exit: st.last_exit ?? null,
+        };
+      }),
+    };
+  }
+}
+
+async function activate(req, host) {
+  const rel = path.join(host.base, 'releases', req.version);
+  // God's shell prelude already copied reused files and renamed the uploaded *.part files
+  const sums = req.sums ?? {};
+  for (const [f, want] of Object.entries(sums)) {
+    const file = path.join(rel, f);
+    if (!fs.existsSync(file)) throw new Error(`release ${req.version} lacks ${f}`);
+    const got = sha256(file);
+    if (got !== want)
+      throw new Error(`release ${req.version}: ${f} has sha256 ${got}, expected ${want} (corrupt upload)`);
+  }
+  for (const f of fs.readdirSync(rel)) if (f.endsWith('.mjs')) fs.chmodSync(path.join(rel, f), 0o755);
+  if (Object.keys(sums).length) {
+    const lines = Object.entries(sums).map(([f, s]) => `${s}  ${f}`);
+    fs.writeFileSync(path.join(rel, 'SHA256SUMS'), `${lines.join('\n')}\n`);
+  }
+  for (const p of req.processes ?? []) host.writeSpec(p);
+  const previous = host.current();
+  host.switchTo(req.version, req.forget ?? []);
+  const stopped = await Promise.all((req.stop ?? []).map((id) => host.stop(id, true)));
+  await Promise.all((req.restart ?? []).map((id) => host.stop(id)));
+  const started = [];
+  for (const id of req.restart ?? []) started.push(await host.start(id));
+  const pruned = host.prune(req.keep ?? 5);
+  return { previous, current: req.version, mode: host.mode, started, stopped, pruned };
+}
+
+async function main() {
+  const req = await readStdin();
+  if (!req.base) throw new Error('request without base');
+  const host = new Host(req);
+  switch (req.cmd) {
+    case 'activate':
+      return activate(req, host);
+    case 'start': {
+      for (const p of req.processes ?? []) host.writeSpec(p);
+      const ids = req.ids ?? (req.processes ?? []).map((p) => p.id);
+      const started = [];
+      for (const id of ids) if (!host.running(id)) started.push(await host.start(id));
+      return { started, mode: host.mode };
+    }
+    case 'stop':
+      return {
+        stopped: await Promise.all(host.select(req).map((id) => host.stop(id, req.forget !== false))),
+      };
+    case 'restart': {
+      const ids = host.select(req);
+      await Promise.all(ids.map((id) => host.stop(id)));
+      const started = [];
+      for (const id of ids) started.push(await host.start(id));
+      return { started, mode: host.mode };
+    }
+    case 'deactivate': {
+      const stopped = await Promise.all((req.ids ?? []).map((id) => host.stop(id, true)));
+      fs.rmSync(path.join(host.base, 'current'), { force: true });
+      return { stopped };
+    }
+    case 'status':
+      return host.status();
+    default:
+      throw new Error(`unknown command ${req.cmd}`);
+  }
+}
+
+main().then(
+  (out) => process.stdout.write(`${JSON.stringify({ ok: true, ...out })}\n`),
+  (err) => {
+    process.stdout.write(`${JSON.stringify({ ok: false, error: err?.message ?? String(err) })}\n`);
+    process.exit(1);
+  },
+);

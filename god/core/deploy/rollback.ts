@@ -1,0 +1,187 @@
+// `god rollback [VERSION]`: switch every host back to a release it still has (default: the one before
+// `current` in its history), restart and health-check. No upload: the last 5 releases stay on each host.
+import type { Redis } from 'ioredis';
+import type { RedisContract, Role } from '../../../protocol/redis-contract.ts';
+import { UserError } from '../../../roles/runtime/errors.ts';
+import { type EventSink, nullSink } from '../events.ts';
+import { SshPool } from '../ssh/pool.ts';
+import type { SshOptions } from '../ssh/types.ts';
+import { healthOf, heartbeatStarts } from './health.ts';
+import { activate, specFor } from './host-ops.ts';
+import { DeployLock } from './lock.ts';
+import { checkVersion } from './release.ts';
+import { type RemoteState, readState } from './remote-state.ts';
+import type { DeployHost, DeployResult, HostResult, ProcessMode } from './types.ts';
+import { errorFields, mapLimit } from './util.ts';
+
+export interface RollbackOptions {
+  hosts: DeployHost[];
+  ssh?: SshOptions;
+  pool?: SshPool;
+  redis: Redis;
+  keys: RedisContract;
+  /** default: each host's release before `current` */
+  version?: string;
+  roles?: Role[];
+  concurrency?: number;
+  dryRun?: boolean;
+  keep?: number;
+  mode?: ProcessMode;
+  healthTimeoutMs?: number;
+  noHealth?: boolean;
+  lockTtlMs?: number;
+  owner?: string;
+  killMs?: number;
+  events?: EventSink;
+}
+
+/** The release to go back to on a host, or an error naming what it has. */
+export function rollbackTarget(host: string, st: RemoteState, version?: string): string {
+  const have = [...st.releases.keys()];
+  if (version) {
+    if (!st.releases.has(version)) {
+      throw new UserError(
+        `release ${version} is not on ${host} (it has: ${have.sort().join(', ') || 'none'})`,
+        {
+          code: 'FG_ROLLBACK_MISSING',
+          hint: `Pick one of those, or deploy ${version} again with \`god deploy --version ${version}\`.`,
+        },
+      );
+    }
+    return version;
+  }
+  for (let i = st.history.length - 1; i >= 0; i--) {
+    const v = st.history[i]!;
+    if (v !== st.current && st.releases.has(v)) return v;
+  }
+  throw new UserError(`${host} has no release to roll back to (current: ${st.current ?? 'none'})`, {
+    code: 'FG_ROLLBACK_NONE',
+    hint: 'Only releases deployed before (the last 5) can be rolled back to; deploy a fixed release instead.',
+  });
+}
+
+export async function rollback(o: RollbackOptions): Promise<DeployResult> {
+  const t0 = Date.now();
+  const ev = o.events ?? nullSink;
+  if (o.version) checkVersion(o.version);
+  const hosts = o.roles ? o.hosts.filter((h) => h.processes.some((p) => o.roles!.includes(p.role))) : o.hosts;
+  const pool = o.pool ?? new SshPool(o.ssh);
+  const results: HostResult[] = hosts.map((h) => ({
+    host: h.name,
+    status: 'skipped',
+    ok: false,
+    uploaded: [],
+    reused: [],
+    unchanged: [],
+    bytes: 0,
+    restarted: [],
+    ms: 0,
+  }));
+  const step = o.dryRun ? 'rollback (dry run)' : 'rollback';
+  ev.emit({ type: 'step', step, phase: 'start' });
+  let lock: DeployLock | undefined;
+  try {
+    if (!o.dryRun) {
+      lock = await DeployLock.acquire(o.redis, o.keys, {
+        owner: o.owner,
+        what: `rollback${o.version ? ` to ${o.version}` : ''}`,
+        ttlMs: o.lockTtlMs,
+      });
+    }
+    await mapLimit(hosts, o.concurrency ?? 10, async (host, i) => {
+      const res = results[i]!;
+      const th = Date.now();
+      let sub = 'connect';
+      try {
+        ev.emit({ type: 'host', step: sub, host: host.name, phase: 'start' });
+        const conn = await pool.get(host);
+        sub = 'plan';
+        const st = await readState(conn, host, undefined, false);
+        const target = rollbackTarget(host.name, st, o.version);
+        const procs = host.processes.filter((p) => !o.roles || o.roles.includes(p.role));
+        res.previous = st.current;
+        res.current = st.current;
+        res.restarted = procs.map((p) => p.id);
+        ev.emit({
+          type: 'host',
+          step: sub,
+          host: host.name,
+          phase: 'end',
+          ok: true,
+          detail: `${st.current ?? '(none)'} → ${target}; restart ${res.restarted.join(', ')}`,
+        });
+        if (o.dryRun) {
+          res.status = 'planned';
+          res.ok = true;
+          return;
+        }
+        sub = 'activate';
+        const before = o.noHealth ? new Map<string, string>() : await heartbeatStarts(o.redis, o.keys, procs);
+        await activate(
+          conn,
+          host,
+          {
+            version: target,
+            reuse: [],
+            sums: {},
+            processes: procs.map((p) => specFor(p, target)),
+            restart: res.restarted,
+            stop: [],
+          },
+          { keep: o.keep ?? 5, mode: o.mode ?? 'auto', killMs: o.killMs },
+        );
+        res.current = target;
+        ev.emit({
+          type: 'host',
+          step: sub,
+          host: host.name,
+          phase: 'end',
+          ok: true,
+          detail: `current → ${target}`,
+        });
+        if (!o.noHealth && procs.length) {
+          sub = 'health';
+          ev.emit({ type: 'host', step: sub, host: host.name, phase: 'start' });
+          const err = await healthOf(
+            o.redis,
+            o.keys,
+            conn,
+            host,
+            procs,
+            target,
+            before,
+            o.healthTimeoutMs ?? 30_000,
+          );
+          if (err)
+            throw new UserError(err, {
+              code: 'FG_DEPLOY_HEALTH',
+              hint: `See \`god logs --host ${host.name}\`.`,
+            });
+          ev.emit({ type: 'host', step: sub, host: host.name, phase: 'end', ok: true });
+        }
+        res.status = 'deployed';
+        res.ok = true;
+      } catch (err) {
+        res.status = 'failed';
+        Object.assign(res, errorFields(err));
+        ev.emit({ type: 'host', step: sub, host: host.name, phase: 'end', ok: false, error: res.error });
+        if (sub === 'connect') pool.drop(host);
+      } finally {
+        res.ms = Date.now() - th;
+      }
+    });
+  } finally {
+    await lock?.release();
+    if (!o.pool) await pool.closeAll();
+  }
+  const result: DeployResult = {
+    version: o.version ?? 'previous',
+    ok: results.every((r) => r.ok),
+    dryRun: !!o.dryRun,
+    batches: [hosts.map((h) => h.name)],
+    hosts: results,
+    ms: Date.now() - t0,
+  };
+  ev.emit({ type: 'step', step, phase: 'end', ok: result.ok, ms: result.ms });
+  return result;
+}

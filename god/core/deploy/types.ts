@@ -1,0 +1,56 @@
+// Shapes shared by deploy, rollback and the ssh/ec2 providers.
+import type { Role } from '../../../protocol/redis-contract.ts';
+import type { SshTarget } from '../ssh/types.ts';
+
+/** One role process a host should run. */
+export interface ProcessSpec {
+  role: Role;
+  /** FG_ID: unique in the fleet */
+  id: string;
+  /** FG_* environment of the process (FG_RELEASE is set by the deploy) */
+  env: Record<string, string>;
+  /** for endpoints: where the health check connects (default: the host's address) */
+  endpoint?: { host?: string; port: number; tls?: boolean };
+}
+
+export interface DeployHost extends SshTarget {
+  /** where releases/, current, run/ and logs/ live on the host */
+  baseDir: string;
+  /** node binary on the host (default `node`) */
+  nodeBin?: string;
+  processes: ProcessSpec[];
+}
+
+/** systemd where the host has it and we are root, else our own supervisor */
+export type ProcessMode = 'auto' | 'systemd' | 'supervisor';
+
+export type HostStatus = 'deployed' | 'unchanged' | 'failed' | 'rolled_back' | 'skipped' | 'planned';
+
+export interface HostResult {
+  host: string;
+  status: HostStatus;
+  ok: boolean;
+  error?: string;
+  code?: string;
+  hint?: string;
+  /** release before this deploy, and the one running now */
+  previous?: string | null;
+  current?: string | null;
+  uploaded: string[];
+  reused: string[];
+  unchanged: string[];
+  bytes: number;
+  restarted: string[];
+  ms: number;
+}
+
+export interface DeployResult {
+  version: string;
+  ok: boolean;
+  dryRun: boolean;
+  batches: string[][];
+  hosts: HostResult[];
+  /** set when a failed health check stopped the rollout */
+  stoppedAtBatch?: number;
+  ms: number;
+}

@@ -1,0 +1,276 @@
+// One SSH connection to one host: exec with exit code and output, SFTP uploads with progress.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import ssh2 from 'ssh2';
+import { UserError } from '../../../roles/runtime/errors.ts';
+import { connectError, type HostKeyProblem, noNodeError } from './errors.ts';
+import { fingerprint, KnownHosts, keyTypeOfBlob } from './known-hosts.ts';
+import { defaultKnownHosts, type ExecResult, type SshOptions, type SshTarget } from './types.ts';
+
+type Client = InstanceType<typeof ssh2.Client>;
+type SFTPWrapper = ssh2.SFTPWrapper;
+
+const MAX_OUTPUT = 4 * 1024 * 1024;
+const knownHostsCache = new Map<string, KnownHosts>();
+
+function knownHostsFor(file: string): KnownHosts {
+  let k = knownHostsCache.get(file);
+  if (!k) knownHostsCache.set(file, (k = new KnownHosts(file)));
+  return k;
+}
+
+function defaultPrivateKey(): Buffer | undefined {
+  for (const n of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
+    const f = path.join(os.homedir(), '.ssh', n);
+    if (fs.existsSync(f)) return fs.readFileSync(f);
+  }
+  return undefined;
+}
+
+/** Single-quote a string for a POSIX shell. */
+export const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export class SshConnection {
+  private sftpP?: Promise<SFTPWrapper>;
+  closed = false;
+  private readonly closeHandlers: Array<() => void> = [];
+
+  private constructor(
+    readonly target: SshTarget,
+    private readonly client: Client,
+  ) {
+    client.on('close', () => {
+      this.closed = true;
+      for (const h of this.closeHandlers) h();
+    });
+    client.on('error', () => {
+      this.closed = true;
+    });
+  }
+
+  onClose(h: () => void): void {
+    this.closeHandlers.push(h);
+  }
+
+  static connect(target: SshTarget, opts: SshOptions = {}): Promise<SshConnection> {
+    const knownHostsPath = opts.knownHostsPath ?? defaultKnownHosts();
+    const known = knownHostsFor(knownHostsPath);
+    const port = target.port ?? 22;
+    const user = target.user ?? opts.user ?? os.userInfo().username;
+    const t: SshTarget = { ...target, port, user };
+    let privateKey: string | Buffer | undefined = opts.privateKey;
+    if (!privateKey && opts.privateKeyPath) {
+      try {
+        privateKey = fs.readFileSync(opts.privateKeyPath);
+      } catch (err) {
+        return Promise.reject(
+          new UserError(`cannot read the SSH key ${opts.privateKeyPath}: ${(err as Error).message}`, {
+            code: 'FG_SSH_KEY',
+            hint: 'Point --ssh-key / GOD_SSH_KEY (or ssh.key in god.config.yaml) at a readable private key.',
+          }),
+        );
+      }
+    }
+    const agent = opts.agent ?? (privateKey ? undefined : process.env.SSH_AUTH_SOCK);
+    if (!privateKey && !agent) privateKey = defaultPrivateKey();
+
+    let hostKey: HostKeyProblem | undefined;
+    const client = new ssh2.Client();
+    return new Promise<SshConnection>((resolve, reject) => {
+      let settled = false;
+      client.once('ready', () => {
+        settled = true;
+        resolve(new SshConnection(t, client));
+      });
+      client.on('error', (err: Error & { code?: string; level?: string }) => {
+        if (settled) return;
+        settled = true;
+        client.end();
+        reject(connectError(t, err, knownHostsPath, hostKey));
+      });
+      client.on('close', () => {
+        if (settled) return;
+        settled = true;
+        reject(
+          connectError(
+            t,
+            Object.assign(new Error('connection closed'), { code: 'ECONNRESET' }),
+            knownHostsPath,
+            hostKey,
+          ),
+        );
+      });
+      try {
+        client.connect({
+          host: t.address,
+          port,
+          username: user,
+          privateKey,
+          passphrase: opts.passphrase,
+          agent,
+          readyTimeout: opts.connectTimeoutMs ?? 10_000,
+          keepaliveInterval: 10_000,
+          keepaliveCountMax: 3,
+          hostVerifier: (blob: Buffer) => {
+            const got = `${keyTypeOfBlob(blob)} ${fingerprint(blob)}`;
+            const v = known.check(t.address, port, blob);
+            if (v.status === 'match') return true;
+            if (v.status === 'unknown' && opts.acceptNew) {
+              known.add(t.address, port, blob);
+              return true;
+            }
+            hostKey =
+              v.status === 'mismatch'
+                ? { kind: 'mismatch', got, expected: v.expected }
+                : { kind: v.status, got };
+            return false;
+          },
+        });
+      } catch (err) {
+        settled = true;
+        reject(connectError(t, err as Error, knownHostsPath));
+      }
+    });
+  }
+
+  /** Run a command; resolves with its exit code and output (never rejects on a non-zero exit). */
+  exec(cmd: string, opts: { stdin?: string | Buffer; timeoutMs?: number } = {}): Promise<ExecResult> {
+    return new Promise<ExecResult>((resolve, reject) => {
+      this.client.exec(cmd, (err, stream) => {
+        if (err) {
+          reject(this.lost(err));
+          return;
+        }
+        const out: Buffer[] = [];
+        const errb: Buffer[] = [];
+        let outLen = 0;
+        let errLen = 0;
+        let timer: NodeJS.Timeout | undefined;
+        if (opts.timeoutMs) {
+          timer = setTimeout(() => {
+            stream.close();
+            reject(
+              new UserError(
+                `command on ${this.target.name} timed out after ${opts.timeoutMs} ms: ${cmd.slice(0, 120)}`,
+                {
+                  code: 'FG_SSH_TIMEOUT',
+                  hint: 'The host may be overloaded or the command stuck; check it by hand.',
+                },
+              ),
+            );
+          }, opts.timeoutMs);
+        }
+        stream.on('data', (d: Buffer) => {
+          if (outLen < MAX_OUTPUT) out.push(d);
+          outLen += d.length;
+        });
+        stream.stderr.on('data', (d: Buffer) => {
+          if (errLen < MAX_OUTPUT) errb.push(d);
+          errLen += d.length;
+        });
+        stream.on('close', (code: number | null, signal?: string) => {
+          clearTimeout(timer);
+          resolve({
+            code: code ?? null,
+            signal: signal ?? undefined,
+            stdout: Buffer.concat(out).toString('utf8'),
+            stderr: Buffer.concat(errb).toString('utf8'),
+          });
+        });
+        if (opts.stdin !== undefined) stream.end(opts.stdin);
+        else stream.end();
+      });
+    });
+  }
+
+  /** Run a command and return stdout; a non-zero exit becomes an error quoting stderr. */
+  async run(
+    cmd: string,
+    opts: { stdin?: string | Buffer; timeoutMs?: number; what?: string } = {},
+  ): Promise<string> {
+    const r = await this.exec(cmd, opts);
+    if (r.code !== 0) {
+      const tail = (r.stderr || r.stdout).trim().split('\n').slice(-8).join('\n');
+      throw new UserError(
+        `${opts.what ?? 'command'} failed on ${this.target.name} (exit ${r.code ?? r.signal}): ${tail || '(no output)'}`,
+        {
+          code: 'FG_SSH_EXEC',
+          hint: `Run it by hand on ${this.target.name} to see more: ${cmd.slice(0, 200)}`,
+        },
+      );
+    }
+    return r.stdout;
+  }
+
+  /** Check Node is on the host (and new enough); returns its version. */
+  async nodeVersion(nodeBin = 'node', minMajor = 20): Promise<string> {
+    const r = await this.exec(`${shq(nodeBin)} -e 'process.stdout.write(process.versions.node)'`);
+    if (r.code === 127 || /not found|No such file/i.test(r.stderr))
+      throw noNodeError(this.target, nodeBin, 'was not found');
+    if (r.code !== 0)
+      throw noNodeError(this.target, nodeBin, `does not run (${r.stderr.trim().slice(0, 200)})`);
+    const v = r.stdout.trim();
+    if (Number(v.split('.')[0]) < minMajor)
+      throw noNodeError(this.target, nodeBin, `is version ${v}, need ${minMajor}+`);
+    return v;
+  }
+
+  sftp(): Promise<SFTPWrapper> {
+    this.sftpP ??= new Promise<SFTPWrapper>((resolve, reject) => {
+      this.client.sftp((err, sftp) => (err ? reject(this.lost(err)) : resolve(sftp)));
+    });
+    this.sftpP.catch(() => {
+      this.sftpP = undefined;
+    });
+    return this.sftpP;
+  }
+
+  /** Upload a local file (parallel chunks) to remotePath with mode; `onProgress(bytesDone, total)`. */
+  async upload(
+    localPath: string,
+    remotePath: string,
+    opts: { mode?: number; onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<void> {
+    const sftp = await this.sftp();
+    await new Promise<void>((resolve, reject) => {
+      sftp.fastPut(
+        localPath,
+        remotePath,
+        {
+          mode: opts.mode ?? 0o644,
+          concurrency: 16,
+          chunkSize: 64 * 1024,
+          step: (done, _nb, total) => opts.onProgress?.(done, total),
+        },
+        (err) =>
+          err
+            ? reject(
+                new UserError(
+                  `upload of ${path.basename(localPath)} to ${this.target.name}:${remotePath} failed: ${err.message}`,
+                  {
+                    code: 'FG_SSH_UPLOAD',
+                    hint: `Check free space and permissions of ${path.dirname(remotePath)} on ${this.target.name}.`,
+                    cause: err,
+                  },
+                ),
+              )
+            : resolve(),
+      );
+    });
+  }
+
+  private lost(err: Error): UserError {
+    return new UserError(`SSH connection to ${this.target.name} failed: ${err.message}`, {
+      code: this.closed ? 'FG_SSH_UNREACHABLE' : 'FG_SSH',
+      hint: `Check that ${this.target.name} is still up and reachable.`,
+      cause: err,
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.end();
+  }
+}
