@@ -12,6 +12,7 @@ import { type EndpointInstance, endpointRole } from '../../roles/endpoint/role.t
 import { type RoleHandle, startRole } from '../../roles/runtime/role.ts';
 
 let prefixSeq = 0;
+let endpointSeq = 0;
 /** A fresh key prefix, so tests sharing one redis-server do not see each other's endpoints. */
 export const freshPrefix = (tag: string) => `t${process.pid}-${tag}-${++prefixSeq}:`;
 
@@ -30,9 +31,11 @@ export async function startEndpoint(
   args: string[] = [],
 ): Promise<StartedEndpoint> {
   const logs: string[] = [];
+  // endpoints started in one process would all get the default id (role-host-pid)
+  const id = args.includes('--id') ? [] : ['--id', `ep-${process.pid}-${++endpointSeq}`];
   const handle = await startRole(
     endpointRole,
-    ['--redis', redisUrl, '--prefix', prefix, '--host', '127.0.0.1', '--port', '0', ...args],
+    ['--redis', redisUrl, '--prefix', prefix, '--host', '127.0.0.1', '--port', '0', ...id, ...args],
     { env: {}, stdout: { write: (s: string) => logs.push(s) } },
   );
   const instance = handle.instance as EndpointInstance;

@@ -1,0 +1,363 @@
+// The Filmgrain client: finds an endpoint, keeps one connection to it, follows `reconnect`, comes back after
+// losses with backoff and jitter, restores the feed, and exposes typed events.
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { EndpointListEntry } from '../endpoint-list.ts';
+import { parseServerMessage, type ServerMessage, type ServerParamsOf } from '../messages.ts';
+import { clientMessage, type DecodeResult, encodeMessage, MessageDecoder } from '../ndjson.ts';
+import { type BackoffOptions, backoffDelay } from './backoff.ts';
+import { type LoadEndpointListOptions, loadEndpointList } from './endpoint-source.ts';
+
+export interface EndpointAddress {
+  host: string;
+  port: number;
+  tls: boolean;
+}
+
+export interface ClientOptions {
+  /** The endpoint list: a URL, `s3://bucket/key` or file path of endpoints.json, or the addresses themselves. */
+  endpoints: string | EndpointAddress[];
+  app: string;
+  version: string;
+  platform?: string;
+  /** TLS settings for endpoints with `tls: true` (e.g. the CA of a self-signed certificate). */
+  tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean; servername?: string };
+  backoff?: BackoffOptions;
+  /** give up a connection attempt after this long (default 10 s) */
+  connectTimeoutMs?: number;
+  /** send `ping` after this long without sending (keeps the endpoint's idle timeout away) and treat a
+   * connection silent for 3× this long as dead; 0 disables (default 30 s) */
+  keepaliveMs?: number;
+  /** longest server line accepted (default 16 MiB: `set_movies` grows with the catalog) */
+  maxLineBytes?: number;
+  /** emit `tweet_line` with the raw bytes of each `post_tweet` instead of parsing it (load generators) */
+  rawTweets?: boolean;
+  /** tweet ids of the current feed remembered to drop repeats after a reconnect (default 500; 0 = off) */
+  dedupe?: number;
+  /** source address for the TCP connection (load generators spreading over 127.0.0.x) */
+  localAddress?: string;
+  list?: LoadEndpointListOptions;
+  random?: () => number;
+}
+
+export interface ClientEvents {
+  connected: [EndpointAddress];
+  disconnected: [{ endpoint: EndpointAddress; reason: string; retryInMs?: number }];
+  set_movies: [ServerParamsOf['set_movies']];
+  post_tweet: [ServerParamsOf['post_tweet']];
+  tweet_line: [Buffer];
+  pong: [ServerParamsOf['pong']];
+  redirect: [ServerParamsOf['reconnect']];
+  /** an `error` message from the endpoint */
+  server_error: [ServerParamsOf['error']];
+  /** every valid message, after its own event */
+  message: [ServerMessage];
+  /** a line from the endpoint that is not a valid message (ignored) */
+  protocol_error: [{ code: string; message: string }];
+  /** the endpoint list could not be (re)loaded; the last good one is kept */
+  list_error: [Error];
+  closed: [];
+}
+
+const POST_TWEET_PREFIX = Buffer.from('{"action":"post_tweet"');
+/** Redirects in a row without a session that got its `set_movies`: beyond it, back off. */
+const MAX_REDIRECT_CHAIN = 5;
+
+export class FilmgrainClient extends EventEmitter<ClientEvents> {
+  private list: EndpointAddress[] = [];
+  private socket: net.Socket | null = null;
+  private current: EndpointAddress | null = null;
+  private redirectTo: EndpointAddress | null = null;
+  private redirectChain = 0;
+  private attempt = 0;
+  private feed: number | null = null;
+  private seen = new Set<string>();
+  private seenOrder: string[] = [];
+  private retryTimer?: NodeJS.Timeout;
+  private keepaliveTimer?: NodeJS.Timeout;
+  private lastTx = 0;
+  private lastRx = 0;
+  private stopped = false;
+  private session = false;
+  private readonly random: () => number;
+  /** connections opened (tests and load generators read it) */
+  connects = 0;
+
+  constructor(private readonly o: ClientOptions) {
+    super();
+    this.random = o.random ?? Math.random;
+  }
+
+  /** The endpoint of the current connection, if any. */
+  get endpoint(): EndpointAddress | null {
+    return this.current;
+  }
+
+  /** Whether the current connection got its `set_movies` (the endpoint accepted `connect`). */
+  get ready(): boolean {
+    return this.session;
+  }
+
+  /** Load the endpoint list and connect. Rejects only when the first list cannot be loaded. */
+  async start(): Promise<void> {
+    await this.reloadList(true);
+    this.connectNext();
+  }
+
+  startFeed(movieId: number): void {
+    if (this.feed !== movieId) this.clearSeen();
+    this.feed = movieId;
+    if (this.session) this.write(encodeMessage(clientMessage('start_feed', { movie_id: movieId })));
+  }
+
+  stopFeed(): void {
+    this.feed = null;
+    this.clearSeen();
+    if (this.session) this.write(encodeMessage(clientMessage('stop_feed', {})));
+  }
+
+  /** Send `ping`; resolves with the matching `pong`, rejects after `timeoutMs`. */
+  ping(id: unknown = Date.now(), timeoutMs = 10_000): Promise<ServerParamsOf['pong']> {
+    return new Promise((resolve, reject) => {
+      const onPong = (p: ServerParamsOf['pong']) => {
+        if (JSON.stringify(p.id) !== JSON.stringify(id)) return;
+        clearTimeout(t);
+        this.off('pong', onPong);
+        resolve(p);
+      };
+      const t = setTimeout(() => {
+        this.off('pong', onPong);
+        reject(new Error(`no pong within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.on('pong', onPong);
+      this.write(encodeMessage(clientMessage('ping', { id })));
+    });
+  }
+
+  /** Close for good (no reconnect). */
+  close(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.keepaliveTimer);
+    this.socket?.destroy();
+    this.socket = null;
+    this.emit('closed');
+  }
+
+  // ---- connection life ----
+
+  private async reloadList(first: boolean): Promise<void> {
+    const src = this.o.endpoints;
+    if (typeof src !== 'string') {
+      this.list = src.map((e) => ({ host: e.host, port: e.port, tls: e.tls }));
+      return;
+    }
+    try {
+      const l = await loadEndpointList(src, this.o.list);
+      this.list = l.endpoints.map((e: EndpointListEntry) => ({ host: e.host, port: e.port, tls: e.tls }));
+    } catch (err) {
+      if (first) throw err;
+      this.emit('list_error', err as Error);
+    }
+  }
+
+  private pick(): EndpointAddress | null {
+    if (this.list.length === 0) return null;
+    // after a loss, prefer another endpoint than the one just lost
+    const others = this.current
+      ? this.list.filter((e) => e.host !== this.current!.host || e.port !== this.current!.port)
+      : [];
+    const from = this.attempt > 0 && others.length > 0 ? others : this.list;
+    return from[Math.floor(this.random() * from.length)]!;
+  }
+
+  private connectNext(): void {
+    if (this.stopped) return;
+    const target = this.redirectTo ?? this.pick();
+    this.redirectTo = null;
+    if (!target) {
+      this.scheduleRetry('the endpoint list is empty');
+      return;
+    }
+    this.open(target);
+  }
+
+  private open(target: EndpointAddress): void {
+    this.current = target;
+    this.session = false;
+    this.connects++;
+    const timeout = this.o.connectTimeoutMs ?? 10_000;
+    const socket = target.tls
+      ? tls.connect({
+          host: target.host,
+          port: target.port,
+          ca: this.o.tls?.ca,
+          rejectUnauthorized: this.o.tls?.rejectUnauthorized ?? true,
+          servername: this.o.tls?.servername ?? (net.isIP(target.host) ? undefined : target.host),
+          // tls.connect passes net options through; its typings leave localAddress out
+          ...({ localAddress: this.o.localAddress } as object),
+        })
+      : net.connect({ host: target.host, port: target.port, localAddress: this.o.localAddress });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    let reason = 'connection closed';
+    const connectTimer = setTimeout(() => {
+      reason = `no connection within ${timeout} ms`;
+      socket.destroy();
+    }, timeout);
+    const decoder = new MessageDecoder<ServerMessage>({
+      parse: parseServerMessage,
+      maxLineBytes: this.o.maxLineBytes ?? 16 * 1024 * 1024,
+      overflow: 'skip',
+      onMessage: (r) => this.onMessage(r),
+    });
+    socket.once(target.tls ? 'secureConnect' : 'connect', () => {
+      clearTimeout(connectTimer);
+      this.lastRx = this.lastTx = Date.now();
+      const client = {
+        app: this.o.app,
+        version: this.o.version,
+        ...(this.o.platform ? { platform: this.o.platform } : {}),
+      };
+      this.write(encodeMessage(clientMessage('connect', { client, protocol: 1 })));
+      this.startKeepalive();
+      this.emit('connected', target);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      this.lastRx = Date.now();
+      if (this.o.rawTweets) this.rawData(chunk, decoder);
+      else decoder.push(chunk);
+    });
+    socket.on('error', (err) => {
+      reason = err.message;
+    });
+    socket.on('close', () => {
+      clearTimeout(connectTimer);
+      clearInterval(this.keepaliveTimer);
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.session = false;
+      if (this.stopped) return;
+      if (this.redirectTo) {
+        this.emit('disconnected', { endpoint: target, reason: 'redirected', retryInMs: 0 });
+        this.connectNext();
+        return;
+      }
+      this.scheduleRetry(reason, target);
+    });
+  }
+
+  private scheduleRetry(reason: string, endpoint?: EndpointAddress): void {
+    const delay = backoffDelay(this.attempt++, this.o.backoff, this.random);
+    if (endpoint) this.emit('disconnected', { endpoint, reason, retryInMs: delay });
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(async () => {
+      // the fleet may have changed while we were away
+      if (this.attempt > 1 && typeof this.o.endpoints === 'string') await this.reloadList(false);
+      this.connectNext();
+    }, delay);
+  }
+
+  private startKeepalive(): void {
+    const every = this.o.keepaliveMs ?? 30_000;
+    clearInterval(this.keepaliveTimer);
+    if (every <= 0) return;
+    this.keepaliveTimer = setInterval(
+      () => {
+        const now = Date.now();
+        if (now - this.lastRx > every * 3) {
+          this.socket?.destroy(new Error(`nothing received for ${Math.round((now - this.lastRx) / 1000)} s`));
+          return;
+        }
+        if (now - this.lastTx >= every) this.write(encodeMessage(clientMessage('ping', {})));
+      },
+      Math.max(50, Math.floor(every / 2)),
+    );
+    this.keepaliveTimer.unref();
+  }
+
+  private write(buf: Buffer): void {
+    if (!this.socket || this.socket.destroyed) return;
+    this.lastTx = Date.now();
+    this.socket.write(buf);
+  }
+
+  /** Fast path for load generators: post_tweet lines are handed over as bytes, the rest decoded. */
+  private rawData(chunk: Buffer, decoder: MessageDecoder<ServerMessage>): void {
+    if (decoder.bufferedBytes > 0) {
+      decoder.push(chunk); // a partial line is pending: keep the decoder's framing
+      return;
+    }
+    let start = 0;
+    while (start < chunk.length) {
+      const nl = chunk.indexOf(0x0a, start);
+      if (nl === -1) {
+        decoder.push(chunk.subarray(start));
+        return;
+      }
+      const line = chunk.subarray(start, nl + 1);
+      if (line.subarray(0, POST_TWEET_PREFIX.length).equals(POST_TWEET_PREFIX)) this.emit('tweet_line', line);
+      else decoder.push(line);
+      start = nl + 1;
+    }
+  }
+
+  // ---- messages ----
+
+  private onMessage(r: DecodeResult<ServerMessage>): void {
+    if (!r.ok) {
+      this.emit('protocol_error', { code: r.code, message: r.message });
+      return;
+    }
+    const m = r.message;
+    switch (m.action) {
+      case 'set_movies':
+        if (!this.session) this.onSession();
+        this.emit('set_movies', m.params);
+        break;
+      case 'post_tweet':
+        if (this.isRepeat(m.params.movie_id, m.params.tweet.id)) return;
+        this.emit('post_tweet', m.params);
+        break;
+      case 'pong':
+        this.emit('pong', m.params);
+        break;
+      case 'reconnect': {
+        this.emit('redirect', m.params);
+        if (++this.redirectChain <= MAX_REDIRECT_CHAIN) {
+          this.redirectTo = { host: m.params.host, port: m.params.port, tls: m.params.tls };
+        }
+        this.socket?.destroy();
+        break;
+      }
+      case 'error':
+        this.emit('server_error', m.params);
+        break;
+    }
+    this.emit('message', m);
+  }
+
+  /** The endpoint accepted us: reset the backoff, restore the feed. */
+  private onSession(): void {
+    this.session = true;
+    this.attempt = 0;
+    this.redirectChain = 0;
+    if (this.feed !== null) this.write(encodeMessage(clientMessage('start_feed', { movie_id: this.feed })));
+  }
+
+  private isRepeat(movieId: number, tweetId: string): boolean {
+    const max = this.o.dedupe ?? 500;
+    if (max <= 0 || movieId !== this.feed) return false;
+    if (this.seen.has(tweetId)) return true;
+    this.seen.add(tweetId);
+    this.seenOrder.push(tweetId);
+    if (this.seenOrder.length > max) this.seen.delete(this.seenOrder.shift()!);
+    return false;
+  }
+
+  private clearSeen(): void {
+    this.seen.clear();
+    this.seenOrder = [];
+  }
+}
