@@ -39,6 +39,8 @@ export interface LogFilter {
 export interface LogQuery extends LogFilter {
   /** the newest N matching entries of the history (default 100; 10,000 with sinceMs) */
   limit?: number;
+  /** the newest entry id to include (default: the end of the stream) */
+  until?: string;
 }
 
 const BASE_FIELDS = new Set(['level', 'time', 'msg', 'role', 'id', 'host', 'pid']);
@@ -151,7 +153,7 @@ export async function readLogs(fr: FleetRedis, q: LogQuery = {}): Promise<LogRec
   const limit = q.limit ?? (q.sinceMs !== undefined ? 10_000 : 100);
   const floor = q.sinceMs !== undefined ? `${Math.max(0, Math.floor(q.sinceMs))}-0` : '-';
   const out: LogRecord[] = [];
-  let end = '+';
+  let end = q.until ?? '+';
   while (out.length < limit) {
     const batch = (await fr.redis.xrevrange(fr.keys.logStream, end, floor, 'COUNT', CHUNK)) as Array<
       [string, string[]]

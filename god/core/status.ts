@@ -27,6 +27,7 @@ export const ProcessStatusSchema = z.object({
   pid: z.number().int().nullable(),
   version: z.string().nullable(),
   uptime_s: z.number().nullable(),
+  started_at: z.string().nullable(),
   /** percent of one core */
   cpu: z.number().nullable(),
   /** bytes */
@@ -99,6 +100,7 @@ export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | un
       pid: h.pid,
       version: h.version,
       uptime_s: Math.max(0, Math.round((now - Date.parse(h.started_at)) / 1000)),
+      started_at: h.started_at,
       cpu: h.cpu,
       rss: h.rss,
       gauges: h.gauges,
@@ -124,6 +126,7 @@ export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | un
       pid: null,
       version: null,
       uptime_s: null,
+      started_at: null,
       cpu: null,
       rss: null,
       gauges: {},
@@ -184,13 +187,23 @@ export async function getStatus(o: {
 export async function waitHealthy(
   fr: FleetRedis,
   expected: ExpectedProcess[],
-  o: { timeoutMs: number; version?: string; signal?: AbortSignal },
+  o: {
+    timeoutMs: number;
+    version?: string;
+    /** only heartbeats of processes started after this (epoch ms) count: a restart is really done */
+    startedAfter?: number;
+    signal?: AbortSignal;
+  },
 ): Promise<ReturnType<typeof joinStatus>> {
   const until = Date.now() + o.timeoutMs;
   for (;;) {
     const res = joinStatus(expected, await readHeartbeatView(fr));
     const bad = res.processes.filter(
-      (p) => p.expected && (p.state !== 'up' || (o.version !== undefined && p.version !== o.version)),
+      (p) =>
+        p.expected &&
+        (p.state !== 'up' ||
+          (o.version !== undefined && p.version !== o.version) ||
+          (o.startedAfter !== undefined && Date.parse(p.started_at ?? '') < o.startedAfter)),
     );
     if (bad.length === 0) return res;
     if (Date.now() >= until || o.signal?.aborted) {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Role } from '../../../protocol/redis-contract.ts';
 import { UserError } from '../../../roles/runtime/errors.ts';
 import { durationMs } from '../../../roles/runtime/config.ts';
-import { roleEnv } from '../config/role-env.ts';
+import { ROLE_OPTION_ENV, roleEnv } from '../config/role-env.ts';
 import { type GodConfig, ROLES } from '../config/schema.ts';
 import { type EventSink, nullSink } from '../events.ts';
 import type { ExpectedProcess, Machine } from '../providers/types.ts';
@@ -174,13 +174,16 @@ export async function startLocalFleet(o: LocalFleetOptions): Promise<LocalFleet>
     if (role === 'endpoint') {
       const base = config.roles.endpoint.options.port;
       port = base ? base + n - 1 : await freePort();
-      extra.FG_PORT = String(port);
-      if (!config.roles.endpoint.options.public_host) extra.FG_PUBLIC_HOST = '127.0.0.1';
+      extra[ROLE_OPTION_ENV.endpoint.port!] = String(port);
+      // a local fleet serves this machine only, unless the config says otherwise
+      if (!config.roles.endpoint.options.host) extra[ROLE_OPTION_ENV.endpoint.host!] = '127.0.0.1';
+      if (!config.roles.endpoint.options.public_host)
+        extra[ROLE_OPTION_ENV.endpoint.public_host!] = '127.0.0.1';
     }
     if (role === 'keeper' && !config.roles.keeper.options.archive) {
       const dir = path.join(stateDir, 'archive');
       fs.mkdirSync(dir, { recursive: true });
-      extra.FG_ARCHIVE = `file://${dir}`;
+      extra[ROLE_OPTION_ENV.keeper.archive!] = `file://${dir}`;
     }
     const env = roleEnv(config, role, { id, index: n - 1, redisUrl: url, hostName: host, baseDir, extra });
     const proc = new SupervisedProcess(

@@ -1,0 +1,21 @@
+// `god config [--json]`: validate the config and print it with every default filled in.
+import { stringify } from 'yaml';
+import { redactUrl } from '../../../roles/runtime/redis.ts';
+import type { CommandSpec } from '../context.ts';
+
+export const configCommand: CommandSpec = {
+  name: 'config',
+  description: 'check the config file and print it with every default filled in',
+  async run(ctx) {
+    const { config, file } = ctx.loaded;
+    const shown = {
+      ...config,
+      redis: { ...config.redis, ...(config.redis.url ? { url: redactUrl(config.redis.url) } : {}) },
+    };
+    ctx.out.result('config', { file: file ?? null, config: shown }, (d) => [
+      `# ${d.file ?? 'no config file: built-in defaults (local provider)'} — valid`,
+      stringify(d.config).trimEnd(),
+    ]);
+    return 0;
+  },
+};

@@ -1,0 +1,46 @@
+// `god endpoints [--json]` (the registry) and `god endpoints shed ID N`.
+import { type EndpointsReport, listEndpoints, shedEndpoint } from '../../core/endpoints.ts';
+import { type CliContext, type CommandSpec, intArg } from '../context.ts';
+import { table } from '../output.ts';
+
+function render(ctx: CliContext, r: EndpointsReport): string[] {
+  const s = ctx.out.style.bind(ctx.out);
+  if (r.endpoints.length === 0) return [s('no endpoints registered', 'gray')];
+  return [
+    ...table(
+      r.endpoints.map((e) => [
+        e.id,
+        `${e.host}:${e.port}`,
+        e.tls ? 'tls' : 'tcp',
+        `${e.clients}/${e.capacity}`,
+        String(e.soft_limit),
+        e.draining ? s('draining', 'yellow') : e.healthy ? s('healthy', 'green') : s('unhealthy', 'red'),
+        `${e.age_s}s`,
+      ]),
+      ['ID', 'ADDRESS', 'PROTO', 'CLIENTS', 'SOFT', 'STATE', 'AGE'].map((h) => s(h, 'bold')),
+    ),
+    '',
+    `${r.endpoints.length} endpoint(s), ${r.total_clients} client(s) of ${r.total_capacity}${r.gone.length ? `; gone: ${r.gone.join(', ')}` : ''}`,
+  ];
+}
+
+export const endpointsCommand: CommandSpec = {
+  name: 'endpoints',
+  description: 'the endpoint registry: address, clients, capacity, health',
+  async run(ctx) {
+    const r = await listEndpoints(await ctx.redis());
+    ctx.out.result('endpoints', r, (d) => render(ctx, d));
+    return 0;
+  },
+};
+
+export const endpointsShedCommand: CommandSpec = {
+  name: 'endpoints shed',
+  description: 'tell endpoint ID to move N of its clients to other endpoints (they get `reconnect`)',
+  args: ['<id>', '<clients>'],
+  async run(ctx, [id, n]) {
+    const r = await shedEndpoint(await ctx.redis(), id!, intArg(n, 'clients', 1), ctx.events);
+    ctx.out.result('endpoints shed', r, (d) => [`${d.endpoint}: asked to shed ${d.clients} client(s)`]);
+    return 0;
+  },
+};

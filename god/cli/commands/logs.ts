@@ -1,0 +1,83 @@
+// `god logs [-f] [--role R] [--id ID] [--host H] [--level L] [--grep RE] [--since 10m] [-n N] [--json]`.
+import { lastLogId, type LogRecord, parseLogFilter, readLogs, tailLogs } from '../../core/logs.ts';
+import { type CliContext, type CommandSpec, intArg } from '../context.ts';
+import type { Style } from '../output.ts';
+
+const LEVEL_STYLE: Record<string, Style[]> = {
+  trace: ['gray'],
+  debug: ['gray'],
+  info: ['green'],
+  warn: ['yellow'],
+  error: ['red'],
+  fatal: ['red', 'bold'],
+};
+
+export function renderLog(ctx: CliContext, r: LogRecord): string {
+  const s = (t: string, ...st: Style[]) => ctx.out.style(t, ...st);
+  const time = r.at.length >= 23 ? r.at.slice(11, 23) : r.at;
+  const extra = Object.entries(r.data)
+    .filter(([k]) => k !== 'err' && k !== 'stack')
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  const err = r.data.err as { stack?: string; message?: string } | undefined;
+  let line = `${s(time, 'gray')} ${s(`${r.id}@${r.host}`, 'cyan')} ${s(r.level.toUpperCase().padEnd(5), ...(LEVEL_STYLE[r.level] ?? []))} ${r.msg}${extra ? ` ${s(extra.length > 300 ? `${extra.slice(0, 300)}…` : extra, 'gray')}` : ''}`;
+  if (err?.stack) line += `\n${s(err.stack.split('\n').slice(0, 8).join('\n'), 'red')}`;
+  return line;
+}
+
+export const logsCommand: CommandSpec = {
+  name: 'logs',
+  description: "the fleet's logs from the Redis log stream: history, then a live tail with -f",
+  options: [
+    {
+      flags: '-f, --follow',
+      env: 'GOD_FOLLOW',
+      description: 'keep printing new lines as they arrive',
+      default: false,
+    },
+    { flags: '--role <roles>', env: 'GOD_ROLE', description: 'only these roles (comma-separated)' },
+    { flags: '--id <ids>', env: 'GOD_ID', description: 'only these processes (comma-separated)' },
+    { flags: '--host <hosts>', env: 'GOD_HOST', description: 'only these hosts (comma-separated)' },
+    {
+      flags: '--level <level>',
+      env: 'GOD_LEVEL',
+      description: 'this level and above: trace|debug|info|warn|error|fatal',
+    },
+    { flags: '--grep <regex>', env: 'GOD_GREP', description: 'only lines matching (case-insensitive)' },
+    {
+      flags: '--since <duration>',
+      env: 'GOD_SINCE',
+      description: 'only lines younger than this, e.g. 30s, 10m, 2h',
+    },
+    {
+      flags: '-n, --lines <n>',
+      env: 'GOD_LINES',
+      description: 'how many history lines (default 100, 10000 with --since)',
+    },
+  ],
+  async run(ctx, _args, o) {
+    const filter = parseLogFilter({
+      role: o.role as string | undefined,
+      id: o.id as string | undefined,
+      host: o.host as string | undefined,
+      level: o.level as string | undefined,
+      grep: o.grep as string | undefined,
+      since: o.since as string | undefined,
+    });
+    const limit = o.lines !== undefined ? intArg(o.lines, '--lines') : undefined;
+    const fr = await ctx.redis();
+    // the tail starts where the history ends, so no line is shown twice or skipped
+    const startId = o.follow ? await lastLogId(fr) : undefined;
+    const history = limit === 0 ? [] : await readLogs(fr, { ...filter, limit, until: startId });
+    const show = (r: LogRecord) => ctx.out.item('log', r, renderLog(ctx, r));
+    for (const r of history) show(r);
+    if (!o.follow) {
+      if (!ctx.out.json && history.length === 0)
+        ctx.events.emit({ type: 'info', message: 'no matching log lines' });
+      ctx.out.result('logs', { count: history.length }, () => []);
+      return 0;
+    }
+    await tailLogs(fr, filter, startId!, show, ctx.signal);
+    return 0;
+  },
+};

@@ -1,0 +1,48 @@
+// `god run`: the local fleet in the foreground (Ctrl-C stops everything); `god supervise` is the same without
+// starting any role, run in the background by `god up`.
+import { UserError } from '../../../roles/runtime/errors.ts';
+import { runSupervisor } from '../../core/local/daemon.ts';
+import { resolveStateDir } from '../../core/local/state.ts';
+import type { CliContext, CommandSpec } from '../context.ts';
+
+async function supervise(ctx: CliContext, initial: 'config' | undefined): Promise<number> {
+  const { config, baseDir, file } = ctx.loaded;
+  if (config.provider !== 'local') {
+    throw new UserError(`god run needs the local provider; the config says ${config.provider}`, {
+      code: 'GOD_USAGE',
+      hint: 'Use `god up` / `god deploy` for ssh and ec2 fleets.',
+    });
+  }
+  const stateDir = resolveStateDir({ flag: ctx.opts.stateDir, configured: config.local.state_dir, baseDir });
+  const { fleet, done } = await runSupervisor({
+    config,
+    baseDir,
+    stateDir,
+    configFile: file,
+    dist: ctx.opts.dist || config.local.dist,
+    events: ctx.events,
+    initial,
+  });
+  ctx.events.emit({
+    type: 'info',
+    message: `local fleet running (redis ${fleet.redisUrl}, state ${stateDir}); ${initial ? 'Ctrl-C stops it' : 'waiting for commands'}`,
+    data: { redis_url: fleet.redisUrl, state_dir: stateDir, pid: process.pid },
+  });
+  await done;
+  ctx.out.result('run', { stopped: true, state_dir: stateDir }, () => ['local fleet stopped']);
+  return 0;
+}
+
+export const runCommand: CommandSpec = {
+  name: 'run',
+  description:
+    'run the local fleet in the foreground until Ctrl-C (other `god` commands can still talk to it)',
+  run: (ctx) => supervise(ctx, 'config'),
+};
+
+export const superviseCommand: CommandSpec = {
+  name: 'supervise',
+  description: 'the background local supervisor (started by `god up`)',
+  hidden: true,
+  run: (ctx) => supervise(ctx, undefined),
+};

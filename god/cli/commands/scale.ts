@@ -1,0 +1,123 @@
+// `god up [ROLE] [-n N]`, `god down [ROLE] [--id IDS]`, `god restart [ROLE] [--id IDS]`.
+import { durationMs } from '../../../roles/runtime/config.ts';
+import { UserError } from '../../../roles/runtime/errors.ts';
+import {
+  downOp,
+  type OperationResult,
+  parseRole,
+  restartOp,
+  upOp,
+  type WaitOptions,
+} from '../../core/operations.ts';
+import { type CliContext, type CommandSpec, intArg, type OptionDef } from '../context.ts';
+import { table } from '../output.ts';
+
+const WAIT_OPTIONS: OptionDef[] = [
+  { flags: '--no-wait', env: 'GOD_WAIT', description: 'return without waiting for heartbeats' },
+  {
+    flags: '--timeout <duration>',
+    env: 'GOD_TIMEOUT',
+    description: 'how long to wait for heartbeats',
+    default: '60s',
+  },
+];
+
+function waitOptions(ctx: CliContext, o: Record<string, unknown>): WaitOptions | undefined {
+  if (o.wait === false) return undefined;
+  const t = durationMs.safeParse(String(o.timeout ?? '60s'));
+  if (!t.success) {
+    throw new UserError(`--timeout ${String(o.timeout)} is not a duration`, {
+      code: 'GOD_USAGE',
+      hint: 'Use e.g. 30s, 2m.',
+    });
+  }
+  return { redis: () => ctx.redis(), timeoutMs: t.data, signal: ctx.signal };
+}
+
+function ids(o: Record<string, unknown>): string[] | undefined {
+  const v = o.id as string | undefined;
+  return v
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function render(r: OperationResult): string[] {
+  const head = `${r.action} ${r.role ?? (r.ids ? r.ids.join(',') : 'fleet')}${r.count !== null ? ` → ${r.count}` : ''}: ${r.processes.length} process(es) expected${r.healthy ? ', all beating' : ''} (${r.ms} ms)`;
+  return r.processes.length ? [head, ...table(r.processes.map((p) => [p.role, p.id, p.host]))] : [head];
+}
+
+export const upCommand: CommandSpec = {
+  name: 'up',
+  description: 'start the fleet (all roles at their configured counts), or converge ROLE to N processes',
+  args: ['[role]'],
+  options: [
+    {
+      flags: '-n, --count <n>',
+      env: 'GOD_COUNT',
+      description: "how many (default: the role's configured count)",
+    },
+    ...WAIT_OPTIONS,
+  ],
+  async run(ctx, [roleArg], o) {
+    const role = parseRole(roleArg);
+    if (o.count !== undefined && !role) {
+      throw new UserError('-n/--count needs a role', {
+        code: 'GOD_USAGE',
+        hint: 'e.g. god up endpoint -n 3',
+      });
+    }
+    const r = await upOp({
+      provider: await ctx.provider(),
+      config: ctx.loaded.config,
+      role,
+      count: o.count !== undefined ? intArg(o.count, '--count') : undefined,
+      wait: waitOptions(ctx, o),
+      events: ctx.events,
+    });
+    ctx.out.result('up', r, render);
+    return 0;
+  },
+};
+
+export const downCommand: CommandSpec = {
+  name: 'down',
+  description:
+    'stop everything (local: processes, Redis and the supervisor), a ROLE, or given --id processes',
+  args: ['[role]'],
+  options: [
+    { flags: '--id <ids>', env: 'GOD_ID', description: 'only these processes/instances (comma-separated)' },
+  ],
+  async run(ctx, [roleArg], o) {
+    const r = await downOp({
+      provider: await ctx.provider(),
+      role: parseRole(roleArg),
+      ids: ids(o),
+      events: ctx.events,
+    });
+    ctx.out.result('down', r, render);
+    return 0;
+  },
+};
+
+export const restartCommand: CommandSpec = {
+  name: 'restart',
+  description:
+    'restart every process, a ROLE, or given --id processes (one at a time), then wait for heartbeats',
+  args: ['[role]'],
+  options: [
+    { flags: '--id <ids>', env: 'GOD_ID', description: 'only these processes (comma-separated)' },
+    ...WAIT_OPTIONS,
+  ],
+  async run(ctx, [roleArg], o) {
+    const r = await restartOp({
+      provider: await ctx.provider(),
+      role: parseRole(roleArg),
+      ids: ids(o),
+      wait: waitOptions(ctx, o),
+      events: ctx.events,
+    });
+    ctx.out.result('restart', r, render);
+    return 0;
+  },
+};

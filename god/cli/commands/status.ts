@@ -1,0 +1,92 @@
+// `god status [--json] [--check]`: expected processes joined with live heartbeats, machines, Redis.
+import type { CliContext, CommandSpec } from '../context.ts';
+import { fmtBytes, fmtDuration, table } from '../output.ts';
+import { getStatus, type ProcessStatus, type StatusReport } from '../../core/status.ts';
+import type { FleetRedis } from '../../core/redis.ts';
+
+const HIDDEN_GAUGES = new Set(['log_dropped', 'log_pending']);
+
+export function gaugeText(g: Record<string, number>): string {
+  return Object.entries(g)
+    .filter(([k, v]) => !HIDDEN_GAUGES.has(k) || v > 0)
+    .slice(0, 4)
+    .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(1)}`)
+    .join(' ');
+}
+
+export function renderStatus(ctx: CliContext, r: StatusReport): string[] {
+  const s = (t: string, ...st: Parameters<CliContext['out']['style']>[1][]) => ctx.out.style(t, ...st);
+  const stateColor = (p: ProcessStatus) =>
+    p.state === 'up'
+      ? s(p.state, 'green')
+      : p.state === 'unexpected'
+        ? s(p.state, 'yellow')
+        : s(p.state, 'red', 'bold');
+  const lines = [
+    `${s('provider', 'bold')} ${r.provider}   ${s('redis', 'bold')} ${r.redis.url ?? '-'} ${r.redis.ok ? s('ok', 'green') : s(`unreachable${r.redis.error ? `: ${r.redis.error}` : ''}`, 'red')}`,
+    '',
+    ...table(
+      r.machines.map((m) => [m.name, m.id, m.address ?? '-', m.state, m.roles.join(',') || '-']),
+      ['MACHINE', 'ID', 'ADDRESS', 'STATE', 'ROLES'].map((h) => s(h, 'bold')),
+    ),
+    '',
+  ];
+  if (r.processes.length === 0) lines.push(s('no processes expected or alive', 'gray'));
+  else {
+    lines.push(
+      ...table(
+        r.processes.map((p) => [
+          p.role,
+          p.id,
+          p.host,
+          p.pid === null ? '-' : String(p.pid),
+          p.version ?? '-',
+          fmtDuration(p.uptime_s),
+          p.cpu === null ? '-' : `${p.cpu.toFixed(1)}%`,
+          fmtBytes(p.rss),
+          p.heartbeat_age_s === null ? '-' : `${p.heartbeat_age_s}s`,
+          stateColor(p),
+          gaugeText(p.gauges),
+        ]),
+        ['ROLE', 'ID', 'HOST', 'PID', 'VERSION', 'UPTIME', 'CPU', 'RSS', 'BEAT', 'STATE', 'GAUGES'].map((h) =>
+          s(h, 'bold'),
+        ),
+      ),
+    );
+  }
+  const { summary: m } = r;
+  lines.push(
+    '',
+    `${m.up}/${m.expected} up${m.stale ? `, ${s(`${m.stale} stale`, 'red')}` : ''}${m.missing ? `, ${s(`${m.missing} missing`, 'red')}` : ''}${m.unexpected ? `, ${s(`${m.unexpected} unexpected`, 'yellow')}` : ''}`,
+  );
+  return lines;
+}
+
+export const statusCommand: CommandSpec = {
+  name: 'status',
+  description: 'every process the fleet should have, joined with its live heartbeat; machines; Redis',
+  options: [
+    {
+      flags: '--check',
+      env: 'GOD_CHECK',
+      description: 'exit with code 3 unless every expected process is up',
+      default: false,
+    },
+  ],
+  async run(ctx, _args, opts) {
+    const provider = await ctx.provider();
+    const redisUrl = await ctx.redisUrl();
+    let redis: FleetRedis | undefined;
+    let redisError: string | undefined;
+    if (redisUrl) {
+      try {
+        redis = await ctx.redis();
+      } catch (err) {
+        redisError = (err as Error).message;
+      }
+    } else redisError = 'no Redis known (the fleet is not running and the config names none)';
+    const report = await getStatus({ provider, redis, redisUrl, redisError });
+    ctx.out.result('status', report, (r) => renderStatus(ctx, r), report.ok);
+    return opts.check && !report.ok ? 3 : 0;
+  },
+};

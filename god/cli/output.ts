@@ -1,0 +1,206 @@
+// How the CLI prints: plain lines (colored on a TTY; progress and events on stderr, results on stdout) or,
+// with --json, NDJSON on stdout: every GodEvent as it happens, then one `result` line (or an `error` line).
+import { z } from 'zod';
+import { UserError } from '../../roles/runtime/errors.ts';
+import type { GodEvent } from '../core/events.ts';
+
+// ---- the NDJSON shapes (stable: CI and the TUI read them) ----
+export const EventLineSchema = z
+  .object({ type: z.enum(['step', 'host', 'machine', 'process', 'info', 'warn', 'error']), at: z.string() })
+  .passthrough();
+export const ErrorLineSchema = z.object({
+  type: z.literal('error'),
+  at: z.string(),
+  code: z.string(),
+  message: z.string(),
+  hint: z.string().optional(),
+  fatal: z.literal(true),
+});
+export function resultLineSchema<T extends z.ZodType>(command: string, data: T) {
+  return z.object({
+    type: z.literal('result'),
+    at: z.string(),
+    command: z.literal(command),
+    ok: z.boolean(),
+    data,
+  });
+}
+
+export interface Writer {
+  write(s: string): unknown;
+}
+
+export type Style = 'red' | 'green' | 'yellow' | 'blue' | 'magenta' | 'cyan' | 'gray' | 'bold' | 'dim';
+const CODES: Record<Style, [number, number]> = {
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+  blue: [34, 39],
+  magenta: [35, 39],
+  cyan: [36, 39],
+  gray: [90, 39],
+  bold: [1, 22],
+  dim: [2, 22],
+};
+
+export interface OutputOptions {
+  json: boolean;
+  color: boolean;
+  stdout?: Writer;
+  stderr?: Writer;
+}
+
+/** Color on a TTY unless NO_COLOR is set; FORCE_COLOR forces it. */
+export function wantColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0';
+  return !!stream.isTTY;
+}
+
+export class Output {
+  readonly json: boolean;
+  readonly color: boolean;
+  private readonly stdout: Writer;
+  private readonly stderr: Writer;
+
+  constructor(o: OutputOptions) {
+    this.json = o.json;
+    this.color = o.color;
+    this.stdout = o.stdout ?? process.stdout;
+    this.stderr = o.stderr ?? process.stderr;
+  }
+
+  style(s: string, ...styles: Style[]): string {
+    if (!this.color) return s;
+    return styles.reduce((acc, st) => `\x1b[${CODES[st][0]}m${acc}\x1b[${CODES[st][1]}m`, s);
+  }
+
+  private line(obj: Record<string, unknown>): void {
+    this.stdout.write(`${JSON.stringify(obj)}\n`);
+  }
+
+  /** One event from a service. */
+  event(ev: GodEvent & { at?: string }): void {
+    if (this.json) {
+      this.line({ ...ev, at: ev.at ?? new Date().toISOString() });
+      return;
+    }
+    const text = this.renderEvent(ev);
+    if (text !== undefined) this.stderr.write(`${text}\n`);
+  }
+
+  renderEvent(ev: GodEvent): string | undefined {
+    const ms = (n?: number) => (n === undefined ? '' : this.style(` (${n} ms)`, 'gray'));
+    switch (ev.type) {
+      case 'step':
+        if (ev.phase === 'start') return `${this.style('▸', 'cyan')} ${ev.step}…`;
+        return ev.ok === false
+          ? `${this.style('✗', 'red')} ${ev.step}${ev.error ? `: ${ev.error}` : ''}${ms(ev.ms)}`
+          : `${this.style('✓', 'green')} ${ev.step}${ms(ev.ms)}`;
+      case 'host': {
+        const who = this.style(ev.host, 'bold');
+        if (ev.phase === 'end') {
+          return ev.ok === false
+            ? `  ${this.style('✗', 'red')} ${who} ${ev.step}: ${ev.error ?? 'failed'}${ms(ev.ms)}`
+            : `  ${this.style('✓', 'green')} ${who} ${ev.step}${ev.detail ? ` ${ev.detail}` : ''}${ms(ev.ms)}`;
+        }
+        const pct = ev.progress !== undefined ? ` ${Math.round(ev.progress * 100)}%` : '';
+        return `  ${this.style('·', 'gray')} ${who} ${ev.step}${ev.detail ? `: ${ev.detail}` : ''}${pct}`;
+      }
+      case 'machine':
+        return `${this.style('machine', 'magenta')} ${ev.id} (${ev.role}) ${ev.action}${ev.address ? ` at ${ev.address}` : ''}`;
+      case 'process': {
+        const color: Style = ev.action === 'started' ? 'green' : ev.action === 'stopped' ? 'gray' : 'yellow';
+        const extra = [ev.pid ? `pid ${ev.pid}` : '', ev.detail ?? ''].filter(Boolean).join(', ');
+        return `${this.style(ev.action.padEnd(10), color)} ${ev.id}${extra ? this.style(` (${extra})`, 'gray') : ''}`;
+      }
+      case 'info':
+        return ev.message;
+      case 'warn':
+        return `${this.style('warning:', 'yellow')} ${ev.message}${ev.hint ? `\n  → ${ev.hint}` : ''}`;
+      case 'error':
+        return `${this.style('error:', 'red')} ${ev.message}${ev.hint ? `\n  → ${ev.hint}` : ''}`;
+    }
+  }
+
+  /** The command's outcome: one `result` line with --json, else the rendered lines on stdout. */
+  result<T>(command: string, data: T, render: (data: T) => string[], ok = true): void {
+    if (this.json) {
+      this.line({ type: 'result', at: new Date().toISOString(), command, ok, data });
+      return;
+    }
+    const lines = render(data);
+    if (lines.length) this.stdout.write(`${lines.join('\n')}\n`);
+  }
+
+  /** One item of a stream (a log line): `{type, ...data}` with --json, else `plain`. */
+  item(type: string, data: Record<string, unknown>, plain: string): void {
+    if (this.json) this.line({ type, ...data });
+    else this.stdout.write(`${plain}\n`);
+  }
+
+  /** An error as "what went wrong / what to do next". */
+  error(err: unknown): void {
+    const ue = err instanceof UserError ? err : undefined;
+    const message = ue ? ue.message : err instanceof Error ? err.message : String(err);
+    const code = ue?.code ?? 'GOD_INTERNAL';
+    const hint =
+      ue?.hint ?? (ue ? undefined : 'This is a bug in God; please report it with the command you ran.');
+    if (this.json) {
+      this.line({
+        type: 'error',
+        at: new Date().toISOString(),
+        code,
+        message,
+        ...(hint ? { hint } : {}),
+        fatal: true,
+      });
+      return;
+    }
+    let text = `${this.style('error:', 'red', 'bold')} ${message}`;
+    if (hint) text += `\n${this.style('  → what to do:', 'cyan')} ${hint.replace(/\n/g, '\n    ')}`;
+    if (!ue && err instanceof Error && err.stack && process.env.GOD_DEBUG) text += `\n${err.stack}`;
+    this.stderr.write(`${text}\n`);
+  }
+}
+
+// ---- small helpers for tables ----
+
+/** Columns padded to their widest cell; ANSI codes do not count towards the width. */
+export function table(rows: string[][], header?: string[]): string[] {
+  const all = header ? [header, ...rows] : rows;
+  const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+  const widths: number[] = [];
+  for (const r of all) {
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, visible(c));
+    });
+  }
+  return all.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - visible(c))))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+export function fmtBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined) return '-';
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+export function fmtDuration(s: number | null | undefined): string {
+  if (s === null || s === undefined) return '-';
+  if (s < 60) return `${Math.round(s)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
+}

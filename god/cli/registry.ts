@@ -1,0 +1,21 @@
+// Every `god` command, in help order. Add a command with one import and one line in the array.
+import { configCommand } from './commands/config.ts';
+import { endpointsCommand, endpointsShedCommand } from './commands/endpoints.ts';
+import { logsCommand } from './commands/logs.ts';
+import { runCommand, superviseCommand } from './commands/run.ts';
+import { downCommand, restartCommand, upCommand } from './commands/scale.ts';
+import { statusCommand } from './commands/status.ts';
+import type { CommandSpec } from './context.ts';
+
+export const commands: CommandSpec[] = [
+  statusCommand,
+  logsCommand,
+  upCommand,
+  downCommand,
+  restartCommand,
+  endpointsCommand,
+  endpointsShedCommand,
+  runCommand,
+  configCommand,
+  superviseCommand,
+];

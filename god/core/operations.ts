@@ -1,0 +1,172 @@
+// up / down / restart as services: converge through the provider, then (optionally) wait for heartbeats.
+// The CLI commands, the TUI keys and playbook steps all call these.
+import { z } from 'zod';
+import { type Role, RoleSchema } from '../../protocol/redis-contract.ts';
+import { UserError } from '../../roles/runtime/errors.ts';
+import type { GodConfig } from './config/schema.ts';
+import { ROLES } from './config/schema.ts';
+import type { EventSink } from './events.ts';
+import type { ExpectedProcess, Provider } from './providers/types.ts';
+import type { FleetRedis } from './redis.ts';
+import { waitHealthy } from './status.ts';
+
+export const ExpectedProcessSchema = z.object({ role: RoleSchema, id: z.string(), host: z.string() });
+
+export const OperationResultSchema = z.object({
+  action: z.enum(['up', 'down', 'restart']),
+  provider: z.enum(['local', 'ssh', 'ec2']),
+  role: RoleSchema.nullable(),
+  /** the count converged to (up), null for all roles at their configured counts */
+  count: z.number().int().nullable(),
+  ids: z.array(z.string()).nullable(),
+  /** what the fleet expects after the operation */
+  processes: z.array(ExpectedProcessSchema),
+  /** true: every affected process beats; null: not waited for */
+  healthy: z.boolean().nullable(),
+  ms: z.number().int(),
+});
+export type OperationResult = z.infer<typeof OperationResultSchema>;
+
+export interface WaitOptions {
+  redis: () => Promise<FleetRedis>;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export function parseRole(v: string | undefined): Role | undefined {
+  if (v === undefined) return undefined;
+  const r = RoleSchema.safeParse(v);
+  if (!r.success) {
+    throw new UserError(`"${v}" is not a role`, {
+      code: 'GOD_USAGE',
+      hint: `Roles are ${ROLES.join(', ')}.`,
+    });
+  }
+  return r.data;
+}
+
+async function waitFor(
+  provider: Provider,
+  w: WaitOptions | undefined,
+  pick: (p: ExpectedProcess) => boolean,
+  startedAfter?: number,
+) {
+  const processes = await provider.expected();
+  if (!w) return { processes, healthy: null };
+  const affected = processes.filter(pick);
+  if (affected.length === 0) return { processes, healthy: true };
+  await waitHealthy(await w.redis(), affected, { timeoutMs: w.timeoutMs, signal: w.signal, startedAfter });
+  return { processes, healthy: true };
+}
+
+/** Converge `role` to `count` (default: its configured count), or every role to its configured count. */
+export async function upOp(o: {
+  provider: Provider;
+  config: GodConfig;
+  role?: Role;
+  count?: number;
+  wait?: WaitOptions;
+  events: EventSink;
+}): Promise<OperationResult> {
+  const t0 = Date.now();
+  const targets: Array<[Role, number]> = o.role
+    ? [[o.role, o.count ?? o.config.roles[o.role].count]]
+    : ROLES.map((r) => [r, o.config.roles[r].count]);
+  o.events.emit({ type: 'step', step: 'up', phase: 'start' });
+  try {
+    for (const [role, count] of targets) await o.provider.up(role, count);
+    o.events.emit({ type: 'step', step: 'up', phase: 'end', ok: true, ms: Date.now() - t0 });
+  } catch (err) {
+    o.events.emit({ type: 'step', step: 'up', phase: 'end', ok: false, error: (err as Error).message });
+    throw err;
+  }
+  const roles = new Set(targets.map(([r]) => r));
+  const w = await waitStep(o.events, () => waitFor(o.provider, o.wait, (p) => roles.has(p.role)), !!o.wait);
+  return {
+    action: 'up',
+    provider: o.provider.kind,
+    role: o.role ?? null,
+    count: o.role ? targets[0]![1] : null,
+    ids: null,
+    ...w,
+    ms: Date.now() - t0,
+  };
+}
+
+export async function downOp(o: {
+  provider: Provider;
+  role?: Role;
+  ids?: string[];
+  events: EventSink;
+}): Promise<OperationResult> {
+  const t0 = Date.now();
+  o.events.emit({ type: 'step', step: 'down', phase: 'start' });
+  try {
+    await o.provider.down(o.role || o.ids?.length ? { role: o.role, ids: o.ids } : undefined);
+    o.events.emit({ type: 'step', step: 'down', phase: 'end', ok: true, ms: Date.now() - t0 });
+  } catch (err) {
+    o.events.emit({ type: 'step', step: 'down', phase: 'end', ok: false, error: (err as Error).message });
+    throw err;
+  }
+  return {
+    action: 'down',
+    provider: o.provider.kind,
+    role: o.role ?? null,
+    count: null,
+    ids: o.ids?.length ? o.ids : null,
+    processes: await o.provider.expected(),
+    healthy: null,
+    ms: Date.now() - t0,
+  };
+}
+
+export async function restartOp(o: {
+  provider: Provider;
+  role?: Role;
+  ids?: string[];
+  wait?: WaitOptions;
+  events: EventSink;
+}): Promise<OperationResult> {
+  const t0 = Date.now();
+  o.events.emit({ type: 'step', step: 'restart', phase: 'start' });
+  try {
+    await o.provider.restart(o.role || o.ids?.length ? { role: o.role, ids: o.ids } : undefined);
+    o.events.emit({ type: 'step', step: 'restart', phase: 'end', ok: true, ms: Date.now() - t0 });
+  } catch (err) {
+    o.events.emit({ type: 'step', step: 'restart', phase: 'end', ok: false, error: (err as Error).message });
+    throw err;
+  }
+  const pick = (p: ExpectedProcess) =>
+    (!o.role || p.role === o.role) && (!o.ids?.length || o.ids.includes(p.id));
+  const w = await waitStep(o.events, () => waitFor(o.provider, o.wait, pick, t0), !!o.wait);
+  return {
+    action: 'restart',
+    provider: o.provider.kind,
+    role: o.role ?? null,
+    count: null,
+    ids: o.ids?.length ? o.ids : null,
+    ...w,
+    ms: Date.now() - t0,
+  };
+}
+
+async function waitStep<T>(events: EventSink, fn: () => Promise<T>, show: boolean): Promise<T> {
+  if (!show) return fn();
+  const t0 = Date.now();
+  events.emit({ type: 'step', step: 'wait for heartbeats', phase: 'start' });
+  try {
+    const r = await fn();
+    events.emit({ type: 'step', step: 'wait for heartbeats', phase: 'end', ok: true, ms: Date.now() - t0 });
+    return r;
+  } catch (err) {
+    events.emit({
+      type: 'step',
+      step: 'wait for heartbeats',
+      phase: 'end',
+      ok: false,
+      error: (err as Error).message,
+      ms: Date.now() - t0,
+    });
+    throw err;
+  }
+}
