@@ -7,7 +7,7 @@ import { Archiver } from './archiver.ts';
 import { EndpointListWriter } from './endpoint-writer.ts';
 import { ExceptionMonitor } from './exceptions.ts';
 import { Notifier } from './notifier.ts';
-import { keeperOptions } from './options.ts';
+import { checkKeeperConfig, keeperOptions } from './options.ts';
 import { SilenceMonitor } from './silence.ts';
 import { Spool } from './spool.ts';
 import { openTarget, parseArchiveUrl } from './target.ts';
@@ -33,12 +33,7 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
   async main(ctx) {
     const c = ctx.config;
     const { log } = ctx;
-    if (c.alertEmail && !c.emailFrom) {
-      throw new UserError('keeper: --alert-email needs a sender address', {
-        code: 'FG_CONFIG',
-        hint: 'Add --email-from (env FG_KEEPER_EMAIL_FROM) with an address verified in SES.',
-      });
-    }
+    checkKeeperConfig(c);
     const parsed = parseArchiveUrl(c.archive);
     const target = openTarget(c.archive);
     try {

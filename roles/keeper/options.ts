@@ -1,6 +1,7 @@
 // Keeper options: each a flag and an env var.
 import { z } from 'zod';
-import { durationMs, intFrom, type OptionsSpec } from '../runtime/config.ts';
+import { type ConfigOf, durationMs, intFrom, type OptionsSpec } from '../runtime/config.ts';
+import { UserError } from '../runtime/errors.ts';
 
 /** Sizes like 512mb, 2gb, 64kb or a bare number of bytes. */
 export const byteSize = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -104,3 +105,13 @@ export const keeperOptions = {
     default: '10m',
   },
 } satisfies OptionsSpec;
+
+/** Checks across options (each option alone is checked by its schema). */
+export function checkKeeperConfig(c: Pick<ConfigOf<typeof keeperOptions>, 'alertEmail' | 'emailFrom'>): void {
+  if (c.alertEmail && !c.emailFrom) {
+    throw new UserError('keeper: --alert-email needs a sender address', {
+      code: 'FG_CONFIG',
+      hint: 'Add --email-from (env FG_KEEPER_EMAIL_FROM) with an address verified in SES.',
+    });
+  }
+}
