@@ -49,30 +49,33 @@ export interface LoadedConfig {
 const HINTS: Array<[RegExp, string]> = [
   [/^provider$/, 'Use one of: local (this machine), ssh (hosts listed under ssh.hosts), ec2 (instances).'],
   [/^redis\.url$/, 'Write it as redis://[:password@]host:port[/db], or rediss://... for TLS.'],
-  [/^redis\./, 'redis takes url, prefix (default "fg:") and tls_ca.'],
+  [/^redis(\.|$)/, 'redis takes url, prefix (default "fg:") and tls_ca.'],
   [/^release$/, 'A release name like 1.4.2 or 2026-11-22.1.'],
   [/^roles\.[a-z]+\.count$/, 'A whole number of processes (local) or instances (ec2), e.g. count: 2.'],
+  [/^roles\.[a-z]+\.env(\.|$)/, 'env maps variable names to values, e.g. FG_LOG_LEVEL: debug.'],
   [/^roles\.feeder\.options\.source$/, 'Use synthetic (demo), replay (with replay: FILE) or twitter.'],
   [/^roles\.feeder\.options\.replay$/, 'Point replay at an NDJSON file of recorded tweets.'],
-  [/^roles\.feeder\./, 'feeder options: source, catalog, rate, replay, speed, loop.'],
-  [/^roles\.endpoint\.options\.(port)$/, 'The first listening port; endpoint i listens on port + i.'],
-  [/^roles\.endpoint\.options\.tls/, 'tls takes cert and key, both PEM file paths.'],
+  [/^roles\.feeder(\.|$)/, 'feeder options: source, catalog, rate, replay, speed, loop.'],
+  [/^roles\.endpoint\.options\.port$/, 'The first listening port; endpoint i listens on port + i.'],
+  [/^roles\.endpoint\.options\.tls(\.|$)/, 'tls takes cert and key, both PEM file paths.'],
   [
     /^roles\.endpoint\.options\.(soft_limit|max_clients)$/,
     'soft_limit (start redirecting) ≤ max_clients (refuse).',
   ],
   [
-    /^roles\.endpoint\./,
+    /^roles\.endpoint(\.|$)/,
     'endpoint options: port, host, public_host, tls {cert, key}, max_clients, soft_limit.',
   ],
   [
     /^roles\.keeper\.options\.archive$/,
     'e.g. archive: s3://my-bucket/filmgrain or file:///var/lib/filmgrain.',
   ],
-  [/^roles\.keeper\.options\.alerts/, 'alerts take sms (+15555550100), email + email_from, silence (60s).'],
-  [/^roles\.keeper\./, 'keeper options: archive, alerts {sms, email, email_from, silence}, flush.'],
-  [/^roles\.[a-z]+\.env/, 'env maps variable names to values, e.g. FG_LOG_LEVEL: debug.'],
-  [/^roles/, 'roles has feeder, endpoint and keeper, each with count, options and env.'],
+  [
+    /^roles\.keeper\.options\.alerts(\.|$)/,
+    'alerts take sms (+15555550100), email + email_from, silence (60s).',
+  ],
+  [/^roles\.keeper(\.|$)/, 'keeper options: archive, alerts {sms, email, email_from, silence}, flush.'],
+  [/^roles(\.|$)/, 'roles has feeder, endpoint and keeper, each with count, options and env.'],
   [/^ssh\.hosts\.\d+\.roles/, 'List the roles this host runs, e.g. roles: [endpoint, keeper].'],
   [/^ssh\.hosts\.\d+\.name$/, 'Give every host a unique name (letters, digits, . _ -).'],
   [/^ssh\.hosts/, 'Each host takes name, address, port (22), user, roles and base_dir.'],
@@ -92,8 +95,8 @@ const HINTS: Array<[RegExp, string]> = [
     /^ec2\./,
     'ec2 takes region, ami, instance_type(s), key_pair, security_group, subnet, fleet, tags, user_data.',
   ],
-  [/^local\.restart/, 'restart takes backoff_min, backoff_max and stable_after durations.'],
-  [/^local\./, 'local takes state_dir, dist, redis_server, entry, restart and stop_timeout.'],
+  [/^local\.restart(\.|$)/, 'restart takes backoff_min, backoff_max and stable_after durations.'],
+  [/^local(\.|$)/, 'local takes state_dir, dist, redis_server, entry, restart and stop_timeout.'],
   [/^$/, 'The top level takes provider, redis, release, roles, local, ssh and ec2.'],
 ];
 
@@ -115,25 +118,25 @@ function posOf(node: unknown, lc: LineCounter): Pos | undefined {
 /** The position of `path` in the document: the value's node, else its key, else the nearest parent. */
 function locate(doc: ReturnType<typeof parseDocument>, lc: LineCounter, p: PropertyKey[]): Pos | undefined {
   let node: unknown = doc.contents;
-  let best = posOf(node, lc);
+  // where the current node is named: its key, or the item itself in a list
+  let named: Pos | undefined = { line: 1, column: 1 };
   for (const key of p) {
     if (isMap(node)) {
       const pair = node.items.find(
         (it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(key),
       );
-      if (!pair) return best;
-      best = posOf(pair.key, lc) ?? best;
+      if (!pair) return named; // a missing setting: point at its parent
+      named = posOf(pair.key, lc) ?? named;
       node = pair.value;
-      best = posOf(node, lc) ?? best;
     } else if (isNode(node) && 'items' in node && typeof key === 'number') {
       node = (node as unknown as { items: unknown[] }).items[key];
-      if (node === undefined) return best;
-      best = posOf(node, lc) ?? best;
+      if (node === undefined) return named;
+      named = posOf(node, lc) ?? named;
     } else {
-      return best;
+      return named;
     }
   }
-  return best;
+  return posOf(node, lc) ?? named;
 }
 
 function keyPos(doc: ReturnType<typeof parseDocument>, lc: LineCounter, p: PropertyKey[], key: string) {
@@ -151,6 +154,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const got = valueAt(raw, issue.path);
   const shown = got === undefined ? '' : ` (got ${JSON.stringify(got)?.slice(0, 60)})`;
   if (issue.code === 'invalid_type' && got === undefined) return 'is required';
+  if (issue.code === 'invalid_key') return `key ${issue.issues.map((i) => i.message).join('; ')}`;
   if (issue.code === 'invalid_type') return `must be ${issue.expected}${shown}`;
   if (issue.code === 'invalid_value' && 'values' in issue) {
     return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${shown}`;
@@ -201,7 +205,8 @@ export function parseConfigText(text: string, file: string): GodConfig {
           line: pos?.line,
           column: pos?.column,
           message: 'is not a known setting',
-          hint: hintFor(dotted(p)) || hintFor(dotted(issue.path)),
+          // the parent's hint lists the settings it does take
+          hint: hintFor(dotted(issue.path)),
         });
       }
       continue;
