@@ -1,7 +1,9 @@
 // Every `god` command, in help order. Add a command with one import and one line in the array.
 import { configCommand } from './commands/config.ts';
+import { deployCommand } from './commands/deploy.ts';
 import { endpointsCommand, endpointsShedCommand } from './commands/endpoints.ts';
 import { logsCommand } from './commands/logs.ts';
+import { rollbackCommand } from './commands/rollback.ts';
 import { runCommand, superviseCommand } from './commands/run.ts';
 import { downCommand, restartCommand, upCommand } from './commands/scale.ts';
 import { statusCommand } from './commands/status.ts';
@@ -13,6 +15,8 @@ export const commands: CommandSpec[] = [
   upCommand,
   downCommand,
   restartCommand,
+  deployCommand,
+  rollbackCommand,
   endpointsCommand,
   endpointsShedCommand,
   runCommand,

@@ -303,7 +303,12 @@ async function main() {
     case 'activate':
       return activate(req, host);
     case 'start': {
-      for (const p of req.processes ?? []) host.writeSpec(p);
+      const current = host.current();
+      if (!current) throw new Error(`no release in ${host.base} yet (run god deploy)`);
+      for (const p of req.processes ?? []) {
+        // a process started outside a deploy runs (and reports) the current release
+        host.writeSpec({ ...p, env: { ...p.env, FG_RELEASE: p.env?.FG_RELEASE ?? current } });
+      }
       const ids = req.ids ?? (req.processes ?? []).map((p) => p.id);
       const started = [];
       for (const id of ids) if (!host.running(id)) started.push(await host.start(id));

@@ -1,0 +1,190 @@
+// A fleet of SSH hosts (the ssh provider's inventory, or the ec2 provider's instances): the config turned
+// into deploy hosts, and start/stop/restart of role processes through each host's agent.
+import os from 'node:os';
+import path from 'node:path';
+import type { Role } from '../../../protocol/redis-contract.ts';
+import { durationMs } from '../../../roles/runtime/config.ts';
+import { UserError } from '../../../roles/runtime/errors.ts';
+import { roleEnv } from '../config/role-env.ts';
+import type { GodConfig } from '../config/schema.ts';
+import { type EventSink, nullSink } from '../events.ts';
+import type { ExpectedProcess } from '../providers/types.ts';
+import type { SshPool } from '../ssh/pool.ts';
+import type { SshOptions } from '../ssh/types.ts';
+import { agent } from './host-ops.ts';
+import type { DeployHost, ProcessSpec } from './types.ts';
+import { errorFields, mapLimit } from './util.ts';
+
+export const DEFAULT_ENDPOINT_PORT = 7070;
+
+export function expandPath(p: string, baseDir: string): string {
+  if (p === '~' || p.startsWith('~/')) return path.join(os.homedir(), p.slice(1));
+  return path.resolve(baseDir, p);
+}
+
+/** SSH settings from the config (`ssh:` section), with GOD_SSH_* env overrides. */
+export function sshOptionsFrom(
+  config: GodConfig,
+  baseDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): SshOptions {
+  const s = config.ssh;
+  const key = env.GOD_SSH_KEY ?? s?.key;
+  const accept = env.GOD_SSH_ACCEPT_NEW;
+  return {
+    user: s?.user,
+    privateKeyPath: key ? expandPath(key, baseDir) : undefined,
+    knownHostsPath: expandPath(env.GOD_KNOWN_HOSTS ?? s?.known_hosts ?? '~/.ssh/known_hosts', baseDir),
+    acceptNew:
+      accept !== undefined
+        ? !['0', 'false', 'no', ''].includes(accept.toLowerCase())
+        : !!s?.accept_new_host_keys,
+    connectTimeoutMs: durationMs.parse(s?.connect_timeout ?? '10s'),
+  };
+}
+
+/** The process of `role` on a host: id `<role>-<host>`, env from the config. */
+export function processFor(config: GodConfig, role: Role, hostName: string, redisUrl: string): ProcessSpec {
+  const id = `${role}-${hostName}`;
+  const env = roleEnv(config, role, { id, redisUrl, hostName });
+  delete env.FG_RELEASE; // set per deploy
+  const p: ProcessSpec = { role, id, env };
+  if (role === 'endpoint') {
+    const o = config.roles.endpoint.options;
+    const port = Number(env.FG_ENDPOINT_PORT ?? o.port ?? DEFAULT_ENDPOINT_PORT);
+    p.endpoint = { port, tls: !!o.tls };
+  }
+  return p;
+}
+
+export interface RemoteHostSpec {
+  name: string;
+  address: string;
+  port?: number;
+  user?: string;
+  roles: Role[];
+  baseDir?: string;
+}
+
+export function deployHostsFrom(config: GodConfig, hosts: RemoteHostSpec[]): DeployHost[] {
+  const redisUrl = config.redis.url;
+  if (!redisUrl) {
+    throw new UserError('the config names no Redis for the hosts (redis.url)', {
+      code: 'GOD_CONFIG',
+      hint: 'Set redis.url in god.config.yaml to a Redis every host can reach.',
+    });
+  }
+  return hosts.map((h) => ({
+    name: h.name,
+    address: h.address,
+    port: h.port ?? 22,
+    user: h.user ?? config.ssh?.user,
+    baseDir: h.baseDir ?? config.ssh?.base_dir ?? '/opt/filmgrain',
+    nodeBin: config.ssh?.node_path,
+    processes: h.roles.map((r) => processFor(config, r, h.name, redisUrl)),
+  }));
+}
+
+export function expectedOf(hosts: DeployHost[]): ExpectedProcess[] {
+  return hosts.flatMap((h) => h.processes.map((p) => ({ role: p.role, id: p.id, host: h.name })));
+}
+
+type Target = { role?: Role; ids?: string[] };
+const selects = (p: ProcessSpec, t?: Target) =>
+  (!t?.role || p.role === t.role) && (!t?.ids || t.ids.includes(p.id));
+
+/**
+ * Run an agent command on every host that has a selected process; every host is tried and reported, then
+ * one error names all the hosts that failed.
+ */
+export async function onHosts(
+  hosts: DeployHost[],
+  pool: SshPool,
+  o: { step: string; target?: Target; concurrency?: number; events?: EventSink },
+  fn: (host: DeployHost, procs: ProcessSpec[]) => Promise<string | undefined>,
+): Promise<void> {
+  const ev = o.events ?? nullSink;
+  const todo = hosts
+    .map((h) => ({ h, procs: h.processes.filter((p) => selects(p, o.target)) }))
+    .filter((x) => x.procs.length);
+  if (o.target?.ids) {
+    const known = new Set(todo.flatMap((x) => x.procs.map((p) => p.id)));
+    const unknown = o.target.ids.filter((id) => !known.has(id));
+    if (unknown.length) {
+      throw new UserError(`no process ${unknown.join(', ')} in the fleet`, {
+        code: 'GOD_USAGE',
+        hint: '`god status` lists the process ids.',
+      });
+    }
+  }
+  const failed: string[] = [];
+  await mapLimit(todo, o.concurrency ?? 10, async ({ h, procs }) => {
+    const t0 = Date.now();
+    ev.emit({ type: 'host', step: o.step, host: h.name, phase: 'start' });
+    try {
+      const detail = await fn(h, procs);
+      ev.emit({
+        type: 'host',
+        step: o.step,
+        host: h.name,
+        phase: 'end',
+        ok: true,
+        detail,
+        ms: Date.now() - t0,
+      });
+    } catch (err) {
+      const f = errorFields(err);
+      failed.push(`${h.name}: ${f.error}`);
+      ev.emit({
+        type: 'host',
+        step: o.step,
+        host: h.name,
+        phase: 'end',
+        ok: false,
+        error: f.error,
+        ms: Date.now() - t0,
+      });
+      pool.drop(h);
+    }
+  });
+  if (failed.length) {
+    throw new UserError(
+      `${o.step} failed on ${failed.length} of ${todo.length} host(s):\n  ${failed.join('\n  ')}`,
+      {
+        code: 'GOD_REMOTE',
+        hint: 'The other hosts are done. Fix the hosts named above (see the errors) and run the command again.',
+      },
+    );
+  }
+}
+
+/** restart / stop / start processes on the hosts through their agents. */
+export async function remoteProcesses(
+  action: 'restart' | 'stop' | 'start',
+  hosts: DeployHost[],
+  pool: SshPool,
+  o: { target?: Target; concurrency?: number; events?: EventSink },
+): Promise<void> {
+  const ev = o.events ?? nullSink;
+  await onHosts(hosts, pool, { step: action, ...o }, async (h, procs) => {
+    const conn = await pool.get(h);
+    const ids = procs.map((p) => p.id);
+    const req =
+      action === 'start'
+        ? {
+            cmd: 'start',
+            processes: procs.map((p) => ({ role: p.role, id: p.id, env: { ...p.env, FG_ID: p.id } })),
+          }
+        : { cmd: action, ids, forget: action === 'stop' ? false : undefined };
+    const out = await agent(conn, h, req);
+    for (const p of procs) {
+      const started = (out.started as Array<{ id: string; pid?: number }> | undefined)?.find(
+        (s) => s.id === p.id,
+      );
+      if (action === 'stop') ev.emit({ type: 'process', action: 'stopped', role: p.role, id: p.id });
+      else if (started)
+        ev.emit({ type: 'process', action: 'started', role: p.role, id: p.id, pid: started.pid });
+    }
+    return `${action} ${ids.join(', ')}`;
+  });
+}
