@@ -1,6 +1,7 @@
 // Every `god` command, in help order. Add a command with one import and one line in the array.
 import { configCommand } from './commands/config.ts';
 import { deployCommand } from './commands/deploy.ts';
+import { dashboardCommand } from './commands/dashboard.ts';
 import { endpointsCommand, endpointsShedCommand } from './commands/endpoints.ts';
 import { logsCommand } from './commands/logs.ts';
 import { rollbackCommand } from './commands/rollback.ts';
@@ -10,6 +11,7 @@ import { statusCommand } from './commands/status.ts';
 import type { CommandSpec } from './context.ts';
 
 export const commands: CommandSpec[] = [
+  dashboardCommand,
   statusCommand,
   logsCommand,
   upCommand,

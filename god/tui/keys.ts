@@ -180,6 +180,11 @@ function normalKey(store: DashboardStore, actions: DashboardActions, input: stri
 /** Handle one key press in whatever mode the dashboard is in. */
 export function handleKey(store: DashboardStore, actions: DashboardActions, input: string, key: KeyPress) {
   if (key.ctrl && input === 'c') return actions.quit();
+  // several keys in one read (typed fast, pasted, or sent by tmux): one at a time, so "abc\r" filters then enters
+  if (input.length > 1 && !key.ctrl && !key.escape && !key.upArrow && !key.downArrow) {
+    for (const ch of input) handleKey(store, actions, ch, keyOfChar(ch));
+    return;
+  }
   const mode = store.mode;
   switch (mode.kind) {
     case 'normal':
@@ -238,4 +243,11 @@ export function handleKey(store: DashboardStore, actions: DashboardActions, inpu
       if (key.escape || key.return || input === 'q') store.setMode({ kind: 'normal' });
       return;
   }
+}
+
+function keyOfChar(ch: string): KeyPress {
+  if (ch === '\r' || ch === '\n') return { return: true };
+  if (ch === '\t') return { tab: true };
+  if (ch === '\u007f' || ch === '\b') return { backspace: true };
+  return {};
 }

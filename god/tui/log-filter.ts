@@ -49,18 +49,17 @@ export interface FilterableLine {
   host: string;
   id: string;
   level: string;
-  /** the raw line (JSON), searched by the text words */
-  raw: string;
 }
 
-export function matches(f: LogFilter, line: FilterableLine): boolean {
+/** `text(line)` gives what the words are searched in (called only when there are words). */
+export function matches<L extends FilterableLine>(f: LogFilter, line: L, text: (l: L) => string): boolean {
   if (f.role && !line.role.toLowerCase().startsWith(f.role) && !line.id.toLowerCase().startsWith(f.role))
     return false;
   if (f.host && !line.host.toLowerCase().includes(f.host)) return false;
   if (f.level && levelRank(line.level) < levelRank(f.level)) return false;
   if (f.words.length) {
-    const text = line.raw.toLowerCase();
-    for (const w of f.words) if (!text.includes(w)) return false;
+    const t = text(line).toLowerCase();
+    for (const w of f.words) if (!t.includes(w)) return false;
   }
   return true;
 }

@@ -6,8 +6,10 @@ export interface LogLine {
   id: string;
   host: string;
   level: string;
-  /** the original JSON line (searched by the text filter) */
-  raw: string;
+  /** the original JSON line; absent when the line came already parsed (`msg` and `data`) */
+  raw?: string;
+  msg?: string;
+  data?: Record<string, unknown>;
   /** ms since epoch; from the stream entry id when known, else parsed from the line */
   time?: number;
   /** filled on first display */
@@ -27,6 +29,36 @@ export function fromStreamEntry(fields: LogEntryFields, streamId?: string): LogL
     raw: fields.line,
     time: Number.isFinite(ms) ? ms : undefined,
   };
+}
+
+/** A line God's log service already parsed (god/core/logs.ts LogRecord); its text is built when first shown. */
+export function fromRecord(r: {
+  role: string;
+  id: string;
+  host: string;
+  level: string;
+  at: string;
+  msg: string;
+  data: Record<string, unknown>;
+  stream_id?: string;
+}): LogLine {
+  // the line's own time; the stream id's is when the batch reached Redis
+  let ms = Date.parse(r.at);
+  if (!Number.isFinite(ms) && r.stream_id) ms = Number(r.stream_id.slice(0, r.stream_id.indexOf('-')));
+  return {
+    role: r.role,
+    id: r.id,
+    host: r.host,
+    level: r.level,
+    msg: r.msg,
+    data: r.data,
+    time: Number.isFinite(ms) ? ms : undefined,
+  };
+}
+
+/** What the text filter searches: the raw line, else the shown text. */
+export function searchText(line: LogLine): string {
+  return line.raw ?? display(line).text;
 }
 
 /** Stream entries come as a flat [k, v, k, v...] list; tolerate missing fields rather than drop the line. */
@@ -51,29 +83,35 @@ function compact(v: unknown): string {
   return String(v);
 }
 
+/** The message, then the line's own fields as key=value. */
+function contextText(msg: string, fields: Record<string, unknown>): string {
+  const parts: string[] = msg ? [msg] : [];
+  for (const [k, v] of Object.entries(fields)) {
+    if (BASE_FIELDS.has(k) || v === undefined) continue;
+    if (k === 'err' && v && typeof v === 'object' && 'message' in v) {
+      parts.push(`err=${compact((v as { message: unknown }).message)}`);
+      continue;
+    }
+    parts.push(`${k}=${compact(v)}`);
+  }
+  return parts.join(' ');
+}
+
 /** Time and one-line text of a log line (message, then its context as key=value). */
 export function display(line: LogLine): { time: number; text: string } {
   if (line.shown) return line.shown;
   let time = line.time;
-  let text = line.raw;
-  if (line.raw.startsWith('{')) {
+  let text = line.raw ?? '';
+  if (line.raw === undefined) {
+    text = contextText(line.msg ?? '', line.data ?? {});
+  } else if (line.raw.startsWith('{')) {
     try {
       const obj = JSON.parse(line.raw) as Record<string, unknown>;
       if (time === undefined) {
         const t = typeof obj.time === 'number' ? obj.time : Date.parse(String(obj.time));
         if (Number.isFinite(t)) time = t;
       }
-      const parts: string[] = [];
-      if (obj.msg !== undefined) parts.push(String(obj.msg));
-      for (const [k, v] of Object.entries(obj)) {
-        if (BASE_FIELDS.has(k) || v === undefined) continue;
-        if (k === 'err' && v && typeof v === 'object' && 'message' in v) {
-          parts.push(`err=${compact((v as { message: unknown }).message)}`);
-          continue;
-        }
-        parts.push(`${k}=${compact(v)}`);
-      }
-      text = parts.join(' ');
+      text = contextText(obj.msg === undefined ? '' : String(obj.msg), obj);
     } catch {
       // not JSON after all: show it raw
     }

@@ -5,8 +5,14 @@ import type { GodEvent } from '../core/events.ts';
 import type { Machine } from '../core/providers/types.ts';
 import type { RankedMovie } from '../../protocol/messages.ts';
 import type { LogEntryFields } from '../../protocol/redis-contract.ts';
-import { fromStreamEntry, type LogLine } from './log-line.ts';
-import { isEmptyFilter, type LogFilter, matches, NO_FILTER, parseFilter } from './log-filter.ts';
+import { fromStreamEntry, type LogLine, searchText } from './log-line.ts';
+import {
+  isEmptyFilter,
+  type LogFilter,
+  matches as matchesFilter,
+  NO_FILTER,
+  parseFilter,
+} from './log-filter.ts';
 import { Ring } from './ring.ts';
 import { SlotHistory } from './sparkline.ts';
 
@@ -125,6 +131,8 @@ export interface StoreOptions {
 }
 
 const MAX_ALERTS = 200;
+
+const matches = (f: LogFilter, line: LogLine) => matchesFilter(f, line, searchText);
 
 export class DashboardStore {
   readonly logs: Ring<LogLine>;
@@ -260,6 +268,11 @@ export class DashboardStore {
     this.dirty = true;
   }
 
+  /** clocks and ages on screen move even when no data does */
+  tick(): void {
+    this.dirty = true;
+  }
+
   setHeader(h: HeaderInfo): void {
     this.header = { ...this.header, ...h };
     this.dirty = true;
@@ -282,7 +295,18 @@ export class DashboardStore {
         break;
       }
       case 'host': {
-        const d = this.deploy ?? this.startDeploy(at);
+        // outside a deploy (a restart one by one, say) a host event is just news
+        if (!this.deploy?.running) {
+          const what =
+            ev.ok === false ? `failed: ${ev.error ?? ''}` : ev.phase === 'end' ? 'done' : (ev.detail ?? '…');
+          this.notice = {
+            text: `${ev.step} ${ev.host} ${what}`,
+            level: ev.ok === false ? 'error' : 'info',
+            at,
+          };
+          break;
+        }
+        const d = this.deploy;
         const row: HostProgress = {
           host: ev.host,
           step: ev.step,

@@ -155,6 +155,15 @@ describe('keys', () => {
     expect(plain(app.frame())).toContain('feeder says 57');
   });
 
+  it('keys arriving in one read (paste, tmux send-keys) are taken one at a time', async () => {
+    const store = syntheticStore();
+    const app = mount(store, recordingActions(store).actions);
+    await app.press('/', 'role:keeper\r');
+    expect(store.mode.kind).toBe('normal');
+    expect(store.filter.role).toBe('keeper');
+    expect(lineWith(plain(app.frame()), '3 Logs')).toContain('20/60 lines');
+  });
+
   it('/ with a bad level shows the error and keeps the dialog open', async () => {
     const store = syntheticStore();
     const app = mount(store, recordingActions(store).actions);

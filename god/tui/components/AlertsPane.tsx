@@ -1,3 +1,4 @@
+// @jsxRuntime automatic — also when tsx runs from a folder without our tsconfig (god run from anywhere)
 // Keeper alerts (silence, exception) and God's own warnings, newest first.
 import { Text } from 'ink';
 import { clock, pad } from '../format.ts';

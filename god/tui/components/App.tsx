@@ -1,3 +1,4 @@
+// @jsxRuntime automatic — also when tsx runs from a folder without our tsconfig (god run from anywhere)
 // The dashboard: header, panes laid out for the terminal's size, footer with the keys, modal overlays.
 import { Box, Text, useInput, useStdout } from 'ink';
 import { useEffect, useState, useSyncExternalStore } from 'react';

@@ -1,3 +1,4 @@
+// @jsxRuntime automatic — also when tsx runs from a folder without our tsconfig (god run from anywhere)
 // Machines of the fleet: provider, id, address, state, roles.
 import { Text } from 'ink';
 import type { Machine } from '../../core/providers/types.ts';

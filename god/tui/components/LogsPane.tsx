@@ -1,3 +1,4 @@
+// @jsxRuntime automatic — also when tsx runs from a folder without our tsconfig (god run from anywhere)
 // Live tail of every role's log: time, role@host, colored level, message. Filter, pause, scroll back, follow.
 import { Text } from 'ink';
 import { clock, pad } from '../format.ts';

@@ -1,3 +1,4 @@
+// @jsxRuntime automatic — also when tsx runs from a folder without our tsconfig (god run from anywhere)
 // The live ranking: rank, title, count over the window, movement since the last ranking, activity sparkline.
 import { Text } from 'ink';
 import { duration, num, pad } from '../format.ts';

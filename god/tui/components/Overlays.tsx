@@ -1,3 +1,4 @@
+// @jsxRuntime automatic — also when tsx runs from a folder without our tsconfig (god run from anywhere)
 // Modal boxes drawn over the panes: help, confirmation, deploy progress. Every line is padded to the box
 // width so nothing of the pane underneath shows through.
 import { Box, Text } from 'ink';

@@ -1,3 +1,4 @@
+// @jsxRuntime automatic — also when tsx runs from a folder without our tsconfig (god run from anywhere)
 // A pane: a one-line title bar (highlighted when focused) over exactly `height - 1` rows of content.
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';

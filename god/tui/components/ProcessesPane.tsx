@@ -1,3 +1,4 @@
+// @jsxRuntime automatic — also when tsx runs from a folder without our tsconfig (god run from anywhere)
 // pm2-like table of every process the fleet should have, joined with its heartbeat; red when missing/stale.
 import { Text } from 'ink';
 import { bytes, duration, num } from '../format.ts';

@@ -1,0 +1,88 @@
+// `god dashboard` (and `god` alone on a terminal): the live dashboard over the same services as the CLI.
+// Not a TTY, or CI set, or --plain: no Ink — the same feeds as plain lines, or NDJSON with --json.
+import { durationMs } from '../../../roles/runtime/config.ts';
+import { UserError } from '../../../roles/runtime/errors.ts';
+import { startFeeds } from '../../tui/adapters/index.ts';
+import { coreActions } from '../../tui/core-actions.ts';
+import { HeadlessPrinter } from '../../tui/headless.ts';
+import { DashboardStore } from '../../tui/store.ts';
+import type { CliContext, CommandSpec } from '../context.ts';
+
+/** Whether the dashboard may take over the terminal. */
+export function wantsInk(ctx: CliContext, opts: Record<string, unknown>): boolean {
+  const ci = ctx.env.CI !== undefined && ctx.env.CI !== '' && ctx.env.CI !== '0' && ctx.env.CI !== 'false';
+  return !!process.stdout.isTTY && !!process.stdin.isTTY && !ci && !ctx.opts.json && !opts.plain;
+}
+
+export function parseDuration(v: unknown, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const r = durationMs.safeParse(String(v));
+  if (!r.success) {
+    throw new UserError(`${flag} ${String(v)} is not a duration`, {
+      code: 'GOD_USAGE',
+      hint: 'Use e.g. 30s, 5m, 1h.',
+    });
+  }
+  return r.data;
+}
+
+export const dashboardCommand: CommandSpec = {
+  name: 'dashboard',
+  description:
+    'the live dashboard: fleet, processes, logs, movie ranking, alerts (plain lines when not a TTY)',
+  options: [
+    {
+      flags: '--plain',
+      env: 'GOD_PLAIN',
+      description: 'print the feeds as lines even on a terminal',
+      default: false,
+    },
+    {
+      flags: '--duration <duration>',
+      env: 'GOD_DURATION',
+      description: 'without the dashboard: stop after this long (default: until Ctrl-C)',
+    },
+  ],
+  async run(ctx, _args, opts) {
+    const duration = parseDuration(opts.duration, '--duration');
+    const provider = await ctx.provider();
+    const fr = await ctx.redis();
+    const { config } = ctx.loaded;
+    if (!wantsInk(ctx, opts)) {
+      const printer = new HeadlessPrinter({ item: (t, d, p) => ctx.out.item(t, d, p) });
+      const feeds = startFeeds(printer.store, { fr, provider });
+      await new Promise<void>((resolve) => {
+        const t = duration !== undefined ? setTimeout(resolve, duration) : undefined;
+        ctx.signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            resolve();
+          },
+          { once: true },
+        );
+      });
+      await feeds.stop();
+      printer.close();
+      return 0;
+    }
+    const { runDashboard } = await import('../../tui/run.tsx');
+    const store = new DashboardStore();
+    // events reach the screen through the store; printed to stderr they would tear the dashboard
+    const out = ctx.out as unknown as { event: (ev: unknown) => void };
+    const printEvent = out.event;
+    out.event = () => {};
+    const feeds = startFeeds(store, { fr, provider, events: ctx.events });
+    try {
+      await runDashboard({
+        store,
+        actions: coreActions({ provider, config, fr, events: ctx.events }),
+      });
+    } finally {
+      await feeds.stop();
+      store.close();
+      out.event = printEvent;
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,30 @@
+// The dashboard's keys wired to God's services: the same operations the CLI commands run.
+import type { Role } from '../../protocol/redis-contract.ts';
+import type { GodConfig } from '../core/config/schema.ts';
+import { shedEndpoint } from '../core/endpoints.ts';
+import type { EventSink } from '../core/events.ts';
+import { downOp, restartOp, upOp } from '../core/operations.ts';
+import type { Provider } from '../core/providers/types.ts';
+import type { FleetRedis } from '../core/redis.ts';
+import type { DashboardActions } from './actions.ts';
+
+export function coreActions(o: {
+  provider: Provider;
+  config: GodConfig;
+  fr: FleetRedis;
+  events: EventSink;
+  /** deploy the current build, when the fleet can be deployed to (ssh, ec2) */
+  deploy?: () => Promise<{ ok: boolean; error?: string }>;
+}): Omit<DashboardActions, 'quit'> {
+  const { provider, config, fr, events } = o;
+  return {
+    async up(role) {
+      const now = (await provider.expected()).filter((p) => p.role === role).length;
+      await upOp({ provider, config, role: role as Role, count: now + 1, events });
+    },
+    down: (row) => downOp({ provider, ids: [row.id], events }),
+    restart: (row) => restartOp({ provider, ids: [row.id], events }),
+    shed: (row, n) => shedEndpoint(fr, row.id, n, events),
+    deploy: o.deploy,
+  };
+}
