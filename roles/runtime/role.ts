@@ -190,29 +190,33 @@ export async function runRole<S extends OptionsSpec>(
   def: RoleDefinition<S>,
   argv = process.argv.slice(2),
 ): Promise<void> {
-  let handle: RoleHandle<ConfigOf<S>>;
-  try {
-    handle = await startRole(def, argv);
-  } catch (err) {
-    process.stderr.write(`${formatUserError(err)}\n`);
-    process.exit(err instanceof UserError ? 2 : 1);
-  }
-  const { log } = handle.ctx;
+  // Signals are handled from the very start: a SIGTERM during start-up stops the role once it is up.
+  let handle: RoleHandle<ConfigOf<S>> | undefined;
+  let pendingSignal: NodeJS.Signals | undefined;
   let signals = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (++signals > 1) {
-      log.warn({ signal: sig }, 'second signal: exiting now');
-      process.exit(130);
-    }
-    handle.stop(sig).then(
+  const stopWith = (sig: NodeJS.Signals) =>
+    handle!.stop(sig).then(
       () => process.exit(0),
       () => process.exit(1),
     );
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (++signals > 1) {
+      handle?.ctx.log.warn({ signal: sig }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    if (handle) void stopWith(sig);
+    else pendingSignal = sig;
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   const crash = (err: unknown, kind: string) => {
-    log.fatal({ err, kind }, `${def.role} crashed: ${(err as Error)?.message ?? String(err)}`);
+    if (!handle) {
+      process.stderr.write(
+        `${def.role} crashed during start-up (${kind}): ${(err as Error)?.stack ?? String(err)}\n`,
+      );
+      process.exit(1);
+    }
+    handle.ctx.log.fatal({ err, kind }, `${def.role} crashed: ${(err as Error)?.message ?? String(err)}`);
     // give the log line a moment to reach Redis, then go; a supervisor restarts us
     const t = setTimeout(() => process.exit(1), 1500);
     t.unref();
@@ -220,4 +224,11 @@ export async function runRole<S extends OptionsSpec>(
   };
   process.on('uncaughtException', (err) => crash(err, 'uncaughtException'));
   process.on('unhandledRejection', (err) => crash(err, 'unhandledRejection'));
+  try {
+    handle = await startRole(def, argv);
+  } catch (err) {
+    process.stderr.write(`${formatUserError(err)}\n`);
+    process.exit(err instanceof UserError ? 2 : 1);
+  }
+  if (pendingSignal) void stopWith(pendingSignal);
 }
