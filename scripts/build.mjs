@@ -10,13 +10,19 @@ const version = process.env.FG_BUILD_VERSION || pkg.version;
 const roles = ['feeder', 'endpoint', 'keeper'].filter((r) =>
   fs.existsSync(path.join(root, 'roles', r, 'main.ts')),
 );
-const outdir = path.join(root, 'dist', 'roles');
+const argOut = process.argv.indexOf('--outdir');
+const outdir = path.resolve(
+  argOut > 0 ? process.argv[argOut + 1] : process.env.FG_BUILD_OUTDIR || path.join(root, 'dist', 'roles'),
+);
+// Build beside the target and rename into place, so a reader (a deploy, a test) never sees half a file.
+const tmpdir = `${outdir}.tmp-${process.pid}`;
 fs.mkdirSync(outdir, { recursive: true });
+fs.mkdirSync(tmpdir, { recursive: true });
 
 const started = Date.now();
 await build({
   entryPoints: Object.fromEntries(roles.map((r) => [r, path.join(root, 'roles', r, 'main.ts')])),
-  outdir,
+  outdir: tmpdir,
   outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
@@ -34,11 +40,14 @@ await build({
 });
 const manifest = { version, built_at: new Date().toISOString(), roles: {} };
 for (const r of roles) {
-  const f = path.join(outdir, `${r}.mjs`);
+  const f = path.join(tmpdir, `${r}.mjs`);
   fs.chmodSync(f, 0o755);
   manifest.roles[r] = { file: `${r}.mjs`, bytes: fs.statSync(f).size };
+  fs.renameSync(f, path.join(outdir, `${r}.mjs`));
 }
-fs.writeFileSync(path.join(outdir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+fs.writeFileSync(path.join(tmpdir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+fs.renameSync(path.join(tmpdir, 'manifest.json'), path.join(outdir, 'manifest.json'));
+fs.rmSync(tmpdir, { recursive: true, force: true });
 console.log(
-  `built ${roles.map((r) => `dist/roles/${r}.mjs`).join(', ')} (version ${version}) in ${Date.now() - started} ms`,
+  `built ${roles.map((r) => path.relative(process.cwd(), path.join(outdir, `${r}.mjs`))).join(', ')} (version ${version}) in ${Date.now() - started} ms`,
 );
