@@ -2,11 +2,15 @@
 // Not a TTY, or CI set, or --plain: no Ink — the same feeds as plain lines, or NDJSON with --json.
 import { durationMs } from '../../../roles/runtime/config.ts';
 import { UserError } from '../../../roles/runtime/errors.ts';
+import { deploy } from '../../core/deploy/deploy.ts';
+import { isRemoteProvider } from '../../core/providers/ssh.ts';
+import type { FleetRedis } from '../../core/redis.ts';
 import { startFeeds } from '../../tui/adapters/index.ts';
 import { coreActions } from '../../tui/core-actions.ts';
 import { HeadlessPrinter } from '../../tui/headless.ts';
 import { DashboardStore } from '../../tui/store.ts';
 import type { CliContext, CommandSpec } from '../context.ts';
+import { remoteSetup } from './deploy.ts';
 
 /** Whether the dashboard may take over the terminal. */
 export function wantsInk(ctx: CliContext, opts: Record<string, unknown>): boolean {
@@ -24,6 +28,31 @@ export function parseDuration(v: unknown, flag: string): number | undefined {
     });
   }
   return r.data;
+}
+
+/** `d` in the dashboard: what `god deploy` does with its defaults (GOD_* variables apply), for ssh/ec2 fleets. */
+function deployAction(ctx: CliContext, fr: FleetRedis) {
+  return async (): Promise<{ ok: boolean; error?: string }> => {
+    const st = await remoteSetup(ctx, {}, 'deploy');
+    const r = await deploy({
+      hosts: st.hosts,
+      ssh: st.ssh,
+      redis: fr.redis,
+      keys: fr.keys,
+      batch: ctx.env.GOD_BATCH,
+      concurrency: st.concurrency,
+      mode: st.mode,
+      healthTimeoutMs: st.healthTimeoutMs,
+      events: ctx.events,
+    });
+    const failed = r.hosts.filter((h) => !h.ok);
+    return {
+      ok: r.ok,
+      error: r.ok
+        ? undefined
+        : `${failed.length} host(s) failed${r.stoppedAtBatch ? `; stopped at batch ${r.stoppedAtBatch} (rolled back)` : ''}: ${failed.map((h) => h.host).join(', ')}`,
+    };
+  };
 }
 
 export const dashboardCommand: CommandSpec = {
@@ -76,7 +105,13 @@ export const dashboardCommand: CommandSpec = {
     try {
       await runDashboard({
         store,
-        actions: coreActions({ provider, config, fr, events: ctx.events }),
+        actions: coreActions({
+          provider,
+          config,
+          fr,
+          events: ctx.events,
+          deploy: isRemoteProvider(provider) ? deployAction(ctx, fr) : undefined,
+        }),
       });
     } finally {
       await feeds.stop();
