@@ -155,6 +155,10 @@ export async function startLocalFleet(o: LocalFleetOptions): Promise<LocalFleet>
         .map((s): LocalProcess => ({ ...s.proc.info(), port: s.port, log_file: s.proc.spec.logFile })),
     ),
   });
+  /** now, not on the next tick: a caller answered after an operation must read the new state */
+  const persistNow = () => {
+    if (keepState && !stopped) writeState(stateDir, snapshot());
+  };
   const persist = () => {
     if (!keepState || stopped || writeScheduled) return;
     writeScheduled = true;
@@ -212,7 +216,7 @@ export async function startLocalFleet(o: LocalFleetOptions): Promise<LocalFleet>
     }
     const extra = list.splice(count);
     await Promise.all(extra.map((s) => s.proc.stop()));
-    persist();
+    persistNow();
   }
 
   const matching = (t: Target = {}) =>
@@ -250,7 +254,7 @@ export async function startLocalFleet(o: LocalFleetOptions): Promise<LocalFleet>
       desired[role] = list.length;
     }
     await Promise.all(victims.map((s) => s.proc.stop()));
-    persist();
+    persistNow();
   }
 
   async function restart(t?: Target): Promise<void> {
@@ -268,6 +272,7 @@ export async function startLocalFleet(o: LocalFleetOptions): Promise<LocalFleet>
         ms: Date.now() - t0,
       });
     }
+    persistNow();
   }
 
   let stopping: Promise<void> | undefined;

@@ -5,7 +5,8 @@ import type { Role } from '../../../protocol/redis-contract.ts';
 import { UserError } from '../../../roles/runtime/errors.ts';
 import { callControl } from '../local/control.ts';
 import { cleanupStale, ensureDaemon, liveSupervisor } from '../local/daemon.ts';
-import type { LocalFleet, Target } from '../local/fleet.ts';
+import { type LocalFleet, roleProgram, type Target } from '../local/fleet.ts';
+import { ROLES } from '../config/schema.ts';
 import { type LocalState, pidAlive, readState, removeState, resolveStateDir } from '../local/state.ts';
 import type { ExpectedProcess, Machine, Provider, ProviderContext, ProviderFactory } from './types.ts';
 
@@ -53,21 +54,32 @@ export class LocalProvider implements Provider {
     return (await this.state())?.redis_url ?? this.ctx.config.redis.url;
   }
 
+  private get dist(): boolean {
+    return !!this.ctx.local?.dist || this.ctx.config.local.dist;
+  }
+
   private async socket(): Promise<string> {
     return ensureDaemon({
       stateDir: this.stateDir,
       configFile: this.ctx.configFile,
-      dist: this.ctx.local?.dist,
+      dist: this.dist,
       events: this.ctx.events,
     });
   }
 
   async up(role: Role, count: number): Promise<void> {
+    // a role that cannot start is an error before any supervisor or Redis is started for it
+    if (count > 0) roleProgram(role, { config: this.ctx.config, baseDir: this.ctx.baseDir, dist: this.dist });
     await callControl(await this.socket(), { op: 'up', role, count }, this.ctx.events);
   }
 
   /** Every role at its configured count. */
   async upAll(): Promise<void> {
+    for (const r of ROLES) {
+      if (this.ctx.config.roles[r].count > 0) {
+        roleProgram(r, { config: this.ctx.config, baseDir: this.ctx.baseDir, dist: this.dist });
+      }
+    }
     await callControl(await this.socket(), { op: 'up' }, this.ctx.events);
   }
 
