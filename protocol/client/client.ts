@@ -297,7 +297,8 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
         return;
       }
       const line = chunk.subarray(start, nl + 1);
-      if (line.subarray(0, POST_TWEET_PREFIX.length).equals(POST_TWEET_PREFIX)) this.emit('tweet_line', line);
+      const n = POST_TWEET_PREFIX.length;
+      if (line.length > n && line.compare(POST_TWEET_PREFIX, 0, n, 0, n) === 0) this.emit('tweet_line', line);
       else decoder.push(line);
       start = nl + 1;
     }
