@@ -17,7 +17,6 @@ import type { Ec2Config, GodConfig } from '../config/schema.ts';
 import {
   deployHostsFrom,
   expandPath,
-  expectedOf,
   type RemoteHostSpec,
   remoteProcesses,
   sshOptionsFrom,
