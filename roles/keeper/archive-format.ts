@@ -75,8 +75,8 @@ export interface ArchiveObject {
 export async function buildObject(keeperId: string, entries: StreamEntry[]): Promise<ArchiveObject> {
   let text = '';
   for (const e of entries) text += `${encodeArchiveLine(e)}\n`;
-  // level 6 is the zlib default; level 1 would be ~2× faster but ~30 % bigger objects
-  const body = await gzip(Buffer.from(text), { level: 6 });
+  // level 3: ~1.7× faster than zlib's default 6 on log lines, objects ~10 % bigger
+  const body = await gzip(Buffer.from(text), { level: 3 });
   return {
     key: objectKey(keeperId, entries[0]!.id),
     body,

@@ -143,6 +143,7 @@ export class Archiver {
     let failures = 0;
     let history = true;
     let cursor = '0';
+    let ahead: Promise<RawEntry[] | null> | undefined;
     while (!this.stopping) {
       try {
         await this.waitForRoom();
@@ -165,8 +166,16 @@ export class Archiver {
           const block = this.batch.length
             ? Math.max(10, Math.min(1000, this.batchStartedAt + this.o.flushMs - Date.now()))
             : 1000;
-          const entries = await this.readGroup('>', block);
-          this.caughtUp = (entries?.length ?? 0) < this.readCount;
+          const pre = ahead;
+          ahead = undefined;
+          const entries = await (pre ?? this.readGroup('>', block));
+          const full = (entries?.length ?? 0) >= this.readCount;
+          this.caughtUp = !full;
+          // behind the head: ask Redis for the next page now, so it works while we build this one
+          if (full && this.inFlight.size < this.maxInFlight && !this.o.spool.full) {
+            ahead = this.readGroup('>', 0);
+            ahead.catch(() => {}); // awaited (and its error handled) on the next turn
+          }
           if (entries) this.accept(entries);
         }
         if (this.batch.length && Date.now() - this.batchStartedAt >= this.o.flushMs) this.cut();
@@ -183,6 +192,9 @@ export class Archiver {
         await this.wait(Math.min(2000, 100 * 2 ** Math.min(failures, 5)));
       }
     }
+    // a page read ahead is delivered to us: archive it too rather than leave it for a takeover
+    const last = await ahead?.catch(() => null);
+    if (last) this.accept(last);
   }
 
   private async readGroup(id: string, block: number): Promise<RawEntry[] | null> {

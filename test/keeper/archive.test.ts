@@ -109,10 +109,9 @@ describe('keeper archive', () => {
       async () => {
         archived = await readS3Archive(getMoto(), BUCKET, 'fleet');
         const ids = new Set(archived.map((a) => a.entryId));
-        return (
-          ids.has(rawId!) &&
-          uniqueByEntry(archived).filter((a) => a.line.includes('"id":"e1"')).length === 250
-        );
+        const u = uniqueByEntry(archived);
+        const count = (id: string) => u.filter((a) => a.line.includes(`"id":"${id}"`)).length;
+        return ids.has(rawId!) && count('f1') === 250 && count('e1') === 250;
       },
       30_000,
       'all lines in S3',
