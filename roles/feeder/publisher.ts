@@ -102,7 +102,18 @@ export class Publisher {
     ) {
       void this.send();
     }
+    if (this.o.redis.status !== 'ready' && (this.buffered > 0 || this.countsPending)) this.resumeWhenReady();
     this.wake();
+  }
+
+  /** Redis is away: pump again when ioredis has reconnected. */
+  private resumeWhenReady(): void {
+    if (this.waitingForReady || this.closed) return;
+    this.waitingForReady = true;
+    this.o.redis.once('ready', () => {
+      this.waitingForReady = false;
+      this.pump();
+    });
   }
 
   private async send(): Promise<void> {
@@ -160,13 +171,7 @@ export class Publisher {
       this.lastError = err.message;
       // Redis is away: retry when it is back (ioredis reconnects; 'ready' resumes the pump)
       if (redis.status !== 'ready') {
-        if (!this.waitingForReady) {
-          this.waitingForReady = true;
-          redis.once('ready', () => {
-            this.waitingForReady = false;
-            this.pump();
-          });
-        }
+        this.resumeWhenReady();
         return;
       }
       setTimeout(() => this.pump(), 100).unref();

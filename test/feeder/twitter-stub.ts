@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 
 export type StreamStep =
   | { status: number; body?: unknown }
-  | { lines: string[]; then: 'close' | 'stay'; keepAliveMs?: number };
+  | { lines: string[]; after: 'close' | 'stay'; keepAliveMs?: number };
 
 export interface StubRule {
   id: string;
@@ -102,7 +102,7 @@ export async function startTwitterStub(token = 'test-bearer-token'): Promise<Twi
       return;
     }
     if (url.pathname === '/2/tweets/search/stream' && req.method === 'GET') {
-      const step = stub.script.shift() ?? { lines: [], then: 'stay' as const };
+      const step = stub.script.shift() ?? { lines: [], after: 'stay' as const };
       if ('status' in step) {
         stub.connections.push({ at: Date.now(), status: step.status });
         json(
@@ -116,7 +116,7 @@ export async function startTwitterStub(token = 'test-bearer-token'): Promise<Twi
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('\r\n'); // a keep-alive first, as the API does
       for (const l of step.lines) res.write(`${l}\r\n`);
-      if (step.then === 'close') {
+      if (step.after === 'close') {
         // hang up mid-stream, like a dropped connection
         setTimeout(() => res.destroy(), 50);
         return;

@@ -165,8 +165,10 @@ export class Matcher {
       cands.push(c);
     }
     // movie words in a tweet about one clear movie ("Saw Rush at the cinema") say nothing about the others
+    // ...unless the title stands in a list with another one ("Gravity and #ManOfSteel", "Up or Toy Story 3")
     if (cands.some((c) => c.accepted && !c.indirect)) {
       for (const c of cands) {
+        if (c.accepted && c.weak && cands.some((o) => o.accepted && o !== c && listed(text, c, o))) continue;
         if (c.accepted && c.weak && !cands.some((o) => o.accepted && !o.indirect && o.movie === c.movie)) {
           c.accepted = false;
           c.why += ', but the movie words belong to another title';
@@ -206,6 +208,15 @@ export class Matcher {
     }
     return cands;
   }
+}
+
+const LIST_GAP = /^[\s#"'“”]*(,|&|\+|>|<|\/|and|or|vs\.?|versus|then)?[\s#"'“”]*$/i;
+
+/** Whether two hits stand next to each other in a list of titles. */
+function listed(text: string, a: { start: number; end: number }, b: { start: number; end: number }): boolean {
+  const gap =
+    a.end <= b.start ? text.slice(a.end, b.start) : b.end <= a.start ? text.slice(b.end, a.start) : null;
+  return gap !== null && gap.length <= 12 && LIST_GAP.test(gap);
 }
 
 function isMentionOf(text: string, start: number, f: Form): boolean {

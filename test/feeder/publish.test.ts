@@ -1,0 +1,163 @@
+// Publishing against a real redis-server: each matched tweet once per movie on its channel and in its
+// capped history (the ready wire line of post_tweet), the catalog in Redis, bad lines counted and logged
+// (never fatal), and a Redis restart in the middle of a stream: no crash, publishing resumes.
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseServerMessage } from '../../protocol/messages.ts';
+import { RECENT_TWEETS_CAP, redisContract } from '../../protocol/redis-contract.ts';
+import { type RedisServer, startRedis, waitFor } from '../harness/index.ts';
+import { makeFeeder, startFeederRole, subscribe, TEST_CATALOG, v1Tweet, v2Tweet } from './helpers.ts';
+
+let redis: RedisServer;
+let client: Redis;
+beforeAll(async () => {
+  redis = await startRedis();
+  client = new Redis(redis.url);
+});
+afterAll(async () => {
+  client?.disconnect();
+  await redis?.stop();
+});
+
+describe('publishing', () => {
+  it('publishes each matched tweet once per movie, as the post_tweet wire line, and keeps the history', async () => {
+    const keys = redisContract('pub:');
+    const f = makeFeeder(redis.url, keys);
+    const sub = await subscribe(redis.url, [
+      keys.movieChannel(1),
+      keys.movieChannel(9),
+      keys.movieChannel(2),
+    ]);
+    await f.feeder.start();
+    try {
+      expect(Object.keys(await client.hgetall(keys.catalog)).length).toBe(20);
+      expect(JSON.parse((await client.hget(keys.catalog, '9'))!)).toEqual({
+        id: 9,
+        title: 'Man of Steel',
+        year: 2013,
+      });
+
+      f.feeder.ingest(
+        v2Tweet('Gravity and #ManOfSteel this weekend, what a movie double feature', {
+          id: '100',
+          user: 'ann',
+        }),
+      );
+      f.feeder.ingest(v1Tweet('Just saw Gravity in IMAX', '101'));
+      f.feeder.ingest(v2Tweet('nothing to see here, I love her', { id: '102' }));
+      await waitFor(() => sub.got.length === 3, 5000, 'three publications');
+      const lines = sub.got.map((g) => ({ channel: g.channel, msg: JSON.parse(g.message.toString()) }));
+      expect(lines.map((l) => [l.channel, l.msg.params.movie_id, l.msg.params.tweet.id])).toEqual([
+        [keys.movieChannel(1), 1, '100'],
+        [keys.movieChannel(9), 9, '100'],
+        [keys.movieChannel(1), 1, '101'],
+      ]);
+      for (const g of sub.got) {
+        expect(g.message.toString().endsWith('\n')).toBe(true);
+        expect(parseServerMessage(JSON.parse(g.message.toString())).ok).toBe(true);
+      }
+      expect(lines[0].msg.params.tweet).toEqual({
+        id: '100',
+        text: 'Gravity and #ManOfSteel this weekend, what a movie double feature',
+        created_at: expect.any(String),
+        user: { name: 'Fan ann', screen_name: 'ann' },
+      });
+      expect(lines[2].msg.params.tweet.user).toEqual({ name: 'Old API Fan', screen_name: 'old_api_fan' });
+
+      // history: the same bytes, newest first
+      const recent = await client.lrangeBuffer(keys.movieRecent(1), 0, -1);
+      expect(recent.map((b) => b.toString())).toEqual([
+        sub.got[2].message.toString(),
+        sub.got[0].message.toString(),
+      ]);
+      expect(await client.ttl(keys.movieRecent(1))).toBeGreaterThan(3600);
+
+      // capped
+      for (let i = 0; i < RECENT_TWEETS_CAP + 15; i++)
+        f.feeder.ingest(v2Tweet(`#Rush lap ${i}`, { id: `r${i}` }));
+      await waitFor(
+        async () => (await client.lindex(keys.movieRecent(3), 0))?.includes('"r64"') ?? false,
+        5000,
+        'r64',
+      );
+      expect(await client.llen(keys.movieRecent(3))).toBe(RECENT_TWEETS_CAP);
+      expect(f.feeder.publisher.published).toBe(3 + RECENT_TWEETS_CAP + 15);
+    } finally {
+      sub.close();
+      await f.close();
+    }
+  });
+
+  it('counts and logs bad lines and goes on', async () => {
+    const keys = redisContract('bad:');
+    const f = makeFeeder(redis.url, keys);
+    await f.feeder.start();
+    try {
+      f.feeder.ingestLine('{"data": {"id": "1", "text": "Frozen soundtrack on repeat"');
+      f.feeder.ingestLine('[1, 2, 3]');
+      f.feeder.ingestLine('{"errors": [{"title": "operational-disconnect"}]}');
+      f.feeder.ingestLine(JSON.stringify(v2Tweet('Frozen soundtrack on repeat', { id: 'ok-1' })));
+      expect(f.feeder.badLines).toBe(3);
+      expect(f.feeder.tweets).toBe(1);
+      await waitFor(async () => (await client.llen(keys.movieRecent(4))) === 1, 5000, 'the good tweet');
+      const logged = f.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'skipped a bad tweet line');
+      expect(logged.map((l) => l.reason)).toEqual([
+        expect.stringMatching(/^not JSON/),
+        'not a JSON object',
+        'an error payload, not a tweet',
+      ]);
+      expect(f.feeder.gauges().bad_lines).toBe(3);
+    } finally {
+      await f.close();
+    }
+  });
+});
+
+describe('Redis restart mid-stream', () => {
+  it('keeps running, buffers (bounded, drops counted) and resumes publishing', async () => {
+    const r = await startRedis();
+    const watcher = new Redis(r.url, { maxRetriesPerRequest: null });
+    watcher.on('error', () => {});
+    const keys = redisContract('fg:');
+    const feeder = await startFeederRole([
+      '--redis',
+      r.url,
+      '--catalog',
+      TEST_CATALOG,
+      '--source',
+      'synthetic',
+      '--rate',
+      '400',
+      '--seed',
+      '3',
+      '--buffer-max',
+      '150',
+      '--ranking-interval',
+      '100ms',
+    ]);
+    try {
+      await waitFor(() => feeder.gauges().published_total > 50, 10_000, 'publishing before the restart');
+      await r.restart({ downMs: 1500 });
+      const atRestart = feeder.gauges().published_total;
+      await waitFor(
+        () => feeder.gauges().published_total > atRestart + 100,
+        15_000,
+        'publishing after the restart',
+      );
+      const g = feeder.gauges();
+      expect(g.dropped).toBeGreaterThan(0); // 1.5 s at ~280 publications/s does not fit in 150
+      expect(g.buffered).toBeLessThanOrEqual(150);
+      // what was published after the restart is in Redis
+      const ids = await watcher.hkeys(keys.catalog);
+      expect(ids.length).toBe(20);
+      await waitFor(async () => !!(await watcher.get(keys.ranking)), 5000, 'ranking written again');
+      const log = feeder.out.join('');
+      expect(log).toMatch(/redis connection lost/);
+      expect(log).not.toMatch(/crashed/);
+    } finally {
+      watcher.disconnect();
+      await feeder.stop();
+      await r.stop();
+    }
+  });
+});
