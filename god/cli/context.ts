@@ -105,7 +105,7 @@ export class CliContext {
       baseDir: l.baseDir,
       env: this.env,
       configFile: l.file,
-      local: { stateDir: this.opts.stateDir, dist: this.opts.dist },
+      local: { stateDir: this.opts.stateDir, dist: this.opts.dist, cwd: this.cwd },
     };
   }
 

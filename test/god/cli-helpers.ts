@@ -2,10 +2,10 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import type { z } from 'zod';
+import { runCli } from '../../god/cli/main.ts';
 import { EventLineSchema, ErrorLineSchema, resultLineSchema } from '../../god/cli/output.ts';
 
 export const GOD_BIN = path.resolve(import.meta.dirname, '../../bin/god.mjs');
-export const FIXTURE_ROLE = path.resolve(import.meta.dirname, 'fixtures/role.ts');
 
 export interface GodRun {
   code: number;
@@ -39,6 +39,29 @@ export function god(
       },
     );
   });
+}
+
+/**
+ * The same CLI in this process (runCli: same parsing, services and output; no process start-up, which costs
+ * a second of CPU per command on a loaded 2-core machine). The binary itself is covered by `god()`.
+ */
+export async function godIn(args: string[], o: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<GodRun> {
+  let stdout = '';
+  let stderr = '';
+  const json = args.includes('--json') || o.env?.GOD_JSON === '1';
+  const code = await runCli(args, {
+    cwd: o.cwd,
+    env: { ...process.env, NO_COLOR: '1', CI: '1', ...o.env },
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+  });
+  const lines = json
+    ? stdout
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l))
+    : [];
+  return { code, stdout, stderr, lines };
 }
 
 /**

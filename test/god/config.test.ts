@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, parseConfigText } from '../../god/core/config/
 import { ROLE_OPTION_ENV, roleEnv } from '../../god/core/config/role-env.ts';
 import { GodConfigSchema } from '../../god/core/config/schema.ts';
 import { endpointOptions } from '../../roles/endpoint/options.ts';
+import { feederOptions } from '../../roles/feeder/options.ts';
 import { keeperOptions } from '../../roles/keeper/options.ts';
 import { makeTempDir } from '../harness/index.ts';
 
@@ -304,8 +305,9 @@ describe('role environment', () => {
     const declared = {
       endpoint: new Set(Object.values(endpointOptions).map((o) => o.env)),
       keeper: new Set(Object.values(keeperOptions).map((o) => o.env)),
+      feeder: new Set(Object.values(feederOptions).map((o) => o.env)),
     };
-    for (const role of ['endpoint', 'keeper'] as const) {
+    for (const role of ['endpoint', 'keeper', 'feeder'] as const) {
       for (const env of Object.values(ROLE_OPTION_ENV[role]))
         expect(declared[role], `${role} ${env}`).toContain(env);
     }

@@ -20,22 +20,24 @@ import {
   waitForExit,
   waitForLine,
 } from '../harness/index.ts';
-import { errorOf, FIXTURE_ROLE, god, GOD_BIN, resultOf } from './cli-helpers.ts';
+import { errorOf, god, GOD_BIN, godIn, resultOf } from './cli-helpers.ts';
+
+const TEST_CATALOG = path.resolve(import.meta.dirname, '../../data/test-catalog.json');
 
 function writeConfig(dir: string, roles: { feeder: number; endpoint: number; keeper: number }) {
-  // the feeder is the fixture role (runRole, beats, logs) so these tests do not depend on its data files
   fs.writeFileSync(
     path.join(dir, 'god.config.yaml'),
     `roles:
   feeder:
     count: ${roles.feeder}
+    options:
+      catalog: ${TEST_CATALOG}
+      rate: 5
   endpoint:
     count: ${roles.endpoint}
   keeper:
     count: ${roles.keeper}
 local:
-  entry:
-    feeder: ${FIXTURE_ROLE}
   restart:
     backoff_min: 200ms
     backoff_max: 2s
@@ -52,7 +54,8 @@ describe('local provider through the CLI', () => {
   let dir: string;
   let stateDir: string;
   let statePids: number[] = [];
-  const run = (...args: string[]) => god(args, { cwd: dir });
+  /** in-process CLI for the many checks; the binary for up, down and run */
+  const run = (...args: string[]) => godIn(args, { cwd: dir });
 
   beforeAll(() => {
     dir = makeTempDir('god-local');
@@ -102,6 +105,7 @@ describe('local provider through the CLI', () => {
       expect(p.heartbeat_age_s).toBeLessThan(5);
     }
     expect(st.processes.find((p) => p.role === 'endpoint')?.gauges).toHaveProperty('clients');
+    expect(st.processes.find((p) => p.role === 'feeder')?.gauges).toHaveProperty('tweets_per_s');
     const plain = await run('status');
     expect(plain.stdout).toMatch(/endpoint-1 .* up/);
     expect(plain.stdout).toContain('4/4 up');
@@ -200,7 +204,7 @@ describe('local provider through the CLI', () => {
   });
 
   it('god down stops everything and leaves no process behind', async () => {
-    const r = await run('down', '--json');
+    const r = await god(['down', '--json'], { cwd: dir });
     const data = resultOf(r, 'down', OperationResultSchema);
     expect(data).toMatchObject({ action: 'down', processes: [] });
     const all = [...statePids, ...(readState(stateDir)?.processes.map((p) => p.pid!) ?? [])];
@@ -226,7 +230,7 @@ describe('god run (foreground) and errors', () => {
     });
     await waitForLine(child, /local fleet running/, 30_000);
     await waitFor(
-      async () => resultOf(await god(['status', '--json'], { cwd: dir }), 'status', StatusReportSchema).ok,
+      async () => resultOf(await godIn(['status', '--json'], { cwd: dir }), 'status', StatusReportSchema).ok,
       20_000,
       'the feeder to beat',
       { intervalMs: 300 },
@@ -243,7 +247,7 @@ describe('god run (foreground) and errors', () => {
   it('a role that cannot start is a clear error', async () => {
     const dir = makeTempDir('god-bad');
     fs.writeFileSync(path.join(dir, 'god.config.yaml'), 'local:\n  entry:\n    feeder: ./nope.mjs\n');
-    const r = await god(['up', 'feeder', '--json'], { cwd: dir });
+    const r = await godIn(['up', 'feeder', '--json'], { cwd: dir });
     expect(r.code).toBe(1);
     // checked before anything starts: no supervisor, no Redis
     expect(fs.existsSync(path.join(dir, '.god/local/state.json'))).toBe(false);
@@ -263,10 +267,10 @@ describe('god run (foreground) and errors', () => {
     expect(e.code).toBe('GOD_CONFIG');
     expect(e.message).toContain('fleet.yaml:3:12 roles.endpoint.count');
     expect(e.message).toMatch(/hint: A whole number/);
-    const usage = await god(['up', 'web', '--json'], { cwd: dir });
+    const usage = await godIn(['up', 'web', '--json'], { cwd: dir });
     expect(usage.code).toBe(2);
     expect(errorOf(usage)).toMatchObject({ code: 'GOD_USAGE', message: '"web" is not a role' });
-    const unknown = await god(['frobnicate'], { cwd: dir });
+    const unknown = await godIn(['frobnicate'], { cwd: dir });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command 'frobnicate'[\s\S]*what to do: Run `god --help`/);
     z.string().parse(e.hint);

@@ -13,7 +13,7 @@ import {
   waitForExit,
   waitForLine,
 } from '../harness/index.ts';
-import { errorOf, god, GOD_BIN, resultOf } from './cli-helpers.ts';
+import { errorOf, GOD_BIN, godIn, resultOf } from './cli-helpers.ts';
 import { z } from 'zod';
 
 let redisServer: ReturnType<typeof useRedis>;
@@ -119,16 +119,16 @@ describe('god logs', () => {
   describe('god logs (CLI)', () => {
     it('prints NDJSON log lines then a result; plain lines otherwise', async () => {
       const env = { GOD_REDIS_URL: redisServer().url };
-      const r = await god(['logs', '--json', '--role', 'endpoint'], { cwd: dir, env });
+      const r = await godIn(['logs', '--json', '--role', 'endpoint'], { cwd: dir, env });
       const data = resultOf(r, 'logs', z.object({ count: z.number() }), 'log');
       expect(data.count).toBe(2);
       const logs = r.lines.filter((l) => l.type === 'log').map((l) => LogRecordSchema.parse(l));
       expect(logs.map((l) => l.msg)).toEqual(['client connected', 'slow consumer closed']);
-      const plain = await god(['logs', '--level', 'error'], { cwd: dir, env });
+      const plain = await godIn(['logs', '--level', 'error'], { cwd: dir, env });
       expect(plain.stdout).toMatch(
         /^\d\d:\d\d:\d\d\.\d{3} keeper-1@hostA ERROR archive upload failed\n.*Error: S3 refused the upload/,
       );
-      const bad = await god(['logs', '--json', '--level', 'loud'], { cwd: dir, env });
+      const bad = await godIn(['logs', '--json', '--level', 'loud'], { cwd: dir, env });
       expect(bad.code).toBe(2);
       expect(errorOf(bad)).toMatchObject({ code: 'GOD_USAGE', hint: expect.stringMatching(/trace, debug/) });
     });

@@ -7,12 +7,12 @@ import type { GodConfig } from './schema.ts';
 /** Config option (dotted, under roles.<role>.options) → the role's environment variable. */
 export const ROLE_OPTION_ENV: Record<Role, Record<string, string>> = {
   feeder: {
-    source: 'FG_FEEDER_SOURCE',
-    catalog: 'FG_FEEDER_CATALOG',
-    rate: 'FG_FEEDER_RATE',
-    replay: 'FG_FEEDER_REPLAY',
-    speed: 'FG_FEEDER_SPEED',
-    loop: 'FG_FEEDER_LOOP',
+    source: 'FG_SOURCE',
+    catalog: 'FG_CATALOG',
+    rate: 'FG_SYNTHETIC_RATE',
+    replay: 'FG_REPLAY_FILE',
+    speed: 'FG_REPLAY_SPEED',
+    loop: 'FG_REPLAY_LOOP',
   },
   endpoint: {
     port: 'FG_ENDPOINT_PORT',

@@ -33,7 +33,7 @@ export const FeederOptionsSchema = z
     /** catalog JSON file (default: the one the feeder ships with) */
     catalog: z.string().min(1).optional(),
     /** synthetic tweets per second */
-    rate: z.number().positive('must be more than 0').optional(),
+    rate: z.number().int('must be a whole number').positive('must be more than 0').optional(),
     /** recorded tweets (NDJSON) for source: replay */
     replay: z.string().min(1).optional(),
     speed: z.union([z.number().positive('must be more than 0'), z.literal('max')]).optional(),

@@ -122,6 +122,9 @@ export async function ensureDaemon(o: {
   stateDir: string;
   configFile?: string;
   dist?: boolean;
+  /** working dir and environment of the supervisor (default: this process's) */
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
   events: EventSink;
   timeoutMs?: number;
 }): Promise<string> {
@@ -147,8 +150,8 @@ export async function ensureDaemon(o: {
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ['ignore', fd, fd],
-    cwd: process.cwd(),
-    env: { ...process.env, GOD_JSON: '1', FORCE_COLOR: '0' },
+    cwd: o.cwd ?? process.cwd(),
+    env: { ...(o.env ?? process.env), GOD_JSON: '1', FORCE_COLOR: '0' },
   });
   fs.closeSync(fd);
   let exited: number | null | undefined;

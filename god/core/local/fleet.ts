@@ -184,6 +184,10 @@ export async function startLocalFleet(o: LocalFleetOptions): Promise<LocalFleet>
       if (!config.roles.endpoint.options.public_host)
         extra[ROLE_OPTION_ENV.endpoint.public_host!] = '127.0.0.1';
     }
+    if (role === 'feeder' && !config.roles.feeder.options.catalog) {
+      // the catalog shipped in data/ (several thousand movies)
+      extra[ROLE_OPTION_ENV.feeder.catalog!] = path.join(PACKAGE_ROOT, 'data', 'movies.json');
+    }
     if (role === 'keeper' && !config.roles.keeper.options.archive) {
       const dir = path.join(stateDir, 'archive');
       fs.mkdirSync(dir, { recursive: true });

@@ -33,6 +33,7 @@ export class LocalProvider implements Provider {
       flag: ctx.local?.stateDir,
       configured: ctx.config.local.state_dir,
       baseDir: ctx.baseDir,
+      cwd: ctx.local?.cwd,
     });
   }
 
@@ -63,6 +64,8 @@ export class LocalProvider implements Provider {
       stateDir: this.stateDir,
       configFile: this.ctx.configFile,
       dist: this.dist,
+      cwd: this.ctx.local?.cwd,
+      env: this.ctx.env,
       events: this.ctx.events,
     });
   }

@@ -45,8 +45,8 @@ export interface ProviderContext {
   env: NodeJS.ProcessEnv;
   /** absolute path of the config file, when there is one */
   configFile?: string;
-  /** local provider: --state-dir / GOD_STATE_DIR, --dist / GOD_DIST */
-  local?: { stateDir?: string; dist?: boolean };
+  /** local provider: --state-dir / GOD_STATE_DIR, --dist / GOD_DIST, the working dir (.god/local is under it) */
+  local?: { stateDir?: string; dist?: boolean; cwd?: string };
 }
 
 /** Each provider module (local.ts, ssh.ts, ec2.ts) exports `createProvider: ProviderFactory`. */
