@@ -1,6 +1,7 @@
 // Every `god` command, in help order. Add a command with one import and one line in the array.
 import { configCommand } from './commands/config.ts';
 import { deployCommand } from './commands/deploy.ts';
+import { demoCommand } from './commands/demo.ts';
 import { dashboardCommand } from './commands/dashboard.ts';
 import { endpointsCommand, endpointsShedCommand } from './commands/endpoints.ts';
 import { logsCommand } from './commands/logs.ts';
@@ -12,6 +13,7 @@ import type { CommandSpec } from './context.ts';
 
 export const commands: CommandSpec[] = [
   dashboardCommand,
+  demoCommand,
   statusCommand,
   logsCommand,
   upCommand,

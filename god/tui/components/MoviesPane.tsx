@@ -13,7 +13,7 @@ export function MoviesPane(p: { store: DashboardStore; width: number; height: nu
   const body = Math.max(0, height - 1);
   const sel = store.selected.movies;
   const start = scrollStart(sel, movies.length, body);
-  const sparkWidth = Math.max(0, Math.min(store.slots, Math.floor(width / 3)));
+  const sparkWidth = Math.max(0, Math.min(store.slots, Math.floor(width / 4)));
   const titleWidth = Math.max(6, width - 4 - 7 - 2 - (sparkWidth ? sparkWidth + 1 : 0));
   const age =
     store.rankingAt !== undefined

@@ -1,0 +1,127 @@
+// `god demo` (`npm run demo`): the whole system on this machine with simulated clients, in the dashboard;
+// `--headless` (or no TTY, or CI) runs it for `--duration` and prints a summary — usable in CI.
+import { EventBus } from '../../core/events.ts';
+import { startFeeds } from '../../tui/adapters/index.ts';
+import { coreActions } from '../../tui/core-actions.ts';
+import { DashboardStore } from '../../tui/store.ts';
+import { Demo, type DemoSummary } from '../../demo/demo.ts';
+import { type CliContext, type CommandSpec, intArg } from '../context.ts';
+import { table } from '../output.ts';
+import { parseDuration, wantsInk } from './dashboard.ts';
+
+function renderSummary(ctx: CliContext, s: DemoSummary): string[] {
+  const st = (t: string, ...x: Parameters<CliContext['out']['style']>[1][]) => ctx.out.style(t, ...x);
+  const up = s.processes.filter((p) => p.state === 'up').length;
+  return [
+    st(`demo summary (${s.seconds} s)`, 'bold'),
+    `processes   ${up}/${s.processes.length} up`,
+    ...table(
+      s.processes.map((p) => [
+        `  ${p.role}`,
+        p.id,
+        p.state === 'up' ? st('up', 'green') : st(p.state, 'red'),
+        p.pid ? `pid ${p.pid}` : '-',
+        p.cpu === null ? '-' : `${p.cpu.toFixed(1)}% cpu`,
+      ]),
+    ),
+    `clients     ${s.clients.connected}/${s.clients.target} connected (${s.clients.on_endpoints} on the endpoints); ${s.clients.joined} joined, ${s.clients.left} left, ${s.clients.switches} switches, ${s.clients.redirects} redirects`,
+    `tweets/s    feeder ${s.tweets.feeder_per_s} in, ${s.tweets.matched_per_s} matched; clients received ${s.tweets.delivered_per_s}/s (${s.tweets.delivered_total} in all)`,
+    'top movies',
+    ...table(s.top_movies.map((m, i) => [`  ${i + 1}.`, m.title, String(m.count), `${m.watching} watching`])),
+    `archived    ${s.archived_lines} log lines → ${s.archive}${s.state_dir ? '' : ' (temporary, removed)'}`,
+    s.ok ? st('ok', 'green') : st(`problems: ${s.problems.join('; ')}`, 'red'),
+  ];
+}
+
+export const demoCommand: CommandSpec = {
+  name: 'demo',
+  description:
+    'the whole system on this machine with simulated clients, live in the dashboard (--headless: a summary)',
+  options: [
+    {
+      flags: '--headless',
+      env: 'GOD_DEMO_HEADLESS',
+      description:
+        'no dashboard: run for --duration, print progress and a summary (also when not a TTY / CI)',
+      default: false,
+    },
+    {
+      flags: '--duration <duration>',
+      env: 'GOD_DEMO_DURATION',
+      description: 'headless: how long to run (default 30s); dashboard: quit by itself after this long',
+    },
+    {
+      flags: '--clients <n>',
+      env: 'GOD_DEMO_CLIENTS',
+      description: 'simulated mobile clients',
+      default: '40',
+    },
+    {
+      flags: '--rate <n>',
+      env: 'GOD_DEMO_RATE',
+      description: 'synthetic tweets per second into the feeder',
+      default: '200',
+    },
+    {
+      flags: '--catalog-size <n>',
+      env: 'GOD_DEMO_CATALOG_SIZE',
+      description: 'movies of the bundled catalog (data/movies.json) the feeder knows; 0 = all',
+      default: '60',
+    },
+  ],
+  async run(ctx, _args, opts) {
+    const headless = !!opts.headless || !wantsInk(ctx, {});
+    const duration = parseDuration(opts.duration, '--duration') ?? (headless ? 30_000 : undefined);
+    const clients = intArg(opts.clients ?? 40, '--clients', 0);
+    const rate = intArg(opts.rate ?? 200, '--rate', 1);
+    const catalogSize = intArg(opts.catalogSize ?? 60, '--catalog-size', 0);
+    // headless: God's events are printed as usual; on the dashboard they go to its panes only
+    const events = headless ? ctx.events : new EventBus();
+    const demo = new Demo({ clients, rate, catalogSize, stateDir: ctx.opts.stateDir, events });
+    const stopSignal = new Promise<void>((resolve) => {
+      ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+      if (duration !== undefined) setTimeout(resolve, duration).unref();
+    });
+    try {
+      await demo.start();
+      if (headless) {
+        const progress = setInterval(async () => {
+          const s = await demo.summary().catch(() => undefined);
+          if (!s) return;
+          const up = s.processes.filter((p) => p.state === 'up').length;
+          ctx.out.item(
+            'progress',
+            {
+              seconds: s.seconds,
+              up,
+              processes: s.processes.length,
+              clients: s.clients.connected,
+              tweets_per_s: s.tweets.feeder_per_s,
+              top: s.top_movies[0]?.title ?? null,
+            },
+            `${String(s.seconds).padStart(4)} s  ${up}/${s.processes.length} up · ${s.clients.connected} clients · ${s.tweets.feeder_per_s} tweets/s · top: ${s.top_movies[0]?.title ?? '-'}`,
+          );
+        }, 5000);
+        await stopSignal;
+        clearInterval(progress);
+        const summary = await demo.summary();
+        ctx.out.result('demo', summary, (s) => renderSummary(ctx, s), summary.ok);
+        return summary.ok ? 0 : 1;
+      }
+      const { runDashboard } = await import('../../tui/run.tsx');
+      const store = new DashboardStore();
+      const feeds = startFeeds(store, { fr: demo.fr, provider: demo.provider, events });
+      store.setNotice(`demo: ${clients} simulated clients, ${rate} synthetic tweets/s — q stops everything`);
+      const ui = runDashboard({
+        store,
+        actions: coreActions({ provider: demo.provider, config: demo.config, fr: demo.fr, events }),
+      });
+      await Promise.race([ui, stopSignal]);
+      await feeds.stop();
+      store.close();
+      return 0;
+    } finally {
+      await demo.stop();
+    }
+  },
+};
