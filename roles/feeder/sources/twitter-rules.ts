@@ -54,12 +54,14 @@ export interface PackResult {
 export function packRules(terms: string[], limits: RuleLimits): PackResult {
   const rules: StreamRule[] = [];
   let cur = '';
+  let inCur = 0;
   let left = 0;
   const flush = () => {
     if (!cur) return;
     if (rules.length < limits.maxRules) rules.push({ value: cur, tag: limits.tag });
-    else left += cur.split(' OR ').length;
+    else left += inCur;
     cur = '';
+    inCur = 0;
   };
   for (const t of terms) {
     if (t.length > limits.maxLength) {
@@ -68,6 +70,7 @@ export function packRules(terms: string[], limits: RuleLimits): PackResult {
     }
     if (cur && cur.length + 4 + t.length > limits.maxLength) flush();
     cur = cur ? `${cur} OR ${t}` : t;
+    inCur++;
   }
   flush();
   return { rules, left };
