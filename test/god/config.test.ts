@@ -9,7 +9,9 @@ import { GodConfigSchema } from '../../god/core/config/schema.ts';
 import { endpointOptions } from '../../roles/endpoint/options.ts';
 import { feederOptions } from '../../roles/feeder/options.ts';
 import { keeperOptions } from '../../roles/keeper/options.ts';
+import { z } from 'zod';
 import { makeTempDir } from '../harness/index.ts';
+import { godIn, resultOf } from './cli-helpers.ts';
 
 function problemsOf(yaml: string) {
   try {
@@ -297,6 +299,25 @@ describe('config loading', () => {
     expect(c.ssh?.hosts[0]?.port).toBe(22);
     expect(c.ec2?.user_data).toMatch(/nodejs/);
     expect(c.ec2?.fleet).toBe('filmgrain');
+  });
+});
+
+describe('god config', () => {
+  it('prints the effective config as one JSON result, the Redis password hidden', async () => {
+    const dir = makeTempDir('god-cfgcli');
+    fs.writeFileSync(path.join(dir, 'god.config.yaml'), 'redis:\n  url: redis://:hunter2@10.0.0.5:6379\n');
+    const r = await godIn(['config', '--json'], { cwd: dir });
+    const data = resultOf(
+      r,
+      'config',
+      z.object({ file: z.string().nullable(), config: z.record(z.string(), z.unknown()) }),
+    );
+    expect(data.file).toBe(path.join(dir, 'god.config.yaml'));
+    expect(data.config).toMatchObject({
+      provider: 'local',
+      redis: { url: 'redis://:***@10.0.0.5:6379', prefix: 'fg:' },
+    });
+    expect(r.stdout).not.toContain('hunter2');
   });
 });
 

@@ -244,6 +244,24 @@ describe('god run (foreground) and errors', () => {
     expect(findProcessesUsing(dir)).toEqual([]);
   });
 
+  it('a supervisor killed with SIGKILL leaves nothing running: the next command cleans up after it', async () => {
+    const dir = makeTempDir('god-kill9');
+    writeConfig(dir, { feeder: 0, endpoint: 1, keeper: 0 });
+    const up = await god(['up', '--json', '--no-wait'], { cwd: dir });
+    resultOf(up, 'up', OperationResultSchema);
+    const s = readState(path.join(dir, '.god/local'))!;
+    const pids = [s.redis_pid!, ...s.processes.map((p) => p.pid!)];
+    process.kill(s.supervisor_pid, 'SIGKILL');
+    await waitFor(() => !pidAlive(s.supervisor_pid), 5000, 'the supervisor to die');
+    expect(pids.every(pidAlive)).toBe(true); // orphans, for now
+    const st = await godIn(['status', '--json'], { cwd: dir });
+    expect(st.lines.some((l) => l.type === 'warn' && /leftover process/.test(String(l.message)))).toBe(true);
+    expect(resultOf(st, 'status', StatusReportSchema).machines[0]?.state).toBe('stopped');
+    await waitFor(() => !pids.some(pidAlive), 10_000, 'the orphans to be stopped');
+    expect(fs.existsSync(path.join(dir, '.god/local/state.json'))).toBe(false);
+    expect(findProcessesUsing(dir)).toEqual([]);
+  });
+
   it('a role that cannot start is a clear error', async () => {
     const dir = makeTempDir('god-bad');
     fs.writeFileSync(path.join(dir, 'god.config.yaml'), 'local:\n  entry:\n    feeder: ./nope.mjs\n');
