@@ -331,9 +331,19 @@ async function rollbackHost(
         { keep: s.keep, mode: s.mode, killMs: o.killMs },
       );
       res.current = plan.previous;
+      // the known-good release gets the full wait even when the deploy's own timeout is short
       const err = o.noHealth
         ? undefined
-        : await healthOf(o.redis, o.keys, conn, host, procs, plan.previous, before, s.healthMs);
+        : await healthOf(
+            o.redis,
+            o.keys,
+            conn,
+            host,
+            procs,
+            plan.previous,
+            before,
+            Math.max(s.healthMs, 30_000),
+          );
       if (err) throw new Error(`rolled back to ${plan.previous} but it is not healthy either: ${err}`);
     } else {
       await agent(conn, host, { cmd: 'deactivate', ids: plan.restart }, { mode: s.mode, killMs: o.killMs });

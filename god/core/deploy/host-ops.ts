@@ -117,8 +117,8 @@ export async function uploadFiles(
         onProgress: (d) => {
           done.set(f.name, d);
           const sum = [...done.values()].reduce((a, b) => a + b, 0);
-          // throttle progress events to ~5% steps
-          if (sum === total || sum - last >= total / 20) {
+          // progress events in ~25% steps: a line per step on a TTY stays readable
+          if (sum === total || sum - last >= total / 4) {
             last = sum;
             onProgress(sum, total, f.name);
           }
