@@ -31,6 +31,8 @@ export interface ArchiverOptions {
 }
 
 const CONTENT_TYPE = 'application/x-ndjson+gzip';
+/** pause after a partial page (archiving is not latency-bound: objects are written every --flush) */
+const READ_PAUSE_MS = 50;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Backoff of spool uploads: 500 ms doubling to 5 s — a returning S3 is noticed within seconds. */
@@ -177,6 +179,9 @@ export class Archiver {
             ahead.catch(() => {}); // awaited (and its error handled) on the next turn
           }
           if (entries) this.accept(entries);
+          // a partial page: let entries pile up a moment. Redis serves a blocked reader on the first XADD of a
+          // producer's pipeline, so reading again at once would ping-pong one entry per round trip.
+          if (!full && entries?.length) await this.wait(READ_PAUSE_MS);
         }
         if (this.batch.length && Date.now() - this.batchStartedAt >= this.o.flushMs) this.cut();
         failures = 0;
