@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Role } from '../../protocol/redis-contract.ts';
 import { ENDPOINT_LIST_FILE } from '../../protocol/endpoint-list.ts';
 import { createLogger } from '../../roles/runtime/logger.ts';
+import { UserError } from '../../roles/runtime/errors.ts';
 import { RedisLogSink } from '../../roles/runtime/log-sink.ts';
 import { type GodConfig, GodConfigSchema } from '../core/config/schema.ts';
 import type { EventBus } from '../core/events.ts';
@@ -100,7 +101,7 @@ export class Demo {
   fleet!: LocalFleet;
   fr!: FleetRedis;
   swarm?: Swarm;
-  readonly startedAt = Date.now();
+  startedAt = Date.now();
   readonly stateDir: string;
   readonly archiveDir: string;
   private readonly tempState: boolean;
@@ -182,6 +183,35 @@ export class Demo {
       type: 'info',
       message: `${this.s.clients} simulated clients connecting through ${file}`,
     });
+  }
+
+  /** Resolves once every role process beats and the swarm has started; throws after `timeoutMs`. */
+  async ready(timeoutMs = 120_000, signal?: AbortSignal): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    // the summary's seconds count from here: the time the system really ran
+    let last = '';
+    while (!signal?.aborted) {
+      const view = await readHeartbeatView(this.fr).catch(() => undefined);
+      const { processes } = joinStatus(this.fleet.expected(), view);
+      const waiting = processes.filter((p) => p.state !== 'up').map((p) => p.id);
+      if (waiting.length === 0 && this.swarm) {
+        this.startedAt = Date.now();
+        return;
+      }
+      const what = waiting.length ? `waiting for ${waiting.join(', ')}` : 'waiting for endpoints.json';
+      if (what !== last) this.s.events.emit({ type: 'info', message: what });
+      last = what;
+      if (Date.now() > until) {
+        throw new UserError(
+          `the demo fleet did not come up within ${Math.round(timeoutMs / 1000)} s (${what})`,
+          {
+            code: 'GOD_DEMO',
+            hint: `The role logs are in ${path.join(this.stateDir, 'logs')} (pass --state-dir to keep them).`,
+          },
+        );
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   async summary(): Promise<DemoSummary> {

@@ -78,13 +78,18 @@ export const demoCommand: CommandSpec = {
     // headless: God's events are printed as usual; on the dashboard they go to its panes only
     const events = headless ? ctx.events : new EventBus();
     const demo = new Demo({ clients, rate, catalogSize, stateDir: ctx.opts.stateDir, events });
-    const stopSignal = new Promise<void>((resolve) => {
-      ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-      if (duration !== undefined) setTimeout(resolve, duration).unref();
-    });
+    const stopped = new Promise<void>((resolve) =>
+      ctx.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
+    /** the duration runs from when the fleet is up (slow starts on a busy machine do not eat it) */
+    const timeUp = () =>
+      duration === undefined
+        ? stopped
+        : Promise.race([stopped, new Promise<void>((r) => setTimeout(r, duration).unref())]);
     try {
       await demo.start();
       if (headless) {
+        await demo.ready(120_000, ctx.signal);
         const progress = setInterval(async () => {
           const s = await demo.summary().catch(() => undefined);
           if (!s) return;
@@ -102,7 +107,7 @@ export const demoCommand: CommandSpec = {
             `${String(s.seconds).padStart(4)} s  ${up}/${s.processes.length} up · ${s.clients.connected} clients · ${s.tweets.feeder_per_s} tweets/s · top: ${s.top_movies[0]?.title ?? '-'}`,
           );
         }, 5000);
-        await stopSignal;
+        await timeUp();
         clearInterval(progress);
         const summary = await demo.summary();
         ctx.out.result('demo', summary, (s) => renderSummary(ctx, s), summary.ok);
@@ -116,7 +121,7 @@ export const demoCommand: CommandSpec = {
         store,
         actions: coreActions({ provider: demo.provider, config: demo.config, fr: demo.fr, events }),
       });
-      await Promise.race([ui, stopSignal]);
+      await Promise.race([ui, timeUp()]);
       await feeds.stop();
       store.close();
       return 0;
