@@ -194,6 +194,7 @@ export const deployCommand: CommandSpec = {
       healthTimeoutMs: st.healthTimeoutMs,
       noHealth: st.noHealth,
       events: ctx.events,
+      signal: ctx.signal,
     });
     ctx.out.result('deploy', r, (d) => renderDeploy(ctx, d), r.ok);
     return r.ok ? 0 : 1;

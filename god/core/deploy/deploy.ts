@@ -40,6 +40,8 @@ export interface DeployOptions {
   /** how long a process may take to stop before it is killed (default 15 s) */
   killMs?: number;
   events?: EventSink;
+  /** aborted (Ctrl-C): the batch under way finishes, the next ones are skipped */
+  signal?: AbortSignal;
 }
 
 interface HostRun {
@@ -150,6 +152,14 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
       ev.emit({ type: 'step', step: 'lock', phase: 'end', ok: true });
     }
     for (let b = 0; b < batches.length; b++) {
+      if (o.signal?.aborted) {
+        ev.emit({
+          type: 'warn',
+          message: `deploy interrupted: batches ${b + 1}-${batches.length} skipped`,
+          hint: 'Run the deploy again to finish the rollout.',
+        });
+        break;
+      }
       const batch = batches[b]!.map((h) => runs.get(h.name)!);
       const bStep = `batch ${b + 1}/${batches.length}`;
       const bt = Date.now();
