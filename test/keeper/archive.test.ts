@@ -149,7 +149,7 @@ describe('keeper archive', () => {
     // acknowledged after storing: a graceful stop flushes and leaves nothing pending
     await k.stop();
     expect(await pendingCount(client, keys)).toBe(0);
-  });
+  }, 90_000);
 
   it('spools while S3 is down, acknowledges nothing unstored, pauses reading when the spool is full, uploads all after', async () => {
     const prefix = 'out:';
@@ -256,7 +256,7 @@ describe('keeper archive', () => {
     );
     expect(k.out.some((l) => l.includes('archive reachable again'))).toBe(true);
     await k.stop();
-  });
+  }, 90_000);
 
   it('two keepers in one group share the work; each line archived once', async () => {
     const prefix = 'two:';
@@ -290,7 +290,7 @@ describe('keeper archive', () => {
     expect(byKeeper('k-b')).toBeGreaterThan(0);
     expect(byKeeper('k-a') + byKeeper('k-b')).toBe(2000);
     await Promise.all([a.stop(), b.stop()]);
-  });
+  }, 90_000);
 });
 
 function pairs(row: unknown[]): Record<string, unknown> {

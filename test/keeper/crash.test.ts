@@ -74,10 +74,10 @@ describe('keeper killed with SIGKILL', () => {
       env,
       'kc1',
     );
-    await waitForLine(first, /keeper running/, 30_000);
+    await waitForLine(first, /keeper running/, 60_000);
     await waitFor(
       async () => (await readS3Archive(moto, BUCKET, 'crash')).length > 0 && (await pendingOf('kc1')) > 0,
-      30_000,
+      60_000,
       'kc1 archived something and holds pending entries',
     );
     await killTracked(first, { signal: 'SIGKILL' });
@@ -89,14 +89,14 @@ describe('keeper killed with SIGKILL', () => {
     await waitForLine(
       second,
       /took over pending entries of a keeper that is gone.*"from":"kc1"|"from":"kc1".*took over/,
-      30_000,
+      60_000,
     );
     await waitFor(async () => (await pendingOf('kc2')) > 0, 10_000, 'kc2 holds pending entries');
     await killTracked(second, { signal: 'SIGKILL' });
 
     // the same keeper restarted under its id reads its own pending entries first
     const again = spawnKeeper([...common, '--id', 'kc2', '--spool-dir', spool2], env, 'kc2-again');
-    await waitForLine(again, /keeper running/, 30_000);
+    await waitForLine(again, /keeper running/, 60_000);
     await sleep(500);
     producing = false;
     await producer;
@@ -108,7 +108,7 @@ describe('keeper killed with SIGKILL', () => {
         const ids = new Set(archived.map((a) => a.entryId));
         return produced.every((id) => ids.has(id));
       },
-      30_000,
+      60_000,
       `all ${produced.length} lines archived`,
     );
     await waitFor(async () => (await pendingOf('kc2')) === 0, 10_000, 'kc2 pending acknowledged');
@@ -127,5 +127,5 @@ describe('keeper killed with SIGKILL', () => {
     for (const ids of idsByN.values()) expect(ids.size).toBe(1);
     expect([...byId.keys()].sort()).toEqual([...produced].sort());
     await killTracked(again);
-  });
+  }, 120_000);
 });

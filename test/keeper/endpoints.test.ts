@@ -109,5 +109,5 @@ describe('keeper endpoint list', () => {
       clearInterval(refresher);
       s3.destroy();
     }
-  });
+  }, 60_000);
 });
