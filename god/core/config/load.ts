@@ -105,7 +105,7 @@ export function hintFor(p: string): string {
   return 'See god/examples/ for a complete config of each provider.';
 }
 
-type Pos = { line: number; column: number };
+export type Pos = { line: number; column: number };
 
 function posOf(node: unknown, lc: LineCounter): Pos | undefined {
   if (isNode(node) && node.range) {
@@ -116,7 +116,11 @@ function posOf(node: unknown, lc: LineCounter): Pos | undefined {
 }
 
 /** The position of `path` in the document: the value's node, else its key, else the nearest parent. */
-function locate(doc: ReturnType<typeof parseDocument>, lc: LineCounter, p: PropertyKey[]): Pos | undefined {
+export function locate(
+  doc: ReturnType<typeof parseDocument>,
+  lc: LineCounter,
+  p: PropertyKey[],
+): Pos | undefined {
   let node: unknown = doc.contents;
   // where the current node is named: its key, or the item itself in a list
   let named: Pos | undefined = { line: 1, column: 1 };
@@ -139,7 +143,12 @@ function locate(doc: ReturnType<typeof parseDocument>, lc: LineCounter, p: Prope
   return posOf(node, lc) ?? named;
 }
 
-function keyPos(doc: ReturnType<typeof parseDocument>, lc: LineCounter, p: PropertyKey[], key: string) {
+export function keyPos(
+  doc: ReturnType<typeof parseDocument>,
+  lc: LineCounter,
+  p: PropertyKey[],
+  key: string,
+) {
   const parent = p.length ? doc.getIn(p, true) : doc.contents;
   if (isMap(parent)) {
     const pair = parent.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === key);
@@ -150,7 +159,7 @@ function keyPos(doc: ReturnType<typeof parseDocument>, lc: LineCounter, p: Prope
 
 const dotted = (p: PropertyKey[]) => p.map(String).join('.');
 
-function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+export function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const got = valueAt(raw, issue.path);
   const shown = got === undefined ? '' : ` (got ${JSON.stringify(got)?.slice(0, 60)})`;
   if (issue.code === 'invalid_type' && got === undefined) return 'is required';
