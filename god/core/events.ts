@@ -2,7 +2,16 @@
 import { EventEmitter } from 'node:events';
 
 export type GodEvent =
-  | { type: 'step'; step: string; phase: 'start' | 'end'; ok?: boolean; error?: string; ms?: number }
+  | {
+      type: 'step';
+      step: string;
+      phase: 'start' | 'end';
+      ok?: boolean;
+      error?: string;
+      ms?: number;
+      /** extra facts of the step (playbook steps: index, kind, changed, changes) */
+      data?: Record<string, unknown>;
+    }
   /** one host's progress in a step (deploy upload, restart, health check...) */
   | {
       type: 'host';
