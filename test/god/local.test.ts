@@ -244,12 +244,18 @@ describe('god run (foreground) and errors', () => {
     expect(findProcessesUsing(dir)).toEqual([]);
   });
 
-  it('a supervisor killed with SIGKILL leaves nothing running: the next command cleans up after it', async () => {
+  it('two concurrent `god up` share one supervisor; killed with SIGKILL, the next command cleans up after it', async () => {
     const dir = makeTempDir('god-kill9');
     writeConfig(dir, { feeder: 0, endpoint: 1, keeper: 0 });
-    const up = await god(['up', '--json', '--no-wait'], { cwd: dir });
-    resultOf(up, 'up', OperationResultSchema);
+    // two operators at once: one supervisor serves both
+    const ups = await Promise.all([1, 2].map(() => god(['up', '--json', '--no-wait'], { cwd: dir })));
+    for (const up of ups) resultOf(up, 'up', OperationResultSchema);
+    const supervisors = findProcessesUsing(dir).filter((pid) =>
+      fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('supervise'),
+    );
+    expect(supervisors).toHaveLength(1);
     const s = readState(path.join(dir, '.god/local'))!;
+    expect(s.processes.map((p) => p.id)).toEqual(['endpoint-1']);
     const pids = [s.redis_pid!, ...s.processes.map((p) => p.pid!)];
     process.kill(s.supervisor_pid, 'SIGKILL');
     await waitFor(() => !pidAlive(s.supervisor_pid), 5000, 'the supervisor to die');

@@ -26,8 +26,10 @@ export interface SupervisorOptions {
 export async function runSupervisor(
   o: SupervisorOptions,
 ): Promise<{ fleet: LocalFleet; done: Promise<void> }> {
+  const releaseLock = takeLock(o.stateDir);
   const prev = readState(o.stateDir);
   if (prev && prev.supervisor_pid !== process.pid && pidAlive(prev.supervisor_pid)) {
+    releaseLock();
     throw new UserError(`a local fleet is already running from ${o.stateDir} (pid ${prev.supervisor_pid})`, {
       code: 'GOD_LOCAL_RUNNING',
       hint: 'Use `god status` to see it, or `god down` to stop it first.',
@@ -58,6 +60,7 @@ export async function runSupervisor(
     process.off('SIGINT', onSignal);
     server.close();
     fs.rmSync(socket, { force: true });
+    releaseLock();
     resolveDone();
   }
   process.on('SIGTERM', onSignal);
@@ -71,6 +74,38 @@ export async function runSupervisor(
     throw err;
   }
   return { fleet, done };
+}
+
+/**
+ * One supervisor per state dir: `supervisor.lock` (O_EXCL) holds the owner's pid; a lock whose owner is dead
+ * is taken over. Two `god up` started at once get one fleet, not two.
+ */
+function takeLock(stateDir: string): () => void {
+  fs.mkdirSync(stateDir, { recursive: true });
+  const file = path.join(stateDir, 'supervisor.lock');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => {
+        try {
+          if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.rmSync(file, { force: true });
+        } catch {}
+      };
+    } catch {
+      const owner = Number(fs.readFileSync(file, 'utf8').trim() || 0);
+      if (owner && owner !== process.pid && pidAlive(owner)) {
+        throw new UserError(`a local fleet is already running from ${stateDir} (pid ${owner})`, {
+          code: 'GOD_LOCAL_RUNNING',
+          hint: 'Use `god status` to see it, or `god down` to stop it first.',
+        });
+      }
+      fs.rmSync(file, { force: true }); // its owner died: take over
+    }
+  }
+  throw new UserError(`cannot take the supervisor lock in ${stateDir}`, {
+    code: 'GOD_LOCAL',
+    hint: `Remove ${file} if no \`god\` supervisor is running.`,
+  });
 }
 
 /** A supervisor that died (SIGKILL, reboot) may leave processes: kill what the state file names. */
@@ -158,20 +193,28 @@ export async function ensureDaemon(o: {
   child.once('exit', (code) => (exited = code));
   child.unref();
   const until = Date.now() + (o.timeoutMs ?? 60_000);
-  const socket = socketPath(o.stateDir);
+  const lockOwner = () => {
+    try {
+      return Number(fs.readFileSync(path.join(o.stateDir, 'supervisor.lock'), 'utf8'));
+    } catch {
+      return 0;
+    }
+  };
   while (Date.now() < until) {
-    if (exited !== undefined) break;
+    // ours exited: go on waiting only if another supervisor (a concurrent `god up`) holds the lock
+    if (exited !== undefined && !(lockOwner() !== child.pid && pidAlive(lockOwner()))) break;
     const s = readState(o.stateDir);
-    if (s && s.supervisor_pid === child.pid) {
+    // ours, or another `god up` started at the same moment won the lock: either serves
+    if (s?.socket && pidAlive(s.supervisor_pid)) {
       try {
-        await callControl(socket, { op: 'ping' });
+        await callControl(s.socket, { op: 'ping' });
         o.events.emit({ type: 'step', step: 'supervisor', phase: 'end', ok: true, ms: Date.now() - t0 });
         o.events.emit({
           type: 'info',
-          message: `local supervisor running (pid ${child.pid})`,
-          data: { pid: child.pid },
+          message: `local supervisor running (pid ${s.supervisor_pid})`,
+          data: { pid: s.supervisor_pid },
         });
-        return socket;
+        return s.socket;
       } catch {}
     }
     await sleep(100);
