@@ -13,8 +13,11 @@ interface V2User {
 const str = (v: unknown): v is string => typeof v === 'string';
 
 /** ISO date of a v2 `created_at` (already ISO) or a v1.1 one ("Wed Oct 10 20:19:24 +0000 2018"). */
+const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/;
+
 function isoDate(v: unknown, fallback: number): string {
   if (str(v)) {
+    if (ISO_UTC.test(v)) return v; // the v2 stream's own format: keep it as sent
     const t = Date.parse(v);
     if (!Number.isNaN(t)) return new Date(t).toISOString();
   }

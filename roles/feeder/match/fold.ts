@@ -85,8 +85,23 @@ export interface Token {
   e: number;
 }
 
+const PLAIN_WORD = /[a-z0-9]+/gi;
+
 /** Words of a tweet with their original spans (for context checks). */
 export function tokenize(text: string): Token[] {
+  // fast path: plain ASCII text (no apostrophes, dots or accents) tokenizes with a regex
+  if (!/[^\x00-\x7f]|['.`]/.test(text)) {
+    const out: Token[] = [];
+    PLAIN_WORD.lastIndex = 0;
+    for (let m = PLAIN_WORD.exec(text); m; m = PLAIN_WORD.exec(text)) {
+      out.push({ w: m[0].toLowerCase(), s: m.index, e: m.index + m[0].length });
+    }
+    return out;
+  }
+  return tokenizeSlow(text);
+}
+
+function tokenizeSlow(text: string): Token[] {
   const out: Token[] = [];
   let cur = '';
   let start = -1;

@@ -274,8 +274,12 @@ class Context {
   /** most words capitalized (Title Case Everything) or ALL CAPS: capitalization says nothing */
   readonly shouty: boolean;
 
+  /** indexes of the tokens that are movie words ("box office" counts at "box") */
+  readonly movieWords: number[] = [];
+
   constructor(readonly text: string) {
     this.tokens = tokenize(text);
+    for (let i = 0; i < this.tokens.length; i++) if (this.isMovieWordAt(i)) this.movieWords.push(i);
     let letters = 0;
     let caps = 0;
     for (const t of this.tokens) {
@@ -382,10 +386,10 @@ function accept(ctx: Context, f: Form, start: number, end: number, movie: Catalo
   if (strongAfter) return { ok: true, why: 'trailer/premiere/… after' };
   // movie words elsewhere; the word right after a title ("epic movie night") is not counted: adjectives do that
   let elsewhere = 0;
-  for (let i = 0; i < tokens.length; i++) {
+  for (const i of ctx.movieWords) {
     if (i >= first && i <= last) continue;
     if (i === last + 1 && (next.w === 'movie' || next.w === 'film' || next.w === 'movies')) continue;
-    if (ctx.isMovieWordAt(i)) elsewhere++;
+    elsewhere++;
   }
 
   // capitalization: at a sentence start it says nothing about the first word
