@@ -215,8 +215,8 @@ async function scenario(redisUrl: string, target: 'ours' | 'sio', clients: numbe
       const a = procStat(server.pid!);
       const ta = Date.now();
       await sleep(DURATION_S * 1000);
-      const windows = gens.map((g) => waitMsg(g, 'window', 60_000));
-      const pubWindow = waitMsg(pub, 'window', 60_000);
+      const windows = gens.map((g) => waitMsg(g, 'window', 180_000));
+      const pubWindow = waitMsg(pub, 'window', 180_000);
       for (const g of [...gens, pub]) tell(g, { t: 'window-end' });
       const b = procStat(server.pid!);
       const dt = (Date.now() - ta) / 1000;
@@ -297,6 +297,12 @@ function ratios(rows: Row[]): string {
 async function main(): Promise<void> {
   const redis = await startRedis({ args: ['--maxclients', '10000'] });
   console.log(
+    `load average at start: ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} (other processes share these cores)`,
+  );
+  console.log(
     `bench:endpoint — ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}; ` +
       `C=${CLIENTS.join(',')}, ${RATES.join(' and ')} tweets/s over ${MOVIES} movies, ${WINDOWS}×${DURATION_S}s windows (medians)`,
   );
@@ -325,6 +331,12 @@ async function main(): Promise<void> {
   } finally {
     await cleanupAll().catch(() => {});
   }
+  console.log(
+    `load average at end: ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
   console.log(`\n${table(rows)}\n`);
   if (TARGETS.length > 1) console.log(`${ratios(rows)}\n`);
   process.exit(0);

@@ -374,7 +374,7 @@ export class EndpointServer implements ConnOwner {
 
   /** Send `count` clients (newest first) to other endpoints. Returns how many were moved. */
   async shed(count: number, reason = 'shed'): Promise<number> {
-    await this.registry.refresh().catch(() => {});
+    await withTimeout(this.registry.refresh(), 1000).catch(() => {});
     const live = [...this.clients].filter((c) => !c.closing);
     const victims = live.slice(Math.max(0, live.length - count)).reverse();
     const targets = this.registry.spread(victims.length);
@@ -393,7 +393,7 @@ export class EndpointServer implements ConnOwner {
   /** Stop taking clients here and move the current ones to other endpoints. */
   async drain(reason = 'draining'): Promise<number> {
     this.draining = true;
-    await this.registry.beat().catch(() => {});
+    await withTimeout(this.registry.beat(), 1000).catch(() => {});
     return this.shed(this.clients.size, reason);
   }
 
@@ -406,8 +406,9 @@ export class EndpointServer implements ConnOwner {
     clearInterval(this.sweepTimer);
     clearInterval(this.registryTimer);
     const closed = new Promise<void>((r) => this.server.close(() => r()));
-    await this.registry.remove();
-    await this.registry.refresh().catch(() => {});
+    // Redis may be down: the drain must not wait for it (peers then come from the last refresh)
+    await withTimeout(this.registry.remove(), 1000).catch(() => {});
+    await withTimeout(this.registry.refresh(), 1000).catch(() => {});
     const live = [...this.clients].filter((c) => !c.closing);
     const targets = this.registry.spread(live.length);
     live.forEach((c, i) => {

@@ -108,6 +108,30 @@ describe('soft limit', () => {
   });
 });
 
+describe('drain control', () => {
+  it('moves every client to the others, marks the record draining, redirects new connections', async () => {
+    const prefix = freshPrefix('drainctl');
+    const a = await ep(prefix, ['--id', 'dc-a']);
+    const b = await ep(prefix, ['--id', 'dc-b']);
+    const cs = await Promise.all(Array.from({ length: 4 }, () => connected(a.port)));
+    await b.instance.server.registry.beat();
+    const pub = new Publisher(redis.url, prefix);
+    cleanups.push(() => pub.close());
+    await pub.redis.publish(pub.keys.control('endpoint', 'dc-a'), JSON.stringify({ cmd: 'drain' }));
+    await Promise.all(cs.map((c) => c.waitClosed()));
+    for (const c of cs)
+      expect(c.messages.at(-1)).toMatchObject({ action: 'reconnect', params: { port: b.port } });
+    const rec = JSON.parse((await pub.redis.get(pub.keys.endpoint('dc-a')))!);
+    expect(rec).toMatchObject({ draining: true });
+    const late = await client(a.port);
+    const r = await late.next('reconnect');
+    expect(r.params).toMatchObject({ port: b.port, reason: 'draining' });
+    // and b never sends anyone to the draining a
+    await b.instance.server.registry.refresh();
+    expect(b.instance.server.registry.pickRedirect()).toBeUndefined();
+  });
+});
+
 function spawnEndpoint(prefix: string, id: string): ChildProcess {
   return spawnTracked(
     process.execPath,
