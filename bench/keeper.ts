@@ -109,7 +109,10 @@ async function groupDone(client: Redis, stream: string, n: number): Promise<bool
   return false;
 }
 
-function startKeeper(args: string[], env: Record<string, string> = {}): Promise<ChildProcess> {
+function spawnKeeper(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; ready: Promise<void> } {
   const c = spawn(process.execPath, [path.join(ROOT, 'bin/keeper.mjs'), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -117,7 +120,7 @@ function startKeeper(args: string[], env: Record<string, string> = {}): Promise<
   });
   children.add(c);
   c.on('exit', () => children.delete(c));
-  return new Promise((resolve, reject) => {
+  const ready = new Promise<void>((resolve, reject) => {
     let buf = '';
     const t = setTimeout(() => reject(new Error('keeper did not start within 60 s')), 60_000);
     c.stdout!.on('data', (d: Buffer) => {
@@ -125,12 +128,32 @@ function startKeeper(args: string[], env: Record<string, string> = {}): Promise<
       if (buf.length > 100_000) buf = buf.slice(-10_000);
       if (buf.includes('"msg":"keeper running"')) {
         clearTimeout(t);
-        resolve(c);
+        resolve();
       }
     });
     c.once('exit', (code) => reject(new Error(`keeper exited with ${code} during start`)));
   });
+  return { child: c, ready };
 }
+
+async function startKeeper(args: string[], env: Record<string, string> = {}): Promise<ChildProcess> {
+  const { child, ready } = spawnKeeper(args, env);
+  await ready;
+  return child;
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc. */
+function cpuMs(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
+const CLK_TCK = 100;
 
 async function stopKeeper(c: ChildProcess): Promise<void> {
   if (c.exitCode !== null) return;
@@ -213,28 +236,37 @@ async function drainRun(
 ) {
   const keys = redisContract(prefix);
   await produce(client, keys.logStream, n);
-  const starting = startKeeper(keeperArgs(redisUrl, prefix, archive), env);
+  const { child: k, ready } = spawnKeeper(keeperArgs(redisUrl, prefix, archive), env);
   let first = 0;
-  let t0 = 0;
   for (;;) {
     first = await entriesRead(client, keys.logStream);
     if (first > 0) break;
     await new Promise((r) => setTimeout(r, 2));
   }
-  t0 = performance.now();
-  const k = await starting;
+  const t0 = performance.now();
+  const cpu0 = cpuMs(k.pid);
+  const rcpu0 = cpuMs(redisPid());
   try {
+    await ready;
     while (!(await groupDone(client, keys.logStream, n))) await new Promise((r) => setTimeout(r, 10));
     // the first read (`first` entries) happened before t0: count only what came after
-    return { rate: ((n - first) * 1000) / (performance.now() - t0) };
+    const lines = n - first;
+    return {
+      rate: (lines * 1000) / (performance.now() - t0),
+      keeperCpuUsPerLine: ((cpuMs(k.pid) - cpu0) * 1000) / lines,
+      redisCpuUsPerLine: ((cpuMs(redisPid()) - rcpu0) * 1000) / lines,
+    };
   } finally {
     await stopKeeper(k);
     await client.del(keys.logStream);
   }
 }
 
+let redisPid: () => number | undefined = () => undefined;
+
 async function main() {
   const redis = await startRedis();
+  redisPid = () => redis.pid();
   const client = new Redis(redis.url);
   const rows: Array<[string, string, string]> = [];
   try {
@@ -250,6 +282,8 @@ async function main() {
 
     const ours: number[] = [];
     const live: number[] = [];
+    const kcpu: number[] = [];
+    const rcpu: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       const dir = makeTempDir('bench-archive');
       const d = await drainRun(redis.url, client, `d${r}:`, `file://${dir}`, LINES);
@@ -258,9 +292,11 @@ async function main() {
       if (stored < 2 * LINES)
         throw new Error(`run ${r}: only ${stored} of ${2 * LINES} lines in the archive`);
       ours.push(d.rate);
+      kcpu.push(d.keeperCpuUsPerLine);
+      rcpu.push(d.redisCpuUsPerLine);
       live.push(l.rate);
       console.log(
-        `  run ${r + 1}: keeper drain ${fmt(d.rate)} lines/s; live with producer ${fmt(l.rate)} lines/s (producer alone took ${Math.round(l.produceMs)} ms); ${stored} lines stored`,
+        `  run ${r + 1}: keeper drain ${fmt(d.rate)} lines/s (keeper CPU ${d.keeperCpuUsPerLine.toFixed(1)} µs/line, redis-server CPU ${d.redisCpuUsPerLine.toFixed(1)} µs/line); live with producer ${fmt(l.rate)} lines/s (producer alone took ${Math.round(l.produceMs)} ms); ${stored} lines stored`,
       );
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -289,6 +325,12 @@ async function main() {
 
     const m = median(ours);
     rows.push(['keeper → folder, backlog drain (median)', fmt(m), 'read → gzip → stored → XACK']);
+    const kc = median(kcpu);
+    rows.push([
+      'same, per CPU-second of the keeper process (median)',
+      fmt(1e6 / kc),
+      `${kc.toFixed(1)} µs keeper CPU + ${median(rcpu).toFixed(1)} µs redis-server CPU per line`,
+    ]);
     rows.push([
       'keeper → folder, live with one producer (median)',
       fmt(median(live)),
