@@ -258,6 +258,60 @@ describe('keeper archive', () => {
     await k.stop();
   }, 90_000);
 
+  it('a keeper restarted with its spool uploads what it spooled, without archiving it twice', async () => {
+    const prefix = 'respool:';
+    const keys = redisContract(prefix);
+    const spoolDir = makeTempDir('spool-re');
+    const args = [
+      '--prefix',
+      prefix,
+      '--id',
+      'k-re',
+      '--archive',
+      `s3://${BUCKET}/respool`,
+      '--flush',
+      '200ms',
+      '--batch',
+      '50',
+      '--spool-dir',
+      spoolDir,
+    ];
+    await getMoto().kill();
+    const k1 = await keeper(args);
+    const src = { role: 'feeder', id: 'f-re', host: 'host-r' };
+    const ids = await xaddLines(
+      client,
+      keys,
+      src,
+      Array.from({ length: 120 }, (_, i) => JSON.stringify({ level: 30, re: i })),
+    );
+    const spooled = () => fs.readdirSync(spoolDir).filter((f) => f.endsWith('.spool')).length;
+    await waitFor(() => spooled() >= 3, 20_000, 'objects in the spool');
+    await k1.stop(); // entries stay pending in Redis, objects stay in the spool
+
+    await getMoto().start();
+    await createBucket(getMoto(), BUCKET);
+    // other batch boundaries than the spooled objects: re-reading the pending entries would show as extra copies
+    const k2 = await keeper([...args, '--batch', '35']);
+    let archived: Awaited<ReturnType<typeof readS3Archive>> = [];
+    await waitFor(
+      async () => {
+        archived = (await readS3Archive(getMoto(), BUCKET, 'respool')).filter((a) =>
+          a.line.includes('"re":'),
+        );
+        const got = new Set(archived.map((a) => a.entryId));
+        return ids.every((id) => got.has(id));
+      },
+      30_000,
+      'spooled lines uploaded after the restart',
+    );
+    await waitFor(() => spooled() === 0, 10_000, 'spool emptied');
+    expect(archived).toHaveLength(120); // the pending entries held in the spool were not read and stored again
+    expect(k2.out.some((l) => l.includes('found spooled objects from an earlier run'))).toBe(true);
+    await k2.stop();
+    expect(await pendingCount(client, keys)).toBe(0);
+  }, 90_000);
+
   it('two keepers in one group share the work; each line archived once', async () => {
     const prefix = 'two:';
     const keys = redisContract(prefix);
