@@ -31,6 +31,8 @@ export interface WaitOptions {
   redis: () => Promise<FleetRedis>;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** per-process progress while waiting */
+  events?: EventSink;
 }
 
 export function parseRole(v: string | undefined): Role | undefined {
@@ -55,7 +57,12 @@ async function waitFor(
   if (!w) return { processes, healthy: null };
   const affected = processes.filter(pick);
   if (affected.length === 0) return { processes, healthy: true };
-  await waitHealthy(await w.redis(), affected, { timeoutMs: w.timeoutMs, signal: w.signal, startedAfter });
+  await waitHealthy(await w.redis(), affected, {
+    timeoutMs: w.timeoutMs,
+    signal: w.signal,
+    startedAfter,
+    events: w.events,
+  });
   return { processes, healthy: true };
 }
 

@@ -10,6 +10,7 @@ import {
 import { UserError } from '../../roles/runtime/errors.ts';
 import { readHeartbeats } from '../../roles/runtime/heartbeat.ts';
 import { redactUrl } from '../../roles/runtime/redis.ts';
+import type { EventSink } from './events.ts';
 import type { FleetRedis } from './redis.ts';
 import type { ExpectedProcess, Provider } from './providers/types.ts';
 
@@ -193,9 +194,13 @@ export async function waitHealthy(
     /** only heartbeats of processes started after this (epoch ms) count: a restart is really done */
     startedAfter?: number;
     signal?: AbortSignal;
+    /** gets a `host` event (step "health") as each process turns healthy: per-process progress */
+    events?: EventSink;
   },
 ): Promise<ReturnType<typeof joinStatus>> {
-  const until = Date.now() + o.timeoutMs;
+  const t0 = Date.now();
+  const until = t0 + o.timeoutMs;
+  const healthy = new Set<string>();
   for (;;) {
     const res = joinStatus(expected, await readHeartbeatView(fr));
     const bad = res.processes.filter(
@@ -205,6 +210,20 @@ export async function waitHealthy(
           (o.version !== undefined && p.version !== o.version) ||
           (o.startedAfter !== undefined && Date.parse(p.started_at ?? '') < o.startedAfter)),
     );
+    const badIds = new Set(bad.map((p) => p.id));
+    for (const p of res.processes) {
+      if (!p.expected || badIds.has(p.id) || healthy.has(p.id)) continue;
+      healthy.add(p.id);
+      o.events?.emit({
+        type: 'host',
+        step: 'health',
+        host: p.id,
+        phase: 'end',
+        ok: true,
+        detail: `pid ${p.pid}, ${p.version}`,
+        ms: Date.now() - t0,
+      });
+    }
     if (bad.length === 0) return res;
     if (Date.now() >= until || o.signal?.aborted) {
       throw new UserError(

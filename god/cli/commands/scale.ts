@@ -31,7 +31,7 @@ function waitOptions(ctx: CliContext, o: Record<string, unknown>): WaitOptions |
       hint: 'Use e.g. 30s, 2m.',
     });
   }
-  return { redis: () => ctx.redis(), timeoutMs: t.data, signal: ctx.signal };
+  return { redis: () => ctx.redis(), timeoutMs: t.data, signal: ctx.signal, events: ctx.events };
 }
 
 function ids(o: Record<string, unknown>): string[] | undefined {

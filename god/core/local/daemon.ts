@@ -83,24 +83,38 @@ export async function runSupervisor(
 function takeLock(stateDir: string): () => void {
   fs.mkdirSync(stateDir, { recursive: true });
   const file = path.join(stateDir, 'supervisor.lock');
-  for (let attempt = 0; attempt < 3; attempt++) {
+  const release = () => {
     try {
-      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
-      return () => {
-        try {
-          if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.rmSync(file, { force: true });
-        } catch {}
-      };
-    } catch {
-      const owner = Number(fs.readFileSync(file, 'utf8').trim() || 0);
-      if (owner && owner !== process.pid && pidAlive(owner)) {
-        throw new UserError(`a local fleet is already running from ${stateDir} (pid ${owner})`, {
-          code: 'GOD_LOCAL_RUNNING',
-          hint: 'Use `god status` to see it, or `god down` to stop it first.',
-        });
+      if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.rmSync(file, { force: true });
+    } catch {}
+  };
+  for (let attempt = 0; attempt < 50; attempt++) {
+    try {
+      // write the pid to a private file, then link it into place: the lock never exists half-written
+      const tmp = `${file}.${process.pid}`;
+      fs.writeFileSync(tmp, String(process.pid));
+      try {
+        fs.linkSync(tmp, file);
+        return release;
+      } finally {
+        fs.rmSync(tmp, { force: true });
       }
-      fs.rmSync(file, { force: true }); // its owner died: take over
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
+    let owner = 0;
+    try {
+      owner = Number(fs.readFileSync(file, 'utf8').trim());
+    } catch {
+      continue; // released meanwhile: try again
+    }
+    if (owner && owner !== process.pid && pidAlive(owner)) {
+      throw new UserError(`a local fleet is already running from ${stateDir} (pid ${owner})`, {
+        code: 'GOD_LOCAL_RUNNING',
+        hint: 'Use `god status` to see it, or `god down` to stop it first.',
+      });
+    }
+    fs.rmSync(file, { force: true }); // its owner died: take over
   }
   throw new UserError(`cannot take the supervisor lock in ${stateDir}`, {
     code: 'GOD_LOCAL',
