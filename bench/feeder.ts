@@ -144,7 +144,7 @@ interface E2E {
   published: number;
 }
 
-async function endToEnd(prefix: string): Promise<E2E> {
+async function endToEnd(prefix: string, publishMode: 'commands' | 'script'): Promise<E2E> {
   const keys = redisContract(prefix);
   const cmd = new Redis(redis.url, { maxRetriesPerRequest: null });
   const pub = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
@@ -157,6 +157,7 @@ async function endToEnd(prefix: string): Promise<E2E> {
     catalog,
     maxBuffer: 200_000,
     batch: 2000,
+    publishMode,
   });
   await feeder.start();
   const t = sec();
@@ -202,27 +203,30 @@ async function unbatched(prefix: string): Promise<number> {
 }
 
 try {
-  const runs: E2E[] = [];
-  for (let i = 0; i < Math.min(RUNS, 3); i++) runs.push(await endToEnd(`bench${i}:`));
   const peer = await unbatched('unb0:');
-  const wall = median(runs.map((r) => r.rate));
-  const feederCpu = median(runs.map((r) => r.feederCpu));
-  const redisCpu = median(runs.map((r) => r.redisCpu));
-  const e2e = Math.min(feederCpu, redisCpu);
-  console.log('\nend to end into Redis (parse+match+count+publish until acknowledged)');
-  console.log(
-    `  wall clock                       ${fmt(wall).padStart(10)} tweets/s   (runs: ${runs.map((r) => fmt(r.rate)).join(', ')})`,
-  );
-  console.log(`  per CPU second of the feeder     ${fmt(feederCpu).padStart(10)} tweets/s`);
-  console.log(`  per CPU second of redis-server   ${fmt(redisCpu).padStart(10)} tweets/s`);
-  console.log(
-    `  unbatched peer (1 RTT per tweet)  ${fmt(peer).padStart(9)} tweets/s   → pipelined is ${(wall / peer).toFixed(0)}× faster (wall)`,
-  );
-  console.log(`  (${fmt(runs[0].published)} publications per run: PUBLISH + LPUSH + LTRIM + EXPIRE each)`);
+  console.log('\nend to end into Redis (parse+match+count+publish until acknowledged), tweets/s');
+  console.log('  publish mode                      wall clock   per feeder CPU-s   per redis-server CPU-s');
+  let best = 0;
+  for (const mode of ['commands', 'script'] as const) {
+    const runs: E2E[] = [];
+    for (let i = 0; i < Math.min(RUNS, 3); i++) runs.push(await endToEnd(`bench-${mode}${i}:`, mode));
+    const wall = median(runs.map((r) => r.rate));
+    const feederCpu = median(runs.map((r) => r.feederCpu));
+    const redisCpu = median(runs.map((r) => r.redisCpu));
+    best = Math.max(best, Math.min(feederCpu, redisCpu));
+    const name = mode === 'commands' ? 'commands (queueTweet, 4 per pub)' : 'script (1 EVALSHA per batch)';
+    console.log(
+      `  ${name.padEnd(32)} ${fmt(wall).padStart(11)}   ${fmt(feederCpu).padStart(16)}   ${fmt(redisCpu).padStart(22)}`,
+    );
+    console.log(
+      `      runs (wall): ${runs.map((r) => fmt(r.rate)).join(', ')}; ${fmt(runs[0].published)} publications per run`,
+    );
+  }
+  console.log(`  unbatched peer (1 RTT per tweet) ${fmt(peer).padStart(11)}`);
   console.log(
     `\ngoals (per CPU second, the machine being shared): match ≥ 150,000 tweets/s: ${matchSyn >= 150_000 ? 'met' : 'NOT met'} (synthetic), ` +
-      `${matchEval >= 150_000 ? 'met' : 'NOT met'} (evaluation); end to end ≥ 100,000 tweets/s (slower of feeder and Redis): ` +
-      `${e2e >= 100_000 ? 'met' : 'NOT met'} (${fmt(e2e)})`,
+      `${matchEval >= 150_000 ? 'met' : 'NOT met'} (evaluation); end to end ≥ 100,000 tweets/s (slower of feeder and Redis, best mode): ` +
+      `${best >= 100_000 ? 'met' : 'NOT met'} (${fmt(best)})`,
   );
 } finally {
   await redis.stop();

@@ -6,7 +6,7 @@ import type { CatalogMovie, RedisContract } from '../../protocol/redis-contract.
 import { queueCatalog, queueRanking } from '../../protocol/redis-writes.ts';
 import { WindowCounter } from './counter.ts';
 import { Matcher } from './match/matcher.ts';
-import { Publisher } from './publisher.ts';
+import { type PublishMode, Publisher } from './publisher.ts';
 import type { Recorder } from './record.ts';
 import { toTweet } from './tweet.ts';
 
@@ -23,6 +23,7 @@ export interface FeederOptions {
   rankingSize?: number;
   maxBuffer?: number;
   batch?: number;
+  publishMode?: PublishMode;
   recorder?: Recorder;
 }
 
@@ -50,6 +51,7 @@ export class Feeder {
       keys: o.keys,
       maxBuffer: o.maxBuffer ?? 100_000,
       batch: o.batch ?? 1000,
+      mode: o.publishMode,
       onError: (err) =>
         o.log.warn({ err: err.message, buffered: this.publisher.buffered }, 'publishing paused'),
     });

@@ -1,10 +1,36 @@
 // Writes matched tweets and minute counts to Redis in pipelined batches. While Redis is away, tweets wait in a
 // bounded buffer (the oldest are dropped, and counted, when it is full); counts are merged per minute and
 // movie, so they stay small and are never dropped. Never throws into the caller.
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Tweet } from '../../protocol/messages.ts';
-import { COUNT_BUCKET_TTL_S, type RedisContract } from '../../protocol/redis-contract.ts';
+import {
+  COUNT_BUCKET_TTL_S,
+  RECENT_TWEETS_CAP,
+  RECENT_TWEETS_TTL_S,
+  type RedisContract,
+} from '../../protocol/redis-contract.ts';
 import { queueTweet } from '../../protocol/redis-writes.ts';
+import { encodeServerMessage } from '../../protocol/ndjson.ts';
+
+/**
+ * `script` mode: the same writes as queueTweet (PUBLISH the wire line, LPUSH/LTRIM/EXPIRE the history), done
+ * by one EVALSHA per batch, because the client cost of four ioredis commands per publication is what limits
+ * the feeder's throughput. Key names come from the contract as arguments. Standalone Redis only (keys of
+ * many slots in one script), and Redis runs each batch as one unit.
+ */
+const PUBLISH_SCRIPT = `
+local cap, ttl = tonumber(ARGV[1]), ARGV[2]
+for i = 3, #ARGV, 3 do
+  local channel, recent, line = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  redis.call('PUBLISH', channel, line)
+  redis.call('LPUSH', recent, line)
+  redis.call('LTRIM', recent, 0, cap)
+  redis.call('EXPIRE', recent, ttl)
+end
+return #ARGV`;
+
+export type PublishMode = 'commands' | 'script';
 
 interface Entry {
   movie: number;
@@ -22,6 +48,8 @@ export interface PublisherOptions {
   batch: number;
   /** pipelines in flight at once */
   maxInFlight?: number;
+  /** 'commands' (default): queueTweet per publication; 'script': one EVALSHA per batch */
+  mode?: PublishMode;
   onError?: (err: Error) => void;
 }
 
@@ -131,7 +159,17 @@ export class Publisher {
     this.countsPending = false;
     this.inFlight++;
     const p = redis.pipeline();
-    for (const e of batch) queueTweet(p, keys, e.movie, e.tweet);
+    const script = this.o.mode === 'script' && batch.length > 0;
+    if (script) {
+      const args: Array<string | Buffer> = [String(RECENT_TWEETS_CAP - 1), String(RECENT_TWEETS_TTL_S)];
+      for (const e of batch) {
+        const line = encodeServerMessage('post_tweet', { movie_id: e.movie, tweet: e.tweet });
+        args.push(keys.movieChannel(e.movie), keys.movieRecent(e.movie), line);
+      }
+      p.evalsha(this.scriptSha(), 0, ...args);
+    } else for (const e of batch) queueTweet(p, keys, e.movie, e.tweet);
+    const perEntry = script ? 0 : 4;
+    const countsAt = script ? 1 : batch.length * 4;
     for (const [minute, b] of counts) {
       const key = keys.countBucket(minute);
       for (const [movie, c] of b) p.hincrby(key, String(movie), c);
@@ -146,16 +184,21 @@ export class Publisher {
     }
     this.inFlight--;
     const now = performance.now();
-    // each publication is 4 commands (see queueTweet): it is done when its LPUSH went through
+    if (script && results?.[0]?.[0]?.message.startsWith('NOSCRIPT')) {
+      this.scriptLoaded = undefined;
+      await redis.script('LOAD', PUBLISH_SCRIPT).catch(() => {});
+    }
+    // a publication is done when its LPUSH went through (command mode: 4 commands each, see queueTweet;
+    // script mode: the script's one reply covers the batch)
     const requeue: Entry[] = [];
     batch.forEach((e, i) => {
-      const r = results?.[i * 4 + 1];
+      const r = results?.[script ? 0 : i * perEntry + 1];
       if (r && !r[0]) {
         this.published++;
         if (now - e.at > this.maxLag) this.maxLag = now - e.at;
       } else requeue.push(e);
     });
-    const countsFailed = !results || results.slice(batch.length * 4).some(([err]) => err);
+    const countsFailed = !results || results.slice(countsAt).some(([err]) => err);
     if (hadCounts && countsFailed) this.mergeCounts(counts);
     if (requeue.length) {
       // back to the front: they are older than what arrived meanwhile
@@ -179,6 +222,16 @@ export class Publisher {
     }
     this.lastError = '';
     this.pump();
+  }
+
+  private scriptLoaded?: string;
+  /** the script's SHA1 (EVALSHA); loaded on first use and again after NOSCRIPT (e.g. a restarted Redis) */
+  private scriptSha(): string {
+    if (!this.scriptLoaded) {
+      this.scriptLoaded = createHash('sha1').update(PUBLISH_SCRIPT).digest('hex');
+      void this.o.redis.script('LOAD', PUBLISH_SCRIPT).catch(() => {});
+    }
+    return this.scriptLoaded;
   }
 
   private mergeCounts(counts: Map<number, Map<number, number>>): void {

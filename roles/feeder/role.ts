@@ -78,6 +78,7 @@ async function startFeeder(ctx: RoleContext<FeederConfig>, hooks: FeederHooks): 
     rankingSize: c.rankingSize,
     maxBuffer: c.bufferMax,
     batch: c.batchSize,
+    publishMode: c.publishMode,
     recorder,
   });
   await feeder.start();

@@ -19,10 +19,10 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe('publishing', () => {
+describe.each(['commands', 'script'] as const)('publishing (%s)', (mode) => {
   it('publishes each matched tweet once per movie, as the post_tweet wire line, and keeps the history', async () => {
-    const keys = redisContract('pub:');
-    const f = makeFeeder(redis.url, keys);
+    const keys = redisContract(`pub-${mode}:`);
+    const f = makeFeeder(redis.url, keys, undefined, { publishMode: mode });
     const sub = await subscribe(redis.url, [
       keys.movieChannel(1),
       keys.movieChannel(9),
@@ -89,7 +89,7 @@ describe('publishing', () => {
   });
 
   it('counts and logs bad lines and goes on', async () => {
-    const keys = redisContract('bad:');
+    const keys = redisContract(`bad-${mode}:`);
     const f = makeFeeder(redis.url, keys);
     await f.feeder.start();
     try {
@@ -134,6 +134,8 @@ describe('Redis restart mid-stream', () => {
       '150',
       '--ranking-interval',
       '100ms',
+      '--publish-mode',
+      'script', // the script is gone from a restarted Redis: NOSCRIPT must load it again
     ]);
     try {
       await waitFor(() => feeder.gauges().published_total > 50, 10_000, 'publishing before the restart');

@@ -147,7 +147,10 @@ describe('record → replay', () => {
     expect(recorded.length).toBe(rec.gauges().tweets_total);
     expect(recorded.every((l) => JSON.parse(l).data.id)).toBe(true);
 
+    // in the other publish mode: both must write the same
     const play = await startFeederRole([
+      '--publish-mode',
+      'script',
       ...base('play:'),
       '--source',
       'replay',
