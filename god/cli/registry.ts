@@ -5,6 +5,7 @@ import { demoCommand } from './commands/demo.ts';
 import { dashboardCommand } from './commands/dashboard.ts';
 import { endpointsCommand, endpointsShedCommand } from './commands/endpoints.ts';
 import { logsCommand } from './commands/logs.ts';
+import { playCommand } from './commands/play.ts';
 import { rollbackCommand } from './commands/rollback.ts';
 import { runCommand, superviseCommand } from './commands/run.ts';
 import { downCommand, restartCommand, upCommand } from './commands/scale.ts';
@@ -21,6 +22,7 @@ export const commands: CommandSpec[] = [
   restartCommand,
   deployCommand,
   rollbackCommand,
+  playCommand,
   endpointsCommand,
   endpointsShedCommand,
   runCommand,

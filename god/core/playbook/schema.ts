@@ -1,0 +1,257 @@
+// The playbook file (playbooks/*.yaml): a name, variables, ordered steps. One zod schema; the runner reads the
+// types derived from it. A step is a mapping with exactly one kind key (provision, deploy, ...) plus the
+// common keys (name, continue_on_error, timeout).
+import { z } from 'zod';
+import { RoleSchema } from '../../../protocol/redis-contract.ts';
+
+export const STEP_KINDS = [
+  'provision',
+  'deploy',
+  'restart',
+  'wait',
+  'shed',
+  'publish_endpoints',
+  'run',
+  'assert',
+  'down',
+] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+/** 250ms, 30s, 5m, 1h (as in the config and the roles' flags) */
+export const DurationSchema = z
+  .union([z.string(), z.number()])
+  .transform((v) => String(v).trim())
+  .refine((v) => /^\d+(\.\d+)?\s*(ms|s|m|h)?$/.test(v), 'must be a duration like 250ms, 30s, 5m or 1h');
+
+const count = z.number().int('must be a whole number').min(0, 'must be 0 or more');
+const positive = z.number().int('must be a whole number').min(1, 'must be 1 or more');
+const name = z.string().regex(/^[A-Za-z0-9._-]+$/, 'may only hold letters, digits, dot, dash and underscore');
+const ids = z.array(z.string().min(1)).min(1, 'must list at least one process id');
+/** `play`: since the playbook started; or a duration back from now */
+const since = z.union([z.literal('play'), DurationSchema]);
+const alertKind = z.enum(['silence', 'recovered', 'exception', 'digest']);
+/** text where an empty value (a variable left at "") means "not given" */
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v ? v : undefined));
+export const PROVIDERS = ['local', 'ssh', 'ec2'] as const;
+
+export const ProvisionSchema = z
+  .object({
+    role: RoleSchema,
+    count,
+    /** wait for the role's heartbeats after converging (default true) */
+    wait: z.boolean().default(true),
+  })
+  .strict();
+
+export const DeploySchema = z
+  .object({
+    roles: z.array(RoleSchema).min(1).optional(),
+    /** release name (default, or empty: bundle version + content hash) */
+    version: optionalText,
+    /** hosts (local: processes) per batch, N or "N%" */
+    batch: z.union([positive, z.string().regex(/^\d+%?$/, 'must be N or N%')]).optional(),
+    /** health-check restarted processes (default true) */
+    health: z.boolean().default(true),
+    bundle_dir: optionalText,
+    build: z.boolean().default(false),
+  })
+  .strict();
+
+export const RestartSchema = z
+  .object({ role: RoleSchema.optional(), ids: ids.optional(), wait: z.boolean().default(true) })
+  .strict();
+
+export const HealthyCheckSchema = z
+  .object({
+    role: RoleSchema.optional(),
+    /** exactly this many up (default: every process the fleet expects) */
+    count: count.optional(),
+    at_least: count.optional(),
+    /** and reporting this release (empty: any) */
+    version: optionalText,
+  })
+  .strict()
+  .refine((o) => o.count === undefined || o.at_least === undefined, {
+    message: 'give count or at_least, not both',
+  });
+
+export const ConditionsSchema = z
+  .object({
+    /** processes beating (state up), by role, count and release */
+    healthy: HealthyCheckSchema.optional(),
+    /** no alert in the keepers' alerts stream */
+    no_alerts: z
+      .union([
+        z.literal(true),
+        z.object({ since: since.default('play'), kinds: z.array(alertKind).optional() }).strict(),
+      ])
+      .optional(),
+    /** at least N alerts in the alerts stream */
+    alerts: z
+      .object({
+        at_least: positive.default(1),
+        kinds: z.array(alertKind).optional(),
+        since: since.default('play'),
+      })
+      .strict()
+      .optional(),
+    /** protocol clients (the client SDK) connect and get `set_movies` */
+    client: z
+      .object({
+        count: positive.max(1000, 'must be at most 1000').default(1),
+        /** registry (default: the list built from the endpoint registry), or an endpoints.json path/URL */
+        source: z.string().min(1).default('registry'),
+        /** keep these clients connected under this name for later `clients` checks */
+        keep: name.optional(),
+      })
+      .strict()
+      .optional(),
+    /** a group of clients kept by an earlier `client: {keep: NAME}` */
+    clients: z
+      .object({
+        group: name,
+        /** `all` (default) or at least N connected with their `set_movies` */
+        connected: z.union([z.literal('all'), count]).default('all'),
+        /** at least N clients now on another endpoint than the one they first joined */
+        moved_at_least: count.optional(),
+      })
+      .strict()
+      .optional(),
+    /** the endpoint registry */
+    endpoints: z
+      .object({
+        healthy: count.optional(),
+        at_least: count.optional(),
+        /** at least N endpoints serve one client or more */
+        busy_at_least: count.optional(),
+      })
+      .strict()
+      .optional(),
+    /** every log line written so far was archived by the keepers (nothing unread or unacknowledged) */
+    logs_archived: z.literal(true).optional(),
+  })
+  .strict()
+  .refine((o) => Object.values(o).some((v) => v !== undefined), {
+    message:
+      'must name at least one check (healthy, no_alerts, alerts, client, clients, endpoints, logs_archived)',
+  });
+export type Conditions = z.output<typeof ConditionsSchema>;
+
+export const ShedSchema = z
+  .object({
+    /** an endpoint id, or `busiest` (the one with the most clients) */
+    endpoint: z.string().min(1),
+    clients: positive,
+  })
+  .strict();
+
+export const PublishSchema = z
+  .object({
+    /** s3://BUCKET/PREFIX, file://DIR or a folder (default: the keeper's archive target) */
+    target: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const RunSchema = z
+  .object({
+    command: z.string().min(1),
+    /** hosts running this role (local: this machine); GOD_PIDS holds the pids of its processes there */
+    role: RoleSchema.optional(),
+    /** hosts by inventory name */
+    hosts: z.array(z.string().min(1)).min(1).optional(),
+    /** only these processes (GOD_PIDS) */
+    ids: ids.optional(),
+    expect_exit: z.number().int().min(0).max(255).default(0),
+  })
+  .strict();
+
+export const DownSchema = z.object({ role: RoleSchema.optional(), ids: ids.optional() }).strict();
+
+/** `publish_endpoints:` and `down:` may be left empty. */
+const orEmpty = <T extends z.ZodType>(s: T) =>
+  z.preprocess((v) => (v === null ? {} : v), s) as unknown as z.ZodType<z.output<T>, z.input<T>>;
+
+export const StepSchema = z
+  .object({
+    name: z.string().min(1).optional(),
+    /** a failure is reported and the play goes on */
+    continue_on_error: z.boolean().default(false),
+    /** run the step only with these providers (e.g. [ssh, ec2] for shipping a release) */
+    providers: z.array(z.enum(PROVIDERS)).min(1).optional(),
+    /** wait/assert deadline, heartbeat wait of provision/restart, health check of deploy, run's limit */
+    timeout: DurationSchema.optional(),
+    provision: ProvisionSchema.optional(),
+    deploy: orEmpty(DeploySchema).optional(),
+    restart: orEmpty(RestartSchema).optional(),
+    wait: ConditionsSchema.optional(),
+    shed: ShedSchema.optional(),
+    publish_endpoints: orEmpty(PublishSchema).optional(),
+    run: RunSchema.optional(),
+    assert: ConditionsSchema.optional(),
+    down: orEmpty(DownSchema).optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const kinds = STEP_KINDS.filter((k) => s[k] !== undefined);
+    if (kinds.length === 0) {
+      ctx.addIssue({ code: 'custom', path: [], message: `names no step kind (${STEP_KINDS.join(', ')})` });
+    } else if (kinds.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [kinds[1]!],
+        message: `a step does one thing; this one names ${kinds.join(' and ')} (split it into ${kinds.length} steps)`,
+      });
+    }
+  });
+export type StepInput = z.output<typeof StepSchema>;
+
+const VarValue = z.union([z.string(), z.number(), z.boolean()]);
+
+export const PlaybookSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    /** defaults, overridden by --var k=v, GOD_VAR_<NAME> and GOD_PLAY_VARS */
+    vars: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'variable names are letters, digits and _'),
+        VarValue,
+      )
+      .default({}),
+    steps: z.array(StepSchema).min(1, 'must list at least one step'),
+  })
+  .strict();
+export type PlaybookInput = z.output<typeof PlaybookSchema>;
+
+/** A step as the runner sees it: its kind and arguments pulled out. */
+export type Step = {
+  index: number;
+  name: string;
+  line?: number;
+  continue_on_error: boolean;
+  timeout?: string;
+  providers?: Array<(typeof PROVIDERS)[number]>;
+} & (
+  | { kind: 'provision'; args: z.output<typeof ProvisionSchema> }
+  | { kind: 'deploy'; args: z.output<typeof DeploySchema> }
+  | { kind: 'restart'; args: z.output<typeof RestartSchema> }
+  | { kind: 'wait'; args: Conditions }
+  | { kind: 'shed'; args: z.output<typeof ShedSchema> }
+  | { kind: 'publish_endpoints'; args: z.output<typeof PublishSchema> }
+  | { kind: 'run'; args: z.output<typeof RunSchema> }
+  | { kind: 'assert'; args: Conditions }
+  | { kind: 'down'; args: z.output<typeof DownSchema> }
+);
+
+export interface Playbook {
+  name: string;
+  description?: string;
+  /** absolute path of the file */
+  file: string;
+  /** the values in effect (defaults + overrides) */
+  vars: Record<string, string | number | boolean>;
+  steps: Step[];
+}
