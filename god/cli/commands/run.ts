@@ -13,7 +13,12 @@ async function supervise(ctx: CliContext, initial: 'config' | undefined): Promis
       hint: 'Use `god up` / `god deploy` for ssh and ec2 fleets.',
     });
   }
-  const stateDir = resolveStateDir({ flag: ctx.opts.stateDir, configured: config.local.state_dir, baseDir });
+  const stateDir = resolveStateDir({
+    flag: ctx.opts.stateDir,
+    configured: config.local.state_dir,
+    baseDir,
+    cwd: ctx.cwd,
+  });
   const { fleet, done } = await runSupervisor({
     config,
     baseDir,
