@@ -15,6 +15,7 @@ import {
   findProcessesUsing,
   makeTempDir,
   pidAlive,
+  recentOutput,
   spawnTracked,
   waitFor,
   waitForExit,
@@ -243,7 +244,18 @@ describe('god run (foreground) and errors', () => {
     child.kill('SIGINT');
     expect(await waitForExit(child, 20_000)).toBe(true);
     expect(child.exitCode).toBe(0);
-    await waitForLine(child, /"type":"result","at":"[^"]+","command":"run","ok":true/, 1000);
+    await waitForLine(child, /"command":"run"/, 1000);
+    const out = recentOutput(child, 1000).filter((l) => l.startsWith('{'));
+    const lines = out.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const done = resultOf(
+      { code: 0, stdout: out.join('\n'), stderr: '', lines },
+      'run',
+      z.object({ stopped: z.literal(true), state_dir: z.string() }),
+    );
+    expect(done.state_dir).toBe(path.join(dir, '.god/local'));
+    expect(lines.filter((l) => l.type === 'process' && l.action === 'stopped').map((l) => l.id)).toEqual([
+      'feeder-1',
+    ]);
     for (const pid of pids) expect(pidAlive(pid)).toBe(false);
     expect(findProcessesUsing(dir)).toEqual([]);
   });
