@@ -8,6 +8,7 @@ import type { FleetRedis } from '../../core/redis.ts';
 import { startFeeds } from '../../tui/adapters/index.ts';
 import { coreActions } from '../../tui/core-actions.ts';
 import { HeadlessPrinter } from '../../tui/headless.ts';
+import { openDashboard } from '../../tui/open.ts';
 import { DashboardStore } from '../../tui/store.ts';
 import type { CliContext, CommandSpec } from '../context.ts';
 import { remoteSetup } from './deploy.ts';
@@ -95,7 +96,6 @@ export const dashboardCommand: CommandSpec = {
       printer.close();
       return 0;
     }
-    const { runDashboard } = await import('../../tui/run.tsx');
     const store = new DashboardStore();
     // events reach the screen through the store; printed to stderr they would tear the dashboard
     const out = ctx.out as unknown as { event: (ev: unknown) => void };
@@ -103,7 +103,7 @@ export const dashboardCommand: CommandSpec = {
     out.event = () => {};
     const feeds = startFeeds(store, { fr, provider, events: ctx.events });
     try {
-      await runDashboard({
+      await openDashboard({
         store,
         actions: coreActions({
           provider,

@@ -3,6 +3,7 @@
 import { EventBus } from '../../core/events.ts';
 import { startFeeds } from '../../tui/adapters/index.ts';
 import { coreActions } from '../../tui/core-actions.ts';
+import { openDashboard } from '../../tui/open.ts';
 import { DashboardStore } from '../../tui/store.ts';
 import { Demo, type DemoSummary } from '../../demo/demo.ts';
 import { type CliContext, type CommandSpec, intArg } from '../context.ts';
@@ -113,11 +114,10 @@ export const demoCommand: CommandSpec = {
         ctx.out.result('demo', summary, (s) => renderSummary(ctx, s), summary.ok);
         return summary.ok ? 0 : 1;
       }
-      const { runDashboard } = await import('../../tui/run.tsx');
       const store = new DashboardStore();
       const feeds = startFeeds(store, { fr: demo.fr, provider: demo.provider, events });
       store.setNotice(`demo: ${clients} simulated clients, ${rate} synthetic tweets/s — q stops everything`);
-      const ui = runDashboard({
+      const ui = openDashboard({
         store,
         actions: coreActions({ provider: demo.provider, config: demo.config, fr: demo.fr, events }),
       });
