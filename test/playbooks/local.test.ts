@@ -114,7 +114,7 @@ local:
         .processes.map((p) => p.id)
         .sort(),
     ).toEqual(started.sort());
-  });
+  }, 120_000);
 
   it('launch.yaml a second time changes nothing, and its events say so', async () => {
     const before = await fleetSnapshot();
@@ -129,7 +129,7 @@ local:
     const after = await fleetSnapshot();
     expect(after.processes).toEqual(before.processes);
     expect(after.beats).toEqual(before.beats);
-  });
+  }, 120_000);
 
   it('--dry-run of rolling-deploy, scale-endpoints and drill prints their plans and changes nothing', async () => {
     const before = await fleetSnapshot();
@@ -160,7 +160,7 @@ local:
     expect(drill.stdout).toMatch(/would stop feeder-1/);
     expect(drill.stdout).toMatch(/dry run: nothing changed/);
     expect(await fleetSnapshot()).toEqual(before);
-  });
+  }, 120_000);
 
   it('rolling-deploy.yaml restarts every process batch by batch, health-checked', async () => {
     const before = await fleetSnapshot();
@@ -171,7 +171,7 @@ local:
     const pidsBefore = new Map(before.processes as Array<[string, number]>);
     for (const [id, pid] of after.processes as Array<[string, number]>)
       expect(pid, id).not.toBe(pidsBefore.get(id));
-  });
+  }, 120_000);
 
   it('scale-endpoints.yaml adds an endpoint, publishes the list and sheds clients onto it', async () => {
     const res = resultOf(await play('scale-endpoints.yaml', '--json'), 'play', PlayResultSchema);
@@ -181,7 +181,7 @@ local:
     expect(moved.detail).toMatch(/endpoint-3×[1-9]/);
     const list = parseEndpointList(fs.readFileSync(path.join(stateDir, 'archive', 'endpoints.json'), 'utf8'));
     expect(list.endpoints).toHaveLength(3);
-  });
+  }, 120_000);
 
   it('a failing step stops the play, is named, and the exit code is 1; continue_on_error goes on', async () => {
     const file = path.join(dir, 'failing.yaml');
@@ -224,5 +224,5 @@ steps:
     const plain = await play(file);
     expect(plain.code).toBe(1);
     expect(plain.stdout).toMatch(/play failing failed at step 3 \(a wait that cannot end\)/);
-  });
+  }, 120_000);
 });
