@@ -13,7 +13,6 @@ import { HeartbeatPublisher } from '../../roles/runtime/heartbeat.ts';
 import { RedisLogSink } from '../../roles/runtime/log-sink.ts';
 import { makeTempDir, useRedis, waitFor } from '../harness/index.ts';
 
-const redisServer = useRedis();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function capture() {
@@ -34,6 +33,8 @@ function capture() {
 }
 
 describe('god dashboard off a TTY', () => {
+  const redisServer = useRedis();
+
   it('prints log lines, process states, the ranking and alerts as NDJSON from a live Redis', async () => {
     const url = redisServer().url;
     const prefix = 'dash1:';
