@@ -42,7 +42,7 @@ local:
     resultOf(await godIn(['up', '--json'], { cwd: dir }), 'up', OperationResultSchema);
     const stateDir = path.join(dir, '.god/local');
     const before = readState(stateDir)!;
-    const pidOf = (id: string) => before.processes.find((p) => p.id === id)!.pid;
+    const pidOf = (id: string) => before.processes.find((p) => p.id === id)!.pid!;
     const r = await godIn(['play', DRILL, '--json', '--var', 'quiet=30s'], { cwd: dir });
     const res = resultOf(r, 'play', PlayResultSchema);
     expect(res.steps.every((s) => s.status === 'ok')).toBe(true);
