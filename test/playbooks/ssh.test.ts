@@ -173,4 +173,18 @@ describe.skipIf(!sshAvailable() || !ROLES_OK)('playbooks against the ssh provide
     expect((await version('feeder', 'feeder-host2'))?.version).toBe('r2');
     expect((await version('endpoint', 'endpoint-host1'))?.version).toBe('r2');
   }, 180_000);
+
+  it("provision to fewer keepers stops the last host's and waits only for the kept one", async () => {
+    const file = path.join(dir, 'fewer.yaml');
+    fs.writeFileSync(
+      file,
+      'name: fewer\nsteps:\n  - provision: { role: keeper, count: 1 }\n    timeout: 60s\n',
+    );
+    const r = await godIn(['play', file, '--json'], { cwd: dir });
+    const res = resultOf(r, 'play', PlayResultSchema);
+    expect(res.steps[0]!.changes).toEqual(['stop keeper-host2 on host2']);
+    expect(await version('keeper', 'keeper-host1')).toBeDefined();
+    const again = resultOf(await godIn(['play', file, '--json'], { cwd: dir }), 'play', PlayResultSchema);
+    expect(again.steps[0]!.changed).toBe(false);
+  }, 120_000);
 });

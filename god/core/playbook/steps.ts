@@ -19,7 +19,7 @@ import { downOp, restartOp, upOp, type WaitOptions } from '../operations.ts';
 import { isRemoteProvider, type RemoteProvider } from '../providers/ssh.ts';
 import type { ExpectedProcess } from '../providers/types.ts';
 import { shq } from '../ssh/connection.ts';
-import { getStatus, type ProcessStatus } from '../status.ts';
+import { getStatus, type ProcessStatus, waitHealthy } from '../status.ts';
 import { type CheckMemo, describeConditions, evaluate } from './conditions.ts';
 import type { PlayContext, StepOutcome } from './context.ts';
 import type { Conditions, Step } from './schema.ts';
@@ -383,14 +383,26 @@ export async function runStep(pc: PlayContext, s: Step): Promise<StepOutcome> {
   switch (s.kind) {
     case 'provision': {
       const changes = await planProvision(pc, s.args.role, s.args.count);
+      const rp = remote(pc);
+      // an ssh inventory keeps listing the hosts a smaller count stopped: wait only for the ones kept
+      const ssh = rp?.kind === 'ssh';
       const r = await upOp({
         provider: pc.provider,
         config: pc.config,
         role: s.args.role,
         count: s.args.count,
-        wait: waitOpts(pc, s, s.args.wait),
+        wait: ssh ? undefined : waitOpts(pc, s, s.args.wait),
         events: ev,
       });
+      if (ssh && s.args.wait) {
+        const kept = (await rp!.deployHosts())
+          .flatMap((h) =>
+            h.processes.filter((p) => p.role === s.args.role).map((p) => ({ ...p, host: h.name })),
+          )
+          .slice(0, s.args.count);
+        await waitHealthy(await pc.redis(), kept, { timeoutMs: stepTimeoutMs(s), signal: pc.signal });
+        r.healthy = true;
+      }
       return {
         changed: changes.length > 0,
         changes,
