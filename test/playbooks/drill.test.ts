@@ -1,6 +1,7 @@
 // drill.yaml against the local provider: an endpoint and the keeper are SIGKILLed; the play checks the
 // clients came back on another endpoint, the log lines of the outage were archived, and the keeper's
-// silence and recovery alerts fired. The keeper's silence window is 3 s here so the drill stays short.
+// silence and recovery alerts fired. The keeper's silence window is 3 s and it flushes archive objects every
+// second here, so the drill stays short.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -28,6 +29,7 @@ describe('drill.yaml against the local provider', () => {
   keeper:
     options:
       alerts: { silence: 3s }
+      flush: 1s
 local:
   restart: { backoff_min: 200ms, backoff_max: 2s, stable_after: 5s }
   stop_timeout: 8s
