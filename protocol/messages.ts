@@ -113,7 +113,12 @@ function parseWith<M>(table: Record<string, z.ZodType>, value: unknown): ParseRe
     return { ok: false, code: 'invalid_message', message: '"action" must be a string' };
   }
   if (!Object.hasOwn(table, action)) {
-    return { ok: false, code: 'unknown_action', message: `unknown action "${action.slice(0, 64)}"`, action: action.slice(0, 64) };
+    return {
+      ok: false,
+      code: 'unknown_action',
+      message: `unknown action "${action.slice(0, 64)}"`,
+      action: action.slice(0, 64),
+    };
   }
   // `params` may be omitted when empty.
   const parsed = table[action].safeParse(params === undefined ? {} : params);
