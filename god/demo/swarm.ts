@@ -145,7 +145,7 @@ export class Swarm {
           const movie = this.pick(p.movies);
           this.watch(m, movie);
           this.o.log?.info(
-            { client: n, endpoint: `${client.endpoint?.host}:${client.endpoint?.port}`, movie: movie?.title },
+            { endpoint: `${client.endpoint?.host}:${client.endpoint?.port}` },
             `client ${n} connected and watches ${movie?.title ?? 'nothing yet'}`,
           );
         }
@@ -158,7 +158,7 @@ export class Swarm {
     client.on('redirect', (r) => {
       this.stats.redirects++;
       this.o.log?.info(
-        { client: n, to: `${r.host}:${r.port}`, reason: r.reason },
+        { to: `${r.host}:${r.port}`, reason: r.reason },
         `client ${n} moved to another endpoint`,
       );
     });
@@ -169,7 +169,7 @@ export class Swarm {
       }
       if (!this.stopped && reason !== 'redirected') {
         this.stats.reconnects++;
-        this.o.log?.warn({ client: n, reason }, `client ${n} lost its connection; reconnecting`);
+        this.o.log?.warn({ reason }, `client ${n} lost its connection; reconnecting`);
       }
     });
     client.on('list_error', (err) =>
@@ -194,7 +194,7 @@ export class Swarm {
   private move(m: Member): void {
     if (this.stopped || !this.members.has(m)) return;
     if (this.random() < (this.o.leaveChance ?? 0.15)) {
-      this.o.log?.info({ client: m.n }, `client ${m.n} closed the app`);
+      this.o.log?.info(`client ${m.n} closed the app`);
       this.leave(m, 'left');
       this.later(() => this.join(), 1000 + this.random() * 3000);
       return;
@@ -204,7 +204,7 @@ export class Swarm {
     if (next && m.live) {
       this.watch(m, next);
       this.stats.switches++;
-      this.o.log?.info({ client: m.n, movie: next.title }, `client ${m.n} switched to ${next.title}`);
+      this.o.log?.info(`client ${m.n} switched to ${next.title}`);
     }
     this.schedule(m);
   }
