@@ -166,7 +166,7 @@ function normalKey(store: DashboardStore, actions: DashboardActions, input: stri
       const clients = row.clients ?? 0;
       return store.confirm({
         title: `Shed clients from ${row.id}?`,
-        body: `The endpoint tells that many clients to reconnect to another endpoint (it holds ${clients}).`,
+        body: `That many of its ${clients} clients are sent to another endpoint.`,
         count: { label: 'clients', value: Math.max(1, Math.ceil(clients / 2)), min: 1, max: 1_000_000 },
         run: (n) =>
           perform(store, `shedding ${n} clients from ${row.id}`, `asked ${row.id} to shed ${n} clients`, () =>
