@@ -114,7 +114,12 @@ describe.skipIf(!hasTmux)('god demo in tmux', () => {
       20_000,
       'log lines arriving and the ranking changing',
     );
-    expect(screen()).toMatch(/\d+ clients · [1-9][\d.]* tw\/s/);
+    // the simulated clients connect once the keeper has written endpoints.json
+    await waitFor(
+      () => /[1-9]\d* clients · [1-9][\d.]* tw\/s/.test(screen()),
+      30_000,
+      'clients connected and tweets flowing',
+    );
 
     // filter the log by role
     keys('/');
