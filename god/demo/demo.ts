@@ -82,14 +82,13 @@ export function demoConfig(stateDir: string, rate: number, catalog: string = BUN
       feeder: {
         count: 1,
         options: { source: 'synthetic', catalog, rate },
-        // the feeder's own variable names, so the demo does not depend on how God maps options
-        env: { FG_SOURCE: 'synthetic', FG_CATALOG: catalog, FG_SYNTHETIC_RATE: String(rate) },
       },
       endpoint: { count: 2, options: { public_host: '127.0.0.1' } },
       keeper: {
         count: 1,
         // archive often so a short demo has something archived
         options: { archive, flush: '3s' },
+        // endpoints.json right after the endpoints register, so the clients start soon (no config option for it)
         env: { FG_KEEPER_ENDPOINTS_INTERVAL: '1s' },
       },
     },
