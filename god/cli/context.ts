@@ -1,5 +1,5 @@
-// What a CLI command is (a spec the registry turns into a commander command) and what it gets to run:
-// parsed flags (each also an env var), the config, the provider, the fleet's Redis, the event bus and output.
+// What a CLI command gets to run: the global flags, the config, the provider, the fleet's Redis, the event bus
+// and the output — each made when first asked for. (What a command is: spec.ts.)
 import { UserError } from '../../roles/runtime/errors.ts';
 import { type LoadedConfig, loadConfig } from '../core/config/load.ts';
 import { EventBus } from '../core/events.ts';
@@ -7,66 +7,7 @@ import { createProvider } from '../core/providers/index.ts';
 import type { Provider, ProviderContext } from '../core/providers/types.ts';
 import { connectFleetRedis, type FleetRedis, resolveRedisUrl } from '../core/redis.ts';
 import type { Output } from './output.ts';
-
-export interface OptionDef {
-  /** commander syntax: '-n, --count <n>', '--follow', '--no-wait' */
-  flags: string;
-  /** the environment variable read when the flag is absent (GOD_*) */
-  env: string;
-  description: string;
-  default?: string | boolean;
-}
-
-export interface CommandSpec {
-  /** 'status', or 'endpoints shed' for a subcommand of `endpoints` */
-  name: string;
-  description: string;
-  /** commander argument syntax, e.g. '[role]' or '<id> <clients>' */
-  args?: string[];
-  options?: OptionDef[];
-  hidden?: boolean;
-  /** exit code (default 0) */
-  run(ctx: CliContext, args: string[], opts: Record<string, unknown>): Promise<number | undefined>;
-}
-
-/** Flags every command takes. */
-export interface GlobalOptions {
-  config?: string;
-  json: boolean;
-  stateDir?: string;
-  dist: boolean;
-  redis?: string;
-}
-
-export const GLOBAL_OPTIONS: OptionDef[] = [
-  {
-    flags: '-c, --config <file>',
-    env: 'GOD_CONFIG',
-    description: 'config file (default: ./god.config.yaml, else built-in local defaults)',
-  },
-  {
-    flags: '--json',
-    env: 'GOD_JSON',
-    description: 'print NDJSON: events as they happen, then one result line',
-    default: false,
-  },
-  {
-    flags: '--state-dir <dir>',
-    env: 'GOD_STATE_DIR',
-    description: 'local fleet state folder (default: .god/local)',
-  },
-  {
-    flags: '--dist',
-    env: 'GOD_DIST',
-    description: 'local fleet: run dist/roles bundles instead of the sources',
-    default: false,
-  },
-  {
-    flags: '--redis <url>',
-    env: 'GOD_REDIS_URL',
-    description: "the fleet's Redis (default: from the fleet or the config)",
-  },
-];
+import type { GlobalOptions } from './spec.ts';
 
 export class CliContext {
   readonly events = new EventBus();

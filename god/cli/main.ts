@@ -1,17 +1,20 @@
 // The `god` command line (bin/god.mjs runs this): commander built from the registry; every flag also reads its
 // GOD_* environment variable; errors end as "what went wrong / what to do next", or an NDJSON error line.
-import { Command, CommanderError, Option } from 'commander';
-import { boolFlag } from '../../roles/runtime/config.ts';
+// Start-up loads only commander and the registry's lines: the chosen command's module (with its flags) is
+// imported when commander dispatches to it, the context and the output when it runs.
+import fs from 'node:fs';
+import { Command, CommanderError, Help, Option } from 'commander';
 import { UserError } from '../../roles/runtime/errors.ts';
+import type { CliContext } from './context.ts';
+import type { Output, Writer } from './output.ts';
+import { commands } from './registry.ts';
 import {
-  CliContext,
+  type CommandEntry,
   type CommandSpec,
   GLOBAL_OPTIONS,
   type GlobalOptions,
   type OptionDef,
-} from './context.ts';
-import { Output, type Writer, wantColor } from './output.ts';
-import { commands } from './registry.ts';
+} from './spec.ts';
 
 export interface CliIo {
   stdout?: Writer & { isTTY?: boolean };
@@ -30,18 +33,21 @@ function addOption(cmd: Command, def: OptionDef): void {
   cmd.addOption(opt);
 }
 
-/** Flags win over env vars, env vars over defaults. Booleans read 1/true/yes/on and 0/false/no/off. */
-function applyEnv(cmd: Command, defs: OptionDef[], env: NodeJS.ProcessEnv): void {
+/** The roles' boolean parsing (1/true/yes/on, 0/false/no/off); zod is loaded only when it is needed. */
+async function parseBool(raw: string): Promise<boolean> {
+  const { boolFlag } = await import('../../roles/runtime/config.ts');
+  return boolFlag.parse(raw);
+}
+
+/** Flags win over env vars, env vars over defaults. */
+async function applyEnv(cmd: Command, defs: OptionDef[], env: NodeJS.ProcessEnv): Promise<void> {
   for (const def of defs) {
     const opt = new Option(def.flags);
     const key = opt.attributeName();
     const raw = env[def.env];
     if (raw === undefined || cmd.getOptionValueSource(key) === 'cli') continue;
-    let value: unknown = raw;
-    if (opt.isBoolean()) {
-      // --no-wait's env var GOD_WAIT=0 means "do not wait": the value is the attribute's, negated or not
-      value = boolFlag.parse(raw);
-    }
+    // --no-wait's env var GOD_WAIT=0 means "do not wait": the value is the attribute's, negated or not
+    const value = opt.isBoolean() ? await parseBool(raw) : raw;
     cmd.setOptionValueWithSource(key, value, 'env');
   }
 }
@@ -57,8 +63,38 @@ function globalsOf(program: Command): GlobalOptions {
   };
 }
 
+/**
+ * The words before a command's own flags, global options (and their values) skipped: `god -c x.yaml help
+ * status` → ['help', 'status']. Only its start is used (`--version`, `help COMMAND`); commander does the parsing.
+ */
+function leadingOperands(argv: string[]): string[] {
+  const withValue = new Set(
+    GLOBAL_OPTIONS.filter((d) => d.flags.includes('<')).flatMap((d) => {
+      const o = new Option(d.flags);
+      return [o.short, o.long].filter((x): x is string => !!x);
+    }),
+  );
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a.startsWith('-')) {
+      if (words.length) break;
+      if (withValue.has(a)) i++;
+      continue;
+    }
+    words.push(a);
+  }
+  return words;
+}
+
+function godVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  return String(pkg.version);
+}
+
 export function buildProgram(
-  specs: CommandSpec[],
+  entries: CommandEntry[],
   io: Required<Pick<CliIo, 'env'>> & CliIo,
   onRun: (
     spec: CommandSpec,
@@ -66,7 +102,7 @@ export function buildProgram(
     opts: Record<string, unknown>,
     globals: GlobalOptions,
   ) => Promise<void>,
-): Command {
+): { program: Command; load: (name: string) => Promise<void> } {
   const program = new Command('god')
     .description("God, Filmgrain's operator tool: run, deploy, watch and scale the fleet")
     .exitOverride()
@@ -74,31 +110,60 @@ export function buildProgram(
     .configureOutput({
       writeOut: (s) => io.stdout?.write(s),
       writeErr: () => {}, // errors are printed by our own handler
+    })
+    .configureHelp({
+      // `--version` is handled before commander (it must not swallow `god deploy --version r1`); listed here
+      visibleOptions(cmd) {
+        const shown = Help.prototype.visibleOptions.call(this, cmd);
+        if (cmd.parent) return shown;
+        return [
+          ...shown.slice(0, -1),
+          new Option('-V, --version', "print god's version"),
+          ...shown.slice(-1),
+        ];
+      },
     });
   for (const def of GLOBAL_OPTIONS) addOption(program, def);
   const byName = new Map<string, Command>();
-  const ordered = [...specs].sort((a, b) => a.name.split(' ').length - b.name.split(' ').length);
-  for (const spec of ordered) {
-    const words = spec.name.split(' ');
-    const parent = words.length > 1 ? byName.get(words.slice(0, -1).join(' ')) : program;
-    if (!parent) throw new Error(`command "${spec.name}" has no parent command registered`);
-    const cmd = parent
-      .command(words[words.length - 1]!, { hidden: spec.hidden })
-      .description(spec.description);
-    cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout?.write(s), writeErr: () => {} });
-    for (const a of spec.args ?? []) cmd.argument(a);
+  const entryOf = new Map<Command, CommandEntry>();
+  const loaded = new Map<Command, CommandSpec>();
+  /** import a command's module and add its flags (before commander parses them) */
+  const loadCommand = async (cmd: Command): Promise<CommandSpec | undefined> => {
+    const entry = entryOf.get(cmd);
+    if (!entry || loaded.has(cmd)) return loaded.get(cmd);
+    const spec = await entry.load();
     for (const def of spec.options ?? []) addOption(cmd, def);
+    loaded.set(cmd, spec);
+    return spec;
+  };
+  program.hook('preSubcommand', async () => applyEnv(program, GLOBAL_OPTIONS, io.env));
+  program.hook('preAction', async () => applyEnv(program, GLOBAL_OPTIONS, io.env));
+  program.hook('preSubcommand', async (_parent, sub) => void (await loadCommand(sub)));
+  const ordered = [...entries].sort((a, b) => a.name.split(' ').length - b.name.split(' ').length);
+  for (const entry of ordered) {
+    const words = entry.name.split(' ');
+    const parent = words.length > 1 ? byName.get(words.slice(0, -1).join(' ')) : program;
+    if (!parent) throw new Error(`command "${entry.name}" has no parent command registered`);
+    const cmd = parent.command(words[words.length - 1]!, { hidden: entry.hidden }).description(entry.summary);
+    cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout?.write(s), writeErr: () => {} });
+    for (const a of entry.args ?? []) cmd.argument(a);
+    // a command's own subcommands (`endpoints shed`) load the same way
+    cmd.hook('preSubcommand', async (_parent, sub) => void (await loadCommand(sub)));
     cmd.action(async (...a: unknown[]) => {
       const self = a[a.length - 1] as Command;
-      applyEnv(self, spec.options ?? [], io.env);
+      const spec = (await loadCommand(self))!;
+      await applyEnv(self, spec.options ?? [], io.env);
       const args = a.slice(0, self.registeredArguments.length).filter((x) => x !== undefined) as string[];
       await onRun(spec, args.flat(), self.opts(), globalsOf(program));
     });
-    byName.set(spec.name, cmd);
+    byName.set(entry.name, cmd);
+    entryOf.set(cmd, entry);
   }
-  program.hook('preSubcommand', () => applyEnv(program, GLOBAL_OPTIONS, io.env));
-  program.hook('preAction', () => applyEnv(program, GLOBAL_OPTIONS, io.env));
-  return program;
+  const load = async (name: string) => {
+    const cmd = byName.get(name);
+    if (cmd) await loadCommand(cmd);
+  };
+  return { program, load };
 }
 
 /** Run god with `argv` (without node and script). Resolves with the exit code. */
@@ -106,15 +171,17 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
   const env = io.env ?? process.env;
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
-  // --json and the env var are known before commander runs, so parse errors come out as JSON too
-  const jsonEarly = argv.includes('--json') || (env.GOD_JSON !== undefined && boolFlag.parse(env.GOD_JSON));
-  let out = new Output({ json: jsonEarly, color: wantColor(stderr, env), stdout, stderr });
+  let out: Output | undefined;
   let ctx: CliContext | undefined;
   let code = 0;
-  const program = buildProgram(
+  const { program, load } = buildProgram(
     commands,
     { ...io, env, stdout, stderr },
     async (spec, args, opts, globals) => {
+      const [{ Output, wantColor }, { CliContext }] = await Promise.all([
+        import('./output.ts'),
+        import('./context.ts'),
+      ]);
       out = new Output({
         json: globals.json,
         color: wantColor(globals.json ? stdout : stderr, env),
@@ -143,6 +210,13 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
       }
     },
   );
+  /** before the command's own output exists (usage errors): --json and its env var are read from argv */
+  const output = async (): Promise<Output> => {
+    if (out) return out;
+    const { Output, wantColor } = await import('./output.ts');
+    const json = argv.includes('--json') || (env.GOD_JSON !== undefined && (await parseBool(env.GOD_JSON)));
+    return new Output({ json, color: wantColor(stderr, env), stdout, stderr });
+  };
   if (argv.length === 0) {
     // no command on a terminal: the dashboard, when this build registers one (issue 7); else the help
     if (stdout.isTTY && !env.CI && commands.some((c) => c.name === 'dashboard')) argv = ['dashboard'];
@@ -151,6 +225,13 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
       return 0;
     }
   }
+  const [first, second] = leadingOperands(argv);
+  if (first === undefined && (argv.includes('--version') || argv.includes('-V'))) {
+    stdout.write(`${godVersion()}\n`);
+    return 0;
+  }
+  // `god help COMMAND` prints the help without dispatching to the command: load its flags first
+  if (first === 'help' && second) await load(second);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;
@@ -163,7 +244,7 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
       ) {
         return 0;
       }
-      out.error(
+      (await output()).error(
         new UserError(err.message.replace(/^error: /, ''), {
           code: 'GOD_USAGE',
           hint: 'Run `god --help` for the commands, `god COMMAND --help` for their flags.',
@@ -171,7 +252,7 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
       );
       return 2;
     }
-    out.error(err);
+    (await output()).error(err);
     return err instanceof UserError && USAGE_CODES.has(err.code) ? 2 : 1;
   }
 }

@@ -1,31 +1,93 @@
-// Every `god` command, in help order. Add a command with one import and one line in the array.
-import { configCommand } from './commands/config.ts';
-import { deployCommand } from './commands/deploy.ts';
-import { demoCommand } from './commands/demo.ts';
-import { dashboardCommand } from './commands/dashboard.ts';
-import { endpointsCommand, endpointsShedCommand } from './commands/endpoints.ts';
-import { logsCommand } from './commands/logs.ts';
-import { playCommand } from './commands/play.ts';
-import { rollbackCommand } from './commands/rollback.ts';
-import { runCommand, superviseCommand } from './commands/run.ts';
-import { downCommand, restartCommand, upCommand } from './commands/scale.ts';
-import { statusCommand } from './commands/status.ts';
-import type { CommandSpec } from './context.ts';
+// Every `god` command, in help order: one line each, with how to load its module. Only the chosen command's
+// module is imported (the dashboard's pulls in React and Ink, deploy's ssh2), so `god --help` and a simple
+// command do not pay for the others.
+import type { CommandEntry } from './spec.ts';
 
-export const commands: CommandSpec[] = [
-  dashboardCommand,
-  demoCommand,
-  statusCommand,
-  logsCommand,
-  upCommand,
-  downCommand,
-  restartCommand,
-  deployCommand,
-  rollbackCommand,
-  playCommand,
-  endpointsCommand,
-  endpointsShedCommand,
-  runCommand,
-  configCommand,
-  superviseCommand,
+export const commands: CommandEntry[] = [
+  {
+    name: 'dashboard',
+    summary: 'the live dashboard: fleet, processes, logs, movie ranking, alerts (plain lines when not a TTY)',
+    load: () => import('./commands/dashboard.ts').then((m) => m.dashboardCommand),
+  },
+  {
+    name: 'demo',
+    summary:
+      'the whole system on this machine with simulated clients, live in the dashboard (--headless: a summary)',
+    load: () => import('./commands/demo.ts').then((m) => m.demoCommand),
+  },
+  {
+    name: 'status',
+    summary: 'every process the fleet should have, joined with its live heartbeat; machines; Redis',
+    load: () => import('./commands/status.ts').then((m) => m.statusCommand),
+  },
+  {
+    name: 'logs',
+    summary: "the fleet's logs from the Redis log stream: history, then a live tail with -f",
+    load: () => import('./commands/logs.ts').then((m) => m.logsCommand),
+  },
+  {
+    name: 'up',
+    summary: 'start the fleet (all roles at their configured counts), or converge ROLE to N processes',
+    args: ['[role]'],
+    load: () => import('./commands/scale.ts').then((m) => m.upCommand),
+  },
+  {
+    name: 'down',
+    summary: 'stop everything (local: processes, Redis and the supervisor), a ROLE, or given --id processes',
+    args: ['[role]'],
+    load: () => import('./commands/scale.ts').then((m) => m.downCommand),
+  },
+  {
+    name: 'restart',
+    summary:
+      'restart every process, a ROLE, or given --id processes (one at a time), then wait for heartbeats',
+    args: ['[role]'],
+    load: () => import('./commands/scale.ts').then((m) => m.restartCommand),
+  },
+  {
+    name: 'deploy',
+    summary:
+      'ship the role bundles to the hosts, switch `current`, restart and health-check (rolling with --batch)',
+    load: () => import('./commands/deploy.ts').then((m) => m.deployCommand),
+  },
+  {
+    name: 'rollback',
+    summary:
+      'switch the hosts back to an earlier release (default: the previous one), restart and health-check',
+    args: ['[version]'],
+    load: () => import('./commands/rollback.ts').then((m) => m.rollbackCommand),
+  },
+  {
+    name: 'play',
+    summary: 'run a playbook (playbooks/*.yaml): validate it all, then each step through the fleet services',
+    args: ['<file>'],
+    load: () => import('./commands/play.ts').then((m) => m.playCommand),
+  },
+  {
+    name: 'endpoints',
+    summary: 'the endpoint registry: address, clients, capacity, health',
+    load: () => import('./commands/endpoints.ts').then((m) => m.endpointsCommand),
+  },
+  {
+    name: 'endpoints shed',
+    summary: 'tell endpoint ID to move N of its clients to other endpoints (they get `reconnect`)',
+    args: ['<id>', '<clients>'],
+    load: () => import('./commands/endpoints.ts').then((m) => m.endpointsShedCommand),
+  },
+  {
+    name: 'run',
+    summary: 'run the local fleet in the foreground until Ctrl-C (other `god` commands can still talk to it)',
+    load: () => import('./commands/run.ts').then((m) => m.runCommand),
+  },
+  {
+    name: 'config',
+    summary: 'check the config file and print it with every default filled in',
+    load: () => import('./commands/config.ts').then((m) => m.configCommand),
+  },
+  {
+    name: 'supervise',
+    summary: 'the background local supervisor (started by `god up`)',
+    hidden: true,
+    load: () => import('./commands/run.ts').then((m) => m.superviseCommand),
+  },
 ];

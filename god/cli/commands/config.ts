@@ -1,11 +1,9 @@
 // `god config [--json]`: validate the config and print it with every default filled in.
 import { stringify } from 'yaml';
 import { redactUrl } from '../../../roles/runtime/redis.ts';
-import type { CommandSpec } from '../context.ts';
+import type { CommandSpec } from '../spec.ts';
 
 export const configCommand: CommandSpec = {
-  name: 'config',
-  description: 'check the config file and print it with every default filled in',
   async run(ctx) {
     const { config, file } = ctx.loaded;
     const shown = {

@@ -10,7 +10,8 @@ import { coreActions } from '../../tui/core-actions.ts';
 import { HeadlessPrinter } from '../../tui/headless.ts';
 import { openDashboard } from '../../tui/open.ts';
 import { DashboardStore } from '../../tui/store.ts';
-import type { CliContext, CommandSpec } from '../context.ts';
+import type { CliContext } from '../context.ts';
+import type { CommandSpec } from '../spec.ts';
 import { remoteSetup } from './deploy.ts';
 
 /** Whether the dashboard may take over the terminal. */
@@ -57,9 +58,6 @@ function deployAction(ctx: CliContext, fr: FleetRedis) {
 }
 
 export const dashboardCommand: CommandSpec = {
-  name: 'dashboard',
-  description:
-    'the live dashboard: fleet, processes, logs, movie ranking, alerts (plain lines when not a TTY)',
   options: [
     {
       flags: '--plain',

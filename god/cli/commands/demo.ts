@@ -6,7 +6,8 @@ import { coreActions } from '../../tui/core-actions.ts';
 import { openDashboard } from '../../tui/open.ts';
 import { DashboardStore } from '../../tui/store.ts';
 import { Demo, type DemoSummary } from '../../demo/demo.ts';
-import { type CliContext, type CommandSpec, intArg } from '../context.ts';
+import { type CliContext, intArg } from '../context.ts';
+import type { CommandSpec } from '../spec.ts';
 import { table } from '../output.ts';
 import { parseDuration, wantsInk } from './dashboard.ts';
 
@@ -35,9 +36,6 @@ function renderSummary(ctx: CliContext, s: DemoSummary): string[] {
 }
 
 export const demoCommand: CommandSpec = {
-  name: 'demo',
-  description:
-    'the whole system on this machine with simulated clients, live in the dashboard (--headless: a summary)',
   options: [
     {
       flags: '--headless',

@@ -6,7 +6,8 @@ import type { DeployHost, DeployResult, ProcessMode } from '../../core/deploy/ty
 import { parseRole } from '../../core/operations.ts';
 import { isRemoteProvider, type RemoteProvider } from '../../core/providers/ssh.ts';
 import type { SshOptions } from '../../core/ssh/types.ts';
-import { type CliContext, type CommandSpec, intArg, type OptionDef } from '../context.ts';
+import { type CliContext, intArg } from '../context.ts';
+import type { CommandSpec, OptionDef } from '../spec.ts';
 import { table } from '../output.ts';
 
 export const COMMON_OPTIONS: OptionDef[] = [
@@ -145,9 +146,6 @@ export function renderDeploy(ctx: CliContext, r: DeployResult): string[] {
 }
 
 export const deployCommand: CommandSpec = {
-  name: 'deploy',
-  description:
-    'ship the role bundles to the hosts, switch `current`, restart and health-check (rolling with --batch)',
   options: [
     {
       flags: '--version <version>',

@@ -1,6 +1,7 @@
 // `god endpoints [--json]` (the registry) and `god endpoints shed ID N`.
 import { type EndpointsReport, listEndpoints, shedEndpoint } from '../../core/endpoints.ts';
-import { type CliContext, type CommandSpec, intArg } from '../context.ts';
+import { type CliContext, intArg } from '../context.ts';
+import type { CommandSpec } from '../spec.ts';
 import { table } from '../output.ts';
 
 function render(ctx: CliContext, r: EndpointsReport): string[] {
@@ -25,8 +26,6 @@ function render(ctx: CliContext, r: EndpointsReport): string[] {
 }
 
 export const endpointsCommand: CommandSpec = {
-  name: 'endpoints',
-  description: 'the endpoint registry: address, clients, capacity, health',
   async run(ctx) {
     const r = await listEndpoints(await ctx.redis());
     ctx.out.result('endpoints', r, (d) => render(ctx, d));
@@ -35,9 +34,6 @@ export const endpointsCommand: CommandSpec = {
 };
 
 export const endpointsShedCommand: CommandSpec = {
-  name: 'endpoints shed',
-  description: 'tell endpoint ID to move N of its clients to other endpoints (they get `reconnect`)',
-  args: ['<id>', '<clients>'],
   async run(ctx, [id, n]) {
     const r = await shedEndpoint(await ctx.redis(), id!, intArg(n, 'clients', 1), ctx.events);
     ctx.out.result('endpoints shed', r, (d) => [`${d.endpoint}: asked to shed ${d.clients} client(s)`]);

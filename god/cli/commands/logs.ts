@@ -1,6 +1,7 @@
 // `god logs [-f] [--role R] [--id ID] [--host H] [--level L] [--grep RE] [--since 10m] [-n N] [--json]`.
 import { lastLogId, type LogRecord, parseLogFilter, readLogs, tailLogs } from '../../core/logs.ts';
-import { type CliContext, type CommandSpec, intArg } from '../context.ts';
+import { type CliContext, intArg } from '../context.ts';
+import type { CommandSpec } from '../spec.ts';
 import type { Style } from '../output.ts';
 
 const LEVEL_STYLE: Record<string, Style[]> = {
@@ -26,8 +27,6 @@ export function renderLog(ctx: CliContext, r: LogRecord): string {
 }
 
 export const logsCommand: CommandSpec = {
-  name: 'logs',
-  description: "the fleet's logs from the Redis log stream: history, then a live tail with -f",
   options: [
     {
       flags: '-f, --follow',

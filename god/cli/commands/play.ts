@@ -2,7 +2,8 @@
 // (god/core/playbook). Exit 0 ok, 1 a step failed (named), 2 the playbook or the command line is wrong.
 import { loadPlaybook, PlaybookError } from '../../core/playbook/load.ts';
 import { type PlayResult, runPlaybook } from '../../core/playbook/runner.ts';
-import type { CliContext, CommandSpec } from '../context.ts';
+import type { CliContext } from '../context.ts';
+import type { CommandSpec } from '../spec.ts';
 
 function render(ctx: CliContext, r: PlayResult): string[] {
   const s = ctx.out.style.bind(ctx.out);
@@ -34,10 +35,6 @@ function render(ctx: CliContext, r: PlayResult): string[] {
 }
 
 export const playCommand: CommandSpec = {
-  name: 'play',
-  description:
-    'run a playbook (playbooks/*.yaml): validate it all, then each step through the fleet services',
-  args: ['<file>'],
   options: [
     {
       flags: '--dry-run',

@@ -1,14 +1,10 @@
 // `god rollback [VERSION]`: back to a release the hosts still have (default: the one before `current`).
 import { rollback } from '../../core/deploy/rollback.ts';
 import type { DeployHost } from '../../core/deploy/types.ts';
-import type { CommandSpec } from '../context.ts';
+import type { CommandSpec } from '../spec.ts';
 import { COMMON_OPTIONS, remoteSetup, renderDeploy } from './deploy.ts';
 
 export const rollbackCommand: CommandSpec = {
-  name: 'rollback',
-  description:
-    'switch the hosts back to an earlier release (default: the previous one), restart and health-check',
-  args: ['[version]'],
   options: COMMON_OPTIONS,
   async run(ctx, [version], o) {
     const st = await remoteSetup(ctx, o, 'rollback');

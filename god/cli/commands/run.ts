@@ -3,7 +3,8 @@
 import { UserError } from '../../../roles/runtime/errors.ts';
 import { runSupervisor } from '../../core/local/daemon.ts';
 import { resolveStateDir } from '../../core/local/state.ts';
-import type { CliContext, CommandSpec } from '../context.ts';
+import type { CliContext } from '../context.ts';
+import type { CommandSpec } from '../spec.ts';
 
 async function supervise(ctx: CliContext, initial: 'config' | undefined): Promise<number> {
   const { config, baseDir, file } = ctx.loaded;
@@ -39,15 +40,9 @@ async function supervise(ctx: CliContext, initial: 'config' | undefined): Promis
 }
 
 export const runCommand: CommandSpec = {
-  name: 'run',
-  description:
-    'run the local fleet in the foreground until Ctrl-C (other `god` commands can still talk to it)',
   run: (ctx) => supervise(ctx, 'config'),
 };
 
 export const superviseCommand: CommandSpec = {
-  name: 'supervise',
-  description: 'the background local supervisor (started by `god up`)',
-  hidden: true,
   run: (ctx) => supervise(ctx, undefined),
 };

@@ -9,7 +9,8 @@ import {
   upOp,
   type WaitOptions,
 } from '../../core/operations.ts';
-import { type CliContext, type CommandSpec, intArg, type OptionDef } from '../context.ts';
+import { type CliContext, intArg } from '../context.ts';
+import type { CommandSpec, OptionDef } from '../spec.ts';
 import { table } from '../output.ts';
 
 const WAIT_OPTIONS: OptionDef[] = [
@@ -48,9 +49,6 @@ function render(r: OperationResult): string[] {
 }
 
 export const upCommand: CommandSpec = {
-  name: 'up',
-  description: 'start the fleet (all roles at their configured counts), or converge ROLE to N processes',
-  args: ['[role]'],
   options: [
     {
       flags: '-n, --count <n>',
@@ -81,10 +79,6 @@ export const upCommand: CommandSpec = {
 };
 
 export const downCommand: CommandSpec = {
-  name: 'down',
-  description:
-    'stop everything (local: processes, Redis and the supervisor), a ROLE, or given --id processes',
-  args: ['[role]'],
   options: [
     { flags: '--id <ids>', env: 'GOD_ID', description: 'only these processes/instances (comma-separated)' },
   ],
@@ -101,10 +95,6 @@ export const downCommand: CommandSpec = {
 };
 
 export const restartCommand: CommandSpec = {
-  name: 'restart',
-  description:
-    'restart every process, a ROLE, or given --id processes (one at a time), then wait for heartbeats',
-  args: ['[role]'],
   options: [
     { flags: '--id <ids>', env: 'GOD_ID', description: 'only these processes (comma-separated)' },
     ...WAIT_OPTIONS,

@@ -1,5 +1,6 @@
 // `god status [--json] [--check]`: expected processes joined with live heartbeats, machines, Redis.
-import type { CliContext, CommandSpec } from '../context.ts';
+import type { CliContext } from '../context.ts';
+import type { CommandSpec } from '../spec.ts';
 import { fmtBytes, fmtDuration, table } from '../output.ts';
 import { getStatus, type ProcessStatus, type StatusReport } from '../../core/status.ts';
 import type { FleetRedis } from '../../core/redis.ts';
@@ -63,8 +64,6 @@ export function renderStatus(ctx: CliContext, r: StatusReport): string[] {
 }
 
 export const statusCommand: CommandSpec = {
-  name: 'status',
-  description: 'every process the fleet should have, joined with its live heartbeat; machines; Redis',
   options: [
     {
       flags: '--check',
