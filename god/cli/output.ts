@@ -62,6 +62,7 @@ export class Output {
   readonly color: boolean;
   private readonly stdout: Writer;
   private readonly stderr: Writer;
+  private suspended = false;
 
   constructor(o: OutputOptions) {
     this.json = o.json;
@@ -79,8 +80,20 @@ export class Output {
     this.stdout.write(`${JSON.stringify(obj)}\n`);
   }
 
+  /**
+   * Stop printing events until resume(): a full-screen dashboard shows them in its panes, and lines written
+   * under it would tear the screen. Results, items and errors still print.
+   */
+  suspend(): void {
+    this.suspended = true;
+  }
+  resume(): void {
+    this.suspended = false;
+  }
+
   /** One event from a service. */
   event(ev: GodEvent & { at?: string }): void {
+    if (this.suspended) return;
     if (this.json) {
       this.line({ ...ev, at: ev.at ?? new Date().toISOString() });
       return;

@@ -111,6 +111,21 @@ describe('output', () => {
     });
   });
 
+  it('prints no events while suspended (the dashboard is up), and again after resume', () => {
+    for (const json of [false, true]) {
+      const { o, out, err } = capture(json, false);
+      o.suspend();
+      o.event({ type: 'info', message: 'under the dashboard' });
+      o.error(new UserError('still shown'));
+      o.resume();
+      o.event({ type: 'info', message: 'after it' });
+      const all = out.join('') + err.join('');
+      expect(all).not.toContain('under the dashboard');
+      expect(all).toContain('still shown');
+      expect(all).toContain('after it');
+    }
+  });
+
   it('aligns table columns, not counting color codes', () => {
     const red = '\x1b[31mmissing\x1b[39m';
     expect(

@@ -96,9 +96,7 @@ export const dashboardCommand: CommandSpec = {
     }
     const store = new DashboardStore();
     // events reach the screen through the store; printed to stderr they would tear the dashboard
-    const out = ctx.out as unknown as { event: (ev: unknown) => void };
-    const printEvent = out.event;
-    out.event = () => {};
+    ctx.out.suspend();
     const feeds = startFeeds(store, { fr, provider, events: ctx.events });
     try {
       await openDashboard({
@@ -114,7 +112,7 @@ export const dashboardCommand: CommandSpec = {
     } finally {
       await feeds.stop();
       store.close();
-      out.event = printEvent;
+      ctx.out.resume();
     }
     return 0;
   },
