@@ -8,7 +8,8 @@
 //
 // Flags (each also an env var): --clients 1000,10000,19000 (BENCH_CLIENTS), --duration 10 seconds per window
 // (BENCH_DURATION), --windows 3 (BENCH_WINDOWS, figures are medians over windows), --rate 300,3000 tweets/s
-// (BENCH_RATE, a moderate rate for latency and a high one for throughput), --targets ours,sio (BENCH_TARGETS), --per-gen 5000 clients per generator process (BENCH_PER_GEN).
+// (BENCH_RATE, a moderate rate for latency and a high one for throughput), --targets ours,sio (BENCH_TARGETS), --per-gen 10000 clients per generator process
+// (BENCH_PER_GEN), --prof DIR: CPU profile of the server (BENCH_PROF).
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,7 +18,8 @@ import { Command, Option } from 'commander';
 import { Redis } from 'ioredis';
 import { redisContract } from '../protocol/redis-contract.ts';
 import { queueCatalog } from '../protocol/redis-writes.ts';
-import { cleanupAll, startRedis } from '../test/harness/index.ts';
+import { readHeartbeats } from '../roles/runtime/heartbeat.ts';
+import { cleanupAll, type RedisServer, startRedis } from '../test/harness/index.ts';
 import { Histogram } from './endpoint/histogram.ts';
 import type { FromChild, ToChild } from './endpoint/ipc.ts';
 
@@ -32,7 +34,12 @@ const opts = new Command('bench:endpoint')
   )
   .addOption(new Option('--targets <list>', 'ours,sio').env('BENCH_TARGETS').default('ours,sio'))
   .addOption(
-    new Option('--per-gen <n>', 'clients per generator process').env('BENCH_PER_GEN').default('5000'),
+    new Option('--per-gen <n>', 'clients per generator process').env('BENCH_PER_GEN').default('10000'),
+  )
+  .addOption(
+    new Option('--prof <dir>', 'write a CPU profile of the server (node --cpu-prof) into this directory').env(
+      'BENCH_PROF',
+    ),
   )
   .parse()
   .opts();
@@ -43,6 +50,7 @@ const WINDOWS = Number(opts.windows);
 const RATES = String(opts.rate).split(',').map(Number);
 const TARGETS = String(opts.targets).split(',') as Array<'ours' | 'sio'>;
 const PER_GEN = Number(opts.perGen);
+const PROF_DIR = opts.prof as string | undefined;
 const MOVIES = 100;
 const ROOT = path.resolve(import.meta.dirname, '..');
 const NAMES = { ours: 'Filmgrain endpoint', sio: 'Socket.IO + redis-adapter' };
@@ -52,8 +60,13 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-function tsChild(file: string, env: Record<string, string>, ipc: boolean): ChildProcess {
-  const c = spawn(process.execPath, ['--import', 'tsx', file], {
+function tsChild(
+  file: string,
+  env: Record<string, string>,
+  ipc: boolean,
+  nodeArgs: string[] = [],
+): ChildProcess {
+  const c = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', file], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ipc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
@@ -83,36 +96,28 @@ function waitMsg<T extends FromChild['t']>(
 
 const tell = (c: ChildProcess, m: ToChild) => c.connected && c.send(m);
 
-function waitListening(c: ChildProcess, ms = 30_000): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error('server did not log "listening"')), ms);
-    c.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /"msg":"listening"[^\n]*/.exec(buf) ?? null;
-      const line = m ? buf.slice(buf.lastIndexOf('\n', m.index) + 1).split('\n')[0]! : '';
-      if (line) {
-        clearTimeout(timer);
-        resolve(JSON.parse(line).port);
-        buf = '';
-      }
-      if (buf.length > 1e6) buf = buf.slice(-1e5);
-    });
-    c.once('exit', () => reject(new Error('server exited before listening')));
-  });
+function procStat(pid: number | undefined): { cpuS: number; rssB: number } {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(f[11]) + Number(f[12]); // utime + stime
+    const rss = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return { cpuS: ticks / 100, rssB: Number(rss?.[1] ?? 0) * 1024 };
+  } catch {
+    return { cpuS: 0, rssB: 0 }; // gone
+  }
 }
 
-function procStat(pid: number): { cpuS: number; rssB: number } {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(f[11]) + Number(f[12]); // utime + stime
-  const rss = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuS: ticks / 100, rssB: Number(rss?.[1] ?? 0) * 1024 };
+/** CPU seconds used by the whole machine (all processes, ours and other engineers'). */
+function machineCpuS(): number {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
+  const s = [...xs].filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
   return s.length ? s[Math.floor((s.length - 1) / 2)]! : Number.NaN;
 };
 
@@ -129,10 +134,88 @@ interface Row {
   p50: number;
   p99: number;
   cpu: number;
+  /** server event-loop delay p99 (median of its 2 s readings) and max, ms */
+  loopP99: number;
+  loopMax: number;
+  /** the generators' own event-loop delay p99 (worst generator), ms */
+  genLoopP99: number;
+  /** CPU of the generators, the publisher and redis-server, % of one core */
+  genCpu: number;
+  pubCpu: number;
+  redisCpu: number;
+  /** CPU used by processes outside this bench (other engineers), % of one core */
+  otherCpu: number;
+  load: number;
   disconnects: number;
+  note?: string;
 }
 
-async function scenario(redisUrl: string, target: 'ours' | 'sio', clients: number): Promise<Row[]> {
+/** Lines of a server's stdout: resolves its `listening` port; keeps its `loop` readings (Socket.IO server). */
+function watchServer(c: ChildProcess): { port: Promise<number>; loops: Array<{ p99: number; max: number }> } {
+  const loops: Array<{ p99: number; max: number }> = [];
+  let buf = '';
+  const port = new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not log "listening" within 30 s')), 30_000);
+    c.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl = buf.indexOf('\n');
+      while (nl !== -1) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        nl = buf.indexOf('\n');
+        if (!line.includes('"msg":"listening"') && !line.includes('"msg":"loop"')) continue;
+        try {
+          const m = JSON.parse(line);
+          if (m.msg === 'listening') {
+            clearTimeout(timer);
+            resolve(m.port);
+          } else loops.push({ p99: m.loop_delay_p99_ms, max: m.loop_delay_max_ms });
+        } catch {}
+      }
+      if (buf.length > 1e6) buf = '';
+    });
+    c.once('exit', () => reject(new Error('server exited before listening')));
+  });
+  return { port, loops };
+}
+
+/** The endpoint's event-loop delay from its heartbeat gauges (a fresh reading every 2 s). */
+function watchHeartbeats(
+  redisUrl: string,
+  prefix: string,
+): {
+  loops: Array<{ p99: number; max: number }>;
+  stop(): void;
+} {
+  const r = new Redis(redisUrl);
+  const keys = redisContract(prefix);
+  const loops: Array<{ p99: number; max: number }> = [];
+  let last = '';
+  const t = setInterval(async () => {
+    const hbs = await readHeartbeats(r, keys).catch(() => []);
+    const hb = hbs.find((h) => h.role === 'endpoint');
+    if (!hb || hb.at === last) return;
+    last = hb.at;
+    loops.push({
+      p99: hb.gauges.loop_delay_p99_ms ?? Number.NaN,
+      max: hb.gauges.loop_delay_max_ms ?? Number.NaN,
+    });
+  }, 500);
+  return {
+    loops,
+    stop: () => {
+      clearInterval(t);
+      r.disconnect();
+    },
+  };
+}
+
+/** How long the orchestrator waits for the generators' report after a window. A generator that cannot answer
+ * in this time has an event loop blocked by its backlog: that is reported as the result, not waited out. */
+const REPORT_TIMEOUT_MS = 30_000;
+
+async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: number): Promise<Row[]> {
+  const redisUrl = redis.url;
   const prefix = `bench${Date.now()}:`;
   const r = new Redis(redisUrl);
   if (target === 'ours') {
@@ -146,12 +229,14 @@ async function scenario(redisUrl: string, target: 'ours' | 'sio', clients: numbe
   }
   r.disconnect();
 
+  const prof = PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(PROF_DIR)] : [];
   const server =
     target === 'ours'
       ? (() => {
           const c = spawn(
             process.execPath,
             [
+              ...prof,
               'bin/endpoint.mjs',
               ...['--redis', redisUrl, '--prefix', prefix, '--host', '127.0.0.1', '--port', '0'],
               ...['--max-clients', '100000', '--soft-limit', '100000', '--idle-timeout', '1h'],
@@ -159,10 +244,14 @@ async function scenario(redisUrl: string, target: 'ours' | 'sio', clients: numbe
             { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
           );
           children.add(c);
+          c.on('exit', () => children.delete(c));
           return c;
         })()
-      : tsChild('bench/endpoint/sio-server.ts', { SIO_REDIS: redisUrl }, false);
-  const port = await waitListening(server);
+      : tsChild('bench/endpoint/sio-server.ts', { SIO_REDIS: redisUrl }, false, prof);
+  const watched = watchServer(server);
+  const port = await watched.port;
+  const hb = target === 'ours' ? watchHeartbeats(redisUrl, prefix) : null;
+  const loops = hb ? hb.loops : watched.loops;
   await sleep(1000);
   const base = procStat(server.pid!);
 
@@ -186,8 +275,9 @@ async function scenario(redisUrl: string, target: 'ours' | 'sio', clients: numbe
       ),
     );
   }
+  const rows: Row[] = [];
   const t0 = Date.now();
-  const readies = await Promise.all(gens.map((g) => waitMsg(g, 'ready', 600_000)));
+  const readies = await Promise.all(gens.map((g) => waitMsg(g, 'ready', 300_000)));
   const connectS = (Date.now() - t0) / 1000;
   const connected = readies.reduce((a, m) => a + m.connected, 0);
   await sleep(1500);
@@ -200,45 +290,78 @@ async function scenario(redisUrl: string, target: 'ours' | 'sio', clients: numbe
   );
   await sleep(1500); // publisher up (tsx start) before it is told to go
 
-  const rows: Row[] = [];
   for (const rate of RATES) {
+    const load = os.loadavg()[0]!;
     tell(pub, { t: 'start', rate });
     await sleep(2000); // warm-up
-    const delivered: number[] = [];
-    const offered: number[] = [];
-    const p50: number[] = [];
-    const p99: number[] = [];
-    const cpu: number[] = [];
+    const w: Record<string, number[]> = {};
+    const push = (k: string, v: number) => {
+      (w[k] ??= []).push(v);
+    };
     let disconnects = 0;
-    for (let w = 0; w < WINDOWS; w++) {
+    let note: string | undefined;
+    for (let i = 0; i < WINDOWS && !note; i++) {
       for (const g of [...gens, pub]) tell(g, { t: 'window-start' });
-      const a = procStat(server.pid!);
+      const pids = {
+        server: server.pid,
+        pub: pub.pid,
+        redis: redis.pid(),
+        self: process.pid,
+      };
+      const a = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, procStat(p).cpuS]));
+      const ga = gens.reduce((s, g) => s + procStat(g.pid).cpuS, 0);
+      const ma = machineCpuS();
+      const loopsBefore = loops.length;
       const ta = Date.now();
       await sleep(DURATION_S * 1000);
-      const windows = gens.map((g) => waitMsg(g, 'window', 180_000));
-      const pubWindow = waitMsg(pub, 'window', 180_000);
+      const windows = gens.map((g) => waitMsg(g, 'window', REPORT_TIMEOUT_MS));
+      const pubWindow = waitMsg(pub, 'window', REPORT_TIMEOUT_MS);
       for (const g of [...gens, pub]) tell(g, { t: 'window-end' });
-      const b = procStat(server.pid!);
+      const b = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, procStat(p).cpuS]));
+      const gb = gens.reduce((s, g) => s + procStat(g.pid).cpuS, 0);
+      const mb = machineCpuS();
       const dt = (Date.now() - ta) / 1000;
-      const res = await Promise.all(windows);
+      let res: Array<Extract<FromChild, { t: 'window' }>>;
+      try {
+        res = await Promise.all(windows);
+      } catch {
+        note = `generators did not report within ${REPORT_TIMEOUT_MS / 1000} s of the window end (event loops blocked by their backlog)`;
+        break;
+      }
       const h = new Histogram();
       let count = 0;
+      let genLoop = 0;
       for (const m of res) {
         h.addSparse(m.hist);
         count += m.count;
         disconnects += m.disconnects;
+        genLoop = Math.max(genLoop, m.loopP99 ?? 0);
       }
-      delivered.push(count / dt);
+      const cpu = (k: string) => ((b[k]! - a[k]!) / dt) * 100;
+      push('delivered', count / dt);
       // each tweet goes to the clients of its movie: connected / MOVIES of them
-      offered.push((((await pubWindow).count / dt) * connected) / MOVIES);
-      p50.push(h.quantile(0.5));
-      p99.push(h.quantile(0.99));
-      cpu.push(((b.cpuS - a.cpuS) / dt) * 100);
+      push(
+        'offered',
+        (((await pubWindow.catch(() => ({ count: Number.NaN }))).count / dt) * connected) / MOVIES,
+      );
+      push('p50', h.quantile(0.5));
+      push('p99', h.quantile(0.99));
+      push('cpu', cpu('server'));
+      push('pubCpu', cpu('pub'));
+      push('redisCpu', cpu('redis'));
+      push('genCpu', ((gb - ga) / dt) * 100);
+      const ours = (['server', 'pub', 'redis', 'self'] as const).reduce((s, k) => s + cpu(k), 0);
+      push('otherCpu', ((mb - ma) / dt) * 100 - ours - ((gb - ga) / dt) * 100);
+      push('genLoop', genLoop);
+      const inWindow = loops.slice(loopsBefore);
+      push('loopP99', median(inWindow.map((l) => l.p99)));
+      push('loopMax', Math.max(...inWindow.map((l) => l.max)));
     }
     const stopped = waitMsg(pub, 'published', 10_000);
     tell(pub, { t: 'stop' });
     await stopped.catch(() => undefined);
     await sleep(1500); // let the backlog drain before the next rate
+    const m = (k: string) => median(w[k] ?? []);
     rows.push({
       target,
       clients,
@@ -247,19 +370,36 @@ async function scenario(redisUrl: string, target: 'ours' | 'sio', clients: numbe
       connectS,
       rssMB: loaded.rssB / 2 ** 20,
       kbPerConn: connected ? (loaded.rssB - base.rssB) / 1024 / connected : Number.NaN,
-      delivered: median(delivered),
-      offered: median(offered),
-      p50: median(p50),
-      p99: median(p99),
-      cpu: median(cpu),
+      delivered: m('delivered'),
+      offered: m('offered'),
+      p50: m('p50'),
+      p99: m('p99'),
+      cpu: m('cpu'),
+      loopP99: m('loopP99'),
+      loopMax: m('loopMax'),
+      genLoopP99: m('genLoop'),
+      genCpu: m('genCpu'),
+      pubCpu: m('pubCpu'),
+      redisCpu: m('redisCpu'),
+      otherCpu: m('otherCpu'),
+      load,
       disconnects,
+      note,
     });
+    if (note) break;
   }
+  hb?.stop();
   tell(pub, { t: 'exit' });
   for (const g of gens) tell(g, { t: 'exit' });
   await sleep(500);
-  server.kill('SIGKILL');
   for (const c of [...gens, pub]) c.kill('SIGKILL');
+  if (PROF_DIR) {
+    // a graceful exit writes the CPU profile
+    const exited = new Promise((res) => server.once('exit', res));
+    server.kill('SIGTERM');
+    await Promise.race([exited, sleep(20_000)]);
+  }
+  server.kill('SIGKILL');
   await sleep(500);
   return rows;
 }
@@ -269,11 +409,12 @@ const k = (x: number) => (Number.isFinite(x) ? `${Math.round(x / 1000)}k` : '—
 
 function table(rows: Row[]): string {
   const head =
-    '| server | C | tweets/s | connected | connect s | RSS MiB | KiB/conn | offered msg/s | delivered msg/s | p50 ms | p99 ms | server CPU % | dropped conns |';
-  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+    '| server | C | tweets/s | connected | connect s | RSS MiB | KiB/conn | offered msg/s | delivered msg/s | p50 ms | p99 ms | server CPU % | server loop delay p99 / max ms | generators CPU % | generator loop p99 ms | redis CPU % | other load CPU % | dropped conns |';
+  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
   const lines = rows.map(
     (r) =>
-      `| ${NAMES[r.target]} | ${r.clients} | ${r.rate} | ${r.connected} | ${fmt(r.connectS, 1)} | ${fmt(r.rssMB)} | ${fmt(r.kbPerConn, 1)} | ${k(r.offered)} | ${k(r.delivered)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.cpu)} | ${r.disconnects} |`,
+      `| ${NAMES[r.target]} | ${r.clients} | ${r.rate} | ${r.connected} | ${fmt(r.connectS, 1)} | ${fmt(r.rssMB)} | ${fmt(r.kbPerConn, 1)} | ${k(r.offered)} | ${k(r.delivered)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.cpu)} | ${fmt(r.loopP99, 1)} / ${fmt(r.loopMax)} | ${fmt(r.genCpu)} | ${fmt(r.genLoopP99, 1)} | ${fmt(r.redisCpu)} | ${fmt(r.otherCpu)} | ${r.disconnects} |` +
+      (r.note ? `\n| ${NAMES[r.target]} | ${r.clients} | ${r.rate} | ${r.note} |` : ''),
   );
   return [head, sep, ...lines].join('\n');
 }
@@ -312,13 +453,13 @@ async function main(): Promise<void> {
       for (const t of TARGETS) {
         process.stdout.write(`  ${NAMES[t]}, C=${c} … `);
         try {
-          const got = await scenario(redis.url, t, c);
+          const got = await scenario(redis, t, c);
           rows.push(...got);
           console.log(
             got
               .map(
                 (row) =>
-                  `[${row.rate}/s] ${row.connected} connected, ${k(row.delivered)} msg/s, p50 ${fmt(row.p50, 1)} ms, p99 ${fmt(row.p99, 1)} ms, ${fmt(row.kbPerConn, 1)} KiB/conn, CPU ${fmt(row.cpu)}%`,
+                  `[${row.rate}/s] ${row.connected} connected, ${k(row.delivered)}/${k(row.offered)} msg/s, p50 ${fmt(row.p50, 1)} ms, p99 ${fmt(row.p99, 1)} ms, ${fmt(row.kbPerConn, 1)} KiB/conn, CPU ${fmt(row.cpu)}%, loop p99 ${fmt(row.loopP99, 1)} ms, gens CPU ${fmt(row.genCpu)}% loop p99 ${fmt(row.genLoopP99, 1)} ms, other ${fmt(row.otherCpu)}%${row.note ? `, ${row.note}` : ''}`,
               )
               .join('; '),
           );

@@ -1,5 +1,6 @@
 // The peer: a Socket.IO server with @socket.io/redis-adapter, serving the same scenario (one room per movie).
 import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
@@ -25,3 +26,16 @@ httpServer.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => {
   const { port } = httpServer.address() as { port: number };
   process.stdout.write(`${JSON.stringify({ msg: 'listening', port })}\n`);
 });
+
+// Event-loop delay every 2 s, as the Filmgrain endpoint reports it in its heartbeat.
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+setInterval(() => {
+  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+  process.stdout.write(
+    `${JSON.stringify({ msg: 'loop', loop_delay_p99_ms: ms(loop.percentile(99)), loop_delay_max_ms: ms(loop.max) })}\n`,
+  );
+  loop.reset();
+}, 2000).unref();
+// a graceful exit (writes a --cpu-prof profile when asked)
+process.on('SIGTERM', () => process.exit(0));

@@ -31,8 +31,11 @@ export interface ClientOptions {
   keepaliveMs?: number;
   /** longest server line accepted (default 16 MiB: `set_movies` grows with the catalog) */
   maxLineBytes?: number;
-  /** emit `tweet_line` with the raw bytes of each `post_tweet` instead of parsing it (load generators) */
-  rawTweets?: boolean;
+  /** Load generators: each `post_tweet` line goes to this callback as a byte range `[start, end)` of `buf`
+   * (no newline; valid only during the call) instead of being parsed, and no `post_tweet` event is emitted.
+   * Other messages are decoded as usual. Over plain TCP the socket then reads into one buffer shared by all
+   * such clients of the process (no allocation per read). */
+  onTweetLine?: (buf: Buffer, start: number, end: number) => void;
   /** tweet ids of the current feed remembered to drop repeats after a reconnect (default 500; 0 = off) */
   dedupe?: number;
   /** source address for the TCP connection (load generators spreading over 127.0.0.x) */
@@ -46,7 +49,6 @@ export interface ClientEvents {
   disconnected: [{ endpoint: EndpointAddress; reason: string; retryInMs?: number }];
   set_movies: [ServerParamsOf['set_movies']];
   post_tweet: [ServerParamsOf['post_tweet']];
-  tweet_line: [Buffer];
   pong: [ServerParamsOf['pong']];
   redirect: [ServerParamsOf['reconnect']];
   /** an `error` message from the endpoint */
@@ -61,6 +63,9 @@ export interface ClientEvents {
 }
 
 const POST_TWEET_PREFIX = Buffer.from('{"action":"post_tweet"');
+const LF = 0x0a;
+/** Read buffer shared by the `onTweetLine` clients of this process: a read is handled before the next one. */
+let sharedReadBuffer: Buffer | null = null;
 /** Redirects in a row without a session that got its `set_movies`: beyond it, back off. */
 const MAX_REDIRECT_CHAIN = 5;
 
@@ -80,6 +85,11 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
   private lastRx = 0;
   private stopped = false;
   private session = false;
+  /** `onTweetLine` framing: the partial line at the end of the last chunk (copied), its length */
+  private rawParts: Buffer[] = [];
+  private rawBytes = 0;
+  /** `onTweetLine` framing: the decoder holds the partial line (a long non-tweet line); the rest goes to it */
+  private rawToDecoder = false;
   private readonly random: () => number;
   /** connections opened (tests and load generators read it) */
   connects = 0;
@@ -198,8 +208,26 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
           // tls.connect passes net options through; its typings leave localAddress out
           ...({ localAddress: this.o.localAddress } as object),
         })
-      : net.connect({ host: target.host, port: target.port, localAddress: this.o.localAddress });
+      : net.connect({
+          host: target.host,
+          port: target.port,
+          localAddress: this.o.localAddress,
+          ...(this.o.onTweetLine
+            ? {
+                onread: {
+                  buffer: (sharedReadBuffer ??= Buffer.allocUnsafe(64 * 1024)),
+                  callback: (n: number, buf: Uint8Array): boolean => {
+                    onChunk((buf as Buffer).subarray(0, n));
+                    return true;
+                  },
+                },
+              }
+            : {}),
+        });
     this.socket = socket;
+    this.rawParts = [];
+    this.rawBytes = 0;
+    this.rawToDecoder = false;
     socket.setNoDelay(true);
     let reason = 'connection closed';
     const connectTimer = setTimeout(() => {
@@ -224,11 +252,13 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
       this.startKeepalive();
       this.emit('connected', target);
     });
-    socket.on('data', (chunk: Buffer) => {
+    const onChunk = (chunk: Buffer) => {
+      if (this.socket !== socket) return;
       this.lastRx = Date.now();
-      if (this.o.rawTweets) this.rawData(chunk, decoder);
+      if (this.o.onTweetLine) this.rawData(chunk, decoder, this.o.onTweetLine);
       else decoder.push(chunk);
-    });
+    };
+    socket.on('data', onChunk); // not emitted when `onread` is in use
     socket.on('error', (err) => {
       reason = err.message;
     });
@@ -283,25 +313,79 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
     this.socket.write(buf);
   }
 
-  /** Fast path for load generators: post_tweet lines are handed over as bytes, the rest decoded. */
-  private rawData(chunk: Buffer, decoder: MessageDecoder<ServerMessage>): void {
-    if (decoder.bufferedBytes > 0) {
-      decoder.push(chunk); // a partial line is pending: keep the decoder's framing
-      return;
-    }
+  /** Fast path for load generators: `post_tweet` lines go to `onTweet` as byte ranges, the rest is decoded.
+   * The chunk may be a shared buffer: whatever is kept past this call is copied. */
+  private rawData(
+    chunk: Buffer,
+    decoder: MessageDecoder<ServerMessage>,
+    onTweet: (buf: Buffer, start: number, end: number) => void,
+  ): void {
     let start = 0;
-    while (start < chunk.length) {
-      const nl = chunk.indexOf(0x0a, start);
+    if (this.rawToDecoder) {
+      // a long non-tweet line is being assembled by the decoder (with its own bound): finish it there
+      const nl = chunk.indexOf(LF);
+      decoder.push(nl === -1 ? chunk : chunk.subarray(0, nl + 1));
+      if (nl === -1) return;
+      this.rawToDecoder = false;
+      start = nl + 1;
+    } else if (this.rawBytes > 0) {
+      const nl = chunk.indexOf(LF);
       if (nl === -1) {
-        decoder.push(chunk.subarray(start));
+        this.keepPartial(chunk, 0, decoder);
         return;
       }
-      const line = chunk.subarray(start, nl + 1);
-      const n = POST_TWEET_PREFIX.length;
-      if (line.length > n && line.compare(POST_TWEET_PREFIX, 0, n, 0, n) === 0) this.emit('tweet_line', line);
-      else decoder.push(line);
+      this.rawParts.push(chunk.subarray(0, nl + 1));
+      const line = Buffer.concat(this.rawParts, this.rawBytes + nl + 1);
+      this.rawParts = [];
+      this.rawBytes = 0;
+      this.rawLine(line, 0, line.length - 1, decoder, onTweet);
       start = nl + 1;
     }
+    while (start < chunk.length) {
+      const nl = chunk.indexOf(LF, start);
+      if (nl === -1) {
+        this.keepPartial(chunk, start, decoder);
+        return;
+      }
+      this.rawLine(chunk, start, nl, decoder, onTweet);
+      start = nl + 1;
+    }
+  }
+
+  /** One complete line `buf[start, end)` (its newline at `end`). */
+  private rawLine(
+    buf: Buffer,
+    start: number,
+    end: number,
+    decoder: MessageDecoder<ServerMessage>,
+    onTweet: (buf: Buffer, start: number, end: number) => void,
+  ): void {
+    const n = POST_TWEET_PREFIX.length;
+    if (end - start > n && buf.compare(POST_TWEET_PREFIX, 0, n, start, start + n) === 0) {
+      onTweet(buf, start, end);
+    } else {
+      decoder.push(buf.subarray(start, end + 1));
+    }
+  }
+
+  /** Keep the partial line `chunk[start..]` (a copy: the chunk may be reused). A line already known not to be a
+   * tweet goes to the decoder instead, which bounds it. */
+  private keepPartial(chunk: Buffer, start: number, decoder: MessageDecoder<ServerMessage>): void {
+    const n = POST_TWEET_PREFIX.length;
+    const head = this.rawBytes > 0 ? Buffer.concat([...this.rawParts, chunk.subarray(start)]) : null;
+    const line = head ?? chunk.subarray(start);
+    const known = line.length >= n;
+    const tweet = known && line.compare(POST_TWEET_PREFIX, 0, n, 0, n) === 0;
+    const max = this.o.maxLineBytes ?? 16 * 1024 * 1024;
+    if ((known && !tweet) || line.length > max) {
+      this.rawParts = [];
+      this.rawBytes = 0;
+      this.rawToDecoder = true;
+      decoder.push(line);
+      return;
+    }
+    this.rawParts = [head ?? Buffer.from(line)];
+    this.rawBytes = line.length;
   }
 
   // ---- messages ----

@@ -16,7 +16,7 @@ import { Conn, type ConnLimits, type ConnOwner } from './conn.ts';
 import { FeedHub } from './feeds.ts';
 import { RankingSync } from './ranking.ts';
 import { Registry } from './registry.ts';
-import { EndpointStats } from './stats.ts';
+import { EndpointStats, LoopDelay } from './stats.ts';
 
 export interface EndpointSettings {
   id: string;
@@ -59,6 +59,7 @@ const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
 
 export class EndpointServer implements ConnOwner {
   readonly stats = new EndpointStats();
+  readonly loopDelay = new LoopDelay();
   readonly limits: ConnLimits;
   readonly clients = new Set<Conn>();
   readonly feeds: FeedHub;
@@ -166,6 +167,7 @@ export class EndpointServer implements ConnOwner {
       });
     });
     this.port = (this.server.address() as net.AddressInfo).port;
+    this.loopDelay.start();
 
     const sweepEvery = Math.max(50, Math.min(1000, Math.floor(this.s.idleTimeoutMs / 4)));
     this.sweepTimer = setInterval(() => this.sweepIdle(), sweepEvery);
@@ -430,6 +432,7 @@ export class EndpointServer implements ConnOwner {
     for (const u of this.unsubs) u();
     this.feeds.close();
     this.ranking.close();
+    this.loopDelay.stop();
   }
 
   gauges(): Record<string, number> {
@@ -437,6 +440,7 @@ export class EndpointServer implements ConnOwner {
       clients: this.clients.size,
       feeds: this.feeds.size,
       ...this.stats.rates(),
+      ...this.loopDelay.read(),
       slow_consumers: this.stats.slowConsumers,
       rejected: this.stats.rejected,
       redirected: this.stats.redirected,

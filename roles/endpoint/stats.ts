@@ -1,4 +1,36 @@
 // Counters of one endpoint process, turned into heartbeat gauges.
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+
+/** Event-loop delay of this process (how late a timer due now runs): every client's latency includes it. */
+export class LoopDelay {
+  private h: IntervalHistogram | null = null;
+
+  start(): void {
+    this.h ??= monitorEventLoopDelay({ resolution: 10 });
+    this.h.enable();
+  }
+
+  stop(): void {
+    this.h?.disable();
+  }
+
+  /** p50/p99/max in ms since the previous call (then reset, so each heartbeat shows its own interval). */
+  read(): { loop_delay_p50_ms: number; loop_delay_p99_ms: number; loop_delay_max_ms: number } {
+    const h = this.h;
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    const out =
+      h && h.count > 0
+        ? {
+            loop_delay_p50_ms: ms(h.percentile(50)),
+            loop_delay_p99_ms: ms(h.percentile(99)),
+            loop_delay_max_ms: ms(h.max),
+          }
+        : { loop_delay_p50_ms: 0, loop_delay_p99_ms: 0, loop_delay_max_ms: 0 };
+    h?.reset();
+    return out;
+  }
+}
+
 export class EndpointStats {
   /** messages written to clients (one tweet to 100 clients counts 100) */
   msgsOut = 0;

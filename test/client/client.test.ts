@@ -1,6 +1,7 @@
 // The client SDK against real endpoints: endpoint list sources, typed events, TLS, redirects, restarts.
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { once } from 'node:events';
 import path from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -9,6 +10,7 @@ import { backoffDelay } from '../../protocol/client/backoff.ts';
 import { FilmgrainClient } from '../../protocol/client/client.ts';
 import { EndpointListError, loadEndpointList } from '../../protocol/client/endpoint-source.ts';
 import type { ServerParamsOf } from '../../protocol/messages.ts';
+import { encodeServerMessage } from '../../protocol/ndjson.ts';
 import {
   makeSelfSignedCert,
   makeTempDir,
@@ -244,5 +246,69 @@ describe('client', () => {
     // the recent tweets sent again on start_feed were recognised as seen
     expect(tweets.map((t) => t.tweet.text)).toEqual(['one', 'two', 'three']);
     expect(c.connects).toBeGreaterThanOrEqual(3);
+  });
+
+  it('onTweetLine: tweet lines handed over as exact byte ranges however the stream is split', async () => {
+    // A plain TCP server writing real protocol lines in pieces of 1..300 bytes: the SDK's own framing of the
+    // fast path is what is tested here, so the split points must be under the test's control.
+    const tweets = Array.from({ length: 40 }, (_, i) =>
+      encodeServerMessage('post_tweet', {
+        movie_id: 1,
+        tweet: {
+          id: String(i),
+          text: `t${i} ${'é'.repeat(i * 7)}`,
+          created_at: new Date().toISOString(),
+          user: { name: 'N', screen_name: 'n' },
+        },
+      }),
+    );
+    const ranking = encodeServerMessage('set_movies', {
+      movies: [],
+      window_s: 3600,
+      at: new Date().toISOString(),
+    });
+    const bigPong = encodeServerMessage('pong', { id: 'x'.repeat(200_000) });
+    const stream = Buffer.concat([
+      ranking,
+      ...tweets.slice(0, 20),
+      bigPong,
+      ...tweets.slice(20),
+      encodeServerMessage('pong', { id: 'end' }),
+    ]);
+    const socks = new Set<net.Socket>();
+    const server = net.createServer(async (sock) => {
+      socks.add(sock);
+      sock.setNoDelay(true);
+      let seed = 7;
+      for (let at = 0; at < stream.length; ) {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        const n = at > 10_000 && at < 205_000 ? 50_000 : 1 + (seed % 300);
+        sock.write(stream.subarray(at, at + n));
+        at += n;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => {
+      for (const s of socks) s.destroy();
+      server.close();
+    });
+    const got: string[] = [];
+    const pongs: unknown[] = [];
+    const c = sdk({
+      endpoints: [{ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, tls: false }],
+      app: 'test',
+      version: '1',
+      onTweetLine: (buf, start, end) => got.push(buf.toString('utf8', start, end)),
+    });
+    const parsed = tweetsOf(c);
+    c.on('pong', (p) => pongs.push(p.id));
+    const movies = once(c, 'set_movies');
+    await c.start();
+    await movies;
+    await until(() => pongs.includes('end'), 8000, 'the last pong');
+    expect(got).toEqual(tweets.map((t) => t.toString('utf8').trimEnd()));
+    expect(pongs).toEqual(['x'.repeat(200_000), 'end']);
+    expect(parsed).toEqual([]);
   });
 });

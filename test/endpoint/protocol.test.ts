@@ -251,3 +251,19 @@ describe('set_movies', () => {
     expect(a.messages.filter((m) => m.action === 'set_movies').length).toBe(n);
   });
 });
+
+describe('gauges', () => {
+  it('report the event-loop delay of the interval since the last reading', async () => {
+    ep.instance.server.gauges(); // start a fresh interval
+    await sleep(50);
+    const until = Date.now() + 120;
+    while (Date.now() < until) {} // the endpoint shares this event loop: block it
+    await sleep(30);
+    const g = ep.instance.server.gauges();
+    expect(g.loop_delay_max_ms).toBeGreaterThanOrEqual(100);
+    expect(g.loop_delay_p99_ms).toBeGreaterThanOrEqual(g.loop_delay_p50_ms!);
+    await sleep(50);
+    // the next interval does not carry the stall over
+    expect(ep.instance.server.gauges().loop_delay_max_ms).toBeLessThan(g.loop_delay_max_ms!);
+  });
+});
