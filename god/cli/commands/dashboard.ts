@@ -3,7 +3,7 @@
 import { durationMs } from '../../../roles/runtime/config.ts';
 import { UserError } from '../../../roles/runtime/errors.ts';
 import { deploy } from '../../core/deploy/deploy.ts';
-import { isRemoteProvider } from '../../core/providers/ssh.ts';
+import { isRemoteProvider } from '../../core/providers/types.ts';
 import type { FleetRedis } from '../../core/redis.ts';
 import { startFeeds } from '../../tui/adapters/index.ts';
 import { coreActions } from '../../tui/core-actions.ts';

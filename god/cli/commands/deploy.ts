@@ -4,7 +4,7 @@ import { UserError } from '../../../roles/runtime/errors.ts';
 import { deploy } from '../../core/deploy/deploy.ts';
 import type { DeployHost, DeployResult, ProcessMode } from '../../core/deploy/types.ts';
 import { parseRole } from '../../core/operations.ts';
-import { isRemoteProvider, type RemoteProvider } from '../../core/providers/ssh.ts';
+import { isRemoteProvider, type RemoteProvider } from '../../core/providers/types.ts';
 import type { SshOptions } from '../../core/ssh/types.ts';
 import { type CliContext, intArg } from '../context.ts';
 import type { CommandSpec, OptionDef } from '../spec.ts';

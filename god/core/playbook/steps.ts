@@ -16,7 +16,7 @@ import type { DeployHost, DeployResult } from '../deploy/types.ts';
 import { batchSize, chunk, mapLimit } from '../deploy/util.ts';
 import { listEndpoints, shedEndpoint } from '../endpoints.ts';
 import { downOp, restartOp, upOp, type WaitOptions } from '../operations.ts';
-import { isRemoteProvider, type RemoteProvider } from '../providers/ssh.ts';
+import { isRemoteProvider, type RemoteProvider } from '../providers/types.ts';
 import type { ExpectedProcess } from '../providers/types.ts';
 import { shq } from '../ssh/connection.ts';
 import { getStatus, type ProcessStatus, waitHealthy } from '../status.ts';

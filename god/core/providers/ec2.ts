@@ -14,18 +14,10 @@ import { type Role, RoleSchema } from '../../../protocol/redis-contract.ts';
 import { durationMs } from '../../../roles/runtime/config.ts';
 import { UserError } from '../../../roles/runtime/errors.ts';
 import type { Ec2Config, GodConfig } from '../config/schema.ts';
-import {
-  deployHostsFrom,
-  expandPath,
-  type RemoteHostSpec,
-  remoteProcesses,
-  sshOptionsFrom,
-} from '../deploy/remote-fleet.ts';
+import { deployHostsFrom, expandPath, type RemoteHostSpec } from '../deploy/remote-fleet.ts';
 import type { DeployHost } from '../deploy/types.ts';
 import { type EventSink, nullSink } from '../events.ts';
-import { SshPool } from '../ssh/pool.ts';
-import type { SshOptions } from '../ssh/types.ts';
-import type { RemoteProvider } from './ssh.ts';
+import { RemoteFleetProvider, type Target } from './remote.ts';
 import type { ExpectedProcess, Machine, ProviderContext, ProviderFactory } from './types.ts';
 
 export const PROJECT_TAG = 'filmgrain';
@@ -85,16 +77,13 @@ export interface Ec2ProviderOptions {
   pollMs?: number;
 }
 
-export class Ec2Provider implements RemoteProvider {
+export class Ec2Provider extends RemoteFleetProvider {
   readonly kind = 'ec2' as const;
   readonly client: EC2Client;
   private readonly ec2: Ec2Config;
-  private readonly pool: SshPool;
-  private readonly ssh: SshOptions;
-  private readonly events: EventSink;
 
   constructor(
-    private readonly config: GodConfig,
+    config: GodConfig,
     private readonly ctx: Pick<ProviderContext, 'baseDir' | 'env'> & { events?: EventSink },
     private readonly o: Ec2ProviderOptions = {},
   ) {
@@ -104,12 +93,10 @@ export class Ec2Provider implements RemoteProvider {
         hint: 'Add ec2: (region, ami, key_pair, security_group...) to god.config.yaml; see god/examples/.',
       });
     }
+    super(config, ctx.events ?? nullSink, ctx.baseDir, ctx.env);
     this.ec2 = config.ec2;
-    this.events = ctx.events ?? nullSink;
     const endpoint = this.ec2.endpoint ?? ctx.env.AWS_ENDPOINT_URL_EC2 ?? ctx.env.AWS_ENDPOINT_URL;
     this.client = o.client ?? new EC2Client({ region: this.ec2.region, ...(endpoint ? { endpoint } : {}) });
-    this.ssh = sshOptionsFrom(config, ctx.baseDir, ctx.env);
-    this.pool = new SshPool(this.ssh);
   }
 
   private filters(role?: Role, states?: string[]): Filter[] {
@@ -171,12 +158,6 @@ export class Ec2Provider implements RemoteProvider {
       .map((i) => this.hostSpec(i, map))
       .filter((x): x is RemoteHostSpec => !!x);
     return deployHostsFrom(this.config, specs);
-  }
-  sshOptions(): SshOptions {
-    return this.ssh;
-  }
-  concurrency(): number {
-    return this.config.ssh?.concurrency ?? 10;
   }
 
   async machines(): Promise<Machine[]> {
@@ -298,7 +279,7 @@ export class Ec2Provider implements RemoteProvider {
   }
 
   /** Terminate a role's instances, given instances (i-… or process ids <role>-i-…), or the whole fleet. */
-  async down(target?: { role?: Role; ids?: string[] }): Promise<void> {
+  async down(target?: Target): Promise<void> {
     const all = await this.instances(target?.role);
     let pick = all;
     if (target?.ids) {
@@ -322,20 +303,8 @@ export class Ec2Provider implements RemoteProvider {
     for (const [role, list] of byRole) await this.terminate(list, role as Role);
   }
 
-  async restart(target?: { role?: Role; ids?: string[] }): Promise<void> {
-    await remoteProcesses('restart', await this.deployHosts(), this.pool, {
-      target,
-      concurrency: this.concurrency(),
-      events: this.events,
-    });
-  }
-
-  async redisUrl(): Promise<string | undefined> {
-    return this.config.redis.url;
-  }
-
-  async close(): Promise<void> {
-    await this.pool.closeAll();
+  override async close(): Promise<void> {
+    await super.close();
     this.client.destroy();
   }
 }

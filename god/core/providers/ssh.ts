@@ -3,50 +3,24 @@
 import type { Role } from '../../../protocol/redis-contract.ts';
 import { UserError } from '../../../roles/runtime/errors.ts';
 import type { GodConfig } from '../config/schema.ts';
-import {
-  deployHostsFrom,
-  expandPath,
-  expectedOf,
-  remoteProcesses,
-  sshOptionsFrom,
-} from '../deploy/remote-fleet.ts';
+import { deployHostsFrom, expandPath, expectedOf } from '../deploy/remote-fleet.ts';
 import type { DeployHost } from '../deploy/types.ts';
 import type { EventSink } from '../events.ts';
-import { SshPool } from '../ssh/pool.ts';
-import type { SshOptions } from '../ssh/types.ts';
-import type { ExpectedProcess, Machine, Provider, ProviderContext, ProviderFactory } from './types.ts';
+import { RemoteFleetProvider, type Target } from './remote.ts';
+import type { ExpectedProcess, Machine, ProviderContext, ProviderFactory } from './types.ts';
 
-/** What `god deploy` / `god rollback` need from a provider whose hosts are reached over SSH. */
-export interface RemoteProvider extends Provider {
-  readonly kind: 'ssh' | 'ec2';
-  deployHosts(): Promise<DeployHost[]>;
-  sshOptions(): SshOptions;
-  concurrency(): number;
-}
-
-export function isRemoteProvider(p: Provider): p is RemoteProvider {
-  return typeof (p as RemoteProvider).deployHosts === 'function';
-}
-
-export class SshProvider implements RemoteProvider {
+export class SshProvider extends RemoteFleetProvider {
   readonly kind = 'ssh' as const;
-  private readonly pool: SshPool;
-  private readonly ssh: SshOptions;
+  private readonly hostsCache: DeployHost[];
 
-  constructor(
-    private readonly config: GodConfig,
-    private readonly events: EventSink,
-    baseDir: string,
-    env: NodeJS.ProcessEnv = process.env,
-  ) {
+  constructor(config: GodConfig, events: EventSink, baseDir: string, env: NodeJS.ProcessEnv = process.env) {
     if (!config.ssh || config.ssh.hosts.length === 0) {
       throw new UserError('provider ssh needs hosts under ssh.hosts', {
         code: 'GOD_CONFIG',
         hint: 'List the hosts (name, address, roles) under ssh.hosts in god.config.yaml; see god/examples/.',
       });
     }
-    this.ssh = sshOptionsFrom(config, baseDir, env);
-    this.pool = new SshPool(this.ssh);
+    super(config, events, baseDir, env);
     // base_dir of a host may be relative to the config file
     this.hostsCache = deployHostsFrom(
       config,
@@ -60,16 +34,9 @@ export class SshProvider implements RemoteProvider {
       })),
     );
   }
-  private readonly hostsCache: DeployHost[];
 
   async deployHosts(): Promise<DeployHost[]> {
     return this.hostsCache;
-  }
-  sshOptions(): SshOptions {
-    return this.ssh;
-  }
-  concurrency(): number {
-    return this.config.ssh?.concurrency ?? 10;
   }
 
   async machines(): Promise<Machine[]> {
@@ -100,33 +67,12 @@ export class SshProvider implements RemoteProvider {
         hint: `Add hosts with role ${role} to ssh.hosts in god.config.yaml, or ask for at most ${withRole.length}.`,
       });
     }
-    const o = { concurrency: this.concurrency(), events: this.events, target: { role } };
-    if (count > 0) await remoteProcesses('start', withRole.slice(0, count), this.pool, o);
-    if (count < withRole.length) await remoteProcesses('stop', withRole.slice(count), this.pool, o);
+    if (count > 0) await this.processes('start', withRole.slice(0, count), { role });
+    if (count < withRole.length) await this.processes('stop', withRole.slice(count), { role });
   }
 
-  async down(target?: { role?: Role; ids?: string[] }): Promise<void> {
-    await remoteProcesses('stop', this.hostsCache, this.pool, {
-      target,
-      concurrency: this.concurrency(),
-      events: this.events,
-    });
-  }
-
-  async restart(target?: { role?: Role; ids?: string[] }): Promise<void> {
-    await remoteProcesses('restart', this.hostsCache, this.pool, {
-      target,
-      concurrency: this.concurrency(),
-      events: this.events,
-    });
-  }
-
-  async redisUrl(): Promise<string | undefined> {
-    return this.config.redis.url;
-  }
-
-  async close(): Promise<void> {
-    await this.pool.closeAll();
+  async down(target?: Target): Promise<void> {
+    await this.processes('stop', this.hostsCache, target);
   }
 }
 

@@ -1,5 +1,7 @@
 // What every provider (local, ssh, ec2) offers God's services.
 import type { Role } from '../../../protocol/redis-contract.ts';
+import type { DeployHost } from '../deploy/types.ts';
+import type { SshOptions } from '../ssh/types.ts';
 
 /** A machine of the fleet (for local: this machine; for ec2: an instance). */
 export interface Machine {
@@ -34,6 +36,18 @@ export interface Provider {
   /** The fleet's Redis when the provider runs its own (local: the private redis-server); else config redis.url. */
   redisUrl?(): Promise<string | undefined>;
   close(): Promise<void>;
+}
+
+/** What `god deploy` / `god rollback` need from a provider whose hosts are reached over SSH (ssh, ec2). */
+export interface RemoteProvider extends Provider {
+  readonly kind: 'ssh' | 'ec2';
+  deployHosts(): Promise<DeployHost[]>;
+  sshOptions(): SshOptions;
+  concurrency(): number;
+}
+
+export function isRemoteProvider(p: Provider): p is RemoteProvider {
+  return typeof (p as RemoteProvider).deployHosts === 'function';
 }
 
 /** What a provider factory gets: the parsed config, where to report, where relative paths start. */

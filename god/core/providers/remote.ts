@@ -1,0 +1,67 @@
+// What the ssh and ec2 providers share: hosts reached over SSH (one connection pool, the config's ssh
+// settings), processes started, stopped and restarted through each host's agent. Each says which hosts it has.
+import type { Role } from '../../../protocol/redis-contract.ts';
+import type { GodConfig } from '../config/schema.ts';
+import { remoteProcesses, sshOptionsFrom } from '../deploy/remote-fleet.ts';
+import type { DeployHost } from '../deploy/types.ts';
+import type { EventSink } from '../events.ts';
+import { SshPool } from '../ssh/pool.ts';
+import type { SshOptions } from '../ssh/types.ts';
+import type { ExpectedProcess, Machine, RemoteProvider } from './types.ts';
+
+export type Target = { role?: Role; ids?: string[] };
+
+export abstract class RemoteFleetProvider implements RemoteProvider {
+  abstract readonly kind: 'ssh' | 'ec2';
+  protected readonly ssh: SshOptions;
+  protected readonly pool: SshPool;
+
+  constructor(
+    protected readonly config: GodConfig,
+    protected readonly events: EventSink,
+    baseDir: string,
+    env: NodeJS.ProcessEnv,
+  ) {
+    this.ssh = sshOptionsFrom(config, baseDir, env);
+    this.pool = new SshPool(this.ssh);
+  }
+
+  /** the hosts a deploy reaches now (ec2: the running instances) */
+  abstract deployHosts(): Promise<DeployHost[]>;
+  abstract machines(): Promise<Machine[]>;
+  abstract expected(): Promise<ExpectedProcess[]>;
+  abstract up(role: Role, count: number): Promise<void>;
+  abstract down(target?: Target): Promise<void>;
+
+  sshOptions(): SshOptions {
+    return this.ssh;
+  }
+  concurrency(): number {
+    return this.config.ssh?.concurrency ?? 10;
+  }
+
+  /** start, stop or restart the (targeted) processes on `hosts` through their agents */
+  protected async processes(
+    action: 'start' | 'stop' | 'restart',
+    hosts: DeployHost[],
+    target?: Target,
+  ): Promise<void> {
+    await remoteProcesses(action, hosts, this.pool, {
+      target,
+      concurrency: this.concurrency(),
+      events: this.events,
+    });
+  }
+
+  async restart(target?: Target): Promise<void> {
+    await this.processes('restart', await this.deployHosts(), target);
+  }
+
+  async redisUrl(): Promise<string | undefined> {
+    return this.config.redis.url;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.closeAll();
+  }
+}
