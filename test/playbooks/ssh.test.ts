@@ -1,7 +1,8 @@
 // launch.yaml and rolling-deploy.yaml against the ssh provider: two loopback sshd hosts running the real
-// role bundles (a copy of dist/roles), one Redis. launch ships the release, converges, checks a protocol client
+// role bundles (built privately), one Redis. launch ships the release, converges, checks a protocol client
 // gets set_movies; a second launch changes nothing; a dry run leaves the hosts' folders alone; the rolling
 // deploy moves every process to r2 one host at a time.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -14,13 +15,11 @@ import { godIn, resultOf } from '../god/cli-helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PLAYBOOKS = path.join(ROOT, 'playbooks');
-const DIST = path.join(ROOT, 'dist', 'roles');
 const TEST_CATALOG = path.join(ROOT, 'data', 'test-catalog.json');
 const PREFIX = 'pbs:';
 const keys = redisContract(PREFIX);
-const ROLES_OK = ['feeder', 'endpoint', 'keeper'].every((r) => fs.existsSync(path.join(DIST, `${r}.mjs`)));
 
-describe.skipIf(!sshAvailable() || !ROLES_OK)('playbooks against the ssh provider', () => {
+describe.skipIf(!sshAvailable())('playbooks against the ssh provider', () => {
   const getRedis = useRedis();
   const getHosts = useSshHosts(2);
   let dir: string;
@@ -31,9 +30,11 @@ describe.skipIf(!sshAvailable() || !ROLES_OK)('playbooks against the ssh provide
 
   beforeAll(async () => {
     dir = makeTempDir('play-ssh');
-    // a private copy: another engineer's `npm run build` must not change the release under the test
+    // a private build: a clean clone has no dist/, and another `npm run build` must not change the release under test
     bundles = path.join(dir, 'bundles');
-    fs.cpSync(DIST, bundles, { recursive: true });
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs'), '--outdir', bundles], {
+      stdio: 'pipe',
+    });
     redis = new Redis(getRedis().url);
     const fleet = getHosts();
     const [h1, h2] = fleet.hosts as [(typeof fleet.hosts)[0], (typeof fleet.hosts)[0]];
