@@ -7,7 +7,7 @@
 // 1. `npm ci` when node_modules is missing or out of date with package-lock.json (the lock's hash
 //    is kept in node_modules/.bootstrap-stamp).
 // 2. Checks the system tools: redis-server (both modes); for `test` also sshd, ssh-keygen, openssl
-//    and moto_server. Missing ones are installed with apt-get / pip when we are root (or have
+//    tmux and moto_server. Missing ones are installed with apt-get / pip when we are root (or have
 //    password-less sudo) and FG_NO_INSTALL is not 1; otherwise it says exactly what to install and
 //    exits 1. Silent and fast when everything is in place.
 
@@ -125,11 +125,15 @@ const TOOLS = {
   sshd: { find: () => onPath('/usr/sbin/sshd'), apt: 'openssh-server' },
   'ssh-keygen': { find: () => onPath('ssh-keygen'), apt: 'openssh-client' },
   openssl: { find: () => onPath('openssl'), apt: 'openssl' },
+  // the dashboard's real-terminal test drives the demo inside tmux
+  tmux: { find: () => onPath('tmux'), apt: 'tmux' },
   moto_server: { find: () => onPath('moto_server'), pip: 'moto[server]' },
 };
 
 const wanted =
-  mode === 'demo' ? ['redis-server'] : ['redis-server', 'sshd', 'ssh-keygen', 'openssl', 'moto_server'];
+  mode === 'demo'
+    ? ['redis-server']
+    : ['redis-server', 'sshd', 'ssh-keygen', 'openssl', 'tmux', 'moto_server'];
 
 function run(cmd, args, opts = {}) {
   return spawnSync(cmd, args, { encoding: 'utf8', ...opts });
