@@ -29,6 +29,53 @@ export function queueTweet(
   return line;
 }
 
+/** The commands queueTweetBatch needs: an ioredis pipeline has them, and so does a raw RESP encoder. */
+export interface TweetCommands {
+  publish(channel: string, message: Buffer): unknown;
+  lpush(key: string, ...elements: Buffer[]): unknown;
+  ltrim(key: string, start: number, stop: number): unknown;
+  expire(key: string, seconds: number): unknown;
+}
+
+/**
+ * queueTweet for many publications at once, leaving the same channel messages and histories as calling it for
+ * each in order: one PUBLISH per publication (in order, before the histories, as queueTweet does), then per
+ * movie (in order of first appearance) one LPUSH of its lines oldest first — only the newest
+ * RECENT_TWEETS_CAP, the others would be trimmed anyway — one LTRIM and one EXPIRE. So the commands are
+ * `pubs.length` PUBLISHes, then LPUSH, LTRIM, EXPIRE per movie; `group[i]` is the movie position of
+ * publication i (its LPUSH is command `pubs.length + 3 * group[i]`).
+ */
+export function queueTweetBatch(
+  p: TweetCommands,
+  keys: RedisContract,
+  pubs: ReadonlyArray<{ movieId: number; tweet: Tweet }>,
+): { group: number[]; movies: number } {
+  const groups = new Map<number, Buffer[]>();
+  const group: number[] = new Array(pubs.length);
+  for (let i = 0; i < pubs.length; i++) {
+    const { movieId, tweet } = pubs[i];
+    const line = encodeServerMessage('post_tweet', { movie_id: movieId, tweet });
+    p.publish(keys.movieChannel(movieId), line);
+    let lines = groups.get(movieId);
+    if (!lines) {
+      lines = [];
+      groups.set(movieId, lines);
+    }
+    lines.push(line);
+  }
+  let g = 0;
+  const groupOf = new Map<number, number>();
+  for (const [movieId, lines] of groups) {
+    const recent = keys.movieRecent(movieId);
+    p.lpush(recent, ...(lines.length > RECENT_TWEETS_CAP ? lines.slice(-RECENT_TWEETS_CAP) : lines));
+    p.ltrim(recent, 0, RECENT_TWEETS_CAP - 1);
+    p.expire(recent, RECENT_TWEETS_TTL_S);
+    groupOf.set(movieId, g++);
+  }
+  for (let i = 0; i < pubs.length; i++) group[i] = groupOf.get(pubs[i].movieId)!;
+  return { group, movies: g };
+}
+
 /** Replace the catalog (hash id → CatalogMovie JSON) and tell endpoints. */
 export function queueCatalog(p: ChainableCommander, keys: RedisContract, movies: CatalogMovie[]): void {
   p.del(keys.catalog);

@@ -7,14 +7,18 @@ import { queueCatalog, queueRanking } from '../../protocol/redis-writes.ts';
 import { WindowCounter } from './counter.ts';
 import { Matcher } from './match/matcher.ts';
 import { type PublishMode, Publisher } from './publisher.ts';
+import type { RespConnection } from './resp.ts';
 import type { Recorder } from './record.ts';
 import { toTweet } from './tweet.ts';
 
 export interface FeederOptions {
   /** command connection for the ranking and catalog (waits for reconnects) */
   redis: Redis;
-  /** connection for publications; should fail fast while Redis is down (offline queue off) */
-  publishRedis: Redis;
+  /** ioredis connection for publications in the 'commands' and 'script' modes; should fail fast while Redis
+   * is down (offline queue off) */
+  publishRedis?: Redis;
+  /** raw RESP connection for publications in the 'resp' mode (the default when given) */
+  publishResp?: RespConnection;
   keys: RedisContract;
   log: Logger;
   catalog: CatalogMovie[];
@@ -48,6 +52,7 @@ export class Feeder {
     this.counter = new WindowCounter(this.now);
     this.publisher = new Publisher({
       redis: o.publishRedis,
+      resp: o.publishResp,
       keys: o.keys,
       maxBuffer: o.maxBuffer ?? 100_000,
       batch: o.batch ?? 1000,

@@ -143,9 +143,10 @@ export const feederOptions = {
     flag: '--publish-mode <mode>',
     env: 'FG_PUBLISH_MODE',
     description:
-      'commands: queueTweet per publication (4 pipelined commands); script: one EVALSHA per batch, same writes, ~3x less feeder CPU (standalone Redis)',
-    schema: z.enum(['commands', 'script']),
-    default: 'commands',
+      'resp: the writes of queueTweet batched (one LPUSH/LTRIM/EXPIRE per movie per batch) and encoded as raw RESP on a dedicated connection; ' +
+      'commands: queueTweet per publication on ioredis (4 pipelined commands); script: one EVALSHA per batch (standalone Redis)',
+    schema: z.enum(['resp', 'commands', 'script']),
+    default: 'resp',
   },
   catalogPoll: {
     flag: '--catalog-poll <duration>',

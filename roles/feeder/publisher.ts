@@ -10,8 +10,22 @@ import {
   RECENT_TWEETS_TTL_S,
   type RedisContract,
 } from '../../protocol/redis-contract.ts';
-import { queueTweet } from '../../protocol/redis-writes.ts';
+import { queueTweet, queueTweetBatch } from '../../protocol/redis-writes.ts';
 import { encodeServerMessage } from '../../protocol/ndjson.ts';
+import { type BatchReply, RespBatch, type RespConnection } from './resp.ts';
+
+/** HINCRBY per minute bucket and movie, and the bucket's TTL. */
+function writeCounts(
+  p: { hincrby(key: string, field: string, by: number): unknown; expire(key: string, s: number): unknown },
+  keys: RedisContract,
+  counts: Counts,
+): void {
+  for (const [minute, b] of counts) {
+    const key = keys.countBucket(minute);
+    for (const [movie, c] of b) p.hincrby(key, String(movie), c);
+    p.expire(key, COUNT_BUCKET_TTL_S);
+  }
+}
 
 /**
  * `script` mode: the same writes as queueTweet (PUBLISH the wire line, LPUSH/LTRIM/EXPIRE the history), done
@@ -30,17 +44,20 @@ for i = 3, #ARGV, 3 do
 end
 return #ARGV`;
 
-export type PublishMode = 'commands' | 'script';
+export type PublishMode = 'resp' | 'commands' | 'script';
 
 interface Entry {
-  movie: number;
+  movieId: number;
   tweet: Tweet;
   /** when it was queued (ms, monotonic) for the lag gauge */
   at: number;
 }
 
 export interface PublisherOptions {
-  redis: Redis;
+  /** ioredis connection ('commands' and 'script' modes); should fail fast while Redis is down */
+  redis?: Redis;
+  /** raw RESP connection ('resp' mode) */
+  resp?: RespConnection;
   keys: RedisContract;
   /** most (tweet, movie) publications held while Redis is slow or away */
   maxBuffer: number;
@@ -48,16 +65,26 @@ export interface PublisherOptions {
   batch: number;
   /** pipelines in flight at once */
   maxInFlight?: number;
-  /** 'commands' (default): queueTweet per publication; 'script': one EVALSHA per batch */
+  /** 'resp' (needs `resp`): queueTweetBatch encoded as RESP, one write per batch; 'commands': queueTweet per
+   * publication on an ioredis pipeline; 'script': one EVALSHA per batch */
   mode?: PublishMode;
   onError?: (err: Error) => void;
 }
+
+/** What became of one batch: which publications are in Redis, whether the counts are. */
+interface Outcome {
+  ok: (i: number) => boolean;
+  countsOk: boolean;
+  error?: Error;
+}
+
+type Counts = Map<number, Map<number, number>>;
 
 export class Publisher {
   private queue: Entry[] = [];
   private head = 0;
   /** minute → movie → count not yet written */
-  private counts = new Map<number, Map<number, number>>();
+  private counts: Counts = new Map();
   private countsPending = false;
   private inFlight = 0;
   private scheduled = false;
@@ -69,8 +96,20 @@ export class Publisher {
   /** longest time a publication waited before Redis acknowledged it, since the last read of lagMs() */
   private maxLag = 0;
   private lastError = '';
+  private readonly mode: PublishMode;
+  /** bytes of the last RESP batch, to size the next one */
+  private respSize = 64 * 1024;
+  /** buffers of answered RESP batches (allocating a new megabyte per batch costs GC time) */
+  private spare: Buffer[] = [];
 
-  constructor(private readonly o: PublisherOptions) {}
+  constructor(private readonly o: PublisherOptions) {
+    this.mode = o.mode ?? (o.resp ? 'resp' : 'commands');
+    if (this.mode === 'resp' ? !o.resp : !o.redis) {
+      throw new Error(
+        `publish mode ${this.mode} needs ${this.mode === 'resp' ? 'a RESP' : 'an ioredis'} connection`,
+      );
+    }
+  }
 
   get buffered(): number {
     return this.queue.length - this.head;
@@ -83,9 +122,9 @@ export class Publisher {
       b = new Map();
       this.counts.set(minute, b);
     }
-    for (const movie of movies) {
-      b.set(movie, (b.get(movie) ?? 0) + 1);
-      this.queue.push({ movie, tweet, at });
+    for (const movieId of movies) {
+      b.set(movieId, (b.get(movieId) ?? 0) + 1);
+      this.queue.push({ movieId, tweet, at });
     }
     this.countsPending = true;
     const over = this.buffered - this.o.maxBuffer;
@@ -119,33 +158,37 @@ export class Publisher {
     });
   }
 
+  private connected(): boolean {
+    return this.mode === 'resp' ? this.o.resp!.status === 'ready' : this.o.redis!.status === 'ready';
+  }
+
   /** Start pipelines while there is work, Redis is up and the in-flight limit allows. */
   pump(): void {
     const max = this.o.maxInFlight ?? 4;
     while (
       !this.closed &&
-      this.o.redis.status === 'ready' &&
+      this.connected() &&
       this.inFlight < max &&
       (this.buffered > 0 || this.countsPending)
     ) {
       void this.send();
     }
-    if (this.o.redis.status !== 'ready' && (this.buffered > 0 || this.countsPending)) this.resumeWhenReady();
+    if (!this.connected() && (this.buffered > 0 || this.countsPending)) this.resumeWhenReady();
     this.wake();
   }
 
-  /** Redis is away: pump again when ioredis has reconnected. */
+  /** Redis is away: pump again when the connection is back ('ready'). */
   private resumeWhenReady(): void {
     if (this.waitingForReady || this.closed) return;
     this.waitingForReady = true;
-    this.o.redis.once('ready', () => {
+    const conn: NodeJS.EventEmitter = this.mode === 'resp' ? this.o.resp! : this.o.redis!;
+    conn.once('ready', () => {
       this.waitingForReady = false;
       this.pump();
     });
   }
 
   private async send(): Promise<void> {
-    const { redis, keys } = this.o;
     const n = Math.min(this.buffered, this.o.batch);
     const batch = this.queue.slice(this.head, this.head + n);
     this.head += n;
@@ -158,62 +201,35 @@ export class Publisher {
     this.counts = new Map();
     this.countsPending = false;
     this.inFlight++;
-    const p = redis.pipeline();
-    const script = this.o.mode === 'script' && batch.length > 0;
-    if (script) {
-      const args: Array<string | Buffer> = [String(RECENT_TWEETS_CAP - 1), String(RECENT_TWEETS_TTL_S)];
-      for (const e of batch) {
-        const line = encodeServerMessage('post_tweet', { movie_id: e.movie, tweet: e.tweet });
-        args.push(keys.movieChannel(e.movie), keys.movieRecent(e.movie), line);
-      }
-      p.evalsha(this.scriptSha(), 0, ...args);
-    } else for (const e of batch) queueTweet(p, keys, e.movie, e.tweet);
-    const perEntry = script ? 0 : 4;
-    const countsAt = script ? 1 : batch.length * 4;
-    for (const [minute, b] of counts) {
-      const key = keys.countBucket(minute);
-      for (const [movie, c] of b) p.hincrby(key, String(movie), c);
-      p.expire(key, COUNT_BUCKET_TTL_S);
-    }
-    let results: Array<[Error | null, unknown]> | null = null;
-    let failure: Error | undefined;
-    try {
-      results = await p.exec();
-    } catch (err) {
-      failure = err as Error;
-    }
+    const out =
+      this.mode === 'resp' ? await this.sendResp(batch, counts) : await this.sendPipeline(batch, counts);
     this.inFlight--;
     const now = performance.now();
-    if (script && results?.[0]?.[0]?.message.startsWith('NOSCRIPT')) {
-      this.scriptLoaded = undefined;
-      await redis.script('LOAD', PUBLISH_SCRIPT).catch(() => {});
-    }
-    // a publication is done when its LPUSH went through (command mode: 4 commands each, see queueTweet;
-    // script mode: the script's one reply covers the batch)
     const requeue: Entry[] = [];
-    batch.forEach((e, i) => {
-      const r = results?.[script ? 0 : i * perEntry + 1];
-      if (r && !r[0]) {
+    for (let i = 0; i < batch.length; i++) {
+      const e = batch[i];
+      if (out.ok(i)) {
         this.published++;
         if (now - e.at > this.maxLag) this.maxLag = now - e.at;
       } else requeue.push(e);
-    });
-    const countsFailed = !results || results.slice(countsAt).some(([err]) => err);
-    if (hadCounts && countsFailed) this.mergeCounts(counts);
-    if (requeue.length) {
-      // back to the front: they are older than what arrived meanwhile
-      this.queue = requeue.concat(this.queue.slice(this.head));
-      this.head = 0;
-      const over = this.buffered - this.o.maxBuffer;
-      if (over > 0) {
-        this.head += over;
-        this.dropped += over;
+    }
+    if (hadCounts && !out.countsOk) this.mergeCounts(counts);
+    if (requeue.length || !out.countsOk) {
+      if (requeue.length) {
+        // back to the front: they are older than what arrived meanwhile
+        this.queue = requeue.concat(this.queue.slice(this.head));
+        this.head = 0;
+        const over = this.buffered - this.o.maxBuffer;
+        if (over > 0) {
+          this.head += over;
+          this.dropped += over;
+        }
       }
-      const err = failure ?? results?.find(([e]) => e)?.[0] ?? new Error('pipeline failed');
+      const err = out.error ?? new Error('Redis did not take the batch');
       if (err.message !== this.lastError) this.o.onError?.(err);
       this.lastError = err.message;
-      // Redis is away: retry when it is back (ioredis reconnects; 'ready' resumes the pump)
-      if (redis.status !== 'ready') {
+      // Redis is away: retry when it is back ('ready' resumes the pump)
+      if (!this.connected()) {
         this.resumeWhenReady();
         return;
       }
@@ -224,17 +240,82 @@ export class Publisher {
     this.pump();
   }
 
+  /** queueTweetBatch and the counts as RESP in one Buffer, one write. */
+  private async sendResp(batch: Entry[], counts: Counts): Promise<Outcome> {
+    const { keys } = this.o;
+    const b = new RespBatch(this.respSize + (this.respSize >> 3), this.spare.pop());
+    const { group } = queueTweetBatch(b, keys, batch);
+    const countsAt = b.commands;
+    writeCounts(b, keys, counts);
+    this.respSize = b.length;
+    let reply: BatchReply;
+    try {
+      reply = await this.o.resp!.send(b);
+    } catch (err) {
+      return { ok: () => false, countsOk: false, error: err as Error };
+    }
+    // every command was answered, so the socket is done with the bytes: the next batch can reuse them
+    if (this.spare.length < 4) this.spare.push(b.buffer);
+    if (reply.errors.length === 0) return { ok: () => true, countsOk: true };
+    // a publication is done when its movie's LPUSH went through
+    const failed = new Set(reply.errors.map((e) => e.index));
+    return {
+      ok: (i) => !failed.has(batch.length + 3 * group[i]),
+      countsOk: !reply.errors.some((e) => e.index >= countsAt),
+      error: new Error(reply.errors[0].message),
+    };
+  }
+
+  /** The ioredis modes: queueTweet per publication, or the script per batch, and the counts. */
+  private async sendPipeline(batch: Entry[], counts: Counts): Promise<Outcome> {
+    const { keys } = this.o;
+    const redis = this.o.redis!;
+    const p = redis.pipeline();
+    const script = this.mode === 'script' && batch.length > 0;
+    if (script) {
+      const args: Array<string | Buffer> = [String(RECENT_TWEETS_CAP - 1), String(RECENT_TWEETS_TTL_S)];
+      for (const e of batch) {
+        const line = encodeServerMessage('post_tweet', { movie_id: e.movieId, tweet: e.tweet });
+        args.push(keys.movieChannel(e.movieId), keys.movieRecent(e.movieId), line);
+      }
+      p.evalsha(this.scriptSha(), 0, ...args);
+    } else for (const e of batch) queueTweet(p, keys, e.movieId, e.tweet);
+    const countsAt = script ? 1 : batch.length * 4;
+    writeCounts(p, keys, counts);
+    let results: Array<[Error | null, unknown]> | null = null;
+    let failure: Error | undefined;
+    try {
+      results = await p.exec();
+    } catch (err) {
+      failure = err as Error;
+    }
+    if (script && results?.[0]?.[0]?.message.startsWith('NOSCRIPT')) {
+      this.scriptLoaded = undefined;
+      await redis.script('LOAD', PUBLISH_SCRIPT).catch(() => {});
+    }
+    // a publication is done when its LPUSH went through (command mode: 4 commands each, see queueTweet;
+    // script mode: the script's one reply covers the batch)
+    return {
+      ok: (i) => {
+        const r = results?.[script ? 0 : i * 4 + 1];
+        return !!r && !r[0];
+      },
+      countsOk: !!results && !results.slice(countsAt).some(([err]) => err),
+      error: failure ?? results?.find(([e]) => e)?.[0] ?? undefined,
+    };
+  }
+
   private scriptLoaded?: string;
   /** the script's SHA1 (EVALSHA); loaded on first use and again after NOSCRIPT (e.g. a restarted Redis) */
   private scriptSha(): string {
     if (!this.scriptLoaded) {
       this.scriptLoaded = createHash('sha1').update(PUBLISH_SCRIPT).digest('hex');
-      void this.o.redis.script('LOAD', PUBLISH_SCRIPT).catch(() => {});
+      void this.o.redis!.script('LOAD', PUBLISH_SCRIPT).catch(() => {});
     }
     return this.scriptLoaded;
   }
 
-  private mergeCounts(counts: Map<number, Map<number, number>>): void {
+  private mergeCounts(counts: Counts): void {
     for (const [minute, b] of counts) {
       let mine = this.counts.get(minute);
       if (!mine) {

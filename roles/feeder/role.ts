@@ -1,5 +1,6 @@
 // The feeder role: catalog → source → Feeder (match, count, publish, rank), wired to the role runtime.
 import fs from 'node:fs';
+import type { Redis } from 'ioredis';
 import type { ConfigOf } from '../runtime/config.ts';
 import { UserError } from '../runtime/errors.ts';
 import type { RoleContext, RoleDefinition, RoleInstance } from '../runtime/role.ts';
@@ -7,6 +8,7 @@ import { loadCatalog } from './catalog.ts';
 import { Feeder } from './feeder.ts';
 import { feederOptions } from './options.ts';
 import { Recorder } from './record.ts';
+import { RespConnection } from './resp.ts';
 import { ReplaySource } from './sources/replay.ts';
 import { SyntheticSource } from './sources/synthetic.ts';
 import { TOKEN_ENV, TwitterSource } from './sources/twitter.ts';
@@ -66,10 +68,21 @@ async function startFeeder(ctx: RoleContext<FeederConfig>, hooks: FeederHooks): 
   }
 
   // publications fail fast while Redis is down: the Publisher keeps its own bounded buffer
-  const publishRedis = ctx.connect('publish', { offlineQueue: false });
+  let publishRedis: Redis | undefined;
+  let publishResp: RespConnection | undefined;
+  if (c.publishMode === 'resp') {
+    publishResp = new RespConnection(c.redis, {
+      name: `${ctx.id}:publish`,
+      tlsCa: c.redisTlsCa,
+      tlsInsecure: c.redisTlsInsecure,
+      onStatus: (s, err) =>
+        s === 'down' && log.warn({ err: err?.message }, 'publish connection lost; reconnecting'),
+    });
+  } else publishRedis = ctx.connect('publish', { offlineQueue: false });
   const feeder = new Feeder({
     redis: ctx.redis,
     publishRedis,
+    publishResp,
     keys: ctx.keys,
     log,
     catalog,
@@ -81,7 +94,12 @@ async function startFeeder(ctx: RoleContext<FeederConfig>, hooks: FeederHooks): 
     publishMode: c.publishMode,
     recorder,
   });
-  await feeder.start();
+  try {
+    await feeder.start();
+  } catch (err) {
+    publishResp?.close();
+    throw err;
+  }
 
   // a changed catalog file: new matcher, catalog in Redis, rules re-synced; a broken one is logged and ignored
   const onCatalogFile = (cur: fs.Stats, prev: fs.Stats) => {
@@ -124,6 +142,7 @@ async function startFeeder(ctx: RoleContext<FeederConfig>, hooks: FeederHooks): 
       fs.unwatchFile(c.catalog, onCatalogFile);
       await running.catch(() => {});
       await feeder.stop();
+      publishResp?.close();
       await recorder?.close();
     },
   };

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import type { RedisContract } from '../../protocol/redis-contract.ts';
 import { Feeder, type FeederOptions } from '../../roles/feeder/feeder.ts';
+import { RespConnection } from '../../roles/feeder/resp.ts';
 import { type FeederHooks, feederRole } from '../../roles/feeder/role.ts';
 import { type RoleHandle, startRole } from '../../roles/runtime/role.ts';
 
@@ -51,9 +52,10 @@ export function makeFeeder(
   const redis = new Redis(url, { maxRetriesPerRequest: null });
   const publishRedis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
   publishRedis.on('error', () => {});
+  const publishResp = (extra.publishMode ?? 'resp') === 'resp' ? new RespConnection(url) : undefined;
   redis.on('error', () => {});
   const log = pino({ level: 'info' }, { write: (s: string) => logs.push(s) });
-  const feeder = new Feeder({ redis, publishRedis, keys, log, catalog, ...extra });
+  const feeder = new Feeder({ redis, publishRedis, publishResp, keys, log, catalog, ...extra });
   return {
     feeder,
     logs,
@@ -61,6 +63,7 @@ export function makeFeeder(
       await feeder.stop(1000);
       redis.disconnect();
       publishRedis.disconnect();
+      publishResp?.close();
     },
   };
 }

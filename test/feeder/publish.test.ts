@@ -19,7 +19,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe.each(['commands', 'script'] as const)('publishing (%s)', (mode) => {
+describe.each(['resp', 'commands', 'script'] as const)('publishing (%s)', (mode) => {
   it('publishes each matched tweet once per movie, as the post_tweet wire line, and keeps the history', async () => {
     const keys = redisContract(`pub-${mode}:`);
     const f = makeFeeder(redis.url, keys, undefined, { publishMode: mode });
@@ -113,7 +113,11 @@ describe.each(['commands', 'script'] as const)('publishing (%s)', (mode) => {
   });
 });
 
-describe('Redis restart mid-stream', () => {
+describe.each([
+  ['the default publish mode (resp)', []],
+  // the script is gone from a restarted Redis: NOSCRIPT must load it again
+  ['--publish-mode script', ['--publish-mode', 'script']],
+])('Redis restart mid-stream, %s', (_name, modeArgs) => {
   it('keeps running, buffers (bounded, drops counted) and resumes publishing', async () => {
     const r = await startRedis();
     const watcher = new Redis(r.url, { maxRetriesPerRequest: null });
@@ -134,8 +138,7 @@ describe('Redis restart mid-stream', () => {
       '150',
       '--ranking-interval',
       '100ms',
-      '--publish-mode',
-      'script', // the script is gone from a restarted Redis: NOSCRIPT must load it again
+      ...modeArgs,
     ]);
     try {
       await waitFor(() => feeder.gauges().published_total > 50, 10_000, 'publishing before the restart');
@@ -155,6 +158,7 @@ describe('Redis restart mid-stream', () => {
       await waitFor(async () => !!(await watcher.get(keys.ranking)), 5000, 'ranking written again');
       const log = feeder.out.join('');
       expect(log).toMatch(/redis connection lost/);
+      if (modeArgs.length === 0) expect(log).toMatch(/publish connection lost/);
       expect(log).not.toMatch(/crashed/);
     } finally {
       watcher.disconnect();

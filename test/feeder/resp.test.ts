@@ -1,0 +1,190 @@
+// The raw RESP publish path against a real redis-server: byte-identical Redis state and channel messages to
+// queueTweet, AUTH/SELECT from the URL, rediss://, error replies detected per command, replies cut anywhere.
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Tweet } from '../../protocol/messages.ts';
+import { RECENT_TWEETS_CAP, redisContract } from '../../protocol/redis-contract.ts';
+import { queueTweet } from '../../protocol/redis-writes.ts';
+import { Publisher } from '../../roles/feeder/publisher.ts';
+import { ReplyReader, RespBatch, RespConnection } from '../../roles/feeder/resp.ts';
+import { makeSelfSignedCert, makeTempDir, type RedisServer, startRedis, waitFor } from '../harness/index.ts';
+
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await startRedis({ password: 'p@ss word' });
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+const tweet = (id: string, text: string): Tweet => ({
+  id,
+  text,
+  created_at: '2013-10-04T18:30:00.000Z',
+  user: { name: `Fan ${id} ✨`, screen_name: `fan${id}` },
+});
+
+/** publications: several movies, a tweet on two movies, one movie past the history cap, non-ASCII text */
+function publications(): Array<{ movieId: number; tweet: Tweet }> {
+  const pubs: Array<{ movieId: number; tweet: Tweet }> = [];
+  for (let i = 0; i < RECENT_TWEETS_CAP + 23; i++) {
+    pubs.push({ movieId: 7, tweet: tweet(`a${i}`, `#Gravity ${i} — “zero g” 🚀 café\n"quoted"`) });
+    if (i % 5 === 0) {
+      const t = tweet(`b${i}`, `Gravity and Rush, double feature ${i}`);
+      pubs.push({ movieId: 7, tweet: t }, { movieId: 3, tweet: t });
+    }
+    if (i % 9 === 0) pubs.push({ movieId: 100001 + i, tweet: tweet(`c${i}`, `Épique ${i}`) });
+  }
+  return pubs;
+}
+
+const dbUrl = (db: number) => `${redis.url}/${db}`;
+
+/** Everything on the movie channels while `write` runs, and every key's value and TTL afterwards. */
+async function capture(db: number, prefix: string, write: () => Promise<void>) {
+  const sub = new Redis(dbUrl(db));
+  const got: Array<[string, string]> = [];
+  sub.on('pmessageBuffer', (_p: Buffer, ch: Buffer, msg: Buffer) =>
+    got.push([ch.toString(), msg.toString('base64')]),
+  );
+  await sub.psubscribe(`${prefix}movie:*`);
+  const n = publications().length;
+  await write();
+  await waitFor(() => got.length >= n, 10_000, `${n} channel messages`);
+  sub.disconnect();
+  const r = new Redis(dbUrl(db));
+  const state: Record<string, { items: string[]; ttl: number }> = {};
+  for (const key of (await r.keys('*')).sort()) {
+    const items =
+      (await r.type(key)) === 'list'
+        ? (await r.lrangeBuffer(key, 0, -1)).map((b) => b.toString('base64'))
+        : Object.entries(await r.hgetall(key)).map(([f, v]) => `${f}=${v}`);
+    state[key] = { items, ttl: Math.round((await r.ttl(key)) / 100) };
+  }
+  r.disconnect();
+  return { messages: got, state };
+}
+
+describe('RESP publish path', () => {
+  it('leaves the same channel messages and histories, byte for byte, as queueTweet', async () => {
+    const prefix = 'fg:é:'; // a non-ASCII key takes the encoder's slow path
+    const keys = redisContract(prefix);
+    const reference = await capture(1, prefix, async () => {
+      const r = new Redis(dbUrl(1));
+      const p = r.pipeline();
+      for (const { movieId, tweet } of publications()) queueTweet(p, keys, movieId, tweet);
+      await p.exec();
+      r.disconnect();
+    });
+    const viaResp = await capture(2, prefix, async () => {
+      const resp = new RespConnection(dbUrl(2), { name: 'resp test' });
+      const pub = new Publisher({ resp, keys, maxBuffer: 10_000, batch: 17 });
+      for (const { movieId, tweet } of publications()) pub.enqueue([movieId], tweet, 1, performance.now());
+      expect(await pub.drain(10_000)).toBe(true);
+      expect(pub.published).toBe(publications().length);
+      resp.close();
+    });
+    const movies = [...new Set(publications().map((p) => p.movieId))];
+    expect(movies.length).toBeGreaterThan(5);
+    expect(Object.keys(reference.state)).toEqual(movies.map((m) => keys.movieRecent(m)).sort());
+    expect(reference.state[keys.movieRecent(7)].items.length).toBe(RECENT_TWEETS_CAP);
+    // the counts are in the same db too: leave them out of the comparison with queueTweet
+    const withoutCounts = Object.fromEntries(
+      Object.entries(viaResp.state).filter(([k]) => !k.startsWith(`${prefix}counts:`)),
+    );
+    expect(withoutCounts).toEqual(reference.state);
+    expect(viaResp.messages).toEqual(reference.messages);
+    // and the counts landed
+    const r = new Redis(dbUrl(2));
+    expect(await r.hget(keys.countBucket(1), '7')).toBe(
+      String(publications().filter((p) => p.movieId === 7).length),
+    );
+    r.disconnect();
+  });
+
+  it('says which commands Redis refused (e.g. WRONGTYPE) and keeps those publications', async () => {
+    const keys = redisContract('err:');
+    const r = new Redis(dbUrl(3));
+    await r.set(keys.movieRecent(2), 'not a list');
+    const errors: string[] = [];
+    const resp = new RespConnection(dbUrl(3));
+    const pub = new Publisher({
+      resp,
+      keys,
+      maxBuffer: 1000,
+      batch: 100,
+      onError: (e) => errors.push(e.message),
+    });
+    try {
+      for (let i = 0; i < 5; i++) pub.enqueue([1, 2], tweet(`t${i}`, `x ${i}`), 1, performance.now());
+      await waitFor(() => errors.length > 0, 5000, 'the error');
+      expect(errors[0]).toMatch(/^WRONGTYPE/);
+      expect(pub.published).toBe(5); // movie 1's
+      expect(pub.buffered + pub.published).toBe(10); // movie 2's wait for a retry
+      expect(await r.llen(keys.movieRecent(1))).toBe(5);
+      await r.del(keys.movieRecent(2));
+      await waitFor(() => pub.published === 10, 5000, 'the retried publications');
+      expect(await r.llen(keys.movieRecent(2))).toBe(5);
+    } finally {
+      pub.close();
+      resp.close();
+      r.disconnect();
+    }
+  });
+
+  it('authenticates from the URL and retries a refused password', async () => {
+    const bad = new RespConnection(redis.url.replace(/:[^:@/]*@/, ':wrong@'));
+    const refused = new Promise<Error>((resolve) => bad.once('refused', resolve));
+    expect((await refused).message).toMatch(/WRONGPASS|invalid/i);
+    expect(bad.status).not.toBe('ready');
+    await expect(bad.send(new RespBatch())).rejects.toThrow(/not ready|connecting|down/);
+    bad.close();
+  });
+
+  it('speaks TLS for rediss://', async () => {
+    const dir = makeTempDir('resp-tls');
+    const cert = makeSelfSignedCert(path.join(dir, 'cert'));
+    const server = await startRedis({
+      tls: { cert: cert.cert, key: cert.key, ca: cert.cert },
+      password: 'pw',
+    });
+    const resp = new RespConnection(server.url, { tlsCa: cert.cert });
+    const r = new Redis(server.url, { tls: { ca: [cert.certPem] } });
+    try {
+      await new Promise((resolve) => resp.once('ready', resolve));
+      const b = new RespBatch();
+      b.command('SET', 'k', 'v');
+      b.command('INCRBY', 'n', 41);
+      b.command('INCR', 'n');
+      expect(await resp.send(b)).toEqual({ errors: [] });
+      expect(await r.mget('k', 'n')).toEqual(['v', '42']);
+    } finally {
+      resp.close();
+      r.disconnect();
+      await server.stop();
+    }
+  });
+});
+
+describe('ReplyReader', () => {
+  it('counts replies cut anywhere across chunks and reports error text', () => {
+    const wire = Buffer.from(
+      ':1\r\n+OK\r\n-WRONGTYPE Operation against a key\r\n$5\r\nhe\r\no\r\n$-1\r\n*2\r\n:1\r\n*1\r\n$2\r\nxy\r\n*-1\r\n:-3\r\n',
+    );
+    const whole: Array<string | null> = [];
+    new ReplyReader((e) => whole.push(e)).feed(wire);
+    expect(whole).toEqual([null, null, 'WRONGTYPE Operation against a key', null, null, null, null, null]);
+    for (let cut = 1; cut < wire.length; cut++) {
+      const got: Array<string | null> = [];
+      const reader = new ReplyReader((e) => got.push(e));
+      reader.feed(wire.subarray(0, cut));
+      reader.feed(wire.subarray(cut));
+      expect(got).toEqual(whole);
+    }
+    const bytes: Array<string | null> = [];
+    const byByte = new ReplyReader((e) => bytes.push(e));
+    for (const b of wire) byByte.feed(Buffer.of(b));
+    expect(bytes).toEqual(whole);
+  });
+});
