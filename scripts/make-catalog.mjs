@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds data/movies.json (the real catalog) from the `movies` table of the vega-datasets npm package
-// (BSD-3-Clause), plus a few hand-added 2013 releases the dataset predates. Run: node scripts/make-catalog.mjs
+// (BSD-3-Clause), plus a few hand-added 2013 releases the dataset predates, and data/popularity.json (US gross
+// per folded title, which the synthetic tweet source uses to weight movies). Run: node scripts/make-catalog.mjs
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const src = path.join(root, 'node_modules', 'vega-datasets', 'data', 'movies.json');
 const out = path.join(root, 'data', 'movies.json');
+const popularityOut = path.join(root, 'data', 'popularity.json');
 
 // The table's accented titles were Latin-1 bytes decoded as Mac Roman ("LÈon" for "Léon"); undo that.
 const macRoman = new TextDecoder('macintosh');
@@ -98,6 +100,49 @@ const extras = [
   ['This Is the End', 2013],
   ['Kick-Ass 2', 2013],
 ];
+// Approximate US box office of those 2013 releases, in dollars (rounded public figures, hand-entered).
+const extrasGross = {
+  'Man of Steel': 291.0e6,
+  Gravity: 274.1e6,
+  Her: 25.6e6,
+  Rush: 26.9e6,
+  Frozen: 400.7e6,
+  42: 95.0e6,
+  Epic: 107.5e6,
+  Jobs: 16.1e6,
+  Planes: 90.3e6,
+  'Iron Man 3': 409.0e6,
+  'The Wolf of Wall Street': 116.9e6,
+  '12 Years a Slave': 56.7e6,
+  'Captain Phillips': 107.1e6,
+  'Despicable Me 2': 368.1e6,
+  'Star Trek Into Darkness': 228.8e6,
+  'The Hunger Games: Catching Fire': 424.7e6,
+  'The Great Gatsby': 144.8e6,
+  'World War Z': 202.4e6,
+  'Pacific Rim': 101.8e6,
+  'Thor: The Dark World': 206.4e6,
+  'The Hobbit: The Desolation of Smaug': 258.4e6,
+  'American Hustle': 150.1e6,
+  'Dallas Buyers Club': 27.3e6,
+  'Monsters University': 268.5e6,
+  'Fast & Furious 6': 238.7e6,
+  'The Conjuring': 137.4e6,
+  'Now You See Me': 117.7e6,
+  Elysium: 93.1e6,
+  Oblivion: 89.1e6,
+  Prisoners: 61.0e6,
+  'The Heat': 159.6e6,
+  'Blue Jasmine': 33.4e6,
+  Nebraska: 17.7e6,
+  Philomena: 37.7e6,
+  'Saving Mr. Banks': 83.3e6,
+  'Anchorman 2: The Legend Continues': 127.4e6,
+  'The Lone Ranger': 89.3e6,
+  'After Earth': 60.5e6,
+  'This Is the End': 101.5e6,
+  'Kick-Ass 2': 28.8e6,
+};
 extras.forEach(([title, year, aliases], i) => {
   const key = fold(title);
   byTitle.set(key, { id: 100001 + i, title, year, ...(aliases ? { aliases } : {}) });
@@ -125,3 +170,19 @@ for (const m of movies) {
 
 fs.writeFileSync(out, `${JSON.stringify(movies, null, 0).replace(/\},\{/g, '},\n{')}\n`);
 console.log(`wrote ${movies.length} movies to ${path.relative(root, out)}`);
+
+// Popularity: US gross per folded title (the key roles/feeder/sources/popularity.ts computes) of every catalog
+// movie the table has a figure for; a remade title keeps the figure of the release the catalog keeps.
+const gross = {};
+rows.forEach((r, i) => {
+  const m = movies.find((x) => x.id === i + 1);
+  if (m && typeof r['US Gross'] === 'number' && r['US Gross'] > 0) gross[fold(m.title)] = r['US Gross'];
+});
+for (const [title, usd] of Object.entries(extrasGross)) gross[fold(title)] = usd;
+const popularity = {
+  about:
+    'US gross (dollars) by folded title: the vega-datasets movies table (BSD-3-Clause), and approximate figures for the 2013 releases added by scripts/make-catalog.mjs',
+  us_gross: gross,
+};
+fs.writeFileSync(popularityOut, `${JSON.stringify(popularity, null, 0).replace(/,"/g, ',\n"')}\n`);
+console.log(`wrote US gross of ${Object.keys(gross).length} titles to ${path.relative(root, popularityOut)}`);

@@ -65,7 +65,7 @@ export const demoCommand: CommandSpec = {
       flags: '--catalog-size <n>',
       env: 'GOD_DEMO_CATALOG_SIZE',
       description: 'movies of the bundled catalog (data/movies.json) the feeder knows; 0 = all',
-      default: '60',
+      default: '0',
     },
   ],
   async run(ctx, _args, opts) {
@@ -73,7 +73,7 @@ export const demoCommand: CommandSpec = {
     const duration = parseDuration(opts.duration, '--duration') ?? (headless ? 30_000 : undefined);
     const clients = intArg(opts.clients ?? 40, '--clients', 0);
     const rate = intArg(opts.rate ?? 200, '--rate', 1);
-    const catalogSize = intArg(opts.catalogSize ?? 60, '--catalog-size', 0);
+    const catalogSize = intArg(opts.catalogSize ?? 0, '--catalog-size', 0);
     // headless: God's events are printed as usual; on the dashboard they go to its panes only
     const events = headless ? ctx.events : new EventBus();
     const demo = new Demo({ clients, rate, catalogSize, stateDir: ctx.opts.stateDir, events });

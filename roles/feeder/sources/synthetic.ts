@@ -1,6 +1,8 @@
 // `--source synthetic`: realistic tweets about catalog movies, mixed with everyday chatter that must not
-// match, at `--rate N` per second (for demos and benchmarks). Deterministic for a given seed.
+// match, at `--rate N` per second (for demos and benchmarks). Movies are drawn by popularity (popularity.ts:
+// Zipf over US gross, plus movies trending for minutes). Deterministic for a given seed and clock.
 import type { CatalogMovie } from '../../../protocol/redis-contract.ts';
+import { PopularityModel, rng } from './popularity.ts';
 import { type Source, type SourceSink, sleep } from './types.ts';
 
 const POSITIVE = [
@@ -45,18 +47,6 @@ const NAMES = [
   ['Lee Chen', 'leechen'],
 ] as const;
 
-/** A tiny deterministic PRNG (mulberry32): the same seed gives the same tweets. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const hashtagOf = (title: string) =>
   title
     .normalize('NFD')
@@ -91,7 +81,10 @@ export class TweetGenerator {
   ) {
     this.random = rng(seed);
     this.idBase = BigInt(this.now()) << 22n;
+    this.popularity = new PopularityModel(catalog, seed, now);
   }
+
+  readonly popularity: PopularityModel;
 
   private pick<T>(a: readonly T[]): T {
     return a[Math.floor(this.random() * a.length)];
@@ -104,9 +97,11 @@ export class TweetGenerator {
     let about: number[] = [];
     if (this.random() < this.noise) text = this.pick(NOISE);
     else {
-      const a = this.pick(this.catalog);
-      let b = this.pick(this.catalog);
-      if (b.id === a.id) b = this.catalog[(this.catalog.indexOf(a) + 1) % this.catalog.length];
+      const ai = this.popularity.pick(this.random());
+      let bi = this.popularity.pick(this.random());
+      if (bi === ai) bi = (ai + 1) % this.catalog.length;
+      const a = this.catalog[ai];
+      const b = this.catalog[bi];
       const t = this.pick(POSITIVE);
       text = t.replace('{A}', a.title).replace('{B}', b.title).replace('{TAG}', hashtagOf(a.title));
       about = t.includes('{B}') ? [a.id, b.id] : [a.id];
