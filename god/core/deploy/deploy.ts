@@ -1,45 +1,22 @@
 // `god deploy`: ship the role bundles to every host, switch `current`, restart, health-check; rolling by batches.
-import type { Redis } from 'ioredis';
-import type { RedisContract, Role } from '../../../protocol/redis-contract.ts';
 import { UserError } from '../../../roles/runtime/errors.ts';
-import { type EventSink, nullSink } from '../events.ts';
+import { nullSink } from '../events.ts';
 import type { SshConnection } from '../ssh/connection.ts';
 import { SshPool } from '../ssh/pool.ts';
-import type { SshOptions } from '../ssh/types.ts';
 import { healthOf, heartbeatStarts } from './health.ts';
-import { activate, agent, type HostPlan, planHost, specFor, uploadFiles } from './host-ops.ts';
+import { activate, agent, type HostPlan, planHost, switchRelease, uploadFiles } from './host-ops.ts';
 import { DeployLock } from './lock.ts';
 import { type LocalRelease, loadRelease } from './release.ts';
 import { readState } from './remote-state.ts';
-import type { DeployHost, DeployResult, HostResult, ProcessMode } from './types.ts';
-import { batchSize, chunk, errorFields, fmtBytes, mapLimit } from './util.ts';
+import type { DeployHost, DeployResult, HostResult, ProcessMode, RemoteRunOptions } from './types.ts';
+import { batchSize, chunk, errorFields, fmtBytes, hostsRunning, mapLimit, newHostResult } from './util.ts';
 
-export interface DeployOptions {
-  hosts: DeployHost[];
-  ssh?: SshOptions;
-  /** share connections with other services (closed by its owner) */
-  pool?: SshPool;
-  redis: Redis;
-  keys: RedisContract;
-  roles?: Role[];
+export interface DeployOptions extends RemoteRunOptions {
   version?: string;
   bundleDir?: string;
   build?: boolean;
   /** hosts per batch: N or "N%" */
   batch?: string | number;
-  concurrency?: number;
-  dryRun?: boolean;
-  /** releases kept per host (default 5) */
-  keep?: number;
-  mode?: ProcessMode;
-  healthTimeoutMs?: number;
-  /** skip health checks (benchmarks comparing plain copy+restart) */
-  noHealth?: boolean;
-  lockTtlMs?: number;
-  owner?: string;
-  /** how long a process may take to stop before it is killed (default 15 s) */
-  killMs?: number;
-  events?: EventSink;
   /** aborted (Ctrl-C): the batch under way finishes, the next ones are skipped */
   signal?: AbortSignal;
 }
@@ -53,18 +30,6 @@ interface HostRun {
   activated: boolean;
   healthy: boolean;
 }
-
-const newResult = (host: string): HostResult => ({
-  host,
-  status: 'skipped',
-  ok: false,
-  uploaded: [],
-  reused: [],
-  unchanged: [],
-  bytes: 0,
-  restarted: [],
-  ms: 0,
-});
 
 export function planSummary(p: HostPlan): string {
   if (p.noop) return `already at ${p.version}: nothing to do`;
@@ -87,7 +52,7 @@ export function prepareRelease(
   hosts: DeployHost[];
   release: LocalRelease;
 } {
-  const hosts = o.roles ? o.hosts.filter((h) => h.processes.some((p) => o.roles!.includes(p.role))) : o.hosts;
+  const hosts = hostsRunning(o.hosts, o.roles);
   if (hosts.length === 0) {
     throw new UserError(`no host runs ${o.roles?.join(', ') ?? 'any role'}`, {
       code: 'FG_DEPLOY_NO_HOSTS',
@@ -117,7 +82,7 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
   const pool = o.pool ?? new SshPool(o.ssh);
   const batches = chunk(hosts, batchSize(o.batch, hosts.length));
   const runs = new Map<string, HostRun>(
-    hosts.map((h) => [h.name, { host: h, res: newResult(h.name), activated: false, healthy: false }]),
+    hosts.map((h) => [h.name, { host: h, res: newHostResult(h.name), activated: false, healthy: false }]),
   );
   const result: DeployResult = {
     version,
@@ -323,18 +288,13 @@ async function rollbackHost(
     const procs = host.processes.filter((p) => plan.restart.includes(p.id));
     if (plan.previous) {
       const before = await heartbeatStarts(o.redis, o.keys, procs);
-      await activate(
+      await switchRelease(
         conn,
         host,
         {
           version: plan.previous,
-          reuse: [],
-          sums: {},
-          processes: host.processes
-            .filter((p) => !o.roles || o.roles.includes(p.role))
-            .map((p) => specFor(p, plan.previous!)),
+          roles: o.roles,
           restart: plan.restart,
-          stop: [],
           // a release that failed its health check is no rollback target (unless it was running before)
           forget: plan.version !== plan.previous ? [plan.version] : [],
         },

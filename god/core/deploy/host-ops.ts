@@ -192,6 +192,34 @@ export async function activate(
   return parseAgent(host, r, `activating ${plan.version}`);
 }
 
+/**
+ * Switch a host back to a release it still has (no upload): the processes of `roles` (all without) get that
+ * release's spec, `restart` are restarted, `forget` are dropped from the host's history.
+ */
+export function switchRelease(
+  conn: SshConnection,
+  host: DeployHost,
+  to: { version: string; roles?: Role[]; restart: string[]; forget?: string[] },
+  o: { keep: number; mode: ProcessMode; killMs?: number },
+): Promise<AgentResult> {
+  return activate(
+    conn,
+    host,
+    {
+      version: to.version,
+      reuse: [],
+      sums: {},
+      processes: host.processes
+        .filter((p) => !to.roles || to.roles.includes(p.role))
+        .map((p) => specFor(p, to.version)),
+      restart: to.restart,
+      stop: [],
+      forget: to.forget,
+    },
+    o,
+  );
+}
+
 /** Run the current release's agent (stop/start/restart/status/deactivate). */
 export async function agent(
   conn: SshConnection,

@@ -1,38 +1,19 @@
 // `god rollback [VERSION]`: switch every host back to a release it still has (default: the one before
 // `current` in its history), restart and health-check. No upload: the last 5 releases stay on each host.
-import type { Redis } from 'ioredis';
-import type { RedisContract, Role } from '../../../protocol/redis-contract.ts';
 import { UserError } from '../../../roles/runtime/errors.ts';
-import { type EventSink, nullSink } from '../events.ts';
+import { nullSink } from '../events.ts';
 import { SshPool } from '../ssh/pool.ts';
-import type { SshOptions } from '../ssh/types.ts';
 import { healthOf, heartbeatStarts } from './health.ts';
-import { activate, specFor } from './host-ops.ts';
+import { switchRelease } from './host-ops.ts';
 import { DeployLock } from './lock.ts';
 import { checkVersion } from './release.ts';
 import { type RemoteState, readState } from './remote-state.ts';
-import type { DeployHost, DeployResult, HostResult, ProcessMode } from './types.ts';
-import { errorFields, mapLimit } from './util.ts';
+import type { DeployResult, RemoteRunOptions } from './types.ts';
+import { errorFields, hostsRunning, mapLimit, newHostResult } from './util.ts';
 
-export interface RollbackOptions {
-  hosts: DeployHost[];
-  ssh?: SshOptions;
-  pool?: SshPool;
-  redis: Redis;
-  keys: RedisContract;
+export interface RollbackOptions extends RemoteRunOptions {
   /** default: each host's release before `current` */
   version?: string;
-  roles?: Role[];
-  concurrency?: number;
-  dryRun?: boolean;
-  keep?: number;
-  mode?: ProcessMode;
-  healthTimeoutMs?: number;
-  noHealth?: boolean;
-  lockTtlMs?: number;
-  owner?: string;
-  killMs?: number;
-  events?: EventSink;
 }
 
 /** The release to go back to on a host, or an error naming what it has. */
@@ -64,19 +45,9 @@ export async function rollback(o: RollbackOptions): Promise<DeployResult> {
   const t0 = Date.now();
   const ev = o.events ?? nullSink;
   if (o.version) checkVersion(o.version);
-  const hosts = o.roles ? o.hosts.filter((h) => h.processes.some((p) => o.roles!.includes(p.role))) : o.hosts;
+  const hosts = hostsRunning(o.hosts, o.roles);
   const pool = o.pool ?? new SshPool(o.ssh);
-  const results: HostResult[] = hosts.map((h) => ({
-    host: h.name,
-    status: 'skipped',
-    ok: false,
-    uploaded: [],
-    reused: [],
-    unchanged: [],
-    bytes: 0,
-    restarted: [],
-    ms: 0,
-  }));
+  const results = hosts.map((h) => newHostResult(h.name));
   const step = o.dryRun ? 'rollback (dry run)' : 'rollback';
   ev.emit({ type: 'step', step, phase: 'start' });
   let lock: DeployLock | undefined;
@@ -92,8 +63,12 @@ export async function rollback(o: RollbackOptions): Promise<DeployResult> {
       const res = results[i]!;
       const th = Date.now();
       let sub = 'connect';
+      const hostEv = (
+        phase: 'start' | 'end',
+        extra: { ok?: boolean; detail?: string; error?: string } = {},
+      ) => ev.emit({ type: 'host', step: sub, host: host.name, phase, ...extra });
       try {
-        ev.emit({ type: 'host', step: sub, host: host.name, phase: 'start' });
+        hostEv('start');
         const conn = await pool.get(host);
         sub = 'plan';
         const st = await readState(conn, host, undefined, false);
@@ -102,11 +77,7 @@ export async function rollback(o: RollbackOptions): Promise<DeployResult> {
         res.previous = st.current;
         res.current = st.current;
         res.restarted = procs.map((p) => p.id);
-        ev.emit({
-          type: 'host',
-          step: sub,
-          host: host.name,
-          phase: 'end',
+        hostEv('end', {
           ok: true,
           detail: `${st.current ?? '(none)'} → ${target}; restart ${res.restarted.join(', ')}`,
         });
@@ -117,31 +88,17 @@ export async function rollback(o: RollbackOptions): Promise<DeployResult> {
         }
         sub = 'activate';
         const before = o.noHealth ? new Map<string, string>() : await heartbeatStarts(o.redis, o.keys, procs);
-        await activate(
+        await switchRelease(
           conn,
           host,
-          {
-            version: target,
-            reuse: [],
-            sums: {},
-            processes: procs.map((p) => specFor(p, target)),
-            restart: res.restarted,
-            stop: [],
-          },
+          { version: target, roles: o.roles, restart: res.restarted },
           { keep: o.keep ?? 5, mode: o.mode ?? 'auto', killMs: o.killMs },
         );
         res.current = target;
-        ev.emit({
-          type: 'host',
-          step: sub,
-          host: host.name,
-          phase: 'end',
-          ok: true,
-          detail: `current → ${target}`,
-        });
+        hostEv('end', { ok: true, detail: `current → ${target}` });
         if (!o.noHealth && procs.length) {
           sub = 'health';
-          ev.emit({ type: 'host', step: sub, host: host.name, phase: 'start' });
+          hostEv('start');
           const err = await healthOf(
             o.redis,
             o.keys,
@@ -157,14 +114,14 @@ export async function rollback(o: RollbackOptions): Promise<DeployResult> {
               code: 'FG_DEPLOY_HEALTH',
               hint: `See \`god logs --host ${host.name}\`.`,
             });
-          ev.emit({ type: 'host', step: sub, host: host.name, phase: 'end', ok: true });
+          hostEv('end', { ok: true });
         }
         res.status = 'deployed';
         res.ok = true;
       } catch (err) {
         res.status = 'failed';
         Object.assign(res, errorFields(err));
-        ev.emit({ type: 'host', step: sub, host: host.name, phase: 'end', ok: false, error: res.error });
+        hostEv('end', { ok: false, error: res.error });
         if (sub === 'connect') pool.drop(host);
       } finally {
         res.ms = Date.now() - th;

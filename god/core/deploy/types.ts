@@ -1,6 +1,9 @@
 // Shapes shared by deploy, rollback and the ssh/ec2 providers.
-import type { Role } from '../../../protocol/redis-contract.ts';
-import type { SshTarget } from '../ssh/types.ts';
+import type { Redis } from 'ioredis';
+import type { RedisContract, Role } from '../../../protocol/redis-contract.ts';
+import type { EventSink } from '../events.ts';
+import type { SshPool } from '../ssh/pool.ts';
+import type { SshOptions, SshTarget } from '../ssh/types.ts';
 
 /** One role process a host should run. */
 export interface ProcessSpec {
@@ -23,6 +26,31 @@ export interface DeployHost extends SshTarget {
 
 /** systemd where the host has it and we are root, else our own supervisor */
 export type ProcessMode = 'auto' | 'systemd' | 'supervisor';
+
+/** What a deploy and a rollback both take. */
+export interface RemoteRunOptions {
+  hosts: DeployHost[];
+  ssh?: SshOptions;
+  /** share connections with other services (closed by its owner) */
+  pool?: SshPool;
+  redis: Redis;
+  keys: RedisContract;
+  /** only these roles, on the hosts that run them */
+  roles?: Role[];
+  concurrency?: number;
+  dryRun?: boolean;
+  /** releases kept per host (default 5) */
+  keep?: number;
+  mode?: ProcessMode;
+  healthTimeoutMs?: number;
+  /** skip health checks (benchmarks comparing plain copy+restart) */
+  noHealth?: boolean;
+  lockTtlMs?: number;
+  owner?: string;
+  /** how long a process may take to stop before it is killed (default 15 s) */
+  killMs?: number;
+  events?: EventSink;
+}
 
 export type HostStatus = 'deployed' | 'unchanged' | 'failed' | 'rolled_back' | 'skipped' | 'planned';
 

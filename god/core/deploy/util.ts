@@ -1,5 +1,7 @@
 // Small helpers for running hosts in parallel and in batches.
+import type { Role } from '../../../protocol/redis-contract.ts';
 import { UserError } from '../../../roles/runtime/errors.ts';
+import type { DeployHost, HostResult } from './types.ts';
 
 /** Run `fn` over items with at most `limit` at a time; results in input order. */
 export async function mapLimit<T, R>(
@@ -39,6 +41,24 @@ export function chunk<T>(items: T[], size: number): T[][] {
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
+
+/** The hosts that run any of `roles` (all of them without roles). */
+export function hostsRunning(hosts: DeployHost[], roles?: Role[]): DeployHost[] {
+  return roles ? hosts.filter((h) => h.processes.some((p) => roles.includes(p.role))) : hosts;
+}
+
+/** A host's result before anything was done to it. */
+export const newHostResult = (host: string): HostResult => ({
+  host,
+  status: 'skipped',
+  ok: false,
+  uploaded: [],
+  reused: [],
+  unchanged: [],
+  bytes: 0,
+  restarted: [],
+  ms: 0,
+});
 
 export function errorFields(err: unknown): { error: string; code?: string; hint?: string } {
   if (err instanceof UserError) return { error: err.message, code: err.code, hint: err.hint };
