@@ -4,7 +4,6 @@ import { durationMs } from '../../../roles/runtime/config.ts';
 import { UserError } from '../../../roles/runtime/errors.ts';
 import { deploy } from '../../core/deploy/deploy.ts';
 import { isRemoteProvider } from '../../core/providers/types.ts';
-import type { FleetRedis } from '../../core/redis.ts';
 import { startFeeds } from '../../tui/adapters/index.ts';
 import { coreActions } from '../../tui/core-actions.ts';
 import { HeadlessPrinter } from '../../tui/headless.ts';
@@ -12,7 +11,7 @@ import { openDashboard } from '../../tui/open.ts';
 import { DashboardStore } from '../../tui/store.ts';
 import type { CliContext } from '../context.ts';
 import type { CommandSpec } from '../spec.ts';
-import { remoteSetup } from './deploy.ts';
+import { remoteRunOptions } from './deploy.ts';
 
 /** Whether the dashboard may take over the terminal. */
 export function wantsInk(ctx: CliContext, opts: Record<string, unknown>): boolean {
@@ -32,21 +31,10 @@ export function parseDuration(v: unknown, flag: string): number | undefined {
   return r.data;
 }
 
-/** `d` in the dashboard: what `god deploy` does with its defaults (GOD_* variables apply), for ssh/ec2 fleets. */
-function deployAction(ctx: CliContext, fr: FleetRedis) {
+/** `d` in the dashboard: what `god deploy` does with its defaults (and GOD_BATCH), for ssh/ec2 fleets. */
+function deployAction(ctx: CliContext) {
   return async (): Promise<{ ok: boolean; error?: string }> => {
-    const st = await remoteSetup(ctx, {}, 'deploy');
-    const r = await deploy({
-      hosts: st.hosts,
-      ssh: st.ssh,
-      redis: fr.redis,
-      keys: fr.keys,
-      batch: ctx.env.GOD_BATCH,
-      concurrency: st.concurrency,
-      mode: st.mode,
-      healthTimeoutMs: st.healthTimeoutMs,
-      events: ctx.events,
-    });
+    const r = await deploy({ ...(await remoteRunOptions(ctx, {}, 'deploy')), batch: ctx.env.GOD_BATCH });
     const failed = r.hosts.filter((h) => !h.ok);
     return {
       ok: r.ok,
@@ -106,7 +94,7 @@ export const dashboardCommand: CommandSpec = {
           config,
           fr,
           events: ctx.events,
-          deploy: isRemoteProvider(provider) ? deployAction(ctx, fr) : undefined,
+          deploy: isRemoteProvider(provider) ? deployAction(ctx) : undefined,
         }),
       });
     } finally {

@@ -2,10 +2,9 @@
 import { durationMs } from '../../../roles/runtime/config.ts';
 import { UserError } from '../../../roles/runtime/errors.ts';
 import { deploy } from '../../core/deploy/deploy.ts';
-import type { DeployHost, DeployResult, ProcessMode } from '../../core/deploy/types.ts';
+import type { DeployResult, ProcessMode, RemoteRunOptions } from '../../core/deploy/types.ts';
 import { parseRole } from '../../core/operations.ts';
-import { isRemoteProvider, type RemoteProvider } from '../../core/providers/types.ts';
-import type { SshOptions } from '../../core/ssh/types.ts';
+import { isRemoteProvider } from '../../core/providers/types.ts';
 import { type CliContext, intArg } from '../context.ts';
 import type { CommandSpec, OptionDef } from '../spec.ts';
 import { table } from '../output.ts';
@@ -52,22 +51,12 @@ export const COMMON_OPTIONS: OptionDef[] = [
   },
 ];
 
-export interface RemoteSetup {
-  provider: RemoteProvider;
-  hosts: DeployHost[];
-  ssh: SshOptions;
-  roles?: ReturnType<typeof parseRole>[];
-  concurrency: number;
-  healthTimeoutMs: number;
-  noHealth: boolean;
-  mode: ProcessMode;
-}
-
-export async function remoteSetup(
+/** What deploy and rollback share, from their common flags: the provider's hosts, SSH, the fleet's Redis. */
+export async function remoteRunOptions(
   ctx: CliContext,
   o: Record<string, unknown>,
   verb: string,
-): Promise<RemoteSetup> {
+): Promise<RemoteRunOptions> {
   const provider = await ctx.provider();
   if (!isRemoteProvider(provider)) {
     throw new UserError(
@@ -83,7 +72,7 @@ export async function remoteSetup(
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean)
-        .map((r) => parseRole(r))
+        .map((r) => parseRole(r)!)
     : undefined;
   const h = durationMs.safeParse(String(o.healthTimeout ?? '30s'));
   if (!h.success) {
@@ -100,16 +89,22 @@ export async function remoteSetup(
     });
   }
   const ssh = { ...provider.sshOptions(), ...(o.acceptNew ? { acceptNew: true } : {}) };
+  const hosts = await provider.deployHosts();
+  const concurrency =
+    o.concurrency !== undefined ? intArg(o.concurrency, '--concurrency', 1) : provider.concurrency();
+  const fleet = await ctx.redis();
   return {
-    provider,
-    hosts: await provider.deployHosts(),
+    hosts,
     ssh,
+    redis: fleet.redis,
+    keys: fleet.keys,
     roles,
-    concurrency:
-      o.concurrency !== undefined ? intArg(o.concurrency, '--concurrency', 1) : provider.concurrency(),
+    concurrency,
+    dryRun: !!o.dryRun,
+    mode: mode as ProcessMode,
     healthTimeoutMs: h.data,
     noHealth: o.health === false,
-    mode: mode as ProcessMode,
+    events: ctx.events,
   };
 }
 
@@ -173,25 +168,13 @@ export const deployCommand: CommandSpec = {
     ...COMMON_OPTIONS,
   ],
   async run(ctx, _args, o) {
-    const st = await remoteSetup(ctx, o, 'deploy');
-    const fleet = await ctx.redis();
     const r = await deploy({
-      hosts: st.hosts,
-      ssh: st.ssh,
-      redis: fleet.redis,
-      keys: fleet.keys,
-      roles: st.roles as DeployHost['processes'][number]['role'][] | undefined,
+      ...(await remoteRunOptions(ctx, o, 'deploy')),
       version: o.version as string | undefined,
       bundleDir: o.bundleDir as string | undefined,
       build: !!o.build,
       batch: o.batch as string | undefined,
-      concurrency: st.concurrency,
-      dryRun: !!o.dryRun,
       keep: intArg(o.keep ?? 5, '--keep', 1),
-      mode: st.mode,
-      healthTimeoutMs: st.healthTimeoutMs,
-      noHealth: st.noHealth,
-      events: ctx.events,
       signal: ctx.signal,
     });
     ctx.out.result('deploy', r, (d) => renderDeploy(ctx, d), r.ok);
