@@ -108,11 +108,12 @@ function procStat(pid: number | undefined): { cpuS: number; rssB: number } {
   }
 }
 
-/** CPU seconds used by the whole machine (all processes, ours and other engineers'). */
-function machineCpuS(): number {
+/** CPU seconds used by the whole machine (all processes, ours and other engineers'), and the part of it spent
+ * in interrupts (loopback TCP is processed there: it belongs to no process). */
+function machineCpuS(): { busy: number; irq: number } {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal
-  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100;
+  return { busy: (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100, irq: (f[5]! + f[6]!) / 100 };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -145,6 +146,10 @@ interface Row {
   redisCpu: number;
   /** CPU used by processes outside this bench (other engineers), % of one core */
   otherCpu: number;
+  /** interrupts (softirq: loopback TCP processing), % of one core */
+  irqCpu: number;
+  /** CPU used by the whole machine, % of one core (200 = both cores busy) */
+  machineCpu: number;
   load: number;
   disconnects: number;
   note?: string;
@@ -351,7 +356,10 @@ async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: num
       push('redisCpu', cpu('redis'));
       push('genCpu', ((gb - ga) / dt) * 100);
       const ours = (['server', 'pub', 'redis', 'self'] as const).reduce((s, k) => s + cpu(k), 0);
-      push('otherCpu', ((mb - ma) / dt) * 100 - ours - ((gb - ga) / dt) * 100);
+      const irq = ((mb.irq - ma.irq) / dt) * 100;
+      push('irqCpu', irq);
+      push('otherCpu', ((mb.busy - ma.busy) / dt) * 100 - irq - ours - ((gb - ga) / dt) * 100);
+      push('machineCpu', ((mb.busy - ma.busy) / dt) * 100);
       push('genLoop', genLoop);
       const inWindow = loops.slice(loopsBefore);
       push('loopP99', median(inWindow.map((l) => l.p99)));
@@ -382,6 +390,8 @@ async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: num
       pubCpu: m('pubCpu'),
       redisCpu: m('redisCpu'),
       otherCpu: m('otherCpu'),
+      machineCpu: m('machineCpu'),
+      irqCpu: m('irqCpu'),
       load,
       disconnects,
       note,
@@ -409,11 +419,11 @@ const k = (x: number) => (Number.isFinite(x) ? `${Math.round(x / 1000)}k` : '—
 
 function table(rows: Row[]): string {
   const head =
-    '| server | C | tweets/s | connected | connect s | RSS MiB | KiB/conn | offered msg/s | delivered msg/s | p50 ms | p99 ms | server CPU % | server loop delay p99 / max ms | generators CPU % | generator loop p99 ms | redis CPU % | other load CPU % | dropped conns |';
-  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+    '| server | C | tweets/s | connected | connect s | RSS MiB | KiB/conn | offered msg/s | delivered msg/s | p50 ms | p99 ms | server CPU % | server loop delay p99 / max ms | generators CPU % | generator loop p99 ms | publisher CPU % | redis CPU % | softirq CPU % | other load CPU % | machine CPU % (of 200) | dropped conns |';
+  const sep = `|---|${'---:|'.repeat(20)}`;
   const lines = rows.map(
     (r) =>
-      `| ${NAMES[r.target]} | ${r.clients} | ${r.rate} | ${r.connected} | ${fmt(r.connectS, 1)} | ${fmt(r.rssMB)} | ${fmt(r.kbPerConn, 1)} | ${k(r.offered)} | ${k(r.delivered)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.cpu)} | ${fmt(r.loopP99, 1)} / ${fmt(r.loopMax)} | ${fmt(r.genCpu)} | ${fmt(r.genLoopP99, 1)} | ${fmt(r.redisCpu)} | ${fmt(r.otherCpu)} | ${r.disconnects} |` +
+      `| ${NAMES[r.target]} | ${r.clients} | ${r.rate} | ${r.connected} | ${fmt(r.connectS, 1)} | ${fmt(r.rssMB)} | ${fmt(r.kbPerConn, 1)} | ${k(r.offered)} | ${k(r.delivered)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.cpu)} | ${fmt(r.loopP99, 1)} / ${fmt(r.loopMax)} | ${fmt(r.genCpu)} | ${fmt(r.genLoopP99, 1)} | ${fmt(r.pubCpu)} | ${fmt(r.redisCpu)} | ${fmt(r.irqCpu)} | ${fmt(r.otherCpu)} | ${fmt(r.machineCpu)} | ${r.disconnects} |` +
       (r.note ? `\n| ${NAMES[r.target]} | ${r.clients} | ${r.rate} | ${r.note} |` : ''),
   );
   return [head, sep, ...lines].join('\n');
@@ -447,9 +457,21 @@ async function main(): Promise<void> {
     `bench:endpoint — ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}; ` +
       `C=${CLIENTS.join(',')}, ${RATES.join(' and ')} tweets/s over ${MOVIES} movies, ${WINDOWS}×${DURATION_S}s windows (medians)`,
   );
+  // Every client is one fd in the server process: the hard open-files limit caps C per process.
+  const hardFd = Number(
+    /Max open files\s+\d+\s+(\d+)/.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.[1],
+  );
+  const maxC = hardFd - 500; // listening socket, Redis, logs, pipes, headroom
+  console.log(
+    `hard open-files limit per process: ${hardFd} → at most ~${maxC} clients in one server process`,
+  );
   const rows: Row[] = [];
   try {
     for (const c of CLIENTS) {
+      if (c > maxC) {
+        console.log(`  C=${c}: skipped, above what the open-files limit (${hardFd}) allows in one process`);
+        continue;
+      }
       for (const t of TARGETS) {
         process.stdout.write(`  ${NAMES[t]}, C=${c} … `);
         try {
