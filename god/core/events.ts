@@ -62,5 +62,20 @@ export class EventBus implements EventSink {
   }
 }
 
+/** Run `fn` as a step: a start event, then an end event with ok or the error, and how long it took. */
+export async function timedStep<T>(events: EventSink, step: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  events.emit({ type: 'step', step, phase: 'start' });
+  try {
+    const r = await fn();
+    events.emit({ type: 'step', step, phase: 'end', ok: true, ms: Date.now() - t0 });
+    return r;
+  } catch (err) {
+    const error = (err as Error).message;
+    events.emit({ type: 'step', step, phase: 'end', ok: false, error, ms: Date.now() - t0 });
+    throw err;
+  }
+}
+
 /** A sink that drops everything (library use, tests that do not look). */
 export const nullSink: EventSink = { emit() {} };

@@ -5,7 +5,7 @@ import { type Role, RoleSchema } from '../../protocol/redis-contract.ts';
 import { UserError } from '../../roles/runtime/errors.ts';
 import type { GodConfig } from './config/schema.ts';
 import { ROLES } from './config/schema.ts';
-import type { EventSink } from './events.ts';
+import { type EventSink, timedStep } from './events.ts';
 import type { ExpectedProcess, Provider } from './providers/types.ts';
 import type { FleetRedis } from './redis.ts';
 import { waitHealthy } from './status.ts';
@@ -79,14 +79,9 @@ export async function upOp(o: {
   const targets: Array<[Role, number]> = o.role
     ? [[o.role, o.count ?? o.config.roles[o.role].count]]
     : ROLES.map((r) => [r, o.config.roles[r].count]);
-  o.events.emit({ type: 'step', step: 'up', phase: 'start' });
-  try {
+  await timedStep(o.events, 'up', async () => {
     for (const [role, count] of targets) await o.provider.up(role, count);
-    o.events.emit({ type: 'step', step: 'up', phase: 'end', ok: true, ms: Date.now() - t0 });
-  } catch (err) {
-    o.events.emit({ type: 'step', step: 'up', phase: 'end', ok: false, error: (err as Error).message });
-    throw err;
-  }
+  });
   const roles = new Set(targets.map(([r]) => r));
   const w = await waitStep(o.events, () => waitFor(o.provider, o.wait, (p) => roles.has(p.role)), !!o.wait);
   return {
@@ -107,14 +102,7 @@ export async function downOp(o: {
   events: EventSink;
 }): Promise<OperationResult> {
   const t0 = Date.now();
-  o.events.emit({ type: 'step', step: 'down', phase: 'start' });
-  try {
-    await o.provider.down(o.role || o.ids?.length ? { role: o.role, ids: o.ids } : undefined);
-    o.events.emit({ type: 'step', step: 'down', phase: 'end', ok: true, ms: Date.now() - t0 });
-  } catch (err) {
-    o.events.emit({ type: 'step', step: 'down', phase: 'end', ok: false, error: (err as Error).message });
-    throw err;
-  }
+  await timedStep(o.events, 'down', () => o.provider.down(targetOf(o)));
   return {
     action: 'down',
     provider: o.provider.kind,
@@ -135,14 +123,7 @@ export async function restartOp(o: {
   events: EventSink;
 }): Promise<OperationResult> {
   const t0 = Date.now();
-  o.events.emit({ type: 'step', step: 'restart', phase: 'start' });
-  try {
-    await o.provider.restart(o.role || o.ids?.length ? { role: o.role, ids: o.ids } : undefined);
-    o.events.emit({ type: 'step', step: 'restart', phase: 'end', ok: true, ms: Date.now() - t0 });
-  } catch (err) {
-    o.events.emit({ type: 'step', step: 'restart', phase: 'end', ok: false, error: (err as Error).message });
-    throw err;
-  }
+  await timedStep(o.events, 'restart', () => o.provider.restart(targetOf(o)));
   const pick = (p: ExpectedProcess) =>
     (!o.role || p.role === o.role) && (!o.ids?.length || o.ids.includes(p.id));
   const w = await waitStep(o.events, () => waitFor(o.provider, o.wait, pick, t0), !!o.wait);
@@ -157,23 +138,11 @@ export async function restartOp(o: {
   };
 }
 
-async function waitStep<T>(events: EventSink, fn: () => Promise<T>, show: boolean): Promise<T> {
-  if (!show) return fn();
-  const t0 = Date.now();
-  events.emit({ type: 'step', step: 'wait for heartbeats', phase: 'start' });
-  try {
-    const r = await fn();
-    events.emit({ type: 'step', step: 'wait for heartbeats', phase: 'end', ok: true, ms: Date.now() - t0 });
-    return r;
-  } catch (err) {
-    events.emit({
-      type: 'step',
-      step: 'wait for heartbeats',
-      phase: 'end',
-      ok: false,
-      error: (err as Error).message,
-      ms: Date.now() - t0,
-    });
-    throw err;
-  }
+/** a role and/or ids, or everything (undefined) */
+function targetOf(o: { role?: Role; ids?: string[] }): { role?: Role; ids?: string[] } | undefined {
+  return o.role || o.ids?.length ? { role: o.role, ids: o.ids } : undefined;
+}
+
+function waitStep<T>(events: EventSink, fn: () => Promise<T>, show: boolean): Promise<T> {
+  return show ? timedStep(events, 'wait for heartbeats', fn) : fn();
 }

@@ -35,12 +35,17 @@ function waitOptions(ctx: CliContext, o: Record<string, unknown>): WaitOptions |
   return { redis: () => ctx.redis(), timeoutMs: t.data, signal: ctx.signal, events: ctx.events };
 }
 
-function ids(o: Record<string, unknown>): string[] | undefined {
-  const v = o.id as string | undefined;
-  return v
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/** down and restart: the fleet, a ROLE, or --id processes */
+async function target(ctx: CliContext, roleArg: string | undefined, o: Record<string, unknown>) {
+  return {
+    provider: await ctx.provider(),
+    role: parseRole(roleArg),
+    ids: (o.id as string | undefined)
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    events: ctx.events,
+  };
 }
 
 function render(r: OperationResult): string[] {
@@ -83,12 +88,7 @@ export const downCommand: CommandSpec = {
     { flags: '--id <ids>', env: 'GOD_ID', description: 'only these processes/instances (comma-separated)' },
   ],
   async run(ctx, [roleArg], o) {
-    const r = await downOp({
-      provider: await ctx.provider(),
-      role: parseRole(roleArg),
-      ids: ids(o),
-      events: ctx.events,
-    });
+    const r = await downOp(await target(ctx, roleArg, o));
     ctx.out.result('down', r, render);
     return 0;
   },
@@ -100,13 +100,7 @@ export const restartCommand: CommandSpec = {
     ...WAIT_OPTIONS,
   ],
   async run(ctx, [roleArg], o) {
-    const r = await restartOp({
-      provider: await ctx.provider(),
-      role: parseRole(roleArg),
-      ids: ids(o),
-      wait: waitOptions(ctx, o),
-      events: ctx.events,
-    });
+    const r = await restartOp({ ...(await target(ctx, roleArg, o)), wait: waitOptions(ctx, o) });
     ctx.out.result('restart', r, render);
     return 0;
   },

@@ -1,6 +1,6 @@
 // `god deploy`: ship the role bundles to every host, switch `current`, restart, health-check; rolling by batches.
 import { UserError } from '../../../roles/runtime/errors.ts';
-import { nullSink } from '../events.ts';
+import { nullSink, timedStep } from '../events.ts';
 import type { SshConnection } from '../ssh/connection.ts';
 import { SshPool } from '../ssh/pool.ts';
 import { healthOf, heartbeatStarts } from './health.ts';
@@ -103,18 +103,13 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
   let lock: DeployLock | undefined;
   try {
     if (!o.dryRun) {
-      ev.emit({ type: 'step', step: 'lock', phase: 'start' });
-      try {
-        lock = await DeployLock.acquire(o.redis, o.keys, {
+      lock = await timedStep(ev, 'lock', () =>
+        DeployLock.acquire(o.redis, o.keys, {
           owner: o.owner,
           what: `deploy ${version}`,
           ttlMs: o.lockTtlMs,
-        });
-      } catch (err) {
-        ev.emit({ type: 'step', step: 'lock', phase: 'end', ok: false, error: (err as Error).message });
-        throw err;
-      }
-      ev.emit({ type: 'step', step: 'lock', phase: 'end', ok: true });
+        }),
+      );
     }
     for (let b = 0; b < batches.length; b++) {
       if (o.signal?.aborted) {
