@@ -18,22 +18,38 @@ export interface ConfigProblem {
   hint: string;
 }
 
+/** "2 problems in <what>:" then one `file:line:column path: message` line and its hint per problem. */
+export function problemsMessage(what: string, file: string, problems: ConfigProblem[]): string {
+  const lines = problems.map(
+    (p) =>
+      `  - ${file}${p.line ? `:${p.line}:${p.column ?? 1}` : ''} ${p.path || '(file)'}: ${p.message}\n      hint: ${p.hint}`,
+  );
+  return `${problems.length === 1 ? 'a problem' : `${problems.length} problems`} in ${what}:\n${lines.join('\n')}`;
+}
+
+/** A parsed document's YAML syntax errors, each at its line and column. */
+export function yamlSyntaxProblems(doc: ReturnType<typeof parseDocument>, hint: string): ConfigProblem[] {
+  return doc.errors.map((e) => {
+    const pos = e.linePos?.[0];
+    return {
+      path: '',
+      line: pos?.line,
+      column: pos?.col,
+      message: `YAML syntax: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+      hint,
+    };
+  });
+}
+
 export class ConfigError extends UserError {
   constructor(
     readonly file: string,
     readonly problems: ConfigProblem[],
   ) {
-    const lines = problems.map(
-      (p) =>
-        `  - ${file}${p.line ? `:${p.line}:${p.column ?? 1}` : ''} ${p.path || '(file)'}: ${p.message}\n      hint: ${p.hint}`,
-    );
-    super(
-      `${problems.length === 1 ? 'a problem' : `${problems.length} problems`} in ${file}:\n${lines.join('\n')}`,
-      {
-        code: 'GOD_CONFIG',
-        hint: `Fix ${file} as the hints say; god/examples/ has a complete example for each provider.`,
-      },
-    );
+    super(problemsMessage(file, file, problems), {
+      code: 'GOD_CONFIG',
+      hint: `Fix ${file} as the hints say; god/examples/ has a complete example for each provider.`,
+    });
   }
 }
 
@@ -184,17 +200,10 @@ function valueAt(raw: unknown, p: PropertyKey[]): unknown {
 export function parseConfigText(text: string, file: string): GodConfig {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
-  const problems: ConfigProblem[] = [];
-  for (const e of doc.errors) {
-    const pos = e.linePos?.[0];
-    problems.push({
-      path: '',
-      line: pos?.line,
-      column: pos?.col,
-      message: `YAML syntax: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
-      hint: 'Check indentation (spaces, not tabs) and that every key is followed by ": ".',
-    });
-  }
+  const problems = yamlSyntaxProblems(
+    doc,
+    'Check indentation (spaces, not tabs) and that every key is followed by ": ".',
+  );
   if (problems.length) throw new ConfigError(file, problems);
   const raw = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {

@@ -5,7 +5,14 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { boolFlag } from '../../../roles/runtime/config.ts';
 import { UserError } from '../../../roles/runtime/errors.ts';
-import { type ConfigProblem, describeIssue, keyPos, locate } from '../config/load.ts';
+import {
+  type ConfigProblem,
+  describeIssue,
+  keyPos,
+  locate,
+  problemsMessage,
+  yamlSyntaxProblems,
+} from '../config/load.ts';
 import { type Playbook, PlaybookSchema, STEP_KINDS, type Step, type StepKind } from './schema.ts';
 
 export type PlaybookProblem = ConfigProblem;
@@ -15,17 +22,10 @@ export class PlaybookError extends UserError {
     readonly file: string,
     readonly problems: PlaybookProblem[],
   ) {
-    const lines = problems.map(
-      (p) =>
-        `  - ${file}${p.line ? `:${p.line}:${p.column ?? 1}` : ''} ${p.path || '(file)'}: ${p.message}\n      hint: ${p.hint}`,
-    );
-    super(
-      `${problems.length === 1 ? 'a problem' : `${problems.length} problems`} in playbook ${file}:\n${lines.join('\n')}`,
-      {
-        code: 'GOD_PLAYBOOK',
-        hint: `Fix ${file} as the hints say (nothing was run); playbooks/README.md describes every step kind.`,
-      },
-    );
+    super(problemsMessage(`playbook ${file}`, file, problems), {
+      code: 'GOD_PLAYBOOK',
+      hint: `Fix ${file} as the hints say (nothing was run); playbooks/README.md describes every step kind.`,
+    });
   }
 }
 
@@ -233,17 +233,10 @@ function substitute(
 export function parsePlaybookText(text: string, file: string, src: VarSources = {}, abs = file): Playbook {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
-  const problems: PlaybookProblem[] = [];
-  for (const e of doc.errors) {
-    const pos = e.linePos?.[0];
-    problems.push({
-      path: '',
-      line: pos?.line,
-      column: pos?.col,
-      message: `YAML syntax: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
-      hint: 'Check indentation (spaces, not tabs), that every key is followed by ": ", and quote values starting with { or [.',
-    });
-  }
+  const problems: PlaybookProblem[] = yamlSyntaxProblems(
+    doc,
+    'Check indentation (spaces, not tabs), that every key is followed by ": ", and quote values starting with { or [.',
+  );
   if (problems.length) throw new PlaybookError(file, problems);
   const raw = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
