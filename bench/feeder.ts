@@ -1,30 +1,35 @@
-// Feeder benchmark, with the real catalog (3,215 movies):
+// Feeder benchmark, with the real catalog (3,215 movies) and the synthetic source's tweets (Zipf-like
+// popularity over the catalog, 70 % about a movie, 30 % chatter):
 //   - match: tweets/s through the matcher alone, on one core (this process), on two corpora: synthetic
-//     stream tweets (70 % about a movie, 30 % chatter) and the labelled evaluation tweets (dense in
-//     ambiguous titles); next to the naive baseline (one regex per title, in a loop) measured in the same run
-//   - end to end: JSON lines → parse → match → count → publish (PUBLISH + LPUSH/LTRIM/EXPIRE per movie,
-//     HINCRBY per minute) into a real redis-server, until Redis acknowledged every publication; next to an
-//     unbatched peer (one round trip per tweet) measured in the same run
+//     stream tweets and the labelled evaluation tweets (dense in ambiguous titles); next to the naive
+//     baseline (one regex per title, in a loop) measured in the same run
+//   - end to end: JSON lines → parse → match → count → publish (the writes of queueTweet and HINCRBY per
+//     minute) into a real redis-server, until Redis acknowledged every publication, in each publish mode,
+//     in a child process built with esbuild like the deployed role bundle (modes interleaved run by run);
+//     `commands` (queueTweet on ioredis, the former default) is the baseline of the ratio column; also the
+//     default mode in this process under tsx, and an unbatched peer (one round trip per tweet)
 //
 //   npm run bench:feeder
 //   BENCH_TWEETS=50000 BENCH_RUNS=1 npm run bench:feeder      # quick look
 //
 // Flags (each also an env var): --tweets 200000 (BENCH_TWEETS), --runs 5 (BENCH_RUNS, medians),
 // --naive-tweets 2000 (BENCH_NAIVE_TWEETS), --unbatched-tweets 3000 (BENCH_UNBATCHED_TWEETS).
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
+import { build } from 'esbuild';
 import { Redis } from 'ioredis';
-import pino from 'pino';
 import { type CatalogMovie, redisContract } from '../protocol/redis-contract.ts';
 import { queueTweet } from '../protocol/redis-writes.ts';
-import { Feeder } from '../roles/feeder/feeder.ts';
+import type { PublishMode } from '../roles/feeder/publisher.ts';
 import { Matcher } from '../roles/feeder/match/matcher.ts';
 import { TweetGenerator } from '../roles/feeder/sources/synthetic.ts';
 import { toTweet } from '../roles/feeder/tweet.ts';
 import { cleanupAll, startRedis } from '../test/harness/index.ts';
 import { evaluate, loadEvalSet } from '../test/feeder/eval/evaluate.ts';
+import { cpu, type E2EResult, endToEnd } from './feeder/e2e.ts';
 import { NaiveMatcher } from './feeder/naive.ts';
 
 const opts = new Command('bench:feeder')
@@ -48,7 +53,8 @@ const NAIVE_N = Number(opts.naiveTweets);
 const UNBATCHED_N = Number(opts.unbatchedTweets);
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const catalog: CatalogMovie[] = JSON.parse(fs.readFileSync(path.join(ROOT, 'data/movies.json'), 'utf8'));
+const CATALOG = path.join(ROOT, 'data/movies.json');
+const catalog: CatalogMovie[] = JSON.parse(fs.readFileSync(CATALOG, 'utf8'));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const sec = () => performance.now() / 1000;
@@ -59,21 +65,6 @@ const synthetic = Array.from({ length: N }, () => gen.next().obj);
 const syntheticTexts = synthetic.map((t) => t.data.text);
 const evalTexts = loadEvalSet(catalog).map((t) => t.text);
 const evalCorpus = Array.from({ length: N }, (_, i) => evalTexts[i % evalTexts.length]);
-
-/** CPU seconds this process used (user + system): the machine is shared, so rates are per CPU second. */
-const cpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
-/** CPU seconds a process has used so far (Linux /proc), for redis-server. */
-function cpuOf(pid: number | undefined): number {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 let wallRates: number[] = [];
 /** tweets per CPU second of this thread (wall-clock rate kept in wallRates) */
@@ -129,56 +120,34 @@ console.log(
     `(${quality.positives} about movies, ${quality.negatives} not; ${quality.expectedPairs} tweet-movie pairs)\n`,
 );
 
-// end to end into Redis
+// end to end into Redis: the bundled child per mode and run (modes interleaved, so load changes hit all alike)
 const redis = await startRedis();
 const lines = synthetic.map((o) => JSON.stringify(o));
-const silent = pino({ level: 'silent' });
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-feeder-'));
+const linesFile = path.join(tmp, 'tweets.ndjson');
+fs.writeFileSync(linesFile, `${lines.join('\n')}\n`);
+const childFile = path.join(tmp, 'e2e-child.mjs');
+await build({
+  entryPoints: [path.join(ROOT, 'bench/feeder/e2e-child.ts')],
+  outfile: childFile,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  logLevel: 'warning',
+  // as scripts/build.mjs: bundled CommonJS dependencies call require()
+  banner: {
+    js: "import { createRequire as __fgCreateRequire } from 'node:module';\nconst require = __fgCreateRequire(import.meta.url);",
+  },
+});
 
-interface E2E {
-  /** tweets per wall second */
-  rate: number;
-  /** tweets per CPU second of the feeder (this process) */
-  feederCpu: number;
-  /** tweets per CPU second of redis-server */
-  redisCpu: number;
-  published: number;
-}
-
-async function endToEnd(prefix: string, publishMode: 'commands' | 'script'): Promise<E2E> {
-  const keys = redisContract(prefix);
-  const cmd = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const pub = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-  await Promise.all([cmd.ping(), new Promise((r) => pub.once('ready', r))]);
-  const feeder = new Feeder({
-    redis: cmd,
-    publishRedis: pub,
-    keys,
-    log: silent,
-    catalog,
-    maxBuffer: 200_000,
-    batch: 2000,
-    publishMode,
+function bundled(mode: PublishMode, prefix: string): E2EResult {
+  const arg = { url: redis.url, redisPid: redis.pid(), linesFile, catalogFile: CATALOG, prefix, mode };
+  const out = execFileSync(process.execPath, [childFile, JSON.stringify(arg)], {
+    encoding: 'utf8',
+    timeout: 300_000,
   });
-  await feeder.start();
-  const t = sec();
-  const c = cpu();
-  const rc = cpuOf(redis.pid());
-  for (let i = 0; i < lines.length; i += 2000) {
-    const end = Math.min(lines.length, i + 2000);
-    for (let j = i; j < end; j++) feeder.ingestLine(lines[j]);
-    await feeder.ready();
-    await new Promise((r) => setImmediate(r));
-  }
-  await feeder.publisher.drain(120_000);
-  const elapsed = sec() - t;
-  const feederCpu = lines.length / (cpu() - c);
-  const redisCpu = lines.length / (cpuOf(redis.pid()) - rc);
-  const published = feeder.publisher.published;
-  await feeder.stop();
-  await cmd.flushdb();
-  cmd.disconnect();
-  pub.disconnect();
-  return { rate: lines.length / elapsed, feederCpu, redisCpu, published };
+  return JSON.parse(out.trim().split('\n').pop()!);
 }
 
 async function unbatched(prefix: string): Promise<number> {
@@ -202,27 +171,55 @@ async function unbatched(prefix: string): Promise<number> {
   return UNBATCHED_N / elapsed;
 }
 
+const MODES: Array<{ mode: PublishMode; name: string }> = [
+  { mode: 'resp', name: 'resp (default; RESP, per-movie)' },
+  { mode: 'commands', name: 'commands (queueTweet, ioredis)' },
+  { mode: 'script', name: 'script (1 EVALSHA per batch)' },
+];
+
 try {
   const peer = await unbatched('unb0:');
-  console.log('\nend to end into Redis (parse+match+count+publish until acknowledged), tweets/s');
-  console.log('  publish mode                      wall clock   per feeder CPU-s   per redis-server CPU-s');
-  let best = 0;
-  for (const mode of ['commands', 'script'] as const) {
-    const runs: E2E[] = [];
-    for (let i = 0; i < Math.min(RUNS, 3); i++) runs.push(await endToEnd(`bench-${mode}${i}:`, mode));
-    const wall = median(runs.map((r) => r.rate));
-    const feederCpu = median(runs.map((r) => r.feederCpu));
-    const redisCpu = median(runs.map((r) => r.redisCpu));
-    best = Math.max(best, Math.min(feederCpu, redisCpu));
-    const name = mode === 'commands' ? 'commands (queueTweet, 4 per pub)' : 'script (1 EVALSHA per batch)';
-    console.log(
-      `  ${name.padEnd(32)} ${fmt(wall).padStart(11)}   ${fmt(feederCpu).padStart(16)}   ${fmt(redisCpu).padStart(22)}`,
-    );
-    console.log(
-      `      runs (wall): ${runs.map((r) => fmt(r.rate)).join(', ')}; ${fmt(runs[0].published)} publications per run`,
+  const runs = new Map<string, E2EResult[]>(MODES.map((m) => [m.mode, []]));
+  const inProcess: E2EResult[] = [];
+  const E2E_RUNS = Math.min(RUNS, 3);
+  for (let i = 0; i < E2E_RUNS; i++) {
+    for (const { mode } of MODES) runs.get(mode)!.push(bundled(mode, `bench-${mode}${i}:`));
+    inProcess.push(
+      await endToEnd({
+        url: redis.url,
+        redisPid: redis.pid(),
+        lines,
+        catalog,
+        prefix: `bench-tsx${i}:`,
+        mode: 'resp',
+      }),
     );
   }
-  console.log(`  unbatched peer (1 RTT per tweet) ${fmt(peer).padStart(11)}`);
+  const summary = (rs: E2EResult[]) => ({
+    wall: median(rs.map((r) => r.rate)),
+    feederCpu: median(rs.map((r) => r.feederCpu)),
+    redisCpu: median(rs.map((r) => r.redisCpu)),
+    commands: median(rs.map((r) => r.commandsPerPub)),
+  });
+  const base = summary(runs.get('commands')!);
+  console.log(
+    `\nend to end into Redis (parse+match+count+publish until acknowledged), tweets/s; ${fmt(runs.get('resp')![0].published)} publications per run`,
+  );
+  console.log(
+    '  publish mode (esbuild bundle)        wall clock   per feeder CPU-s   vs commands   per redis CPU-s   Redis cmds/pub',
+  );
+  let best = 0;
+  const row = (name: string, rs: E2EResult[]) => {
+    const x = summary(rs);
+    best = Math.max(best, Math.min(x.feederCpu, x.redisCpu));
+    console.log(
+      `  ${name.padEnd(35)} ${fmt(x.wall).padStart(11)}   ${fmt(x.feederCpu).padStart(16)}   ${(x.feederCpu / base.feederCpu).toFixed(2).padStart(10)}×   ${fmt(x.redisCpu).padStart(15)}   ${x.commands.toFixed(2).padStart(14)}`,
+    );
+    console.log(`      runs (per feeder CPU-s): ${rs.map((r) => fmt(r.feederCpu)).join(', ')}`);
+  };
+  for (const { mode, name } of MODES) row(name, runs.get(mode)!);
+  row('resp, in-process under tsx', inProcess);
+  console.log(`  unbatched peer (1 RTT per tweet)    ${fmt(peer).padStart(11)}`);
   console.log(
     `\ngoals (per CPU second, the machine being shared): match ≥ 150,000 tweets/s: ${matchSyn >= 150_000 ? 'met' : 'NOT met'} (synthetic), ` +
       `${matchEval >= 150_000 ? 'met' : 'NOT met'} (evaluation); end to end ≥ 100,000 tweets/s (slower of feeder and Redis, best mode): ` +
@@ -231,5 +228,6 @@ try {
 } finally {
   await redis.stop();
   await cleanupAll();
+  fs.rmSync(tmp, { recursive: true, force: true });
 }
 if (sink < 0) console.log(sink);
