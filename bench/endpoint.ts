@@ -82,15 +82,26 @@ function waitMsg<T extends FromChild['t']>(
   ms: number,
 ): Promise<Extract<FromChild, { t: T }>> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "${t}" from child within ${ms} ms`)), ms);
-    const on = (m: FromChild) => {
-      if (m.t !== t) return;
+    const done = () => {
       clearTimeout(timer);
       c.off('message', on);
+      c.off('exit', onExit);
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`no "${t}" from child within ${ms} ms`));
+    }, ms);
+    const on = (m: FromChild) => {
+      if (m.t !== t) return;
+      done();
       resolve(m as Extract<FromChild, { t: T }>);
     };
+    const onExit = () => {
+      done();
+      reject(new Error(`child exited before "${t}"`));
+    };
     c.on('message', on);
-    c.once('exit', () => reject(new Error(`child exited before "${t}"`)));
+    c.on('exit', onExit);
   });
 }
 
@@ -358,7 +369,8 @@ async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: num
       const ours = (['server', 'pub', 'redis', 'self'] as const).reduce((s, k) => s + cpu(k), 0);
       const irq = ((mb.irq - ma.irq) / dt) * 100;
       push('irqCpu', irq);
-      push('otherCpu', ((mb.busy - ma.busy) / dt) * 100 - irq - ours - ((gb - ga) / dt) * 100);
+      // clamped: /proc tick granularity makes a quiet machine read slightly negative
+      push('otherCpu', Math.max(0, ((mb.busy - ma.busy) / dt) * 100 - irq - ours - ((gb - ga) / dt) * 100));
       push('machineCpu', ((mb.busy - ma.busy) / dt) * 100);
       push('genLoop', genLoop);
       const inWindow = loops.slice(loopsBefore);

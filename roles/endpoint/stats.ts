@@ -1,12 +1,15 @@
 // Counters of one endpoint process, turned into heartbeat gauges.
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 
+/** Sampling interval of the event-loop delay monitor, ms. */
+const LOOP_RESOLUTION_MS = 10;
+
 /** Event-loop delay of this process (how late a timer due now runs): every client's latency includes it. */
 export class LoopDelay {
   private h: IntervalHistogram | null = null;
 
   start(): void {
-    this.h ??= monitorEventLoopDelay({ resolution: 10 });
+    this.h ??= monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     this.h.enable();
   }
 
@@ -14,10 +17,11 @@ export class LoopDelay {
     this.h?.disable();
   }
 
-  /** p50/p99/max in ms since the previous call (then reset, so each heartbeat shows its own interval). */
+  /** p50/p99/max in ms since the previous call (then reset, so each heartbeat shows its own interval). The
+   * monitor records whole sampling intervals; the interval itself is taken off, leaving the delay. */
   read(): { loop_delay_p50_ms: number; loop_delay_p99_ms: number; loop_delay_max_ms: number } {
     const h = this.h;
-    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    const ms = (ns: number) => Math.max(0, Math.round(ns / 1e4) / 100 - LOOP_RESOLUTION_MS);
     const out =
       h && h.count > 0
         ? {
