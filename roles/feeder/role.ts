@@ -78,6 +78,15 @@ async function startFeeder(ctx: RoleContext<FeederConfig>, hooks: FeederHooks): 
       onStatus: (s, err) =>
         s === 'down' && log.warn({ err: err?.message }, 'publish connection lost; reconnecting'),
     });
+    // e.g. WRONGPASS: said once per refusal streak, retried with backoff like the other connections
+    let refused = '';
+    publishResp.on('refused', (err: Error) => {
+      if (err.message !== refused) log.error({ err: err.message }, 'Redis refused the publish connection');
+      refused = err.message;
+    });
+    publishResp.on('ready', () => {
+      refused = '';
+    });
   } else publishRedis = ctx.connect('publish', { offlineQueue: false });
   const feeder = new Feeder({
     redis: ctx.redis,

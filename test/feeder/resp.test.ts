@@ -167,6 +167,33 @@ describe('RESP publish path', () => {
   });
 });
 
+describe('RESP connection watchdog', () => {
+  it('drops a connection whose replies stop coming, and reconnects', async () => {
+    const server = await startRedis({ args: ['--enable-debug-command', 'yes'] });
+    const resp = new RespConnection(server.url, { replyTimeoutMs: 300 });
+    const other = new Redis(server.url);
+    try {
+      await new Promise((resolve) => resp.once('ready', resolve));
+      // Redis stops answering for 1.5 s (as a hung or partitioned server would)
+      const sleeping = other.call('DEBUG', 'SLEEP', '1.5');
+      await new Promise((r) => setTimeout(r, 50));
+      const b = new RespBatch();
+      b.command('PING');
+      await expect(resp.send(b)).rejects.toThrow(/no reply from Redis for 300 ms/);
+      await sleeping;
+      await waitFor(() => resp.status === 'ready', 10_000, 'the reconnect');
+      const again = new RespBatch();
+      again.command('SET', 'after', 'yes');
+      expect(await resp.send(again)).toEqual({ errors: [] });
+      expect(await other.get('after')).toBe('yes');
+    } finally {
+      resp.close();
+      other.disconnect();
+      await server.stop();
+    }
+  });
+});
+
 describe('ReplyReader', () => {
   it('counts replies cut anywhere across chunks and reports error text', () => {
     const wire = Buffer.from(
