@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { endpointSetKey, parseEndpointList } from '../../../protocol/endpoint-list.ts';
-import type { Role } from '../../../protocol/redis-contract.ts';
+import { ENDPOINT_TTL_S, type Role } from '../../../protocol/redis-contract.ts';
 import { durationMs } from '../../../roles/runtime/config.ts';
 import { UserError } from '../../../roles/runtime/errors.ts';
 import { deploy } from '../deploy/deploy.ts';
@@ -365,8 +365,28 @@ export async function planStep(pc: PlayContext, s: Step): Promise<string[]> {
   }
 }
 
-async function busiest(pc: PlayContext): Promise<string> {
-  const rep = await listEndpoints(await pc.redis());
+/**
+ * The endpoint with the most clients. A record's count is as of the endpoint's last beat, so clients that
+ * connected since are missing from it (an earlier step's clients can all look like 0 on one endpoint, and
+ * "busiest" would pick the wrong one). With `fresh`, wait (up to ENDPOINT_TTL_S) until every listed endpoint
+ * has rewritten its record since this call: detected by its `at` changing, so the clocks of remote hosts do
+ * not matter. An endpoint that does not beat in time is judged on the record it has.
+ */
+async function busiest(pc: PlayContext, fresh = false): Promise<string> {
+  const fr = await pc.redis();
+  let rep = await listEndpoints(fr);
+  if (fresh) {
+    const before = new Map(rep.endpoints.map((e) => [e.id, e.at]));
+    const until = Date.now() + ENDPOINT_TTL_S * 1000;
+    while (
+      rep.endpoints.some((e) => e.healthy && before.get(e.id) === e.at) &&
+      Date.now() < until &&
+      !pc.signal?.aborted
+    ) {
+      await new Promise((r) => setTimeout(r, 100));
+      rep = await listEndpoints(fr);
+    }
+  }
   const live = rep.endpoints.filter((e) => e.healthy).sort((a, b) => b.clients - a.clients);
   if (!live[0]) {
     throw new UserError('shed: no healthy endpoint in the registry', {
@@ -476,7 +496,7 @@ export async function runStep(pc: PlayContext, s: Step): Promise<StepOutcome> {
     }
     case 'shed': {
       const fr = await pc.redis();
-      const id = s.args.endpoint === 'busiest' ? await busiest(pc) : s.args.endpoint;
+      const id = s.args.endpoint === 'busiest' ? await busiest(pc, true) : s.args.endpoint;
       const r = await shedEndpoint(fr, id, s.args.clients, ev);
       return { changed: true, changes: [`asked ${r.endpoint} to shed ${r.clients} client(s)`] };
     }
