@@ -181,7 +181,7 @@ try {
   const peer = await unbatched('unb0:');
   const runs = new Map<string, E2EResult[]>(MODES.map((m) => [m.mode, []]));
   const inProcess: E2EResult[] = [];
-  const E2E_RUNS = Math.min(RUNS, 3);
+  const E2E_RUNS = RUNS;
   for (let i = 0; i < E2E_RUNS; i++) {
     for (const { mode } of MODES) runs.get(mode)!.push(bundled(mode, `bench-${mode}${i}:`));
     inProcess.push(
