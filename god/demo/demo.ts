@@ -61,9 +61,9 @@ export interface DemoSummary {
 export const BUNDLED_CATALOG = path.join(PACKAGE_ROOT, 'data', 'movies.json');
 
 /**
- * The catalog the demo's feeder matches: the first `size` movies of the bundled catalog, written into the
- * state folder. The synthetic source spreads its tweets evenly over the catalog, so a few dozen movies give a
- * ranking that visibly moves in a minute where all 3,000+ would stay flat.
+ * The catalog the demo's feeder matches: the whole bundled catalog (size 0, the default: the synthetic source
+ * weights movies by popularity and makes some trend, so the ranking moves), or its first `size` movies written
+ * into the state folder.
  */
 export function demoCatalog(stateDir: string, size: number): string {
   if (size <= 0) return BUNDLED_CATALOG;
