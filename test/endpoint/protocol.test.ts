@@ -254,12 +254,18 @@ describe('set_movies', () => {
 
 describe('gauges', () => {
   it('report the event-loop delay of the interval since the last reading', async () => {
-    ep.instance.server.gauges(); // start a fresh interval
-    await sleep(50);
-    const until = Date.now() + 120;
-    while (Date.now() < until) {} // the endpoint shares this event loop: block it
-    await sleep(30);
-    const g = ep.instance.server.gauges();
+    // The role's own heartbeat also reads (and resets) the gauges every 2 s; if one lands between the stall and
+    // our read it takes the stall, so try a few times.
+    let g = ep.instance.server.gauges();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      ep.instance.server.gauges(); // start a fresh interval
+      await sleep(50);
+      const until = Date.now() + 120;
+      while (Date.now() < until) {} // the endpoint shares this event loop: block it
+      await sleep(30);
+      g = ep.instance.server.gauges();
+      if (g.loop_delay_max_ms! >= 100) break;
+    }
     expect(g.loop_delay_max_ms).toBeGreaterThanOrEqual(100);
     expect(g.loop_delay_p99_ms).toBeGreaterThanOrEqual(g.loop_delay_p50_ms!);
     await sleep(50);
