@@ -53,28 +53,7 @@ const isWordClass = (k: number) => k !== SEP && k < ALPHABET;
 
 /** The folded words of a text (used for titles, aliases and context words). */
 export function foldWords(text: string): string[] {
-  const words: string[] = [];
-  let cur = '';
-  for (let i = 0; i < text.length; i++) {
-    let k = CLASS[text.charCodeAt(i)];
-    if (k === SKIP) {
-      // "Gravity's" is "Gravity" followed by a possessive
-      if (!cur || !isPossessive(text, i)) continue;
-      i++;
-      k = SEP;
-    }
-    if (k === DOT) {
-      const next = i + 1 < text.length ? CLASS[text.charCodeAt(i + 1)] : SEP;
-      if (cur.length > 0 && isWordClass(next)) continue;
-      k = SEP;
-    }
-    if (k === SEP) {
-      if (cur) words.push(cur);
-      cur = '';
-    } else cur += CLASS_CHAR[k];
-  }
-  if (cur) words.push(cur);
-  return words;
+  return tokenizeSlow(text).map((t) => t.w);
 }
 
 export interface Token {

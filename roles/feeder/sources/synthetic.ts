@@ -4,6 +4,7 @@
 import type { CatalogMovie } from '../../../protocol/redis-contract.ts';
 import { PopularityModel, rng } from './popularity.ts';
 import { type Source, type SourceSink, sleep } from './types.ts';
+import { hashtag } from './twitter-rules.ts';
 
 const POSITIVE = [
   'Just watched {A} and loved it',
@@ -46,15 +47,6 @@ const NAMES = [
   ['Dana White', 'danaw'],
   ['Lee Chen', 'leechen'],
 ] as const;
-
-const hashtagOf = (title: string) =>
-  title
-    .normalize('NFD')
-    .replace(/\p{M}/gu, '')
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((w) => w[0].toUpperCase() + w.slice(1))
-    .join('');
 
 export interface SyntheticTweet {
   /** a Twitter API v2 filtered-stream line */
@@ -103,7 +95,7 @@ export class TweetGenerator {
       const a = this.catalog[ai];
       const b = this.catalog[bi];
       const t = this.pick(POSITIVE);
-      text = t.replace('{A}', a.title).replace('{B}', b.title).replace('{TAG}', hashtagOf(a.title));
+      text = t.replace('{A}', a.title).replace('{B}', b.title).replace('{TAG}', hashtag(a.title));
       about = t.includes('{B}') ? [a.id, b.id] : [a.id];
     }
     this.seq++;

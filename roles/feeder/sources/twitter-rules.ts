@@ -20,7 +20,8 @@ export interface StreamRule {
   tag?: string;
 }
 
-const hashtag = (name: string) =>
+/** `#ManOfSteel` form of a title (accents dropped, words capitalized), without the `#`. */
+export const hashtag = (name: string) =>
   name
     .normalize('NFD')
     .replace(/\p{M}/gu, '')
