@@ -43,6 +43,15 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
+  // A signal would end the process without 'exit' (benches stopped with Ctrl-C or `timeout`): exit instead, so
+  // the hook below still kills what we started. Only where nobody else handles the signal.
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
+    if (process.listenerCount(sig) === 0) process.once(sig, () => process.exit(code));
+  }
   process.on('exit', () => {
     for (const pid of tracked.keys()) {
       for (const d of descendantsOf(pid)) {
