@@ -32,8 +32,13 @@ export function renderStatus(ctx: CliContext, r: StatusReport): string[] {
     ),
     '',
   ];
-  if (r.processes.length === 0) lines.push(s('no processes expected or alive', 'gray'));
-  else {
+  if (r.processes.length === 0) {
+    lines.push(s('no processes expected or alive', 'gray'));
+    // the usual reason: nothing started yet
+    if (r.provider === 'local' && !r.redis.ok) {
+      lines.push(s('start the local fleet with `god up` (or watch it all with `npm run demo`)', 'gray'));
+    }
+  } else {
     lines.push(
       ...table(
         r.processes.map((p) => [
