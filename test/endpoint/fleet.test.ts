@@ -2,18 +2,12 @@
 // and a Redis restart under live feeds.
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { redisContract } from '../../protocol/redis-contract.ts';
-import {
-  killTracked,
-  type RedisServer,
-  spawnTracked,
-  startRedis,
-  waitForExit,
-  waitForLine,
-} from '../harness/index.ts';
+import { killTracked, spawnTracked, waitForExit, waitForLine } from '../harness/index.ts';
 import {
   freshPrefix,
+  suiteRedis,
   LineClient,
   MOVIES,
   Publisher,
@@ -22,16 +16,8 @@ import {
   startEndpoint,
 } from './helpers.ts';
 
-let redis: RedisServer;
-const cleanups: Array<() => unknown> = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  for (const f of cleanups.reverse()) await f();
-  await redis?.stop();
-});
+const suite = suiteRedis();
+const { cleanups } = suite;
 
 async function client(port: number): Promise<LineClient> {
   const c = await LineClient.connect(port);
@@ -40,7 +26,7 @@ async function client(port: number): Promise<LineClient> {
 }
 
 async function ep(prefix: string, args: string[] = []): Promise<StartedEndpoint> {
-  const e = await startEndpoint(redis.url, prefix, args);
+  const e = await startEndpoint(suite.redis.url, prefix, args);
   cleanups.push(() => e.stop());
   return e;
 }
@@ -91,7 +77,7 @@ describe('soft limit', () => {
     const b = await ep(prefix, ['--id', 'shed-b']);
     const cs = await Promise.all(Array.from({ length: 5 }, () => connected(a.port)));
     await b.instance.server.registry.beat();
-    const pub = new Publisher(redis.url, prefix);
+    const pub = new Publisher(suite.redis.url, prefix);
     cleanups.push(() => pub.close());
     await pub.redis.publish(
       redisContract(prefix).control('endpoint', 'shed-a'),
@@ -115,7 +101,7 @@ describe('drain control', () => {
     const b = await ep(prefix, ['--id', 'dc-b']);
     const cs = await Promise.all(Array.from({ length: 4 }, () => connected(a.port)));
     await b.instance.server.registry.beat();
-    const pub = new Publisher(redis.url, prefix);
+    const pub = new Publisher(suite.redis.url, prefix);
     cleanups.push(() => pub.close());
     await pub.redis.publish(pub.keys.control('endpoint', 'dc-a'), JSON.stringify({ cmd: 'drain' }));
     await Promise.all(cs.map((c) => c.waitClosed()));
@@ -138,7 +124,7 @@ function spawnEndpoint(prefix: string, id: string): ChildProcess {
     [
       path.resolve('bin/endpoint.mjs'),
       '--redis',
-      redis.url,
+      suite.redis.url,
       '--prefix',
       prefix,
       '--id',
@@ -190,7 +176,7 @@ describe('SIGTERM', () => {
     expect(await waitForExit(pa, 10_000)).toBe(true);
     expect(pa.exitCode).toBe(0);
     // the record of a is gone from the registry; b and c stay
-    const pub = new Publisher(redis.url, prefix);
+    const pub = new Publisher(suite.redis.url, prefix);
     cleanups.push(() => pub.close());
     expect((await pub.redis.zrange(pub.keys.endpointIndex, 0, '-1')).sort()).toEqual(['drain-b', 'drain-c']);
     expect(await pub.redis.exists(pub.keys.endpoint('drain-a'))).toBe(0);
@@ -213,7 +199,7 @@ describe('SIGTERM', () => {
 describe('Redis restart', () => {
   it('clients stay connected and feeds resume once Redis is back', async () => {
     const prefix = freshPrefix('restart');
-    const pub = new Publisher(redis.url, prefix);
+    const pub = new Publisher(suite.redis.url, prefix);
     cleanups.push(() => pub.close());
     await pub.catalog(MOVIES);
     const e = await ep(prefix);
@@ -226,7 +212,7 @@ describe('Redis restart', () => {
     await pub.publish(1, [pub.tweet('before')]);
     await Promise.all(cs.map((c) => c.until(() => c.tweets().length === 1)));
 
-    await redis.restart({ downMs: 700 });
+    await suite.redis.restart({ downMs: 700 });
     // the endpoint resubscribes by itself; wait until Redis sees the subscription again
     const channel = pub.keys.movieChannel(1);
     await expect

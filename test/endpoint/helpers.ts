@@ -1,6 +1,7 @@
 // Test helpers for the endpoint: a raw line client, an in-process endpoint, and a publisher that writes Redis
 // through the contract (as the feeder does).
 import fs from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Redis } from 'ioredis';
@@ -10,6 +11,7 @@ import { type CatalogMovie, type RedisContract, redisContract } from '../../prot
 import { queueCatalog, queueRanking, queueTweet } from '../../protocol/redis-writes.ts';
 import { type EndpointInstance, endpointRole } from '../../roles/endpoint/role.ts';
 import { type RoleHandle, startRole } from '../../roles/runtime/role.ts';
+import { type RedisServer, startRedis } from '../harness/index.ts';
 
 let prefixSeq = 0;
 let endpointSeq = 0;
@@ -238,3 +240,23 @@ export const MOVIES: CatalogMovie[] = [
   { id: 2, title: 'Heat', year: 1995 },
   { id: 3, title: 'Alien', year: 1979 },
 ];
+
+/** A private redis-server for the test file, and cleanups run (newest first) before it stops. */
+export function suiteRedis(): { readonly redis: RedisServer; cleanups: Array<() => unknown> } {
+  let server: RedisServer | undefined;
+  const cleanups: Array<() => unknown> = [];
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    for (const f of cleanups.reverse()) await f();
+    await server?.stop();
+  });
+  return {
+    get redis() {
+      if (!server) throw new Error('redis-server is not started yet: use it inside tests and hooks');
+      return server;
+    },
+    cleanups,
+  };
+}

@@ -1,9 +1,10 @@
 // Limits of one endpoint: server_full, rate limit, idle timeout, slow consumer, many clients, TLS.
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSelfSignedCert, makeTempDir, type RedisServer, startRedis } from '../harness/index.ts';
+import { describe, expect, it } from 'vitest';
+import { makeSelfSignedCert, makeTempDir } from '../harness/index.ts';
 import {
   freshPrefix,
+  suiteRedis,
   LineClient,
   MOVIES,
   Publisher,
@@ -12,22 +13,14 @@ import {
   startEndpoint,
 } from './helpers.ts';
 
-let redis: RedisServer;
-const cleanups: Array<() => unknown> = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  for (const f of cleanups.reverse()) await f();
-  await redis?.stop();
-});
+const suite = suiteRedis();
+const { cleanups } = suite;
 
 async function setup(tag: string, args: string[]): Promise<{ ep: StartedEndpoint; pub: Publisher }> {
   const prefix = freshPrefix(tag);
-  const pub = new Publisher(redis.url, prefix);
+  const pub = new Publisher(suite.redis.url, prefix);
   await pub.catalog(MOVIES);
-  const ep = await startEndpoint(redis.url, prefix, args);
+  const ep = await startEndpoint(suite.redis.url, prefix, args);
   cleanups.push(
     () => ep.stop(),
     () => pub.close(),
