@@ -4,13 +4,15 @@
 // the server's CPU and event-loop delay, what the generators, redis and the rest of the machine used, then the
 // ratios.
 //
-//   npm run bench:endpoint                                   # full run (about 12 min)
-//   BENCH_CLIENTS=1000 BENCH_DURATION=3 BENCH_WINDOWS=1 npm run bench:endpoint   # quick look
+//   npm run bench:endpoint                                   # full run (3 runs, about 35 min)
+//   BENCH_CLIENTS=1000 BENCH_DURATION=3 BENCH_WINDOWS=1 BENCH_RUNS=1 npm run bench:endpoint   # quick look
 //
 // Flags (each also an env var): --clients 1000,10000,19000 (BENCH_CLIENTS; C beyond the open-files limit is
 // skipped), --duration 10 seconds per window (BENCH_DURATION), --windows 3 (BENCH_WINDOWS, figures are medians
 // over windows), --rate 300,1000,3000 tweets/s (BENCH_RATE), --targets ours,sio (BENCH_TARGETS), --per-gen 10000
-// clients per generator process (BENCH_PER_GEN), --prof DIR: CPU profile of the server (BENCH_PROF).
+// clients per generator process (BENCH_PER_GEN), --runs 3 whole runs, targets alternating, medians over runs
+// (BENCH_RUNS), --pin split|off: server alone on the last core (BENCH_PIN), --prof DIR: CPU profile of the
+// server (BENCH_PROF).
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -33,9 +35,23 @@ const opts = new Command('bench:endpoint')
       .env('BENCH_RATE')
       .default('300,1000,3000'),
   )
+  .addOption(
+    new Option('--runs <n>', 'whole runs per C, targets alternating; figures are medians over runs')
+      .env('BENCH_RUNS')
+      .default('3'),
+  )
   .addOption(new Option('--targets <list>', 'ours,sio').env('BENCH_TARGETS').default('ours,sio'))
   .addOption(
     new Option('--per-gen <n>', 'clients per generator process').env('BENCH_PER_GEN').default('10000'),
+  )
+  .addOption(
+    new Option(
+      '--pin <mode>',
+      'split: server on the last core, generators on the others (clients are on other machines in production); off: the scheduler places them',
+    )
+      .env('BENCH_PIN')
+      .choices(['split', 'off'])
+      .default('split'),
   )
   .addOption(
     new Option('--prof <dir>', 'write a CPU profile of the server (node --cpu-prof) into this directory').env(
@@ -50,8 +66,15 @@ const DURATION_S = Number(opts.duration);
 const WINDOWS = Number(opts.windows);
 const RATES = String(opts.rate).split(',').map(Number);
 const TARGETS = String(opts.targets).split(',') as Array<'ours' | 'sio'>;
+const RUNS = Math.max(1, Number(opts.runs));
 const PER_GEN = Number(opts.perGen);
 const PROF_DIR = opts.prof as string | undefined;
+const NCPU = os.cpus().length;
+/** CPU lists for `taskset -c`: the server alone on the last core, its clients on the others. On loopback a
+ * socket write wakes the reader with a "sync" wake-up, which invites the scheduler to run the generator on the
+ * server's core, where it waits for the rest of the fan-out; real clients are on other machines. */
+const PIN =
+  opts.pin === 'split' && NCPU >= 2 ? { server: String(NCPU - 1), gens: `0-${NCPU - 2}` } : undefined;
 const MOVIES = 100;
 const ROOT = path.resolve(import.meta.dirname, '..');
 const NAMES = { ours: 'Filmgrain endpoint', sio: 'Socket.IO + redis-adapter' };
@@ -61,13 +84,25 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
+/** spawn, on the given cores when pinning (taskset execs the command: the pid stays the same). */
+function spawnOn(
+  cpus: string | undefined,
+  args: string[],
+  options: Parameters<typeof spawn>[2],
+): ChildProcess {
+  return cpus
+    ? spawn('taskset', ['-c', cpus, process.execPath, ...args], options)
+    : spawn(process.execPath, args, options);
+}
+
 function tsChild(
   file: string,
   env: Record<string, string>,
   ipc: boolean,
   nodeArgs: string[] = [],
+  cpus?: string,
 ): ChildProcess {
-  const c = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', file], {
+  const c = spawnOn(cpus, [...nodeArgs, '--import', 'tsx', file], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ipc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
@@ -136,6 +171,10 @@ const median = (xs: number[]) => {
 
 interface Row {
   target: 'ours' | 'sio';
+  /** runs merged into this row, and their p50s and p99s (mergeRuns) */
+  runs?: number;
+  p50s?: number[];
+  p99s?: number[];
   clients: number;
   rate: number;
   connected: number;
@@ -250,8 +289,8 @@ async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: num
   const server =
     target === 'ours'
       ? (() => {
-          const c = spawn(
-            process.execPath,
+          const c = spawnOn(
+            PIN?.server,
             [
               ...prof,
               'bin/endpoint.mjs',
@@ -264,7 +303,7 @@ async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: num
           c.on('exit', () => children.delete(c));
           return c;
         })()
-      : tsChild('bench/endpoint/sio-server.ts', { SIO_REDIS: redisUrl }, false, prof);
+      : tsChild('bench/endpoint/sio-server.ts', { SIO_REDIS: redisUrl }, false, prof, PIN?.server);
   const watched = watchServer(server);
   const port = await watched.port;
   const hb = target === 'ours' ? watchHeartbeats(redisUrl, prefix) : null;
@@ -289,6 +328,8 @@ async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: num
           LG_MOVIES: String(MOVIES),
         },
         true,
+        [],
+        PIN?.gens,
       ),
     );
   }
@@ -427,6 +468,28 @@ async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: num
   return rows;
 }
 
+/** One row per (server, C, rate): the median of each figure over the runs, and the runs' p50/p99 ranges. */
+function mergeRuns(rows: Row[]): Row[] {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const key = `${r.target}|${r.clients}|${r.rate}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((g) => {
+    const out = { ...g[0]! } as Row & Record<string, unknown>;
+    for (const [key, v] of Object.entries(g[0]!)) {
+      if (typeof v === 'number')
+        out[key] = median(g.map((r) => (r as unknown as Record<string, number>)[key]!));
+    }
+    out.disconnects = g.reduce((a, r) => a + r.disconnects, 0);
+    out.runs = g.length;
+    out.p50s = g.map((r) => r.p50);
+    out.p99s = g.map((r) => r.p99);
+    out.note = g.map((r) => r.note).find(Boolean);
+    return out;
+  });
+}
+
 const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const k = (x: number) => (Number.isFinite(x) ? `${Math.round(x / 1000)}k` : '—');
 
@@ -476,6 +539,11 @@ async function main(): Promise<void> {
   );
   const maxC = hardFd - 500; // listening socket, Redis, logs, pipes, headroom
   console.log(
+    PIN
+      ? `pinned: server on core ${PIN.server}, generators on core(s) ${PIN.gens}; redis and the publisher float (--pin off: none pinned)`
+      : 'not pinned: the scheduler places every process',
+  );
+  console.log(
     `hard open-files limit per process: ${hardFd} → at most ~${maxC} clients in one server process`,
   );
   const rows: Row[] = [];
@@ -485,24 +553,26 @@ async function main(): Promise<void> {
         console.log(`  C=${c}: skipped, above what the open-files limit (${hardFd}) allows in one process`);
         continue;
       }
-      for (const t of TARGETS) {
-        process.stdout.write(`  ${NAMES[t]}, C=${c} … `);
-        try {
-          const got = await scenario(redis, t, c);
-          rows.push(...got);
-          console.log(
-            got
-              .map(
-                (row) =>
-                  `[${row.rate}/s] ${row.connected} connected, ${k(row.delivered)}/${k(row.offered)} msg/s, p50 ${fmt(row.p50, 1)} ms, p99 ${fmt(row.p99, 1)} ms, ${fmt(row.kbPerConn, 1)} KiB/conn, CPU ${fmt(row.cpu)}%, loop p99 ${fmt(row.loopP99, 1)} ms, gens CPU ${fmt(row.genCpu)}% loop p99 ${fmt(row.genLoopP99, 1)} ms, other ${fmt(row.otherCpu)}%${row.note ? `, ${row.note}` : ''}`,
-              )
-              .join('; '),
-          );
-        } catch (err) {
-          console.log(`failed: ${(err as Error).message}`);
-          for (const ch of children) ch.kill('SIGKILL');
+      for (let run = 0; run < RUNS; run++)
+        // alternate which server goes first, so neither always gets the fresher machine
+        for (const t of run % 2 ? [...TARGETS].reverse() : TARGETS) {
+          process.stdout.write(`  ${NAMES[t]}, C=${c}${RUNS > 1 ? `, run ${run + 1}/${RUNS}` : ''} … `);
+          try {
+            const got = await scenario(redis, t, c);
+            rows.push(...got);
+            console.log(
+              got
+                .map(
+                  (row) =>
+                    `[${row.rate}/s] ${row.connected} connected, ${k(row.delivered)}/${k(row.offered)} msg/s, p50 ${fmt(row.p50, 1)} ms, p99 ${fmt(row.p99, 1)} ms, ${fmt(row.kbPerConn, 1)} KiB/conn, CPU ${fmt(row.cpu)}%, loop p99 ${fmt(row.loopP99, 1)} ms, gens CPU ${fmt(row.genCpu)}% loop p99 ${fmt(row.genLoopP99, 1)} ms, other ${fmt(row.otherCpu)}%${row.note ? `, ${row.note}` : ''}`,
+                )
+                .join('; '),
+            );
+          } catch (err) {
+            console.log(`failed: ${(err as Error).message}`);
+            for (const ch of children) ch.kill('SIGKILL');
+          }
         }
-      }
     }
   } finally {
     await cleanupAll().catch(() => {});
@@ -513,8 +583,16 @@ async function main(): Promise<void> {
       .map((x) => x.toFixed(1))
       .join(' ')}`,
   );
-  console.log(`\n${table(rows)}\n`);
-  if (TARGETS.length > 1) console.log(`${ratios(rows)}\n`);
+  const merged = mergeRuns(rows);
+  if (RUNS > 1) {
+    console.log(`\nMedians of ${RUNS} runs (p50 / p99 of each run):`);
+    for (const r of merged)
+      console.log(
+        `  ${NAMES[r.target]} C=${r.clients} ${r.rate}/s: p50 ${r.p50s!.map((x) => fmt(x, 1)).join(', ')} ms; p99 ${r.p99s!.map((x) => fmt(x, 1)).join(', ')} ms`,
+      );
+  }
+  console.log(`\n${table(merged)}\n`);
+  if (TARGETS.length > 1) console.log(`${ratios(merged)}\n`);
   process.exit(0);
 }
 
