@@ -4,7 +4,7 @@
 // the server's CPU and event-loop delay, what the generators, redis and the rest of the machine used, then the
 // ratios.
 //
-//   npm run bench:endpoint                                   # full run (3 runs, about 45 min)
+//   npm run bench:endpoint                                   # full run (3 runs, about 1 h)
 //   BENCH_CLIENTS=1000 BENCH_DURATION=3 BENCH_WINDOWS=1 BENCH_RUNS=1 npm run bench:endpoint   # quick look
 //
 // Flags (each also an env var): --clients 1000,10000,19000 (BENCH_CLIENTS; C beyond the open-files limit is
