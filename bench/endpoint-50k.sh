@@ -16,7 +16,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 KIND="${KIND:-ours}" # ours | sio (the same in-guest run against Socket.IO + redis-adapter)
 C="${C:-50000}"
 GEN_PER="${GEN_PER:-12500}"
-RATE="${RATE:-100}"
+RATE="${RATE:-20}" # tweets/s: each goes to C/100 clients (10k msg/s at C=50k)
 PUB_SECONDS="${PUB_SECONDS:-10}"
 VM_MEM="${VM_MEM:-3G}"
 VM_CPUS="${VM_CPUS:-$(nproc)}"
