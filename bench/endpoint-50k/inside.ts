@@ -42,6 +42,13 @@ function generator(kind: string, port: number, first: number, count: number, loc
       if (t !== -1 && t < end) lat.push(now() - Number.parseFloat(buf.toString('latin1', t + 3, t + 24)));
     }
   };
+  /** a client's connection ended: before it was live it counts as failed, and the next one may start */
+  const closed = (wasLive: boolean) => {
+    open--;
+    if (wasLive) return;
+    failed++;
+    next();
+  };
   const SIO_EVENT = Buffer.from('42["post_tweet"');
   const oneSio = (i: number) => {
     const movie = ((first + i) % MOVIES) + 1;
@@ -52,13 +59,7 @@ function generator(kind: string, port: number, first: number, count: number, loc
       localAddress: local,
     });
     ws.on('error', () => {});
-    ws.on('close', () => {
-      if (!live) {
-        failed++;
-        next();
-      }
-      open--;
-    });
+    ws.on('close', () => closed(live));
     ws.on('message', (data: Buffer) => {
       const n = SIO_EVENT.length;
       if (data.length > n && data.compare(SIO_EVENT, 0, n, 0, n) === 0) return tweet(data, 0, data.length);
@@ -102,13 +103,7 @@ function generator(kind: string, port: number, first: number, count: number, loc
       rest = start < buf.length ? Buffer.from(buf.subarray(start)) : Buffer.alloc(0);
     });
     s.on('error', () => {});
-    s.on('close', () => {
-      if (!live) {
-        failed++;
-        next();
-      }
-      open--;
-    });
+    s.on('close', () => closed(live));
     open++;
   };
   // a bounded number of handshakes in flight
