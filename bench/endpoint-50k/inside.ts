@@ -237,7 +237,9 @@ async function main(): Promise<void> {
     gens.push(c);
   }
   const progress = setInterval(() => {
-    process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0)} s] server fds ${fds(ep.pid!)}\n`);
+    process.stderr.write(
+      `[${((Date.now() - t0) / 1000).toFixed(0)} s] server fds ${fds(ep.pid!)}, RSS ${(rssKiB(ep.pid!) / 1024).toFixed(0)} MiB\n`,
+    );
   }, 30_000);
   const readies = await Promise.all(gens.map((g) => waitFor<{ ready: number; failed: number }>(g, 'ready')));
   clearInterval(progress);
