@@ -18,7 +18,7 @@ C="${C:-50000}"
 GEN_PER="${GEN_PER:-12500}"
 RATE="${RATE:-20}" # tweets/s: each goes to C/100 clients (10k msg/s at C=50k)
 PUB_SECONDS="${PUB_SECONDS:-10}"
-VM_MEM="${VM_MEM:-3G}"
+VM_MEM="${VM_MEM:-6G}" # the recorded 50k runs used 6G
 VM_CPUS="${VM_CPUS:-$(nproc)}"
 # tcg (software emulation, multi-threaded) by default: this machine's /dev/kvm is nested and the guest kernel
 # hangs or stops on "KVM internal error" at boot. VM_ACCEL=kvm where KVM works. Memory per connection does not
