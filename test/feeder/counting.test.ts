@@ -2,29 +2,21 @@
 // a tweet counting for the 60 minute buckets that end with the current one, the ranking sliding as time
 // moves on without new tweets, and a restarted feeder resuming the counts from Redis.
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { COUNT_BUCKET_TTL_S, redisContract } from '../../protocol/redis-contract.ts';
 import { minuteOf } from '../../roles/feeder/counter.ts';
-import { type RedisServer, startRedis, waitFor } from '../harness/index.ts';
+import { useRedis, useRedisClient, waitFor } from '../harness/index.ts';
 import { makeFeeder, v2Tweet } from './helpers.ts';
 
-let redis: RedisServer;
-let client: Redis;
-beforeAll(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url);
-});
-afterAll(async () => {
-  client?.disconnect();
-  await redis?.stop();
-});
+const redis = useRedis();
+const client = useRedisClient(redis);
 
 const GRAVITY = 1;
 const HER = 2;
 const MIN = 60_000;
 
 async function ranking(keys: ReturnType<typeof redisContract>) {
-  const raw = await client.get(keys.ranking);
+  const raw = await client().get(keys.ranking);
   return raw
     ? (JSON.parse(raw) as { movies: Array<{ id: number; title: string; count: number }>; at: string })
     : null;
@@ -38,7 +30,7 @@ describe('past-hour ranking', () => {
     // 12:00:30 in some hour: half a minute into minute m0
     let now = Date.UTC(2026, 10, 22, 12, 0, 30);
     const m0 = minuteOf(now);
-    const f = makeFeeder(redis.url, keys, undefined, { now: () => now, rankingIntervalMs: 20 });
+    const f = makeFeeder(redis().url, keys, undefined, { now: () => now, rankingIntervalMs: 20 });
     await f.feeder.start();
     try {
       f.feeder.ingest(v2Tweet('Just saw Gravity in IMAX'));
@@ -53,13 +45,13 @@ describe('past-hour ranking', () => {
 
       // the buckets in Redis: one hash per minute, with the contract's TTL
       await waitFor(
-        async () => (await client.hget(keys.countBucket(m0 + 1), String(GRAVITY))) === '2',
+        async () => (await client().hget(keys.countBucket(m0 + 1), String(GRAVITY))) === '2',
         5000,
         'bucket',
       );
-      expect(await client.hgetall(keys.countBucket(m0))).toEqual({ [GRAVITY]: '1' });
-      expect(await client.hgetall(keys.countBucket(m0 + 1))).toEqual({ [GRAVITY]: '2', [HER]: '1' });
-      const ttl = await client.ttl(keys.countBucket(m0));
+      expect(await client().hgetall(keys.countBucket(m0))).toEqual({ [GRAVITY]: '1' });
+      expect(await client().hgetall(keys.countBucket(m0 + 1))).toEqual({ [GRAVITY]: '2', [HER]: '1' });
+      const ttl = await client().ttl(keys.countBucket(m0));
       expect(ttl).toBeGreaterThan(COUNT_BUCKET_TTL_S - 10);
       expect(ttl).toBeLessThanOrEqual(COUNT_BUCKET_TTL_S);
 
@@ -84,7 +76,7 @@ describe('past-hour ranking', () => {
   it('a restarted feeder resumes the past hour from the Redis buckets', async () => {
     const keys = redisContract('resume:');
     let now = Date.UTC(2026, 10, 22, 15, 10, 0);
-    const a = makeFeeder(redis.url, keys, undefined, { now: () => now, rankingIntervalMs: 20 });
+    const a = makeFeeder(redis().url, keys, undefined, { now: () => now, rankingIntervalMs: 20 });
     await a.feeder.start();
     for (let i = 0; i < 3; i++) a.feeder.ingest(v2Tweet('Frozen soundtrack on repeat'));
     now += 10 * MIN;
@@ -92,7 +84,7 @@ describe('past-hour ranking', () => {
     await a.close(); // drains to Redis
 
     now += 20 * MIN;
-    const b = makeFeeder(redis.url, keys, undefined, { now: () => now, rankingIntervalMs: 20 });
+    const b = makeFeeder(redis().url, keys, undefined, { now: () => now, rankingIntervalMs: 20 });
     await b.feeder.start();
     try {
       expect(counts(await ranking(keys))).toEqual({ 4: 4 });
@@ -108,8 +100,8 @@ describe('past-hour ranking', () => {
   it('writes the ranking only when it changed', async () => {
     const keys = redisContract('quiet:');
     const now = Date.UTC(2026, 10, 22, 18, 0, 0);
-    const f = makeFeeder(redis.url, keys, undefined, { now: () => now, rankingIntervalMs: 10 });
-    const sub = new Redis(redis.url);
+    const f = makeFeeder(redis().url, keys, undefined, { now: () => now, rankingIntervalMs: 10 });
+    const sub = new Redis(redis().url);
     const seen: string[] = [];
     sub.on('message', (_c, m) => seen.push(m));
     await sub.subscribe(keys.rankingChanged);

@@ -2,36 +2,28 @@
 // capped history (the ready wire line of post_tweet), the catalog in Redis, bad lines counted and logged
 // (never fatal), and a Redis restart in the middle of a stream: no crash, publishing resumes.
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseServerMessage } from '../../protocol/messages.ts';
 import { RECENT_TWEETS_CAP, redisContract } from '../../protocol/redis-contract.ts';
-import { type RedisServer, startRedis, waitFor } from '../harness/index.ts';
+import { startRedis, useRedis, useRedisClient, waitFor } from '../harness/index.ts';
 import { makeFeeder, startFeederRole, subscribe, TEST_CATALOG, v1Tweet, v2Tweet } from './helpers.ts';
 
-let redis: RedisServer;
-let client: Redis;
-beforeAll(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url);
-});
-afterAll(async () => {
-  client?.disconnect();
-  await redis?.stop();
-});
+const redis = useRedis();
+const client = useRedisClient(redis);
 
 describe.each(['resp', 'commands', 'script'] as const)('publishing (%s)', (mode) => {
   it('publishes each matched tweet once per movie, as the post_tweet wire line, and keeps the history', async () => {
     const keys = redisContract(`pub-${mode}:`);
-    const f = makeFeeder(redis.url, keys, undefined, { publishMode: mode });
-    const sub = await subscribe(redis.url, [
+    const f = makeFeeder(redis().url, keys, undefined, { publishMode: mode });
+    const sub = await subscribe(redis().url, [
       keys.movieChannel(1),
       keys.movieChannel(9),
       keys.movieChannel(2),
     ]);
     await f.feeder.start();
     try {
-      expect(Object.keys(await client.hgetall(keys.catalog)).length).toBe(20);
-      expect(JSON.parse((await client.hget(keys.catalog, '9'))!)).toEqual({
+      expect(Object.keys(await client().hgetall(keys.catalog)).length).toBe(20);
+      expect(JSON.parse((await client().hget(keys.catalog, '9'))!)).toEqual({
         id: 9,
         title: 'Man of Steel',
         year: 2013,
@@ -65,22 +57,22 @@ describe.each(['resp', 'commands', 'script'] as const)('publishing (%s)', (mode)
       expect(lines[2].msg.params.tweet.user).toEqual({ name: 'Old API Fan', screen_name: 'old_api_fan' });
 
       // history: the same bytes, newest first
-      const recent = await client.lrangeBuffer(keys.movieRecent(1), 0, -1);
+      const recent = await client().lrangeBuffer(keys.movieRecent(1), 0, -1);
       expect(recent.map((b) => b.toString())).toEqual([
         sub.got[2].message.toString(),
         sub.got[0].message.toString(),
       ]);
-      expect(await client.ttl(keys.movieRecent(1))).toBeGreaterThan(3600);
+      expect(await client().ttl(keys.movieRecent(1))).toBeGreaterThan(3600);
 
       // capped
       for (let i = 0; i < RECENT_TWEETS_CAP + 15; i++)
         f.feeder.ingest(v2Tweet(`#Rush lap ${i}`, { id: `r${i}` }));
       await waitFor(
-        async () => (await client.lindex(keys.movieRecent(3), 0))?.includes('"r64"') ?? false,
+        async () => (await client().lindex(keys.movieRecent(3), 0))?.includes('"r64"') ?? false,
         5000,
         'r64',
       );
-      expect(await client.llen(keys.movieRecent(3))).toBe(RECENT_TWEETS_CAP);
+      expect(await client().llen(keys.movieRecent(3))).toBe(RECENT_TWEETS_CAP);
       expect(f.feeder.publisher.published).toBe(3 + RECENT_TWEETS_CAP + 15);
     } finally {
       sub.close();
@@ -90,7 +82,7 @@ describe.each(['resp', 'commands', 'script'] as const)('publishing (%s)', (mode)
 
   it('counts and logs bad lines and goes on', async () => {
     const keys = redisContract(`bad-${mode}:`);
-    const f = makeFeeder(redis.url, keys);
+    const f = makeFeeder(redis().url, keys);
     await f.feeder.start();
     try {
       f.feeder.ingestLine('{"data": {"id": "1", "text": "Frozen soundtrack on repeat"');
@@ -99,7 +91,7 @@ describe.each(['resp', 'commands', 'script'] as const)('publishing (%s)', (mode)
       f.feeder.ingestLine(JSON.stringify(v2Tweet('Frozen soundtrack on repeat', { id: 'ok-1' })));
       expect(f.feeder.badLines).toBe(3);
       expect(f.feeder.tweets).toBe(1);
-      await waitFor(async () => (await client.llen(keys.movieRecent(4))) === 1, 5000, 'the good tweet');
+      await waitFor(async () => (await client().llen(keys.movieRecent(4))) === 1, 5000, 'the good tweet');
       const logged = f.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'skipped a bad tweet line');
       expect(logged.map((l) => l.reason)).toEqual([
         expect.stringMatching(/^not JSON/),

@@ -2,26 +2,19 @@
 // made with --record replaying to the same result.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { redisContract } from '../../protocol/redis-contract.ts';
-import { makeTempDir, type RedisServer, startRedis, waitFor } from '../harness/index.ts';
+import { makeTempDir, useRedis, useRedisClient, waitFor } from '../harness/index.ts';
 import { ndjson, startFeederRole, subscribe, TEST_CATALOG, v2Tweet } from './helpers.ts';
 
-let redis: RedisServer;
-let client: Redis;
+const redis = useRedis();
+const client = useRedisClient(redis);
 let dir: string;
-beforeAll(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url);
+beforeAll(() => {
   dir = makeTempDir('feeder-replay');
 });
-afterAll(async () => {
-  client?.disconnect();
-  await redis?.stop();
-});
 
-const base = (prefix: string) => ['--redis', redis.url, '--prefix', prefix, '--catalog', TEST_CATALOG];
+const base = (prefix: string) => ['--redis', redis().url, '--prefix', prefix, '--catalog', TEST_CATALOG];
 
 describe('replay', () => {
   it('keeps the recorded gaps, scaled by --speed', async () => {
@@ -37,7 +30,7 @@ describe('replay', () => {
       ),
     );
     const keys = redisContract('pace:');
-    const sub = await subscribe(redis.url, [keys.movieChannel(1)]);
+    const sub = await subscribe(redis().url, [keys.movieChannel(1)]);
     const f = await startFeederRole([
       ...base('pace:'),
       '--source',
@@ -109,7 +102,7 @@ describe('replay', () => {
     ]);
     try {
       await waitFor(
-        async () => (await client.get(keys.ranking))?.includes('"count":2') ?? false,
+        async () => (await client().get(keys.ranking))?.includes('"count":2') ?? false,
         10_000,
         'ranking',
       );
@@ -166,8 +159,8 @@ describe('record → replay', () => {
       await waitFor(() => play.gauges().published_total === published, 5000, `${published} publications`);
       // the same histories, tweet for tweet
       for (let movie = 1; movie <= 20; movie++) {
-        const a = await client.lrange(redisContract('rec:').movieRecent(movie), 0, -1);
-        const b = await client.lrange(redisContract('play:').movieRecent(movie), 0, -1);
+        const a = await client().lrange(redisContract('rec:').movieRecent(movie), 0, -1);
+        const b = await client().lrange(redisContract('play:').movieRecent(movie), 0, -1);
         expect(b).toEqual(a);
       }
     } finally {

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { type Moto, startMoto } from './moto.ts';
 import { type RedisServer, type StartRedisOptions, startRedis } from './redis.ts';
@@ -29,6 +30,25 @@ function useResource<T extends { stop(): Promise<void> }>(what: string, start: (
 /** A private redis-server for this suite. */
 export function useRedis(opts?: StartRedisOptions): () => RedisServer {
   return useResource('useRedis()', () => startRedis(opts));
+}
+
+/** An ioredis client of the suite's redis-server (`useRedis()`'s getter), disconnected before it stops. */
+export function useRedisClient(server: () => RedisServer): () => Redis {
+  let client: Redis | undefined;
+  beforeAll(() => {
+    client = new Redis(server().url);
+  });
+  afterAll(() => {
+    client?.disconnect();
+    client = undefined;
+  });
+  return () => {
+    if (!client)
+      throw new Error(
+        'useRedisClient() is not connected: call the getter inside a test or hook, not at collection time',
+      );
+    return client;
+  };
 }
 
 /** `n` loopback sshd hosts for this suite. */
