@@ -12,6 +12,7 @@ import { DEFAULT_BUNDLE_DIR, REPO_ROOT } from '../god/core/deploy/release.ts';
 import type { DeployHost } from '../god/core/deploy/types.ts';
 import { redisContract } from '../protocol/redis-contract.ts';
 import { cleanupAll, freePort, makeTempDir, startRedis, startSshHosts } from '../test/harness/index.ts';
+import { deployHostOf } from '../test/god/deploy/helpers.ts';
 import { runAnsible, writeAnsible } from './deploy/ansible.ts';
 
 const sizes = (process.env.BENCH_DEPLOY_HOSTS ?? '10,50')
@@ -67,13 +68,8 @@ async function main() {
         continue;
       }
       const hosts: DeployHost[] = await Promise.all(
-        fleet.hosts.map(async (h) => ({
-          name: h.name,
-          address: h.address,
-          port: h.port,
-          user: h.user,
-          baseDir: path.join(h.root, 'fg'),
-          processes: [
+        fleet.hosts.map(async (h) =>
+          deployHostOf(h, [
             {
               role: 'endpoint' as const,
               id: `endpoint-${h.name}`,
@@ -85,8 +81,8 @@ async function main() {
                 FG_ENDPOINT_PORT: String(await freePort(h.address)),
               },
             },
-          ],
-        })),
+          ]),
+        ),
       );
       const ssh = { privateKey: fleet.privateKey, knownHostsPath: fleet.knownHostsPath };
       const common = { hosts, ssh, redis, keys, concurrency, healthTimeoutMs: 60_000 };

@@ -15,6 +15,8 @@ import {
   waitForLine,
 } from '../harness/index.ts';
 import { freshPrefix, LineClient, MOVIES, Publisher } from './helpers.ts';
+// the feeder's seeded PRNG (mulberry32), so a failure can be replayed with FUZZ_SEED
+import { rng as prng } from '../../roles/feeder/sources/popularity.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 const CONNECTIONS = 4;
@@ -25,18 +27,6 @@ let redis: RedisServer;
 let child: ChildProcess;
 let port: number;
 let pub: Publisher;
-
-/** mulberry32: a small seeded PRNG, so a failure can be replayed with FUZZ_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VALID = [
   '{"action":"connect","params":{"client":{"app":"fuzz","version":"1.0","platform":"ios"},"protocol":1}}',

@@ -2,9 +2,21 @@
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { DeployHost } from '../../../god/core/deploy/types.ts';
-import { freePort, type SshFleet } from '../../harness/index.ts';
+import { freePort, type SshFleet, type SshHost } from '../../harness/index.ts';
 
 export const PREFIX = 'dt:';
+
+/** A harness sshd host as a deploy host running `processes`, with its base_dir under the host's root. */
+export function deployHostOf(h: SshHost, processes: DeployHost['processes']): DeployHost {
+  return {
+    name: h.name,
+    address: h.address,
+    port: h.port,
+    user: h.user,
+    baseDir: path.join(h.root, 'fg'),
+    processes,
+  };
+}
 
 /** Each host gets its own base_dir, FG_ID and endpoint port so the processes (all on this machine) do not collide. */
 export async function deployHosts(fleet: SshFleet, redisUrl: string): Promise<DeployHost[]> {
@@ -12,22 +24,15 @@ export async function deployHosts(fleet: SshFleet, redisUrl: string): Promise<De
     fleet.hosts.map(async (h) => {
       const port = await freePort(h.address);
       const env = { FG_REDIS_URL: redisUrl, FG_PREFIX: PREFIX, FG_HOST: h.name, FG_STOP_TIMEOUT: '3s' };
-      return {
-        name: h.name,
-        address: h.address,
-        port: h.port,
-        user: h.user,
-        baseDir: path.join(h.root, 'fg'),
-        processes: [
-          { role: 'feeder' as const, id: `feeder-${h.name}`, env },
-          {
-            role: 'endpoint' as const,
-            id: `endpoint-${h.name}`,
-            env: { ...env, FG_FIXTURE_PORT: String(port), FG_FIXTURE_LISTEN: h.address },
-            endpoint: { port },
-          },
-        ],
-      };
+      return deployHostOf(h, [
+        { role: 'feeder', id: `feeder-${h.name}`, env },
+        {
+          role: 'endpoint',
+          id: `endpoint-${h.name}`,
+          env: { ...env, FG_FIXTURE_PORT: String(port), FG_FIXTURE_LISTEN: h.address },
+          endpoint: { port },
+        },
+      ]);
     }),
   );
 }

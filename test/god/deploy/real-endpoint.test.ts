@@ -11,6 +11,7 @@ import { checkEndpoint } from '../../../god/core/deploy/health.ts';
 import type { DeployHost } from '../../../god/core/deploy/types.ts';
 import { redisContract } from '../../../protocol/redis-contract.ts';
 import { freePort, makeTempDir, sshAvailable, useRedis, useSshHosts } from '../../harness/index.ts';
+import { deployHostOf } from './helpers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const MAIN = path.join(ROOT, 'roles', 'endpoint', 'main.ts');
@@ -45,28 +46,21 @@ describe.skipIf(!sshAvailable() || !fs.existsSync(MAIN))('deploy of the real end
     redis = new Redis(getRedis().url);
     const h = getFleet().hosts[0]!;
     const port = await freePort(h.address);
-    host = {
-      name: h.name,
-      address: h.address,
-      port: h.port,
-      user: h.user,
-      baseDir: path.join(h.root, 'fg'),
-      processes: [
-        {
-          role: 'endpoint',
-          id: 'endpoint-1',
-          env: {
-            FG_REDIS_URL: getRedis().url,
-            FG_PREFIX: 're:',
-            FG_HOST: h.name,
-            FG_ENDPOINT_HOST: h.address,
-            FG_ENDPOINT_PORT: String(port),
-            FG_ENDPOINT_DRAIN_GRACE: '200ms',
-          },
-          endpoint: { port },
+    host = deployHostOf(h, [
+      {
+        role: 'endpoint',
+        id: 'endpoint-1',
+        env: {
+          FG_REDIS_URL: getRedis().url,
+          FG_PREFIX: 're:',
+          FG_HOST: h.name,
+          FG_ENDPOINT_HOST: h.address,
+          FG_ENDPOINT_PORT: String(port),
+          FG_ENDPOINT_DRAIN_GRACE: '200ms',
         },
-      ],
-    };
+        endpoint: { port },
+      },
+    ]);
     dir = makeTempDir('real-endpoint');
     await bundleEndpoint(path.join(dir, 'e1'), 'e1');
   }, 90_000);
