@@ -4,18 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../god/cli/main.ts';
-import { spawnTracked, waitForExit } from '../harness/index.ts';
+import { pidAlive as alive, spawnTracked, waitForExit } from '../harness/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   const { CI: _ci, GOD_JSON: _j, ...rest } = process.env;

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sleep, waitFor } from '../harness/index.ts';
+import { pidAlive as alive, sleep, waitFor } from '../harness/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const SOCKET = `fg-tui-test-${process.pid}`;
@@ -25,15 +25,6 @@ function tmux(...args: string[]): string {
 }
 const screen = () => tmux('capture-pane', '-p', '-t', SESSION);
 const keys = (...k: string[]) => tmux('send-keys', '-t', SESSION, ...k);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** pid and every descendant (from /proc), so we can tell what the demo started and check it is gone. */
 function tree(root: number): number[] {
