@@ -33,6 +33,9 @@ export const HeartbeatSchema = z.object({
   /** CPU use since the previous beat, percent of one core. */
   cpu: z.number(),
   gauges: z.record(z.string(), z.number()),
+  /** beats this process has written, 1 for its first (God tells a process that beat once and died from one
+   * that stays up; optional: releases before it did not write it) */
+  seq: z.number().int().positive().optional(),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 

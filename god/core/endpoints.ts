@@ -2,9 +2,15 @@
 // endpoint with a `shed` control message on its control channel.
 import { z } from 'zod';
 import { isHealthyEndpoint } from '../../protocol/endpoint-list.ts';
-import { type ControlMessage, EndpointRecordSchema } from '../../protocol/redis-contract.ts';
+import {
+  type ControlMessage,
+  ENDPOINT_TTL_S,
+  type EndpointRecord,
+  EndpointRecordSchema,
+} from '../../protocol/redis-contract.ts';
 import { UserError } from '../../roles/runtime/errors.ts';
 import type { EventSink } from './events.ts';
+import { STALE_AFTER_MS } from './liveness.ts';
 import type { FleetRedis } from './redis.ts';
 
 export const EndpointStatusSchema = EndpointRecordSchema.extend({
@@ -32,21 +38,45 @@ export const ShedResultSchema = z.object({
 });
 export type ShedResult = z.infer<typeof ShedResultSchema>;
 
+/** A record older than this is not healthy: as for heartbeats, two missed refreshes (liveness.ts). */
+export const ENDPOINT_MAX_AGE_MS = STALE_AFTER_MS;
+
+/**
+ * Age of a record from its key's remaining TTL (each refresh sets ENDPOINT_TTL_S): Redis's clock, not the
+ * endpoint host's `at` against God's clock. A key with another TTL (written by hand) is aged by its `at`.
+ */
+export function recordAgeMs(rec: EndpointRecord, pttlMs: number, now = Date.now()): number {
+  const full = ENDPOINT_TTL_S * 1000;
+  if (pttlMs >= 0 && pttlMs <= full) return full - pttlMs;
+  return Math.max(0, now - Date.parse(rec.at));
+}
+
 export async function listEndpoints(fr: FleetRedis, now = Date.now()): Promise<EndpointsReport> {
   const ids = await fr.redis.zrange(fr.keys.endpointIndex, 0, '-1');
-  const vals = ids.length ? await fr.redis.mget(ids.map((id) => fr.keys.endpoint(id))) : [];
+  const res = ids.length
+    ? ((await fr.redis
+        .pipeline(
+          ids.flatMap((id) => [
+            ['get', fr.keys.endpoint(id)],
+            ['pttl', fr.keys.endpoint(id)],
+          ]),
+        )
+        .exec()) ?? [])
+    : [];
   const endpoints: EndpointStatus[] = [];
   const gone: string[] = [];
-  vals.forEach((v, i) => {
-    const rec = v ? EndpointRecordSchema.safeParse(safeJson(v)) : undefined;
+  ids.forEach((id, i) => {
+    const v = res[2 * i]?.[1];
+    const rec = typeof v === 'string' ? EndpointRecordSchema.safeParse(safeJson(v)) : undefined;
     if (!rec?.success) {
-      gone.push(ids[i]!);
+      gone.push(id);
       return;
     }
+    const age = recordAgeMs(rec.data, Number(res[2 * i + 1]?.[1]), now);
     endpoints.push({
       ...rec.data,
-      healthy: isHealthyEndpoint(rec.data, now),
-      age_s: Math.round((now - Date.parse(rec.data.at)) / 100) / 10,
+      healthy: isHealthyEndpoint(rec.data, now) && age <= ENDPOINT_MAX_AGE_MS,
+      age_s: Math.round(age / 100) / 10,
     });
   });
   endpoints.sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }));

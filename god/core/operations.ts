@@ -8,6 +8,7 @@ import { ROLES } from './config/schema.ts';
 import { type EventSink, timedStep } from './events.ts';
 import type { ExpectedProcess, Provider } from './providers/types.ts';
 import type { FleetRedis } from './redis.ts';
+import { type ChangeMark, markChange } from './liveness.ts';
 import { waitHealthy } from './status.ts';
 
 export const ExpectedProcessSchema = z.object({ role: RoleSchema, id: z.string(), host: z.string() });
@@ -47,23 +48,45 @@ export function parseRole(v: string | undefined): Role | undefined {
   return r.data;
 }
 
+/**
+ * Wait for the affected processes. `before` (taken before a restart): each must be a new process. Without it
+ * (up: Redis may only exist once the fleet is up) the mark is taken now and each must beat after it, so a
+ * leftover heartbeat of a dead process never counts.
+ */
 async function waitFor(
   provider: Provider,
   w: WaitOptions | undefined,
   pick: (p: ExpectedProcess) => boolean,
-  startedAfter?: number,
+  before?: ChangeMark,
 ) {
   const processes = await provider.expected();
   if (!w) return { processes, healthy: null };
   const affected = processes.filter(pick);
   if (affected.length === 0) return { processes, healthy: true };
-  await waitHealthy(await w.redis(), affected, {
+  const fr = await w.redis();
+  await waitHealthy(fr, affected, {
     timeoutMs: w.timeoutMs,
     signal: w.signal,
-    startedAfter,
+    since: before ?? (await markChange(fr.redis, fr.keys, affected)),
+    mode: before ? 'new' : 'alive',
     events: w.events,
   });
   return { processes, healthy: true };
+}
+
+/** The heartbeats before a restart, or undefined when Redis cannot be read now (then: alive after). */
+async function markBefore(
+  provider: Provider,
+  w: WaitOptions | undefined,
+  pick: (p: ExpectedProcess) => boolean,
+) {
+  if (!w) return undefined;
+  try {
+    const fr = await w.redis();
+    return await markChange(fr.redis, fr.keys, (await provider.expected()).filter(pick));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Converge `role` to `count` (default: its configured count), or every role to its configured count. */
@@ -123,10 +146,11 @@ export async function restartOp(o: {
   events: EventSink;
 }): Promise<OperationResult> {
   const t0 = Date.now();
-  await timedStep(o.events, 'restart', () => o.provider.restart(targetOf(o)));
   const pick = (p: ExpectedProcess) =>
     (!o.role || p.role === o.role) && (!o.ids?.length || o.ids.includes(p.id));
-  const w = await waitStep(o.events, () => waitFor(o.provider, o.wait, pick, t0), !!o.wait);
+  const before = await markBefore(o.provider, o.wait, pick);
+  await timedStep(o.events, 'restart', () => o.provider.restart(targetOf(o)));
+  const w = await waitStep(o.events, () => waitFor(o.provider, o.wait, pick, before), !!o.wait);
   return {
     action: 'restart',
     provider: o.provider.kind,

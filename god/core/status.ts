@@ -1,21 +1,16 @@
 // `god status`: every process the fleet should have (the provider's expected list) joined with the live
 // heartbeats in Redis; missing, stale and unexpected processes are flagged. The TUI's Processes pane reads it.
 import { z } from 'zod';
-import {
-  HEARTBEAT_INTERVAL_MS,
-  type Heartbeat,
-  HeartbeatSchema,
-  RoleSchema,
-} from '../../protocol/redis-contract.ts';
+import { type Heartbeat, HeartbeatSchema, RoleSchema } from '../../protocol/redis-contract.ts';
 import { UserError } from '../../roles/runtime/errors.ts';
 import { readHeartbeats } from '../../roles/runtime/heartbeat.ts';
 import { redactUrl } from '../../roles/runtime/redis.ts';
 import type { EventSink } from './events.ts';
+import { type ChangeMark, Liveness, procKey, readBeats, STALE_AFTER_MS, beatAgeMs } from './liveness.ts';
 import type { FleetRedis } from './redis.ts';
 import type { ExpectedProcess, Provider } from './providers/types.ts';
 
-/** Older than this a heartbeat is stale: 2.5 beat intervals, i.e. two missed beats. */
-export const STALE_AFTER_MS = 2.5 * HEARTBEAT_INTERVAL_MS;
+export { STALE_AFTER_MS } from './liveness.ts';
 
 export const ProcessStateSchema = z.enum(['up', 'stale', 'missing', 'unexpected']);
 export const ProcessStatusSchema = z.object({
@@ -71,17 +66,28 @@ export interface HeartbeatView {
   live: Heartbeat[];
   /** index members whose heartbeat key expired: role:id → last beat (ms) */
   gone: Map<string, number>;
+  /** role:id → ms since its key was written, on Redis's clock (see beatAgeMs); else aged by `at` */
+  ages?: Map<string, number>;
 }
 
 export async function readHeartbeatView(fr: FleetRedis): Promise<HeartbeatView> {
-  const live = await readHeartbeats(fr.redis, fr.keys);
-  const liveKeys = new Set(live.map((h) => `${h.role}:${h.id}`));
+  const live = (await readHeartbeats(fr.redis, fr.keys)).filter((h) => HeartbeatSchema.safeParse(h).success);
+  const pttls = live.length
+    ? ((await fr.redis.pipeline(live.map((h) => ['pttl', fr.keys.heartbeat(h.role, h.id)])).exec()) ?? [])
+    : [];
+  const now = Date.now();
+  const ages = new Map<string, number>();
+  live.forEach((h, i) => {
+    const [err, ttl] = pttls[i] ?? [];
+    if (!err) ages.set(procKey(h), beatAgeMs(h, Number(ttl), now));
+  });
+  const liveKeys = new Set(live.map((h) => procKey(h)));
   const withScores = await fr.redis.zrange(fr.keys.heartbeatIndex, 0, '-1', 'WITHSCORES');
   const gone = new Map<string, number>();
   for (let i = 0; i + 1 < withScores.length; i += 2) {
     if (!liveKeys.has(withScores[i]!)) gone.set(withScores[i]!, Number(withScores[i + 1]));
   }
-  return { live: live.filter((h) => HeartbeatSchema.safeParse(h).success), gone };
+  return { live, gone, ages };
 }
 
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
@@ -91,7 +97,8 @@ export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | un
   const live = new Map((view?.live ?? []).map((h) => [`${h.role}:${h.id}`, h]));
   const out: ProcessStatus[] = [];
   const fromBeat = (h: Heartbeat, exp: boolean): ProcessStatus => {
-    const age = now - Date.parse(h.at);
+    // on Redis's clock when the view has it: a host's clock ahead or behind God's does not make it stale
+    const age = view?.ages?.get(procKey(h)) ?? now - Date.parse(h.at);
     return {
       role: h.role,
       id: h.id,
@@ -182,8 +189,9 @@ export async function getStatus(o: {
 }
 
 /**
- * Wait until every expected process beats (fresh heartbeat, and `version` if given). Resolves with the
- * last join; throws a UserError naming the ones still missing at the deadline.
+ * Wait until every expected process is healthy (liveness.ts): beating freshly, at `version` if given, stable
+ * (STABLE_BEATS beats), and after a change (`since`) a new process (mode new) or one that beat since (alive).
+ * Resolves with the last join; throws a UserError naming the ones still not healthy, and why, at the deadline.
  */
 export async function waitHealthy(
   fr: FleetRedis,
@@ -191,8 +199,10 @@ export async function waitHealthy(
   o: {
     timeoutMs: number;
     version?: string;
-    /** only heartbeats of processes started after this (epoch ms) count: a restart is really done */
-    startedAfter?: number;
+    /** the heartbeats present when the change began (markChange): old processes do not count */
+    since?: ChangeMark;
+    /** new (default): a restart is really done, the process differs; alive: it has beaten since the mark */
+    mode?: 'new' | 'alive';
     signal?: AbortSignal;
     /** gets a `host` event (step "health") as each process turns healthy: per-process progress */
     events?: EventSink;
@@ -201,18 +211,17 @@ export async function waitHealthy(
   const t0 = Date.now();
   const until = t0 + o.timeoutMs;
   const healthy = new Set<string>();
+  const live = new Liveness({ version: o.version, since: o.since, mode: o.mode });
   for (;;) {
-    const res = joinStatus(expected, await readHeartbeatView(fr));
-    const bad = res.processes.filter(
-      (p) =>
-        p.expected &&
-        (p.state !== 'up' ||
-          (o.version !== undefined && p.version !== o.version) ||
-          (o.startedAfter !== undefined && Date.parse(p.started_at ?? '') < o.startedAfter)),
-    );
-    const badIds = new Set(bad.map((p) => p.id));
+    const [view, beats] = await Promise.all([readHeartbeatView(fr), readBeats(fr.redis, fr.keys, expected)]);
+    const res = joinStatus(expected, view);
+    const why = new Map<string, string>();
+    for (const p of expected) {
+      const v = live.judge(procKey(p), beats.get(procKey(p)));
+      if (!v.ok) why.set(p.id, v.state === 'missing' ? v.state : `${v.state}: ${v.why}`);
+    }
     for (const p of res.processes) {
-      if (!p.expected || badIds.has(p.id) || healthy.has(p.id)) continue;
+      if (!p.expected || why.has(p.id) || healthy.has(p.id)) continue;
       healthy.add(p.id);
       o.events?.emit({
         type: 'host',
@@ -224,10 +233,10 @@ export async function waitHealthy(
         ms: Date.now() - t0,
       });
     }
-    if (bad.length === 0) return res;
+    if (why.size === 0) return res;
     if (Date.now() >= until || o.signal?.aborted) {
       throw new UserError(
-        `not healthy after ${Math.round(o.timeoutMs / 1000)} s: ${bad.map((p) => `${p.id} (${p.state}${o.version && p.version && p.version !== o.version ? `, version ${p.version}` : ''})`).join(', ')}`,
+        `not healthy after ${Math.round(o.timeoutMs / 1000)} s: ${[...why].map(([id, w]) => `${id} (${w})`).join(', ')}`,
         {
           code: 'GOD_UNHEALTHY',
           hint: 'See why with `god logs --role ROLE --level warn` or the process log files (.god/local/logs for the local fleet).',

@@ -52,6 +52,7 @@ export class HeartbeatPublisher {
       rss: process.memoryUsage.rss(),
       cpu: wallUs > 0 ? Math.round(((cpu.user + cpu.system) / wallUs) * 1000) / 10 : 0,
       gauges: Object.fromEntries(Object.entries(g).filter(([, v]) => Number.isFinite(v))),
+      seq: this.beats + 1,
     };
   }
 

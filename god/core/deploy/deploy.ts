@@ -223,7 +223,7 @@ async function deployHost(
     const ta = Date.now();
     hostEv('start');
     const procs = host.processes.filter((p) => plan.restart.includes(p.id));
-    const before = o.noHealth ? new Map<string, string>() : await heartbeatStarts(o.redis, o.keys, procs);
+    const before = o.noHealth ? { before: new Map() } : await heartbeatStarts(o.redis, o.keys, procs);
     run.activated = true;
     const out = await activate(conn, host, plan, { keep: s.keep, mode: s.mode, killMs: o.killMs });
     res.current = release.version;

@@ -1,37 +1,29 @@
-// Is a restarted process healthy? Its heartbeat in Redis carries the new release; an endpoint answers `connect`.
+// Is a restarted process healthy? A new process beats with the new release (liveness.ts); an endpoint answers
+// `connect`.
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Redis } from 'ioredis';
 import { parseServerMessage } from '../../../protocol/messages.ts';
 import type { RedisContract, Role } from '../../../protocol/redis-contract.ts';
+import { type ChangeMark, Liveness, markChange, procKey, readBeats } from '../liveness.ts';
 import type { SshConnection } from '../ssh/connection.ts';
 import { logTail } from './host-ops.ts';
 import type { DeployHost } from './types.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** started_at of each process's current heartbeat (to tell a fresh process from the old one). */
-export async function heartbeatStarts(
+/** The heartbeats before a restart: health then waits for a new process of each (see liveness.ts). */
+export function heartbeatStarts(
   redis: Redis,
   keys: RedisContract,
   procs: Array<{ role: Role; id: string }>,
-): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  if (procs.length === 0) return out;
-  const vals = await redis.mget(procs.map((p) => keys.heartbeat(p.role, p.id)));
-  vals.forEach((v, i) => {
-    if (!v) return;
-    try {
-      out.set(procs[i]!.id, JSON.parse(v).started_at);
-    } catch {
-      // a malformed beat counts as none
-    }
-  });
-  return out;
+): Promise<ChangeMark> {
+  return markChange(redis, keys, procs);
 }
 
 /**
- * Wait until the process beats with `version` and a different start time than before the restart.
+ * Wait until the process is healthy after a restart (liveness.ts): a new process (not the one beating before),
+ * at `version`, beating freshly and stable (STABLE_BEATS beats: one that beats once and dies fails).
  * Resolves with an error text on timeout (never throws for an unhealthy process).
  */
 export async function waitHeartbeat(
@@ -39,23 +31,19 @@ export async function waitHeartbeat(
   keys: RedisContract,
   p: { role: Role; id: string },
   version: string,
-  before: string | undefined,
+  before: ChangeMark,
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<{ ok: true; pid: number } | { ok: false; error: string }> {
   const deadline = Date.now() + timeoutMs;
+  const live = new Liveness({ version, since: before, mode: 'new' });
   let seen = 'no heartbeat';
   for (;;) {
     try {
-      const v = await redis.get(keys.heartbeat(p.role, p.id));
-      if (v) {
-        const hb = JSON.parse(v);
-        if (hb.version === version && hb.started_at !== before) return { ok: true, pid: hb.pid };
-        seen =
-          hb.version !== version
-            ? `heartbeat still reports version ${hb.version}`
-            : 'no heartbeat from a new process';
-      }
+      const beat = (await readBeats(redis, keys, [p])).get(procKey(p));
+      const v = live.judge(procKey(p), beat);
+      if (v.ok) return { ok: true, pid: v.pid };
+      seen = v.why;
     } catch (err) {
       seen = `Redis: ${(err as Error).message}`;
     }
@@ -149,14 +137,14 @@ export async function healthOf(
   host: DeployHost,
   procs: DeployHost['processes'],
   version: string,
-  before: Map<string, string>,
+  before: ChangeMark,
   timeoutMs: number,
 ): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs;
   const errors = (
     await Promise.all(
       procs.map(async (p) => {
-        const hb = await waitHeartbeat(redis, keys, p, version, before.get(p.id), timeoutMs);
+        const hb = await waitHeartbeat(redis, keys, p, version, before, timeoutMs);
         if (!hb.ok) {
           const tail = conn ? await logTail(conn, host, p.id).catch(() => '') : '';
           return `${hb.error}${tail ? `\n    last log lines of ${p.id}:\n    ${tail.split('\n').join('\n    ')}` : ''}`;

@@ -87,7 +87,7 @@ export async function rollback(o: RollbackOptions): Promise<DeployResult> {
           return;
         }
         sub = 'activate';
-        const before = o.noHealth ? new Map<string, string>() : await heartbeatStarts(o.redis, o.keys, procs);
+        const before = o.noHealth ? { before: new Map() } : await heartbeatStarts(o.redis, o.keys, procs);
         await switchRelease(
           conn,
           host,

@@ -1,8 +1,9 @@
 // The checks of `assert` (once) and `wait` (polled until they hold or the step times out): status counts and
 // releases, the keepers' alerts stream, protocol clients, the endpoint registry, the log archive.
 import { durationMs } from '../../../roles/runtime/config.ts';
-import { AlertFieldsSchema, KEEPER_GROUP } from '../../../protocol/redis-contract.ts';
+import { AlertFieldsSchema, HEARTBEAT_INTERVAL_MS, KEEPER_GROUP } from '../../../protocol/redis-contract.ts';
 import { listEndpoints } from '../endpoints.ts';
+import { Liveness, markChange, procKey, readBeats, type Verdict } from '../liveness.ts';
 import type { FleetRedis } from '../redis.ts';
 import { getStatus } from '../status.ts';
 import { addrKey, connectClients, registryAddresses } from './clients.ts';
@@ -42,17 +43,45 @@ function idBefore(a: string, b: string): boolean {
   return am < bm || (am === bm && (as ?? 0) < (bs ?? 0));
 }
 
-async function checkHealthy(pc: PlayContext, c: NonNullable<Conditions['healthy']>): Promise<CheckResult> {
-  const st = await getStatus({ provider: pc.provider, redis: await pc.redis() });
+/**
+ * `healthy`: each process is beating freshly, at the version asked, stable, and has beaten since the check first
+ * ran (liveness.ts, mode alive): the leftover heartbeat of a process killed a moment ago does not count. The
+ * first evaluation waits up to one beat interval (and a second) for the processes to beat after its mark.
+ */
+async function checkHealthy(
+  pc: PlayContext,
+  c: NonNullable<Conditions['healthy']>,
+  memo: CheckMemo,
+): Promise<CheckResult> {
+  const fr = await pc.redis();
+  const st = await getStatus({ provider: pc.provider, redis: fr });
   const mine = st.processes.filter((p) => p.expected && (!c.role || p.role === c.role));
-  const up = mine.filter((p) => p.state === 'up' && (!c.version || p.version === c.version));
+  let live = memo.get('healthy_liveness') as Liveness | undefined;
+  const settleUntil = live ? 0 : Date.now() + HEARTBEAT_INTERVAL_MS + 1000;
+  if (!live) {
+    live = new Liveness({
+      version: c.version,
+      since: await markChange(fr.redis, fr.keys, mine),
+      mode: 'alive',
+    });
+    memo.set('healthy_liveness', live);
+  }
+  let verdicts: Map<string, Verdict>;
+  for (;;) {
+    const beats = await readBeats(fr.redis, fr.keys, mine);
+    verdicts = new Map(mine.map((p) => [p.id, live!.judge(procKey(p), beats.get(procKey(p)))]));
+    const waiting = [...verdicts.values()].some((v) => !v.ok && v.state === 'old');
+    if (!waiting || Date.now() >= settleUntil) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const up = mine.filter((p) => verdicts.get(p.id)!.ok);
   const what = `${c.role ?? 'all roles'}${c.version ? ` at ${c.version}` : ''}`;
   const bad = mine
     .filter((p) => !up.includes(p))
-    .map(
-      (p) =>
-        `${p.id} ${p.state}${c.version && p.version && p.version !== c.version ? ` (version ${p.version})` : ''}`,
-    );
+    .map((p) => {
+      const v = verdicts.get(p.id)!;
+      return `${p.id} ${v.ok ? 'up' : v.state === 'missing' ? p.state : `${v.state} (${v.why})`}`;
+    });
   const detail = `${what}: ${up.length} up of ${mine.length} expected${bad.length ? `; not: ${bad.join(', ')}` : ''}`;
   let ok: boolean;
   if (c.count !== undefined) ok = up.length === c.count;
@@ -123,7 +152,7 @@ export async function evaluate(
       out.push({ check, ok: false, detail: (err as Error).message });
     }
   };
-  if (c.healthy) await guard('healthy', () => checkHealthy(pc, c.healthy!));
+  if (c.healthy) await guard('healthy', () => checkHealthy(pc, c.healthy!, memo));
   if (c.no_alerts) {
     await guard('no_alerts', async () => {
       const o = c.no_alerts === true ? { since: 'play', kinds: undefined } : c.no_alerts!;

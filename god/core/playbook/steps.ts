@@ -15,6 +15,7 @@ import { deploy } from '../deploy/deploy.ts';
 import type { DeployHost, DeployResult } from '../deploy/types.ts';
 import { batchSize, chunk, mapLimit } from '../deploy/util.ts';
 import { listEndpoints, shedEndpoint } from '../endpoints.ts';
+import { markChange } from '../liveness.ts';
 import { downOp, restartOp, upOp, type WaitOptions } from '../operations.ts';
 import { isRemoteProvider, type RemoteProvider } from '../providers/types.ts';
 import type { ExpectedProcess } from '../providers/types.ts';
@@ -420,7 +421,14 @@ export async function runStep(pc: PlayContext, s: Step): Promise<StepOutcome> {
             h.processes.filter((p) => p.role === s.args.role).map((p) => ({ ...p, host: h.name })),
           )
           .slice(0, s.args.count);
-        await waitHealthy(await pc.redis(), kept, { timeoutMs: stepTimeoutMs(s), signal: pc.signal });
+        const fr = await pc.redis();
+        // each kept process must beat after this mark: a dead process's leftover heartbeat does not count
+        await waitHealthy(fr, kept, {
+          timeoutMs: stepTimeoutMs(s),
+          signal: pc.signal,
+          since: await markChange(fr.redis, fr.keys, kept),
+          mode: 'alive',
+        });
         r.healthy = true;
       }
       return {
