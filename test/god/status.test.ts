@@ -2,8 +2,10 @@
 // or beat key expired), missing (never beat), unexpected (beats but not expected); waitHealthy.
 import { describe, expect, it } from 'vitest';
 import { type FleetRedis, connectFleetRedis } from '../../god/core/redis.ts';
+import { markChange } from '../../god/core/liveness.ts';
 import { getStatus, joinStatus, STALE_AFTER_MS, waitHealthy } from '../../god/core/status.ts';
 import type { ExpectedProcess, Provider } from '../../god/core/providers/types.ts';
+import { HEARTBEAT_TTL_S, type Heartbeat } from '../../protocol/redis-contract.ts';
 import { HeartbeatPublisher } from '../../roles/runtime/heartbeat.ts';
 import { useRedis } from '../harness/index.ts';
 
@@ -158,6 +160,98 @@ describe('status', () => {
     } finally {
       await a.stop();
       await b.stop();
+      fr.close();
+    }
+  });
+
+  /** A heartbeat as a role writes it, left in Redis by a process that is gone; written `agoMs` ago by Redis's clock. */
+  async function leftover(fr: FleetRedis, hb: Partial<Heartbeat> & { id: string }, agoMs = 0) {
+    const full: Heartbeat = {
+      role: 'endpoint',
+      host: 'h1',
+      pid: 999_999,
+      version: '1.2.3',
+      started_at: new Date(Date.now() - 60_000).toISOString(),
+      at: new Date().toISOString(),
+      rss: 1e8,
+      cpu: 1,
+      gauges: {},
+      seq: 30,
+      ...hb,
+    };
+    await fr.redis.set(
+      fr.keys.heartbeat(full.role, full.id),
+      JSON.stringify(full),
+      'PX',
+      HEARTBEAT_TTL_S * 1000 - agoMs,
+    );
+    await fr.redis.zadd(fr.keys.heartbeatIndex, Date.now(), `${full.role}:${full.id}`);
+  }
+
+  it('waitHealthy after a change does not pass on the heartbeat a killed process left behind', async () => {
+    const fr = await connect('st3:');
+    const exp = [EXPECTED[0]!];
+    // endpoint-1 was SIGKILLed: its last heartbeat is fresh, stable-looking and of the right version
+    await leftover(fr, { id: 'endpoint-1' });
+    const mark = await markChange(fr.redis, fr.keys, exp);
+    const fresh = publisher(fr, 'endpoint', 'endpoint-1');
+    try {
+      await expect(
+        waitHealthy(fr, exp, { timeoutMs: 800, version: '1.2.3', since: mark, mode: 'new' }),
+      ).rejects.toThrow(/endpoint-1 \(old: no heartbeat from a new process \(pid 999999 /);
+      // nor in "alive" mode: it has not beaten since the mark
+      await expect(waitHealthy(fr, exp, { timeoutMs: 800, since: mark, mode: 'alive' })).rejects.toThrow(
+        /endpoint-1 \(old: pid 999999 has not beaten since the change began\)/,
+      );
+      // the restarted process (another start, here another publisher in this process) is what counts
+      fresh.start();
+      const r = await waitHealthy(fr, exp, { timeoutMs: 5000, version: '1.2.3', since: mark, mode: 'new' });
+      expect(r.processes[0]).toMatchObject({ id: 'endpoint-1', pid: process.pid, state: 'up' });
+    } finally {
+      await fresh.stop();
+      fr.close();
+    }
+  });
+
+  it('waitHealthy does not pass on a process that beat once and died', async () => {
+    const fr = await connect('st4:');
+    const exp = [EXPECTED[0]!];
+    try {
+      const mark = await markChange(fr.redis, fr.keys, exp);
+      await leftover(fr, { id: 'endpoint-1', pid: 4242, started_at: new Date().toISOString(), seq: 1 });
+      await expect(waitHealthy(fr, exp, { timeoutMs: 800, since: mark, mode: 'new' })).rejects.toThrow(
+        /endpoint-1 \(unstable: pid 4242 has beaten 1 of 3 times\)/,
+      );
+      // a release without seq is counted by its beats seen changing: one beat seen is one
+      const { seq: _s, ...noSeq } = JSON.parse(
+        (await fr.redis.get(fr.keys.heartbeat('endpoint', 'endpoint-1')))!,
+      );
+      await fr.redis.set(fr.keys.heartbeat('endpoint', 'endpoint-1'), JSON.stringify(noSeq), 'EX', 7);
+      await expect(waitHealthy(fr, exp, { timeoutMs: 800 })).rejects.toThrow(
+        /unstable: pid 4242 has beaten 1 of 3/,
+      );
+    } finally {
+      fr.close();
+    }
+  });
+
+  it("ages a heartbeat on Redis's clock, not the host's `at` against God's clock", async () => {
+    const fr = await connect('st5:');
+    try {
+      // a host whose clock is an hour behind, beating right now
+      await leftover(fr, { id: 'endpoint-1', at: new Date(Date.now() - 3600_000).toISOString() });
+      // a host whose clock says "now" but whose last beat reached Redis 6 s ago (it hangs)
+      await leftover(fr, { id: 'endpoint-2', at: new Date().toISOString() }, 6000);
+      const r = await getStatus({ provider: fleetOf(EXPECTED.slice(0, 2)), redis: fr });
+      const by = Object.fromEntries(r.processes.map((p) => [p.id, p]));
+      expect(by['endpoint-1']).toMatchObject({ state: 'up' });
+      expect(by['endpoint-1']!.heartbeat_age_s).toBeLessThan(2);
+      expect(by['endpoint-2']).toMatchObject({ state: 'stale' });
+      expect(by['endpoint-2']!.heartbeat_age_s).toBeGreaterThanOrEqual(5.9);
+      await expect(waitHealthy(fr, [EXPECTED[1]!], { timeoutMs: 500 })).rejects.toThrow(
+        /endpoint-2 \(stale: last beat 6\.\d s ago/,
+      );
+    } finally {
       fr.close();
     }
   });
