@@ -1,11 +1,15 @@
 // The local supervisor's restart policy against real child processes: exponential backoff on a crash loop,
-// backoff reset after a stable period, SIGKILL after the stop timeout, output captured.
+// backoff reset after a stable period, SIGKILL after the stop timeout, output captured; a real endpoint role
+// SIGKILLed comes back as a new process that beats (its dead predecessor's heartbeat does not count).
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus, type GodEvent } from '../../god/core/events.ts';
+import { markChange } from '../../god/core/liveness.ts';
+import { connectFleetRedis } from '../../god/core/redis.ts';
+import { waitHealthy } from '../../god/core/status.ts';
 import { backoffDelay, type RestartPolicy, SupervisedProcess } from '../../god/core/supervisor.ts';
-import { makeTempDir, pidAlive, waitFor } from '../harness/index.ts';
+import { makeTempDir, pidAlive, useRedis, waitFor } from '../harness/index.ts';
 
 const live: SupervisedProcess[] = [];
 afterEach(async () => {
@@ -79,5 +83,56 @@ describe('supervisor', () => {
     expect(p.info().last_exit?.signal).toBe('SIGKILL');
     expect(pidAlive(pid)).toBe(false);
     expect(fs.readFileSync(log, 'utf8')).toContain('hello from the child\nignoring SIGTERM');
+  });
+
+  describe('with a real role', () => {
+    const redisServer = useRedis();
+
+    it('a SIGKILLed endpoint is restarted: a new, live pid beats again', async () => {
+      const fr = await connectFleetRedis(redisServer().url, { prefix: 'sup:' });
+      const bus = new EventBus();
+      const p = new SupervisedProcess(
+        {
+          id: 'endpoint-1',
+          role: 'endpoint',
+          command: process.execPath,
+          args: [
+            path.resolve('bin/endpoint.mjs'),
+            '--id',
+            'endpoint-1',
+            '--host',
+            '127.0.0.1',
+            '--port',
+            '0',
+          ],
+          env: { FG_REDIS_URL: redisServer().url, FG_PREFIX: 'sup:', FG_LOG_LEVEL: 'warn' },
+        },
+        // the local provider's defaults are of this order (backoff from 500 ms)
+        { backoffMinMs: 200, backoffMaxMs: 2000, stableMs: 10_000, stopTimeoutMs: 5000 },
+        bus,
+      );
+      live.push(p);
+      const proc = [{ role: 'endpoint' as const, id: 'endpoint-1', host: '127.0.0.1' }];
+      try {
+        p.start();
+        const first = await waitHealthy(fr, proc, { timeoutMs: 25_000 });
+        const old = p.pid!;
+        expect(first.processes[0]!.pid).toBe(old);
+        const mark = await markChange(fr.redis, fr.keys, proc);
+        process.kill(old, 'SIGKILL');
+        await waitFor(() => !pidAlive(old), 5000, 'the endpoint to die');
+        // its heartbeat stays behind (no graceful stop deleted it)
+        expect(await fr.redis.exists(fr.keys.heartbeat('endpoint', 'endpoint-1'))).toBe(1);
+        const r = await waitHealthy(fr, proc, { timeoutMs: 25_000, since: mark, mode: 'new' });
+        const pid = r.processes[0]!.pid!;
+        expect(pid).not.toBe(old);
+        expect(pid).toBe(p.pid);
+        expect(pidAlive(pid)).toBe(true);
+        expect(p.restarts).toBe(1);
+      } finally {
+        await p.stop();
+        fr.close();
+      }
+    }, 60_000);
   });
 });
