@@ -26,12 +26,12 @@ export function closeMemo(memo: CheckMemo): void {
   memo.clear();
 }
 
-/** Where an alert window starts, as a stream id bound (ms on the Redis clock, which assigns alert ids). */
-async function sinceMs(pc: PlayContext, since: Mark | string, memo: CheckMemo): Promise<number> {
+/** Where an alert window starts: an exclusive stream id bound (alert ids come from the Redis clock). */
+async function alertsFrom(pc: PlayContext, since: Mark | string, memo: CheckMemo): Promise<string> {
   if (typeof since === 'object' || since === 'play' || since === 'step') {
-    return (await resolveMark(pc, since as Mark, memo)).ms;
+    return `(${(await resolveMark(pc, since as Mark, memo)).alertId}`;
   }
-  return (await takeMark(await pc.redis())).ms - durationMs.parse(since);
+  return String((await takeMark(await pc.redis())).ms - durationMs.parse(since));
 }
 
 function describeSince(since: Mark | string): string {
@@ -40,8 +40,8 @@ function describeSince(since: Mark | string): string {
     : `in the last ${since}`;
 }
 
-async function alertsSince(fr: FleetRedis, fromMs: number, kinds?: string[]) {
-  const entries = (await fr.redis.xrange(fr.keys.alerts, String(fromMs), '+')) as Array<[string, string[]]>;
+async function alertsSince(fr: FleetRedis, from: string, kinds?: string[]) {
+  const entries = (await fr.redis.xrange(fr.keys.alerts, from, '+')) as Array<[string, string[]]>;
   const out: Array<{ kind: string; subject: string }> = [];
   for (const [, flat] of entries) {
     const obj: Record<string, string> = {};
@@ -185,7 +185,7 @@ export async function evaluate(
   if (c.no_alerts) {
     await guard('no_alerts', async () => {
       const o = c.no_alerts === true ? { since: 'play' as const, kinds: undefined } : c.no_alerts!;
-      const got = await alertsSince(await pc.redis(), await sinceMs(pc, o.since, memo), o.kinds);
+      const got = await alertsSince(await pc.redis(), await alertsFrom(pc, o.since, memo), o.kinds);
       return {
         check: 'no_alerts',
         ok: got.length === 0,
@@ -201,7 +201,7 @@ export async function evaluate(
   if (c.alerts) {
     const a = c.alerts;
     await guard('alerts', async () => {
-      const got = await alertsSince(await pc.redis(), await sinceMs(pc, a.since, memo), a.kinds);
+      const got = await alertsSince(await pc.redis(), await alertsFrom(pc, a.since, memo), a.kinds);
       return {
         check: 'alerts',
         ok: got.length >= a.at_least,

@@ -10,6 +10,8 @@ export interface PointMark {
   ms: number;
   /** the log stream's last entry id then ('0-0': the stream was empty) */
   logId: string;
+  /** the alerts stream's last entry id then: an alert in the same millisecond is still before or after */
+  alertId: string;
 }
 
 /** Marks a play records: the play's start, and the start/end of steps that later steps name. */
@@ -20,12 +22,22 @@ export interface MarkNeeds {
 }
 
 export async function takeMark(fr: FleetRedis): Promise<PointMark> {
-  const res = await fr.redis.multi().time().xrevrange(fr.keys.logStream, '+', '-', 'COUNT', 1).exec();
+  const res = await fr.redis
+    .multi()
+    .time()
+    .xrevrange(fr.keys.logStream, '+', '-', 'COUNT', 1)
+    .xrevrange(fr.keys.alerts, '+', '-', 'COUNT', 1)
+    .exec();
   if (!res) throw new Error('could not read the time and the log stream from Redis');
   for (const [err] of res) if (err) throw err;
   const [sec, usec] = res[0]![1] as [string, string];
   const last = res[1]![1] as Array<[string, string[]]>;
-  return { ms: Number(sec) * 1000 + Math.floor(Number(usec) / 1000), logId: last[0]?.[0] ?? '0-0' };
+  const alert = res[2]![1] as Array<[string, string[]]>;
+  return {
+    ms: Number(sec) * 1000 + Math.floor(Number(usec) / 1000),
+    logId: last[0]?.[0] ?? '0-0',
+    alertId: alert[0]?.[0] ?? '0-0',
+  };
 }
 
 /** The index of the earlier step called `name` (validation made sure there is exactly one). */
@@ -70,7 +82,7 @@ export async function resolveMark(pc: PlayContext, m: Mark, memo: Map<string, un
     }
     return mk;
   }
-  if (m === 'play') return pc.marks.play ?? { ms: 0, logId: '0-0' };
+  if (m === 'play') return pc.marks.play ?? { ms: 0, logId: '0-0', alertId: '0-0' };
   const before = 'before' in m;
   const name = before ? m.before : m.after;
   const s = stepByName(pc.steps, pc.current ?? Number.POSITIVE_INFINITY, name);
