@@ -4,7 +4,7 @@
 // consumer group moved past them, must fail it); `alerts` counts from this step's start on Redis's clock.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { defaultConfig } from '../../god/core/config/load.ts';
 import { nullSink } from '../../god/core/events.ts';
 import type { ClientGroups } from '../../god/core/playbook/clients.ts';
@@ -233,23 +233,20 @@ describe('logs_archived reads the archive itself', () => {
 
   describe.skipIf(!motoAvailable())('on S3 (moto)', () => {
     const moto = useMoto();
-    const saved: Record<string, string | undefined> = {};
-    beforeAll(async () => {
-      // the keeper's and the check's S3 clients both read AWS_ENDPOINT_URL and credentials from the environment
-      for (const [k, v] of Object.entries(moto().env)) {
-        saved[k] = process.env[k];
-        process.env[k] = v;
-      }
-      await createBucket(moto(), 'fg-checks');
-    });
-    afterAll(() => {
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    });
-
     it('reads the objects back from the bucket, through the standard chain and AWS_ENDPOINT_URL', async () => {
+      // the keeper's and the check's S3 clients both read AWS_ENDPOINT_URL and credentials from the environment
+      const saved = Object.entries(moto().env).map(([k, v]) => {
+        const was = process.env[k];
+        process.env[k] = v;
+        return [k, was] as const;
+      });
+      onTestFinished(() => {
+        for (const [k, v] of saved) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      });
+      await createBucket(moto(), 'fg-checks');
       const prefix = 'la5:';
       const keys = redisContract(prefix);
       const url = 's3://fg-checks/fleet';
