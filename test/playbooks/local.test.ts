@@ -77,6 +77,29 @@ local:
     }
   }
 
+  it('a play against a fleet that is not running says so and how to start it, and runs no check', async () => {
+    const r = await play('drill.yaml', '--json');
+    expect(r.code).toBe(1);
+    const res = PlayResultSchema.parse(r.lines.at(-1)!.data);
+    expect(res.failed_step).toEqual({
+      index: 1,
+      name: 'the fleet is healthy; clients connect',
+      error:
+        'step 1 (the fleet is healthy; clients connect) needs a running fleet, and the local fleet is not running',
+    });
+    expect(res.steps[0]!.hint).toBe(
+      'Start the fleet with `god up` (or `god play playbooks/launch.yaml`), then run this playbook again.',
+    );
+    expect(res.steps.slice(1).map((s) => s.status)).toEqual(Array(res.steps.length - 1).fill('skipped'));
+    // the checks were not tried one by one against nothing
+    expect(r.stdout).not.toMatch(/assertion failed|✗/);
+    const plain = await play('drill.yaml');
+    expect(plain.code).toBe(1);
+    expect(plain.stdout + plain.stderr).toMatch(/the local fleet is not running/);
+    expect(plain.stdout + plain.stderr).toMatch(/→ Start the fleet with `god up`/);
+    expect(readState(stateDir)?.processes ?? []).toEqual([]);
+  }, 60_000);
+
   it('launch.yaml brings the fleet up from nothing; --json events have the documented shapes', async () => {
     const r = await play('launch.yaml', '--json');
     const res = resultOf(r, 'play', PlayResultSchema);
@@ -182,6 +205,30 @@ local:
     const list = parseEndpointList(fs.readFileSync(path.join(stateDir, 'archive', 'endpoints.json'), 'utf8'));
     expect(list.endpoints).toHaveLength(3);
   }, 120_000);
+
+  it('client: a kept group passes on only while connected; fresh: true replaces it with new clients', async () => {
+    const file = path.join(dir, 'fresh.yaml');
+    fs.writeFileSync(
+      file,
+      `# kept and fresh client groups
+name: fresh
+steps:
+  - assert: { client: { count: 2, keep: g } }
+  - name: kept
+    assert: { client: { count: 2, keep: g } }
+  - name: new ones
+    assert: { client: { count: 3, keep: g, fresh: true } }
+  - name: the group now
+    assert: { clients: { group: g } }
+`,
+    );
+    const res = resultOf(await play(file, '--json'), 'play', PlayResultSchema);
+    expect(res.steps.map((s) => s.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(res.steps[1]!.detail).toBe('group g (kept earlier): 2/2 connected');
+    expect(res.steps[2]!.detail).toMatch(/^3 client\(s\) got set_movies from .*; kept as g$/);
+    // the group is the 3 new clients, not the 2 old ones
+    expect(res.steps[3]!.detail).toMatch(/^g: 3\/3 connected, 0 moved/);
+  }, 60_000);
 
   it('a failing step stops the play, is named, and the exit code is 1; continue_on_error goes on', async () => {
     const file = path.join(dir, 'failing.yaml');

@@ -1,14 +1,16 @@
 // The checks of `assert` (once) and `wait` (polled until they hold or the step times out): status counts and
 // releases, the keepers' alerts stream, protocol clients, the endpoint registry, the log archive.
 import { durationMs } from '../../../roles/runtime/config.ts';
-import { AlertFieldsSchema, HEARTBEAT_INTERVAL_MS, KEEPER_GROUP } from '../../../protocol/redis-contract.ts';
+import { AlertFieldsSchema, HEARTBEAT_INTERVAL_MS } from '../../../protocol/redis-contract.ts';
 import { listEndpoints } from '../endpoints.ts';
 import { Liveness, markChange, procKey, readBeats, type Verdict } from '../liveness.ts';
 import type { FleetRedis } from '../redis.ts';
 import { getStatus } from '../status.ts';
 import { addrKey, connectClients, registryAddresses } from './clients.ts';
-import type { PlayContext } from './context.ts';
-import type { Conditions } from './schema.ts';
+import { ArchiveReader, archiveUrl } from './archive.ts';
+import type { PlayContext, TargetedProcess } from './context.ts';
+import { describeMark, resolveMark, stepByName, takeMark } from './marks.ts';
+import type { Conditions, Mark } from './schema.ts';
 
 export interface CheckResult {
   check: string;
@@ -16,15 +18,31 @@ export interface CheckResult {
   detail: string;
 }
 
-/** State a check keeps between polls of one `wait` (the log stream mark of logs_archived). */
+/** State a check keeps between polls of one `wait` (the step's mark, the archive reader). */
 export type CheckMemo = Map<string, unknown>;
 
-function sinceMs(pc: PlayContext, since: string): number {
-  return since === 'play' ? pc.startedAt : Date.now() - durationMs.parse(since);
+/** Let go of what the checks of one step opened. */
+export function closeMemo(memo: CheckMemo): void {
+  (memo.get('logs:reader') as ArchiveReader | undefined)?.close();
+  memo.clear();
 }
 
-async function alertsSince(fr: FleetRedis, fromMs: number, kinds?: string[]) {
-  const entries = (await fr.redis.xrange(fr.keys.alerts, String(fromMs), '+')) as Array<[string, string[]]>;
+/** Where an alert window starts: an exclusive stream id bound (alert ids come from the Redis clock). */
+async function alertsFrom(pc: PlayContext, since: Mark | string, memo: CheckMemo): Promise<string> {
+  if (typeof since === 'object' || since === 'play' || since === 'step') {
+    return `(${(await resolveMark(pc, since as Mark, memo)).alertId}`;
+  }
+  return String((await takeMark(await pc.redis())).ms - durationMs.parse(since));
+}
+
+function describeSince(since: Mark | string): string {
+  return typeof since === 'object' || since === 'play' || since === 'step'
+    ? `since ${describeMark(since as Mark)}`
+    : `in the last ${since}`;
+}
+
+async function alertsSince(fr: FleetRedis, from: string, kinds?: string[]) {
+  const entries = (await fr.redis.xrange(fr.keys.alerts, from, '+')) as Array<[string, string[]]>;
   const out: Array<{ kind: string; subject: string }> = [];
   for (const [, flat] of entries) {
     const obj: Record<string, string> = {};
@@ -34,13 +52,6 @@ async function alertsSince(fr: FleetRedis, fromMs: number, kinds?: string[]) {
     if (!kinds || kinds.includes(kind)) out.push({ kind, subject: obj.subject ?? '' });
   }
   return out;
-}
-
-/** Stream ids compare as (ms, seq). */
-function idBefore(a: string, b: string): boolean {
-  const [am, as] = a.split('-').map(Number) as [number, number];
-  const [bm, bs] = b.split('-').map(Number) as [number, number];
-  return am < bm || (am === bm && (as ?? 0) < (bs ?? 0));
 }
 
 /**
@@ -92,49 +103,96 @@ async function checkHealthy(
   return { check: 'healthy', ok, detail: detail + want };
 }
 
-async function checkLogsArchived(pc: PlayContext, memo: CheckMemo): Promise<CheckResult> {
-  const fr = await pc.redis();
-  let mark = memo.get('logs_mark') as string | undefined;
-  if (mark === undefined) {
-    const last = (await fr.redis.xrevrange(fr.keys.logStream, '+', '-', 'COUNT', 1)) as Array<
+/** Entries of the log stream with ids in (after, upTo]; ids only, a page at a time. */
+async function streamIds(fr: FleetRedis, after: string | undefined, upTo: string): Promise<string[]> {
+  const out: string[] = [];
+  let from = after ? `(${after}` : '-';
+  for (;;) {
+    const page = (await fr.redis.xrange(fr.keys.logStream, from, upTo, 'COUNT', 10_000)) as Array<
       [string, string[]]
     >;
-    mark = last[0]?.[0] ?? '';
-    memo.set('logs_mark', mark);
+    for (const [id] of page) out.push(id);
+    if (page.length < 10_000) return out;
+    from = `(${page[page.length - 1]![0]}`;
   }
-  if (!mark) return { check: 'logs_archived', ok: true, detail: 'the log stream is empty' };
-  let groups: unknown[] = [];
-  try {
-    groups = (await fr.redis.xinfo('GROUPS', fr.keys.logStream)) as unknown[];
-  } catch {
-    // no stream yet
+}
+
+/**
+ * Every line written between two marks is in the archive itself: the stream's ids in the range against the
+ * entry ids of the stored objects. Not the consumer group's bookkeeping: a keeper that moved its group past
+ * unread lines has "delivered" them, and they are still lost.
+ */
+async function checkLogsArchived(
+  pc: PlayContext,
+  la: NonNullable<Conditions['logs_archived']>,
+  memo: CheckMemo,
+): Promise<CheckResult> {
+  const fr = await pc.redis();
+  const until = await resolveMark(pc, la.until, memo);
+  const since = la.since === 'stream' ? undefined : await resolveMark(pc, la.since, memo);
+  const range = `between ${describeMark(la.since)} and ${describeMark(la.until)}`;
+  // the stream ids only change by trimming: read them once per step
+  let ids = memo.get('logs:ids') as string[] | undefined;
+  if (!ids) {
+    ids = until.logId === '0-0' ? [] : await streamIds(fr, since?.logId, until.logId);
+    memo.set('logs:ids', ids);
   }
-  const g = groups
-    .map((row) => {
-      const flat = row as unknown[];
-      const o: Record<string, unknown> = {};
-      for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = flat[i + 1];
-      return o;
-    })
-    .find((o) => o.name === KEEPER_GROUP);
-  if (!g) return { check: 'logs_archived', ok: false, detail: 'no keeper reads the log stream yet' };
-  const delivered = String(g['last-delivered-id'] ?? '0-0');
-  if (idBefore(delivered, mark)) {
+  if (ids.length === 0) {
     return {
       check: 'logs_archived',
-      ok: false,
-      detail: `keepers have read up to ${delivered}, not yet ${mark}`,
+      ok: la.allow_empty,
+      detail: `no log line was written ${range}${la.allow_empty ? ' (allow_empty)' : ': nothing to prove (allow_empty: true accepts that)'}`,
     };
   }
-  const pending = (await fr.redis.xpending(fr.keys.logStream, KEEPER_GROUP, '-', mark, 1)) as unknown[];
-  if (pending.length) {
-    return {
-      check: 'logs_archived',
-      ok: false,
-      detail: `lines up to ${mark} are read but not all archived yet (pending)`,
-    };
+  let reader = memo.get('logs:reader') as ArchiveReader | undefined;
+  if (!reader) {
+    reader = new ArchiveReader(archiveUrl(pc, la.archive, 'logs_archived', 'archive'), pc.env);
+    memo.set('logs:reader', reader);
   }
-  return { check: 'logs_archived', ok: true, detail: `every log line up to ${mark} is archived` };
+  // an object is keyed by the hour of its first line, which may be a batch before ours: an hour of margin
+  const archived = await reader.entryIds(Number(ids[0]!.split('-')[0]) - 3600_000);
+  const missing = ids.filter((id) => !archived.has(id));
+  const span = `${ids[0]} … ${ids.at(-1)}`;
+  return {
+    check: 'logs_archived',
+    ok: missing.length === 0,
+    detail: missing.length
+      ? `${ids.length - missing.length} of ${ids.length} log line(s) ${range} are in ${reader.url}; not archived: ${missing
+          .slice(0, 5)
+          .join(', ')}${missing.length > 5 ? ', …' : ''}`
+      : `every log line ${range} is in ${reader.url}: ${ids.length} of ${ids.length} (${span})`,
+  };
+}
+
+/** Each process the named `run` steps were pointed at beats again as a new process (new pid, later start). */
+async function checkReplaced(pc: PlayContext, r: NonNullable<Conditions['replaced']>): Promise<CheckResult> {
+  const before = new Map<string, TargetedProcess>();
+  for (const name of r.steps) {
+    const s = stepByName(pc.steps, pc.current ?? Number.POSITIVE_INFINITY, name);
+    const procs = s && pc.targeted.get(s.index);
+    if (!procs) throw new Error(`step "${name}" did not run, so it names no process`);
+    for (const p of procs) before.set(p.id, p);
+  }
+  const st = await getStatus({ provider: pc.provider, redis: await pc.redis() });
+  const now = new Map(st.processes.map((p) => [p.id, p]));
+  const parts: string[] = [];
+  let ok = before.size > 0;
+  for (const old of before.values()) {
+    const p = now.get(old.id);
+    const was = old.pid === null ? 'no heartbeat' : `pid ${old.pid}`;
+    if (p?.state !== 'up' || p.pid === null) {
+      ok = false;
+      parts.push(`${old.id}: ${p?.state ?? 'gone'} (was ${was})`);
+    } else if (
+      p.pid === old.pid ||
+      // both start times come from the process's own host: one clock
+      (old.started_at !== null && !(Date.parse(p.started_at ?? '') > Date.parse(old.started_at)))
+    ) {
+      ok = false;
+      parts.push(`${old.id}: still the old process's heartbeat (pid ${p.pid})`);
+    } else parts.push(`${old.id}: ${was} → pid ${p.pid}`);
+  }
+  return { check: 'replaced', ok, detail: parts.join('; ') || 'the steps named no process' };
 }
 
 /** Evaluate every check of `c` once. `timeoutMs` bounds the client connections. */
@@ -155,8 +213,8 @@ export async function evaluate(
   if (c.healthy) await guard('healthy', () => checkHealthy(pc, c.healthy!, memo));
   if (c.no_alerts) {
     await guard('no_alerts', async () => {
-      const o = c.no_alerts === true ? { since: 'play', kinds: undefined } : c.no_alerts!;
-      const got = await alertsSince(await pc.redis(), sinceMs(pc, o.since), o.kinds);
+      const o = c.no_alerts === true ? { since: 'play' as const, kinds: undefined } : c.no_alerts!;
+      const got = await alertsSince(await pc.redis(), await alertsFrom(pc, o.since, memo), o.kinds);
       return {
         check: 'no_alerts',
         ok: got.length === 0,
@@ -165,18 +223,18 @@ export async function evaluate(
               .slice(0, 3)
               .map((a) => `${a.kind}: ${a.subject}`)
               .join('; ')}`
-          : `no alert since ${o.since === 'play' ? 'the play started' : `${o.since} ago`}`,
+          : `no alert ${describeSince(o.since)}`,
       };
     });
   }
   if (c.alerts) {
     const a = c.alerts;
     await guard('alerts', async () => {
-      const got = await alertsSince(await pc.redis(), sinceMs(pc, a.since), a.kinds);
+      const got = await alertsSince(await pc.redis(), await alertsFrom(pc, a.since, memo), a.kinds);
       return {
         check: 'alerts',
         ok: got.length >= a.at_least,
-        detail: `${got.length} alert(s)${a.kinds ? ` of ${a.kinds.join('/')}` : ''} (want ≥ ${a.at_least})${
+        detail: `${got.length} alert(s)${a.kinds ? ` of ${a.kinds.join('/')}` : ''} ${describeSince(a.since)} (want ≥ ${a.at_least})${
           got.length ? `: ${[...new Set(got.map((x) => x.kind))].join(', ')}` : ''
         }`,
       };
@@ -185,14 +243,29 @@ export async function evaluate(
   if (c.client) {
     const cl = c.client;
     await guard('client', async () => {
-      if (cl.keep && pc.clients.has(cl.keep)) {
-        return { check: 'client', ok: true, detail: `group ${cl.keep} is already connected` };
+      const kept0 = cl.keep ? pc.clients.get(cl.keep) : undefined;
+      if (kept0 && cl.fresh && !memo.has('client:fresh')) {
+        // an earlier step's group: close it and prove new connections (once per step: a wait polls)
+        for (const k of kept0) k.client.close();
+        pc.clients.delete(cl.keep!);
+      } else if (kept0) {
+        // kept by an earlier poll of this step or an earlier step: passes only if they are all still served
+        const ready = kept0.filter((k) => k.client.ready).length;
+        return {
+          check: 'client',
+          ok: ready === kept0.length,
+          detail: `group ${cl.keep} (kept earlier): ${ready}/${kept0.length} connected${
+            ready === kept0.length ? '' : '; fresh: true connects new clients instead'
+          }`,
+        };
       }
       const source = cl.source === 'registry' ? await registryAddresses(await pc.redis()) : cl.source;
       const kept = await connectClients(cl.count, source, Math.max(1000, timeoutMs));
       const on = [...new Set(kept.map((k) => k.first))].join(', ');
-      if (cl.keep) pc.clients.set(cl.keep, kept);
-      else for (const k of kept) k.client.close();
+      if (cl.keep) {
+        pc.clients.set(cl.keep, kept);
+        memo.set('client:fresh', true);
+      } else for (const k of kept) k.client.close();
       return {
         check: 'client',
         ok: true,
@@ -243,7 +316,8 @@ export async function evaluate(
       };
     });
   }
-  if (c.logs_archived) await guard('logs_archived', () => checkLogsArchived(pc, memo));
+  if (c.logs_archived) await guard('logs_archived', () => checkLogsArchived(pc, c.logs_archived!, memo));
+  if (c.replaced) await guard('replaced', () => checkReplaced(pc, c.replaced!));
   return out;
 }
 
@@ -269,6 +343,10 @@ export function describeConditions(c: Conditions): string[] {
       `client group ${c.clients.group} connected${c.clients.moved_at_least !== undefined ? `, ≥ ${c.clients.moved_at_least} moved` : ''}`,
     );
   if (c.endpoints) out.push(`endpoint registry ${JSON.stringify(c.endpoints)}`);
-  if (c.logs_archived) out.push('every log line archived');
+  if (c.logs_archived)
+    out.push(
+      `every log line between ${describeMark(c.logs_archived.since)} and ${describeMark(c.logs_archived.until)} in the archive`,
+    );
+  if (c.replaced) out.push(`the processes of ${c.replaced.steps.map((n) => `"${n}"`).join(', ')} replaced`);
   return out;
 }

@@ -5,6 +5,17 @@ import type { Provider } from '../providers/types.ts';
 import type { FleetRedis } from '../redis.ts';
 import type { SshPool } from '../ssh/pool.ts';
 import type { ClientGroups } from './clients.ts';
+import type { PointMark } from './marks.ts';
+import type { Step } from './schema.ts';
+
+/** A process a `run` step was pointed at, as it beat just before the command ran. */
+export interface TargetedProcess {
+  role: string;
+  id: string;
+  host: string;
+  pid: number | null;
+  started_at: string | null;
+}
 
 export interface PlayContext {
   provider: Provider;
@@ -23,6 +34,13 @@ export interface PlayContext {
   /** shared SSH connections of remote providers (closed when the play ends) */
   pool(): SshPool;
   clients: ClientGroups;
+  /** the play's steps (marks and `replaced` name earlier ones) and the index of the one running */
+  steps: Step[];
+  current?: number;
+  /** on the fleet Redis's clock: the play's start, and the start/end of steps later steps name */
+  marks: { play?: PointMark; steps: Map<number, { start?: PointMark; end?: PointMark }> };
+  /** per `run` step index: the processes it was pointed at */
+  targeted: Map<number, TargetedProcess[]>;
 }
 
 /** What a step did (or, in a dry run, would do). */

@@ -13,7 +13,14 @@ import {
   problemsMessage,
   yamlSyntaxProblems,
 } from '../config/load.ts';
-import { type Playbook, PlaybookSchema, STEP_KINDS, type Step, type StepKind } from './schema.ts';
+import {
+  CHECK_NAMES,
+  type Playbook,
+  PlaybookSchema,
+  STEP_KINDS,
+  type Step,
+  type StepKind,
+} from './schema.ts';
 
 export type PlaybookProblem = ConfigProblem;
 
@@ -30,7 +37,8 @@ export class PlaybookError extends UserError {
 }
 
 const KINDS = STEP_KINDS.join(', ');
-const CHECKS = 'healthy, no_alerts, alerts, client, clients, endpoints, logs_archived';
+const CHECKS = CHECK_NAMES.join(', ');
+const MARK = "play, step, {before: STEP NAME} or {after: STEP NAME} (an earlier step's name:)";
 // Hints by dotted path; the first match wins.
 const HINTS: Array<[RegExp, string]> = [
   [/^$/, 'A playbook takes name, description, vars and steps.'],
@@ -60,19 +68,29 @@ const HINTS: Array<[RegExp, string]> = [
   [/^steps\.\d+\.(wait|assert)\.healthy/, 'healthy takes role, count or at_least, and version.'],
   [
     /^steps\.\d+\.(wait|assert)\.no_alerts/,
-    'no_alerts: true, or {since: play|10m, kinds: [silence, recovered, exception, digest]}.',
+    `no_alerts: true, or {since, kinds: [silence, recovered, exception, digest]}; since is ${MARK} or a duration like 10m.`,
   ],
-  [/^steps\.\d+\.(wait|assert)\.alerts/, 'alerts takes at_least (1), kinds and since (play or a duration).'],
+  [
+    /^steps\.\d+\.(wait|assert)\.alerts/,
+    `alerts takes at_least (1), kinds and since: ${MARK} or a duration like 10m (default step).`,
+  ],
   [
     /^steps\.\d+\.(wait|assert)\.client$|^steps\.\d+\.(wait|assert)\.client\./,
-    'client takes count (1), source (registry, or a path/URL of endpoints.json) and keep (a group name).',
+    'client takes count (1), source (registry, or a path/URL of endpoints.json), keep (a group name) and fresh (true: replace a kept group with new clients).',
   ],
   [
     /^steps\.\d+\.(wait|assert)\.clients/,
     'clients takes group (kept by an earlier client: {keep: NAME}), connected (all or N) and moved_at_least.',
   ],
   [/^steps\.\d+\.(wait|assert)\.endpoints/, 'endpoints takes healthy, at_least and busy_at_least (counts).'],
-  [/^steps\.\d+\.(wait|assert)\.logs_archived/, 'Write logs_archived: true.'],
+  [
+    /^steps\.\d+\.(wait|assert)\.logs_archived/,
+    `logs_archived: true, or {until, since, allow_empty, archive}; until is ${MARK} (default step), since is stream (default) or a mark.`,
+  ],
+  [
+    /^steps\.\d+\.(wait|assert)\.replaced/,
+    'replaced takes steps: the names of earlier run steps that pick processes by role or ids (e.g. the kill of a drill).',
+  ],
   [/^steps\.\d+\.(wait|assert)/, `A mapping of checks, all of which must hold: ${CHECKS}.`],
   [/^steps\.\d+\.shed/, 'shed takes endpoint (an id like endpoint-1, or busiest) and clients (1 or more).'],
   [

@@ -9,8 +9,10 @@ import type { EventSink } from '../events.ts';
 import type { Provider } from '../providers/types.ts';
 import { connectFleetRedis, type FleetRedis, resolveRedisUrl } from '../redis.ts';
 import { SshPool } from '../ssh/pool.ts';
+import { getStatus } from '../status.ts';
 import { type ClientGroups, closeGroups } from './clients.ts';
 import type { PlayContext } from './context.ts';
+import { markNeeds, type PointMark, takeMark } from './marks.ts';
 import { STEP_KINDS, type Playbook, type Step } from './schema.ts';
 import { describeStep, planStep, runStep } from './steps.ts';
 
@@ -131,7 +133,12 @@ export async function runPlaybook(pb: Playbook, o: RunPlaybookOptions): Promise<
       return pool;
     },
     clients,
+    steps: pb.steps,
+    marks: { steps: new Map() },
+    targeted: new Map(),
   };
+  const needs = markNeeds(pb);
+  if (!dryRun && needs.play) pc.marks.play = await markIfUp(pc);
   const playStep = dryRun ? `play ${pb.name} (dry run)` : `play ${pb.name}`;
   const n = pb.steps.length;
   ev.emit({
@@ -161,7 +168,12 @@ export async function runPlaybook(pb: Playbook, o: RunPlaybookOptions): Promise<
         });
         continue;
       }
+      pc.current = s.index;
+      if (!dryRun && needs.before.has(s.index)) pc.marks.steps.set(s.index, { start: await markIfUp(pc) });
       results.push(await doStep(pc, s, n, pb.name));
+      if (!dryRun && needs.after.has(s.index)) {
+        pc.marks.steps.set(s.index, { ...pc.marks.steps.get(s.index), end: await markIfUp(pc) });
+      }
       const r = results[results.length - 1]!;
       if (r.status === 'failed' && !r.ignored)
         failed = { index: s.index, name: s.name, error: r.error ?? '' };
@@ -192,6 +204,51 @@ export async function runPlaybook(pb: Playbook, o: RunPlaybookOptions): Promise<
     data: { play: pb.name, changed: res.changed, failed_step: failed, dry_run: dryRun },
   });
   return res;
+}
+
+/** A mark on the Redis clock, or undefined when the fleet's Redis cannot be reached now. */
+async function markIfUp(pc: PlayContext): Promise<PointMark | undefined> {
+  const fr = await pc.tryRedis();
+  return fr ? takeMark(fr).catch(() => undefined) : undefined;
+}
+
+/** Steps that act on a running fleet: checks, shedding, publishing, commands aimed at its processes. */
+const needsFleet = (s: Step) =>
+  s.kind === 'assert' ||
+  s.kind === 'wait' ||
+  s.kind === 'shed' ||
+  s.kind === 'publish_endpoints' ||
+  (s.kind === 'run' && !!(s.args.role || s.args.ids));
+
+/**
+ * Refuse a step that needs the fleet when it is not running, saying how to start it, rather than letting its
+ * checks fail one by one ("0 up of 0 expected", "no healthy endpoint").
+ */
+async function requireRunningFleet(pc: PlayContext, s: Step): Promise<void> {
+  const start = {
+    code: 'GOD_NOT_RUNNING',
+    hint: 'Start the fleet with `god up` (or `god play playbooks/launch.yaml`), then run this playbook again.',
+  };
+  const what = `step ${s.index} (${s.name}) needs a running fleet`;
+  if (pc.provider.kind === 'local' && !(await pc.provider.machines()).some((m) => m.state === 'running')) {
+    throw new UserError(`${what}, and the local fleet is not running`, start);
+  }
+  let fr: FleetRedis;
+  try {
+    fr = await pc.redis();
+  } catch (err) {
+    throw new UserError(`${what}, but its Redis cannot be reached: ${errText(err)}`, {
+      ...start,
+      hint: `${start.hint} If it runs, check redis.url in the config (or --redis / GOD_REDIS_URL) and the network.`,
+    });
+  }
+  const st = await getStatus({ provider: pc.provider, redis: fr });
+  if (st.redis.ok && st.summary.expected > 0 && st.summary.up === 0) {
+    throw new UserError(`${what}, and none of its ${st.summary.expected} processes beats`, start);
+  }
+  if (st.summary.expected === 0) {
+    throw new UserError(`${what}, and it has no processes`, start);
+  }
 }
 
 function base(s: Step, status: StepResult['status']): StepResult {
@@ -226,6 +283,7 @@ async function doStep(pc: PlayContext, s: Step, of: number, play: string): Promi
       if (!r.changes.length && !checks.length)
         pc.events.emit({ type: 'info', message: '    nothing to change' });
     } else {
+      if (needsFleet(s)) await requireRunningFleet(pc, s);
       const out = await runStep(pc, s);
       r.changed = out.changed;
       r.changes = out.changes;

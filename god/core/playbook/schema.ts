@@ -27,8 +27,19 @@ const count = z.number().int('must be a whole number').min(0, 'must be 0 or more
 const positive = z.number().int('must be a whole number').min(1, 'must be 1 or more');
 const name = z.string().regex(/^[A-Za-z0-9._-]+$/, 'may only hold letters, digits, dot, dash and underscore');
 const ids = z.array(z.string().min(1)).min(1, 'must list at least one process id');
-/** `play`: since the playbook started; or a duration back from now */
-const since = z.union([z.literal('play'), DurationSchema]);
+/**
+ * A point in the play, on the fleet Redis's clock: `play` (the play started), `step` (this step started), or
+ * an earlier step by its `name:` — `{before: NAME}` as it started, `{after: NAME}` as it ended.
+ */
+export const MarkSchema = z.union([
+  z.literal('play'),
+  z.literal('step'),
+  z.object({ before: z.string().min(1) }).strict(),
+  z.object({ after: z.string().min(1) }).strict(),
+]);
+export type Mark = z.output<typeof MarkSchema>;
+/** a mark, or a duration back from now (Redis's now) */
+const since = z.union([MarkSchema, DurationSchema]);
 const alertKind = z.enum(['silence', 'recovered', 'exception', 'digest']);
 /** text where an empty value (a variable left at "") means "not given" */
 const optionalText = z
@@ -78,6 +89,30 @@ export const HealthyCheckSchema = z
     message: 'give count or at_least, not both',
   });
 
+export const CHECK_NAMES = [
+  'healthy',
+  'no_alerts',
+  'alerts',
+  'client',
+  'clients',
+  'endpoints',
+  'logs_archived',
+  'replaced',
+] as const;
+
+export const LogsArchivedSchema = z
+  .object({
+    /** the reference point: every line written before it must be archived (default: as this step starts) */
+    until: MarkSchema.default('step'),
+    /** from where: `stream` (default: the oldest line Redis still holds) or a mark (lines written after it) */
+    since: z.union([z.literal('stream'), MarkSchema]).default('stream'),
+    /** pass when no line was written between the two (default false: an empty range proves nothing) */
+    allow_empty: z.boolean().default(false),
+    /** s3://BUCKET/PREFIX, file://DIR or a folder (default: the keeper's archive target) */
+    archive: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const ConditionsSchema = z
   .object({
     /** processes beating (state up), by role, count and release */
@@ -89,12 +124,12 @@ export const ConditionsSchema = z
         z.object({ since: since.default('play'), kinds: z.array(alertKind).optional() }).strict(),
       ])
       .optional(),
-    /** at least N alerts in the alerts stream */
+    /** at least N alerts in the alerts stream, raised since this step started (or `since`) */
     alerts: z
       .object({
         at_least: positive.default(1),
         kinds: z.array(alertKind).optional(),
-        since: since.default('play'),
+        since: since.default('step'),
       })
       .strict()
       .optional(),
@@ -106,8 +141,11 @@ export const ConditionsSchema = z
         source: z.string().min(1).default('registry'),
         /** keep these clients connected under this name for later `clients` checks */
         keep: name.optional(),
+        /** with keep: close a group an earlier step kept under that name and connect new clients */
+        fresh: z.boolean().default(false),
       })
       .strict()
+      .refine((o) => !o.fresh || o.keep, { message: 'fresh replaces a kept group: give keep too' })
       .optional(),
     /** a group of clients kept by an earlier `client: {keep: NAME}` */
     clients: z
@@ -130,13 +168,19 @@ export const ConditionsSchema = z
       })
       .strict()
       .optional(),
-    /** every log line written so far was archived by the keepers (nothing unread or unacknowledged) */
-    logs_archived: z.literal(true).optional(),
+    /** every log line written between two marks is in the archive (read back from S3 or the folder) */
+    logs_archived: z
+      .union([z.literal(true).transform(() => LogsArchivedSchema.parse({})), LogsArchivedSchema])
+      .optional(),
+    /** the processes an earlier `run` step was pointed at (its GOD_PIDS) beat again as new processes */
+    replaced: z
+      .object({ steps: z.array(z.string().min(1)).min(1, 'must name at least one step') })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((o) => Object.values(o).some((v) => v !== undefined), {
-    message:
-      'must name at least one check (healthy, no_alerts, alerts, client, clients, endpoints, logs_archived)',
+    message: `must name at least one check (${CHECK_NAMES.join(', ')})`,
   });
 export type Conditions = z.output<typeof ConditionsSchema>;
 
@@ -223,7 +267,8 @@ export const PlaybookSchema = z
       .default({}),
     steps: z.array(StepSchema).min(1, 'must list at least one step'),
   })
-  .strict();
+  .strict()
+  .superRefine((pb, ctx) => checkReferences(pb.steps, ctx));
 export type PlaybookInput = z.output<typeof PlaybookSchema>;
 
 /** A step as the runner sees it: its kind and arguments pulled out. */
@@ -254,4 +299,71 @@ export interface Playbook {
   /** the values in effect (defaults + overrides) */
   vars: Record<string, string | number | boolean>;
   steps: Step[];
+}
+
+/** A step named by a mark or `replaced` must be an earlier step with that `name:`, named once. */
+function checkReferences(steps: StepInput[], ctx: z.RefinementCtx): void {
+  const earlier = (i: number, ref: string, at: PropertyKey[]): number | undefined => {
+    const hits = steps.flatMap((s, j) => (j < i && s.name === ref ? [j] : []));
+    if (hits.length === 1) return hits[0];
+    const later = steps.some((s, j) => j >= i && s.name === ref);
+    ctx.addIssue({
+      code: 'custom',
+      path: at,
+      message: hits.length
+        ? `names "${ref}", which ${hits.length} earlier steps are called`
+        : later
+          ? `names "${ref}", which is not an earlier step (it comes at or after this one)`
+          : `names "${ref}", but no step has that name`,
+    });
+    return undefined;
+  };
+  /** order of a mark within the play: play < before step j < after step j < before step j+1 … */
+  const rank = (m: Mark | 'stream', i: number, at: PropertyKey[]): number | undefined => {
+    if (m === 'stream') return -1;
+    if (m === 'play') return 0;
+    if (m === 'step') return 2 * i + 1;
+    if ('before' in m) {
+      const j = earlier(i, m.before, [...at, 'before']);
+      return j === undefined ? undefined : 2 * j + 1;
+    }
+    const j = earlier(i, m.after, [...at, 'after']);
+    return j === undefined ? undefined : 2 * j + 2;
+  };
+  steps.forEach((s, i) => {
+    for (const kind of ['wait', 'assert'] as const) {
+      const c = s[kind];
+      if (!c) continue;
+      const base = ['steps', i, kind];
+      if (c.alerts && typeof c.alerts.since === 'object')
+        rank(c.alerts.since, i, [...base, 'alerts', 'since']);
+      if (c.no_alerts && c.no_alerts !== true && typeof c.no_alerts.since === 'object')
+        rank(c.no_alerts.since, i, [...base, 'no_alerts', 'since']);
+      if (c.logs_archived) {
+        const la = c.logs_archived;
+        const until = rank(la.until, i, [...base, 'logs_archived', 'until']);
+        const from = rank(la.since, i, [...base, 'logs_archived', 'since']);
+        if (until !== undefined && from !== undefined && until <= from) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...base, 'logs_archived', 'until'],
+            message: 'comes before since (or is the same point): the range of lines to check is empty',
+          });
+        }
+      }
+      c.replaced?.steps.forEach((ref, k) => {
+        const at = [...base, 'replaced', 'steps', k];
+        const j = earlier(i, ref, at);
+        if (j === undefined) return;
+        const r = steps[j]!.run;
+        if (!r || !(r.role || r.ids)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: at,
+            message: `names "${ref}", which is not a run step picking processes by role or ids`,
+          });
+        }
+      });
+    }
+  });
 }

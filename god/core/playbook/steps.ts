@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { endpointSetKey, parseEndpointList } from '../../../protocol/endpoint-list.ts';
 import { ENDPOINT_TTL_S, type Role } from '../../../protocol/redis-contract.ts';
@@ -21,7 +20,8 @@ import { isRemoteProvider, type RemoteProvider } from '../providers/types.ts';
 import type { ExpectedProcess } from '../providers/types.ts';
 import { shq } from '../ssh/connection.ts';
 import { getStatus, type ProcessStatus, waitHealthy } from '../status.ts';
-import { type CheckMemo, describeConditions, evaluate } from './conditions.ts';
+import { archiveUrl } from './archive.ts';
+import { type CheckMemo, closeMemo, describeConditions, evaluate } from './conditions.ts';
 import type { PlayContext, StepOutcome } from './context.ts';
 import type { Conditions, Step } from './schema.ts';
 
@@ -164,8 +164,12 @@ interface RunTarget {
   pids: number[];
 }
 
-async function runTargets(pc: PlayContext, a: Extract<Step, { kind: 'run' }>['args']): Promise<RunTarget[]> {
-  const live = await liveStatus(pc);
+async function runTargets(
+  pc: PlayContext,
+  a: Extract<Step, { kind: 'run' }>['args'],
+  live?: Map<string, ProcessStatus>,
+): Promise<RunTarget[]> {
+  live ??= await liveStatus(pc);
   const picked = (await pc.provider.expected()).filter((p) => select(p, a));
   const pidsOf = (ps: ExpectedProcess[]) =>
     ps.map((p) => live?.get(p.id)?.pid).filter((x): x is number => typeof x === 'number');
@@ -246,14 +250,7 @@ const lastLine = (s: string) => s.trim().split('\n').slice(-1)[0]?.slice(0, 200)
 // ---- publish_endpoints ----
 
 function publishTarget(pc: PlayContext, target?: string): string {
-  const t = target ?? pc.config.roles.keeper.options.archive;
-  if (t) return /^(s3|file):\/\//.test(t) ? t : pathToFileURL(path.resolve(pc.cwd, t)).href;
-  const stateDir = (pc.provider as { stateDir?: string }).stateDir;
-  if (pc.provider.kind === 'local' && stateDir) return pathToFileURL(path.join(stateDir, 'archive')).href;
-  throw new UserError('publish_endpoints: no target, and the config names no keeper archive', {
-    code: 'GOD_PLAYBOOK',
-    hint: 'Give the step a target (s3://BUCKET/PREFIX or file://DIR) or set roles.keeper.options.archive.',
-  });
+  return archiveUrl(pc, target, 'publish_endpoints', 'target');
 }
 
 async function planPublish(pc: PlayContext, url: string): Promise<string[]> {
@@ -517,7 +514,8 @@ export async function runStep(pc: PlayContext, s: Step): Promise<StepOutcome> {
     case 'run':
       return runCommand(pc, s);
     case 'assert': {
-      const { ok, res } = await checkOnce(pc, s.args, new Map(), stepTimeoutMs(s));
+      const memo: CheckMemo = new Map();
+      const { ok, res } = await checkOnce(pc, s.args, memo, stepTimeoutMs(s)).finally(() => closeMemo(memo));
       for (const r of res) {
         ev.emit({ type: r.ok ? 'info' : 'error', message: `${r.ok ? '✓' : '✗'} ${r.check}: ${r.detail}` });
       }
@@ -539,23 +537,27 @@ export async function runStep(pc: PlayContext, s: Step): Promise<StepOutcome> {
       const timeoutMs = stepTimeoutMs(s);
       const until = Date.now() + timeoutMs;
       const memo: CheckMemo = new Map();
-      for (;;) {
-        const left = Math.max(1000, until - Date.now());
-        const { ok, res } = await checkOnce(pc, s.args, memo, Math.min(left, 15_000));
-        if (ok) return { changed: false, changes: [], detail: res.map((r) => r.detail).join('; ') };
-        if (Date.now() >= until || pc.signal?.aborted) {
-          throw new UserError(
-            `still not true after ${Math.round(timeoutMs / 1000)} s: ${res
-              .filter((r) => !r.ok)
-              .map((r) => `${r.check}: ${r.detail}`)
-              .join('; ')}`,
-            {
-              code: 'GOD_TIMEOUT',
-              hint: 'Give the step a longer timeout if the fleet is just slow; else see `god status` and `god logs --level warn`.',
-            },
-          );
+      try {
+        for (;;) {
+          const left = Math.max(1000, until - Date.now());
+          const { ok, res } = await checkOnce(pc, s.args, memo, Math.min(left, 15_000));
+          if (ok) return { changed: false, changes: [], detail: res.map((r) => r.detail).join('; ') };
+          if (Date.now() >= until || pc.signal?.aborted) {
+            throw new UserError(
+              `still not true after ${Math.round(timeoutMs / 1000)} s: ${res
+                .filter((r) => !r.ok)
+                .map((r) => `${r.check}: ${r.detail}`)
+                .join('; ')}`,
+              {
+                code: 'GOD_TIMEOUT',
+                hint: 'Give the step a longer timeout if the fleet is just slow; else see `god status` and `god logs --level warn`.',
+              },
+            );
+          }
+          await sleep(500);
         }
-        await sleep(500);
+      } finally {
+        closeMemo(memo);
       }
     }
   }
@@ -564,7 +566,26 @@ export async function runStep(pc: PlayContext, s: Step): Promise<StepOutcome> {
 async function runCommand(pc: PlayContext, s: Step & { kind: 'run' }): Promise<StepOutcome> {
   const a = s.args;
   const timeoutMs = stepTimeoutMs(s);
-  const targets = await runTargets(pc, a);
+  const live = await liveStatus(pc);
+  const targets = await runTargets(pc, a, live);
+  if (a.role || a.ids) {
+    // what the command was pointed at, as it beat before: `replaced` tells the new processes from these
+    pc.targeted.set(
+      s.index,
+      (await pc.provider.expected())
+        .filter((p) => select(p, a))
+        .map((p) => {
+          const l = live?.get(p.id);
+          return {
+            role: p.role,
+            id: p.id,
+            host: p.host,
+            pid: l?.pid ?? null,
+            started_at: l?.started_at ?? null,
+          };
+        }),
+    );
+  }
   const fr = await pc.tryRedis();
   const extraEnv = (t: RunTarget): Record<string, string> => ({
     GOD_PIDS: t.pids.join(' '),
