@@ -244,3 +244,31 @@ describe.skipIf(!isRoot)('background supervisor (god up)', () => {
     expect(findProcessesUsing(dir)).toEqual([]);
   });
 });
+
+describe('a Redis password on the command line', () => {
+  it('--redis with a password warns and points at GOD_REDIS_URL; the password is never printed', async () => {
+    const dir = makeTempDir('god-secrets-flag');
+    fs.writeFileSync(path.join(dir, 'god.config.yaml'), 'provider: local\n');
+    // a closed port: the command fails fast, after the warning
+    const r = await godIn(['status', '--json', '--redis', 'redis://:flag-pw-s3cret@127.0.0.1:1'], {
+      cwd: dir,
+    });
+    const warn = r.lines.find(
+      (l) => l.type === 'warn' && /--redis carries a password/.test(String(l.message)),
+    );
+    expect(warn?.hint).toMatch(/GOD_REDIS_URL=/);
+    expect(r.stdout + r.stderr).not.toContain('flag-pw-s3cret');
+    // the same URL from the environment: no warning
+    const e = await godIn(['status', '--json'], {
+      cwd: dir,
+      env: { GOD_REDIS_URL: 'redis://:flag-pw-s3cret@127.0.0.1:1' },
+    });
+    expect(e.lines.some((l) => l.type === 'warn' && /--redis carries/.test(String(l.message)))).toBe(false);
+    expect(e.stdout + e.stderr).not.toContain('flag-pw-s3cret');
+  });
+
+  it('god --help tells to pass a password through GOD_REDIS_URL', async () => {
+    const r = await godIn(['--help'], { cwd: makeTempDir('god-secrets-help') });
+    expect(r.stdout).toMatch(/--redis <url>[\s\S]*with a password use GOD_REDIS_URL/);
+  });
+});
