@@ -80,7 +80,12 @@ export class Output {
   // every line God prints goes through scrubSecrets: a URL with a password that slipped into a message or
   // a result is still shown redacted
   private line(obj: Record<string, unknown>): void {
-    this.stdout.write(`${scrubSecrets(JSON.stringify(obj))}\n`);
+    // JSON.stringify escapes C0 controls but leaves C1 (U+009B is CSI to some terminals) and bidi overrides
+    const text = JSON.stringify(obj).replace(
+      /[\u0080-\u009f\u202a-\u202e\u2066-\u2069]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+    this.stdout.write(`${scrubSecrets(text)}\n`);
   }
 
   /**
