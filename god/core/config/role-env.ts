@@ -2,6 +2,7 @@
 // and the remote supervisor all pass to a role (every role option is an FG_* variable).
 import path from 'node:path';
 import type { Role } from '../../../protocol/redis-contract.ts';
+import { UserError } from '../../../roles/runtime/errors.ts';
 import type { GodConfig } from './schema.ts';
 
 /** Config option (dotted, under roles.<role>.options) → the role's environment variable. */
@@ -139,4 +140,36 @@ export function roleProcessEnv(
   o: RoleEnvOptions & { from?: NodeJS.ProcessEnv },
 ): Record<string, string> {
   return { ...inheritedEnv(role, o.from), ...roleEnv(config, role, o) };
+}
+
+/**
+ * A remote process's environment goes into a systemd EnvironmentFile= (or the supervisor's spec): a value with
+ * a newline would add assignments (or unit directives), NUL cannot be passed, `%` is a unit specifier. Refused
+ * here, before anything is uploaded, naming the key and never the value (it may be a secret).
+ */
+export function checkProcessEnv(env: Record<string, string>, id: string): void {
+  for (const [k, v] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
+      throw new UserError(`${id}: ${JSON.stringify(k)} is not a valid environment variable name`, {
+        code: 'GOD_ENV_NAME',
+        hint: 'Use letters, digits and _ (not starting with a digit) in roles.<role>.env.',
+      });
+    }
+    const bad = /[\n\r]/.test(v)
+      ? 'a newline'
+      : v.includes('\0')
+        ? 'a NUL byte'
+        : v.includes('%')
+          ? 'a "%"'
+          : '';
+    if (bad) {
+      throw new UserError(
+        `${id}: the value of ${k} contains ${bad}, which a systemd unit cannot carry safely`,
+        {
+          code: 'GOD_ENV_VALUE',
+          hint: `Remove the ${bad === 'a "%"' ? '"%"' : 'line break'} from ${k} (in the config, its roles.<role>.options/env entry, or redis.url); a password with "%" needs changing, not URL-escaping.`,
+        },
+      );
+    }
+  }
 }
