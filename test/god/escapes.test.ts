@@ -127,4 +127,12 @@ describe('log entries with escape sequences', () => {
       app.unmount();
     }
   });
+
+  it('an alert quoting a log line is shown escaped too', async () => {
+    const store = syntheticStore();
+    store.pushAlert({ at: Date.now(), kind: 'exception', level: 'error', message: `boom: ${HOSTILE_MSG}` });
+    store.flush();
+    expect(CONTROL.test(store.alerts[0]!.message)).toBe(false);
+    expect(store.alerts[0]!.message).toContain('boom: tweet \\x1b[2J');
+  });
 });
