@@ -45,10 +45,38 @@ export function redactUrl(url: string): string {
   return scheme + rest.replace(SECRET_PARAM, '$1***');
 }
 
-/** A URL inside free text: up to whitespace, a quote or a bracket. */
-const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
-/** scheme://user:pass word@host — a password with spaces: up to the last `@` of the line that a host follows. */
-const URL_SPACED_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@"'<>]*:)[^\n"'<>]*\s[^\n"'<>]*@(?=[\w[])/gi;
+/** A URL inside free text: up to whitespace, a quote or a bracket. Schemes are short: bounded, so no backtracking blow-up. */
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]{0,30}:\/\/[^\s"'<>`]+/gi;
+/** The start of a URL with a password: scheme://user: */
+const URL_USER = /\b[a-z][a-z0-9+.-]{0,30}:\/\/[^\s:/@"'<>]{0,256}:/gi;
+
+/**
+ * scheme://user:pass word@host — a password with spaces, which URL_IN_TEXT would cut at the first space: hide
+ * everything up to the last `@` of the line (within quotes) that a host follows. A scan, not one regex, so a
+ * long hostile line costs linear time.
+ */
+function scrubSpacedPasswords(s: string): string {
+  if (!s.includes('://')) return s;
+  let out = '';
+  let from = 0;
+  URL_USER.lastIndex = 0;
+  for (let m = URL_USER.exec(s); m; m = URL_USER.exec(s)) {
+    const start = m.index + m[0].length;
+    if (start < from) continue;
+    let end = start;
+    while (end < s.length && !'\n"\'<>'.includes(s[end]!)) end++;
+    const at = s.lastIndexOf('@', end - 1);
+    if (at < start || !/\s/.test(s.slice(start, at)) || !/[\w[]/.test(s[at + 1] ?? '')) {
+      // a later start in the same stretch has no better `@`: skip the stretch (keeps the scan linear)
+      URL_USER.lastIndex = end;
+      continue;
+    }
+    out += `${s.slice(from, start)}***`;
+    from = at;
+    URL_USER.lastIndex = at;
+  }
+  return from ? out + s.slice(from) : s;
+}
 
 const PATTERNS: Array<[RegExp, string]> = [
   [/(\bBearer\s+)[A-Za-z0-9._~+/%=-]{8,}/g, '$1***'],
@@ -61,7 +89,7 @@ const PATTERNS: Array<[RegExp, string]> = [
 ];
 
 export function scrubSecrets(s: string): string {
-  let out = s.replace(URL_SPACED_PASSWORD, '$1***@').replace(URL_IN_TEXT, redactUrl);
+  let out = scrubSpacedPasswords(s).replace(URL_IN_TEXT, redactUrl);
   for (const [re, rep] of PATTERNS) out = out.replace(re, rep);
   return out;
 }
