@@ -65,7 +65,7 @@ export function ensurePrivateDir(dir: string): string {
   const uid = process.getuid?.();
   if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) {
     throw new UserError(
-      `${dir} is ${st.isDirectory() ? `owned by uid ${st.uid}, not by this user (uid ${uid})` : 'not a folder'}`,
+      `${dir} is ${st.isDirectory() ? `owned by uid ${st.uid}, not by this user (uid ${uid})` : st.isSymbolicLink() ? 'a symbolic link, not a folder of its own' : 'not a folder'}`,
       {
         code: 'GOD_STATE_DIR',
         hint: 'God keeps secrets there (the Redis password): point --state-dir / GOD_STATE_DIR at a folder of your own.',
