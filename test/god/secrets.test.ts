@@ -55,7 +55,7 @@ const environOf = (pid: number) =>
   );
 const isRoot = process.getuid?.() === 0;
 
-describe.skipIf(!isRoot)('local fleet secrets (god run, deep state dir)', () => {
+describe('local fleet secrets (god run, deep state dir)', () => {
   let dir: string;
   let stateDir: string;
   let child: ReturnType<typeof spawnTracked>;
@@ -116,24 +116,28 @@ describe.skipIf(!isRoot)('local fleet secrets (god run, deep state dir)', () => 
     for (const pid of pids) expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(password);
   });
 
-  it('another local user without the password can neither read keys nor publish', async () => {
-    // the fleet has written keys (catalog, heartbeats): with the password they are there
-    const owner = new Redis(readState(stateDir)!.redis_url, { lazyConnect: true, maxRetriesPerRequest: 0 });
-    try {
-      await owner.connect();
-      expect((await owner.keys('*')).length).toBeGreaterThan(0);
-    } finally {
-      owner.disconnect();
-    }
-    const base = ['-h', '127.0.0.1', '-p', String(port)];
-    const keys = await asNobody('redis-cli', [...base, 'KEYS', '*']);
-    expect(keys.out).toMatch(/NOAUTH/);
-    expect(keys.out).not.toMatch(/fg:|heartbeat|catalog/);
-    const pub = await asNobody('redis-cli', [...base, 'PUBLISH', 'fg:control:endpoint', '{"type":"shed"}']);
-    expect(pub.out).toMatch(/NOAUTH/);
-    const guess = await asNobody('redis-cli', [...base, '--no-auth-warning', '-a', 'guess', 'PING']);
-    expect(guess.out).toMatch(/WRONGPASS|invalid/i);
-  });
+  // another user: we spawn as nobody, which takes root (CI runs as root)
+  it.skipIf(!isRoot)(
+    'another local user without the password can neither read keys nor publish',
+    async () => {
+      // the fleet has written keys (catalog, heartbeats): with the password they are there
+      const owner = new Redis(readState(stateDir)!.redis_url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+      try {
+        await owner.connect();
+        expect((await owner.keys('*')).length).toBeGreaterThan(0);
+      } finally {
+        owner.disconnect();
+      }
+      const base = ['-h', '127.0.0.1', '-p', String(port)];
+      const keys = await asNobody('redis-cli', [...base, 'KEYS', '*']);
+      expect(keys.out).toMatch(/NOAUTH/);
+      expect(keys.out).not.toMatch(/fg:|heartbeat|catalog/);
+      const pub = await asNobody('redis-cli', [...base, 'PUBLISH', 'fg:control:endpoint', '{"type":"shed"}']);
+      expect(pub.out).toMatch(/NOAUTH/);
+      const guess = await asNobody('redis-cli', [...base, '--no-auth-warning', '-a', 'guess', 'PING']);
+      expect(guess.out).toMatch(/WRONGPASS|invalid/i);
+    },
+  );
 
   it('`god run --json` never prints the password; its URL is redacted', () => {
     const lines = recentOutput(child, 500);
@@ -184,12 +188,15 @@ describe.skipIf(!isRoot)('local fleet secrets (god run, deep state dir)', () => 
     expect(path.basename(s.socket!)).toBe('supervisor.sock');
     expect(modeOf(sockDir).toString(8)).toBe('700');
     expect(fs.statSync(sockDir).uid).toBe(process.getuid!());
-    // another user cannot even reach it
-    const probe = `require('net').connect(${JSON.stringify(s.socket)}).on('connect',()=>{console.log('CONNECTED');process.exit(0)}).on('error',(e)=>{console.log(e.code);process.exit(3)})`;
-    const r = await asNobody(process.execPath, ['-e', probe]);
-    expect(r.out.trim()).toBe('EACCES');
     // the owner can (the socket works)
     expect((await godIn(['status', '--json', '--state-dir', stateDir], { cwd: dir })).code).toBe(0);
+  });
+
+  it.skipIf(!isRoot)('another local user cannot even reach the control socket', async () => {
+    const socket = readState(stateDir)!.socket!;
+    const probe = `require('net').connect(${JSON.stringify(socket)}).on('connect',()=>{console.log('CONNECTED');process.exit(0)}).on('error',(e)=>{console.log(e.code);process.exit(3)})`;
+    const r = await asNobody(process.execPath, ['-e', probe]);
+    expect(r.out.trim()).toBe('EACCES');
   });
 
   it('stopping removes the socket folder and leaves nothing behind', async () => {
@@ -202,7 +209,7 @@ describe.skipIf(!isRoot)('local fleet secrets (god run, deep state dir)', () => 
   });
 });
 
-describe.skipIf(!isRoot)('background supervisor (god up)', () => {
+describe('background supervisor (god up)', () => {
   it('supervisor.log, state.json and the socket are private; an existing 0755 state dir is tightened', async () => {
     const dir = makeTempDir('god-secrets-up');
     const stateDir = path.join(dir, '.god/local');
@@ -229,7 +236,7 @@ describe.skipIf(!isRoot)('background supervisor (god up)', () => {
     expect(findProcessesUsing(dir)).toEqual([]);
   });
 
-  it('a state dir owned by another user is refused with a clear error', async () => {
+  it.skipIf(!isRoot)('a state dir owned by another user is refused with a clear error', async () => {
     const dir = makeTempDir('god-secrets-other');
     const stateDir = path.join(dir, 'theirs');
     fs.mkdirSync(stateDir, { mode: 0o700 });
