@@ -166,6 +166,14 @@ export function buildProgram(
   return { program, load };
 }
 
+/** Whether argv (not the environment) holds a Redis URL with credentials. */
+function redisFlagHasPassword(argv: string[]): boolean {
+  const i = argv.findIndex((a) => a === '--redis' || a.startsWith('--redis='));
+  if (i < 0) return false;
+  const v = argv[i]!.startsWith('--redis=') ? argv[i]!.slice(8) : (argv[i + 1] ?? '');
+  return /:\/\/[^/?#]*@|[?&]password=/i.test(v) || (v.includes('@') && v.includes('://'));
+}
+
 /** Run god with `argv` (without node and script). Resolves with the exit code. */
 export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
   const env = io.env ?? process.env;
@@ -189,6 +197,13 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
         stderr,
       });
       ctx = new CliContext(globals, out, env, io.cwd ?? process.cwd());
+      if (globals.redis && redisFlagHasPassword(argv)) {
+        out.event({
+          type: 'warn',
+          message: '--redis carries a password: every local user can read it in ps and /proc/<pid>/cmdline',
+          hint: 'Pass the URL in the environment instead: GOD_REDIS_URL=redis://:PASSWORD@host:6379 (or redis.url in the config file).',
+        });
+      }
       let onSignal: (() => void) | undefined;
       if (io.signals) {
         let n = 0;

@@ -2,6 +2,7 @@
 // with --json, NDJSON on stdout: every GodEvent as it happens, then one `result` line (or an `error` line).
 import { z } from 'zod';
 import { UserError } from '../../roles/runtime/errors.ts';
+import { scrubSecrets } from '../../roles/runtime/redact.ts';
 import type { GodEvent } from '../core/events.ts';
 
 // ---- the NDJSON shapes (stable: CI and the TUI read them) ----
@@ -76,8 +77,15 @@ export class Output {
     return styles.reduce((acc, st) => `\x1b[${CODES[st][0]}m${acc}\x1b[${CODES[st][1]}m`, s);
   }
 
+  // every line God prints goes through scrubSecrets: a URL with a password that slipped into a message or
+  // a result is still shown redacted
   private line(obj: Record<string, unknown>): void {
-    this.stdout.write(`${JSON.stringify(obj)}\n`);
+    // JSON.stringify escapes C0 controls but leaves C1 (U+009B is CSI to some terminals) and bidi overrides
+    const text = JSON.stringify(obj).replace(
+      /[\u0080-\u009f\u202a-\u202e\u2066-\u2069]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+    this.stdout.write(`${scrubSecrets(text)}\n`);
   }
 
   /**
@@ -99,7 +107,7 @@ export class Output {
       return;
     }
     const text = this.renderEvent(ev);
-    if (text !== undefined) this.stderr.write(`${text}\n`);
+    if (text !== undefined) this.stderr.write(`${scrubSecrets(text)}\n`);
   }
 
   renderEvent(ev: GodEvent): string | undefined {
@@ -143,7 +151,7 @@ export class Output {
       return;
     }
     const lines = render(data);
-    if (lines.length) this.stdout.write(`${lines.join('\n')}\n`);
+    if (lines.length) this.stdout.write(`${scrubSecrets(lines.join('\n'))}\n`);
   }
 
   /** One item of a stream (a log line): `{type, ...data}` with --json, else `plain`. */
@@ -173,7 +181,7 @@ export class Output {
     let text = `${this.style('error:', 'red', 'bold')} ${message}`;
     if (hint) text += `\n${this.style('  → what to do:', 'cyan')} ${hint.replace(/\n/g, '\n    ')}`;
     if (!ue && err instanceof Error && err.stack && process.env.GOD_DEBUG) text += `\n${err.stack}`;
-    this.stderr.write(`${text}\n`);
+    this.stderr.write(`${scrubSecrets(text)}\n`);
   }
 }
 

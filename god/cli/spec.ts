@@ -65,6 +65,7 @@ export const GLOBAL_OPTIONS: OptionDef[] = [
   {
     flags: '--redis <url>',
     env: 'GOD_REDIS_URL',
-    description: "the fleet's Redis (default: from the fleet or the config)",
+    description:
+      "the fleet's Redis (default: from the fleet or the config); with a password use GOD_REDIS_URL instead: a flag is visible in ps",
   },
 ];

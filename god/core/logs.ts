@@ -45,6 +45,23 @@ export interface LogQuery extends LogFilter {
 
 const BASE_FIELDS = new Set(['level', 'time', 'msg', 'role', 'id', 'host', 'pid']);
 
+/**
+ * Text from the log stream made safe for a terminal: every control character but tab (C0, DEL, C1 — ESC
+ * sequences, carriage returns that overwrite a line, newlines that forge one) is shown escaped (`\x1b`, `\n`)
+ * instead of acted on. Log lines carry what clients and tweets sent, so anything in them may be hostile.
+ * `god logs` and the dashboard show every string from the stream (message, fields, role, id, host, level,
+ * time) through this one function. Bidi overrides are escaped too.
+ */
+export function safeText(s: string): string {
+  return s.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    const n = c.charCodeAt(0);
+    // bidi overrides reorder what the operator reads (Trojan Source): shown as \u202e
+    return n > 0xff ? `\\u${n.toString(16)}` : `\\x${n.toString(16).padStart(2, '0')}`;
+  });
+}
+
 /** Build a filter from CLI-style strings; bad input is a UserError naming the flag. */
 export function parseLogFilter(o: {
   role?: string;

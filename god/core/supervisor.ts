@@ -12,6 +12,8 @@ export interface SupervisedSpec {
   command: string;
   args: string[];
   env: Record<string, string>;
+  /** false: `env` is the child's whole environment (the local fleet picks what each role gets) */
+  inheritEnv?: boolean;
   cwd?: string;
   /** stdout+stderr are appended here (rotated to .1 past maxLogBytes) */
   logFile?: string;
@@ -103,7 +105,7 @@ export class SupervisedProcess {
     this.state = 'starting';
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
-      env: { ...process.env, ...spec.env },
+      env: spec.inheritEnv === false ? spec.env : { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -215,14 +217,15 @@ export class SupervisedProcess {
     if (!this.spec.logFile) return;
     try {
       if (!this.log) {
-        const fd = fs.openSync(this.spec.logFile, 'a');
+        // 0600: role output can hold secrets
+        const fd = fs.openSync(this.spec.logFile, 'a', 0o600);
         this.log = { fd, bytes: fs.fstatSync(fd).size };
       }
       if (this.log.bytes + d.length > MAX_LOG_BYTES) {
         // keep one previous file: enough to see why it crashed, bounded on disk
         fs.closeSync(this.log.fd);
         fs.renameSync(this.spec.logFile, `${this.spec.logFile}.1`);
-        this.log = { fd: fs.openSync(this.spec.logFile, 'a'), bytes: 0 };
+        this.log = { fd: fs.openSync(this.spec.logFile, 'a', 0o600), bytes: 0 };
       }
       fs.writeSync(this.log.fd, d);
       this.log.bytes += d.length;

@@ -1,5 +1,6 @@
 // One log line as the dashboard holds it: the stream fields, with time and message parsed only when shown.
 import type { LogEntryFields } from '../../protocol/redis-contract.ts';
+import { safeText } from '../core/logs.ts';
 
 export interface LogLine {
   role: string;
@@ -21,11 +22,12 @@ const BASE_FIELDS = new Set(['level', 'time', 'pid', 'hostname', 'role', 'id', '
 
 export function fromStreamEntry(fields: LogEntryFields, streamId?: string): LogLine {
   const ms = streamId ? Number(streamId.slice(0, streamId.indexOf('-'))) : Number.NaN;
+  // every string shown comes from the stream: terminal-safe (the text is made safe in display())
   return {
-    role: fields.role,
-    id: fields.id,
-    host: fields.host,
-    level: fields.level,
+    role: safeText(fields.role),
+    id: safeText(fields.id),
+    host: safeText(fields.host),
+    level: safeText(fields.level),
     raw: fields.line,
     time: Number.isFinite(ms) ? ms : undefined,
   };
@@ -46,10 +48,10 @@ export function fromRecord(r: {
   let ms = Date.parse(r.at);
   if (!Number.isFinite(ms) && r.stream_id) ms = Number(r.stream_id.slice(0, r.stream_id.indexOf('-')));
   return {
-    role: r.role,
-    id: r.id,
-    host: r.host,
-    level: r.level,
+    role: safeText(r.role),
+    id: safeText(r.id),
+    host: safeText(r.host),
+    level: safeText(r.level),
     msg: r.msg,
     data: r.data,
     time: Number.isFinite(ms) ? ms : undefined,
@@ -116,7 +118,8 @@ export function display(line: LogLine): { time: number; text: string } {
       // not JSON after all: show it raw
     }
   }
-  text = text.replace(/[\r\n\t]+/g, ' ');
+  // one row per line: breaks and tabs become spaces, every other control character is shown escaped
+  text = safeText(text.replace(/[\r\n\t]+/g, ' '));
   line.shown = { time: time ?? Date.now(), text };
   return line.shown;
 }

@@ -3,6 +3,7 @@
 // flood of log lines costs one render per interval, not one per line.
 import type { GodEvent } from '../core/events.ts';
 import type { Machine } from '../core/providers/types.ts';
+import { safeText } from '../core/logs.ts';
 import type { RankedMovie } from '../../protocol/messages.ts';
 import type { LogEntryFields } from '../../protocol/redis-contract.ts';
 import { fromStreamEntry, type LogLine, searchText } from './log-line.ts';
@@ -264,7 +265,8 @@ export class DashboardStore {
   pushAlert(a: Omit<AlertRow, 'key'> & { key?: string }): void {
     const key = a.key ?? `a${++this.alertSeq}`;
     if (this.alerts.some((x) => x.key === key)) return;
-    this.alerts = [{ ...a, key }, ...this.alerts].slice(0, MAX_ALERTS);
+    // alert texts quote log lines (exception messages): terminal-safe like the logs pane
+    this.alerts = [{ ...a, message: safeText(a.message), key }, ...this.alerts].slice(0, MAX_ALERTS);
     this.dirty = true;
   }
 

@@ -1,6 +1,37 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../roles/runtime/logger.ts';
-import { scrubSecrets } from '../../roles/runtime/redact.ts';
+import { redactUrl, scrubSecrets } from '../../roles/runtime/redact.ts';
+import { redactUrl as redactRedisUrl } from '../../roles/runtime/redis.ts';
+
+// Every form a password takes in a URL; the secret part is the word SECRET-ish in each.
+const URL_FORMS: Array<[string, string, string]> = [
+  ['redis://:s3cret@db:6379/0', 'redis://:***@db:6379/0', 's3cret'],
+  ['redis://user:s3cret@db:6379', 'redis://user:***@db:6379', 's3cret'],
+  ['rediss://default:p@ss@w0rd@db.example:6380', 'rediss://default:***@db.example:6380', 'ss@w0rd'],
+  ['redis://:pa/ss/wd@127.0.0.1:6379/2', 'redis://:***@127.0.0.1:6379/2', 'ss/wd'],
+  ['redis://:my secret pass@127.0.0.1:6379', 'redis://:***@127.0.0.1:6379', 'secret pass'],
+  ['redis://:a:b:c@h:1', 'redis://:***@h:1', 'b:c'],
+  ['redis://127.0.0.1:6379/0?password=hunter2&db=1', 'redis://127.0.0.1:6379/0?password=***&db=1', 'hunter2'],
+  ['redis://h:1?db=0&password=p%40ss', 'redis://h:1?db=0&password=***', 'p%40ss'],
+  ['https://ghp_TOKEN123@github.com/x', 'https://***@github.com/x', 'ghp_TOKEN123'],
+];
+
+describe('redactUrl: one function for every printed or logged URL', () => {
+  it.each(URL_FORMS)('%s', (url, want, secret) => {
+    expect(redactUrl(url)).toBe(want);
+    expect(redactRedisUrl(url)).toBe(want);
+    // the same URL inside a log line
+    const line = scrubSecrets(`connecting to ${url} now`);
+    expect(line).toBe(`connecting to ${want} now`);
+    expect(line).not.toContain(secret);
+    expect(scrubSecrets(JSON.stringify({ msg: 'x', url }))).not.toContain(secret);
+  });
+
+  it('leaves URLs without credentials alone', () => {
+    for (const u of ['redis://127.0.0.1:6379', 'redis://h:1/0?db=2', 'https://example.com/a?b=c'])
+      expect(redactUrl(u)).toBe(u);
+  });
+});
 
 describe('secrets never reach a log line', () => {
   it('scrubs secret shapes inside strings', () => {

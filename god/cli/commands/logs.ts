@@ -1,5 +1,5 @@
 // `god logs [-f] [--role R] [--id ID] [--host H] [--level L] [--grep RE] [--since 10m] [-n N] [--json]`.
-import { lastLogId, type LogRecord, parseLogFilter, readLogs, tailLogs } from '../../core/logs.ts';
+import { lastLogId, type LogRecord, parseLogFilter, readLogs, safeText, tailLogs } from '../../core/logs.ts';
 import { type CliContext, intArg } from '../context.ts';
 import type { CommandSpec } from '../spec.ts';
 import type { Style } from '../output.ts';
@@ -14,15 +14,22 @@ const LEVEL_STYLE: Record<string, Style[]> = {
 };
 
 export function renderLog(ctx: CliContext, r: LogRecord): string {
-  const s = (t: string, ...st: Style[]) => ctx.out.style(t, ...st);
+  // every string here came from the log stream: safeText before styling, so only our own escapes reach the terminal
+  const s = (t: string, ...st: Style[]) => ctx.out.style(safeText(t), ...st);
   const time = r.at.length >= 23 ? r.at.slice(11, 23) : r.at;
   const extra = Object.entries(r.data)
     .filter(([k]) => k !== 'err' && k !== 'stack')
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
   const err = r.data.err as { stack?: string; message?: string } | undefined;
-  let line = `${s(time, 'gray')} ${s(`${r.id}@${r.host}`, 'cyan')} ${s(r.level.toUpperCase().padEnd(5), ...(LEVEL_STYLE[r.level] ?? []))} ${r.msg}${extra ? ` ${s(extra.length > 300 ? `${extra.slice(0, 300)}…` : extra, 'gray')}` : ''}`;
-  if (err?.stack) line += `\n${s(err.stack.split('\n').slice(0, 8).join('\n'), 'red')}`;
+  let line = `${s(time, 'gray')} ${s(`${r.id}@${r.host}`, 'cyan')} ${s(r.level.toUpperCase().padEnd(5), ...(LEVEL_STYLE[r.level] ?? []))} ${safeText(r.msg)}${extra ? ` ${s(extra.length > 300 ? `${extra.slice(0, 300)}…` : extra, 'gray')}` : ''}`;
+  // a stack keeps its line breaks (ours), each line made safe on its own
+  if (typeof err?.stack === 'string')
+    line += `\n${err.stack
+      .split('\n')
+      .slice(0, 8)
+      .map((l) => s(l, 'red'))
+      .join('\n')}`;
   return line;
 }
 

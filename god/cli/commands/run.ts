@@ -1,6 +1,7 @@
 // `god run`: the local fleet in the foreground (Ctrl-C stops everything); `god supervise` is the same without
 // starting any role, run in the background by `god up`.
 import { UserError } from '../../../roles/runtime/errors.ts';
+import { redactUrl } from '../../../roles/runtime/redact.ts';
 import { runSupervisor } from '../../core/local/daemon.ts';
 import { resolveStateDir } from '../../core/local/state.ts';
 import type { CliContext } from '../context.ts';
@@ -29,10 +30,12 @@ async function supervise(ctx: CliContext, initial: 'config' | undefined): Promis
     events: ctx.events,
     initial,
   });
+  // the private Redis has a password: the URL is shown redacted (roles get it in their environment)
+  const redis = redactUrl(fleet.redisUrl);
   ctx.events.emit({
     type: 'info',
-    message: `local fleet running (redis ${fleet.redisUrl}, state ${stateDir}); ${initial ? 'Ctrl-C stops it' : 'waiting for commands'}`,
-    data: { redis_url: fleet.redisUrl, state_dir: stateDir, pid: process.pid },
+    message: `local fleet running (redis ${redis}, state ${stateDir}); ${initial ? 'Ctrl-C stops it' : 'waiting for commands'}`,
+    data: { redis_url: redis, state_dir: stateDir, pid: process.pid },
   });
   await done;
   ctx.out.result('run', { stopped: true, state_dir: stateDir }, () => ['local fleet stopped']);

@@ -2,6 +2,7 @@
 // and the remote supervisor all pass to a role (every role option is an FG_* variable).
 import path from 'node:path';
 import type { Role } from '../../../protocol/redis-contract.ts';
+import { UserError } from '../../../roles/runtime/errors.ts';
 import type { GodConfig } from './schema.ts';
 
 /** Config option (dotted, under roles.<role>.options) → the role's environment variable. */
@@ -84,4 +85,91 @@ export function roleEnv(config: GodConfig, role: Role, o: RoleEnvOptions): Recor
   }
   Object.assign(env, entry.env, o.extra ?? {});
   return env;
+}
+
+/**
+ * What a local role process inherits from God's own environment. Not everything: God's shell may hold AWS
+ * keys, SSH_AUTH_SOCK (access to every host God deploys to), cloud tokens — and the endpoint faces the
+ * internet. Each role gets the basics (PATH, HOME, user, temp dir, locale, time zone, CA bundle), the FG_*
+ * options that are its own, and the credentials of the services it calls:
+ *   - keeper: AWS_* (S3 archive, SNS/SES alerts);
+ *   - feeder: TWITTER_BEARER_TOKEN (the Twitter source).
+ * NODE_OPTIONS is NOT passed: it can preload code (--require/--import) or open a debugger port (--inspect) in
+ * every role; a role that needs Node flags gets them from its config (roles.<role>.env).
+ */
+const BASE_ENV = new Set(['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'TMPDIR', 'TZ', 'LANG', 'LANGUAGE']);
+const BASE_ENV_PREFIX = ['LC_'];
+/** CA bundles: paths, not secrets; needed to reach a Redis or S3 behind a private CA */
+const CA_ENV = new Set(['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR']);
+const ROLE_CREDENTIALS: Record<Role, (name: string) => boolean> = {
+  feeder: (n) => n === 'TWITTER_BEARER_TOKEN',
+  endpoint: () => false,
+  keeper: (n) => n.startsWith('AWS_'),
+};
+/** FG_* names that belong to one role only; the rest (FG_LOG_LEVEL, FG_STOP_TIMEOUT, ...) are common or feeder's */
+const ROLE_FG_PREFIX: Partial<Record<Role, string>> = { endpoint: 'FG_ENDPOINT_', keeper: 'FG_KEEPER_' };
+
+function fgNameFor(role: Role, name: string): boolean {
+  if (!name.startsWith('FG_')) return false;
+  const own = ROLE_FG_PREFIX[role];
+  if (own && name.startsWith(own)) return true;
+  return !Object.values(ROLE_FG_PREFIX).some((p) => name.startsWith(p!));
+}
+
+export function inheritedEnv(role: Role, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(from)) {
+    if (value === undefined) continue;
+    if (
+      BASE_ENV.has(name) ||
+      CA_ENV.has(name) ||
+      BASE_ENV_PREFIX.some((p) => name.startsWith(p)) ||
+      ROLE_CREDENTIALS[role](name) ||
+      fgNameFor(role, name)
+    ) {
+      out[name] = value;
+    }
+  }
+  return out;
+}
+
+/** The whole environment of a local role process: what it inherits, then its options from the config. */
+export function roleProcessEnv(
+  config: GodConfig,
+  role: Role,
+  o: RoleEnvOptions & { from?: NodeJS.ProcessEnv },
+): Record<string, string> {
+  return { ...inheritedEnv(role, o.from), ...roleEnv(config, role, o) };
+}
+
+/**
+ * A remote process's environment goes into a systemd EnvironmentFile= (or the supervisor's spec): a value with
+ * a newline would add assignments (or unit directives), NUL cannot be passed, `%` is a unit specifier. Refused
+ * here, before anything is uploaded, naming the key and never the value (it may be a secret).
+ */
+export function checkProcessEnv(env: Record<string, string>, id: string): void {
+  for (const [k, v] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
+      throw new UserError(`${id}: ${JSON.stringify(k)} is not a valid environment variable name`, {
+        code: 'GOD_ENV_NAME',
+        hint: 'Use letters, digits and _ (not starting with a digit) in roles.<role>.env.',
+      });
+    }
+    const bad = /[\n\r]/.test(v)
+      ? 'a newline'
+      : v.includes('\0')
+        ? 'a NUL byte'
+        : v.includes('%')
+          ? 'a "%"'
+          : '';
+    if (bad) {
+      throw new UserError(
+        `${id}: the value of ${k} contains ${bad}, which a systemd unit cannot carry safely`,
+        {
+          code: 'GOD_ENV_VALUE',
+          hint: `Remove the ${bad === 'a "%"' ? '"%"' : 'line break'} from ${k} (in the config, its roles.<role>.options/env entry, or redis.url); a password with "%" needs changing, not URL-escaping.`,
+        },
+      );
+    }
+  }
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Role } from '../../../protocol/redis-contract.ts';
 import { durationMs } from '../../../roles/runtime/config.ts';
 import { UserError } from '../../../roles/runtime/errors.ts';
-import { roleEnv } from '../config/role-env.ts';
+import { roleEnv, checkProcessEnv } from '../config/role-env.ts';
 import type { GodConfig } from '../config/schema.ts';
 import { type EventSink, nullSink } from '../events.ts';
 import type { ExpectedProcess } from '../providers/types.ts';
@@ -48,6 +48,7 @@ export function processFor(config: GodConfig, role: Role, hostName: string, redi
   const id = `${role}-${hostName}`;
   const env = roleEnv(config, role, { id, redisUrl, hostName });
   delete env.FG_RELEASE; // set per deploy
+  checkProcessEnv(env, id);
   const p: ProcessSpec = { role, id, env };
   if (role === 'endpoint') {
     const o = config.roles.endpoint.options;

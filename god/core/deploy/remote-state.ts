@@ -24,7 +24,8 @@ export function stateCommand(host: DeployHost, version: string | undefined, mkdi
   const V = version ? shq(version) : "''";
   return [
     `B=${B}; V=${V}`,
-    mkdir ? 'mkdir -p "$B/releases/$V" "$B/run" "$B/logs" || exit 3' : ':',
+    // run/ (process specs with their secrets) and logs/: only the deploy user enters them
+    mkdir ? 'mkdir -p "$B/releases/$V" "$B/run" "$B/logs" && chmod 700 "$B/run" "$B/logs" || exit 3' : ':',
     `N=$(${node} -e 'process.stdout.write(process.versions.node)' 2>&1); echo "@@node $? $N"`,
     'echo "@@current $(readlink "$B/current" 2>/dev/null)"',
     'echo "@@log"; cat "$B/releases.log" 2>/dev/null',

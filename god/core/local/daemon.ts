@@ -10,7 +10,15 @@ import type { GodConfig } from '../config/schema.ts';
 import { type EventBus, type EventSink, nullSink } from '../events.ts';
 import { callControl, serveControl } from './control.ts';
 import { type LocalFleet, PACKAGE_ROOT, startLocalFleet } from './fleet.ts';
-import { type LocalState, pidAlive, readState, removeState, socketPath } from './state.ts';
+import {
+  ensurePrivateDir,
+  type LocalState,
+  pidAlive,
+  readState,
+  removeSocket,
+  removeState,
+  socketPath,
+} from './state.ts';
 
 export interface SupervisorOptions {
   config: GodConfig;
@@ -59,7 +67,7 @@ export async function runSupervisor(
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     server.close();
-    fs.rmSync(socket, { force: true });
+    removeSocket(socket);
     releaseLock();
     resolveDone();
   }
@@ -81,7 +89,7 @@ export async function runSupervisor(
  * is taken over. Two `god up` started at once get one fleet, not two.
  */
 function takeLock(stateDir: string): () => void {
-  fs.mkdirSync(stateDir, { recursive: true });
+  ensurePrivateDir(stateDir);
   const file = path.join(stateDir, 'supervisor.lock');
   const release = () => {
     try {
@@ -137,7 +145,7 @@ export async function cleanupStale(s: LocalState, events: EventSink = nullSink):
     while (Date.now() < until && pids.some(pidAlive)) await sleep(50);
     for (const pid of pids) if (pidAlive(pid)) signal(pid, 'SIGKILL');
   }
-  if (s.socket) fs.rmSync(s.socket, { force: true });
+  if (s.socket) removeSocket(s.socket);
 }
 
 function signal(pid: number, sig: NodeJS.Signals) {
@@ -188,9 +196,11 @@ export async function ensureDaemon(o: {
       },
     );
   }
-  fs.mkdirSync(o.stateDir, { recursive: true });
+  ensurePrivateDir(o.stateDir);
   const logFile = path.join(o.stateDir, 'supervisor.log');
-  const fd = fs.openSync(logFile, 'a');
+  // the supervisor's log can hold the Redis URL: only its owner reads it (also one left by an older God)
+  const fd = fs.openSync(logFile, 'a', 0o600);
+  fs.fchmodSync(fd, 0o600);
   const args = [path.join(PACKAGE_ROOT, 'bin', 'god.mjs'), 'supervise', '--state-dir', o.stateDir];
   if (o.configFile) args.push('--config', o.configFile);
   if (o.dist) args.push('--dist');

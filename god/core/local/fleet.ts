@@ -6,14 +6,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Role } from '../../../protocol/redis-contract.ts';
 import { UserError } from '../../../roles/runtime/errors.ts';
+import { redactUrl } from '../../../roles/runtime/redact.ts';
 import { durationMs } from '../../../roles/runtime/config.ts';
-import { ROLE_OPTION_ENV, roleEnv } from '../config/role-env.ts';
+import { ROLE_OPTION_ENV, roleProcessEnv } from '../config/role-env.ts';
 import { type GodConfig, ROLES } from '../config/schema.ts';
 import { type EventSink, nullSink } from '../events.ts';
 import type { ExpectedProcess, Machine } from '../providers/types.ts';
 import { type RestartPolicy, SupervisedProcess } from '../supervisor.ts';
 import { freePort, type PrivateRedis, startPrivateRedis } from './redis-server.ts';
-import { type LocalProcess, type LocalState, removeState, writeState } from './state.ts';
+import { ensurePrivateDir, type LocalProcess, type LocalState, removeState, writeState } from './state.ts';
 
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -111,8 +112,9 @@ export async function startLocalFleet(o: LocalFleetOptions): Promise<LocalFleet>
   const dist = o.dist ?? config.local.dist;
   const keepState = o.writeState !== false;
   const host = os.hostname();
-  const logDir = path.join(stateDir, 'logs');
-  fs.mkdirSync(logDir, { recursive: true });
+  // role logs and the private Redis's files can hold secrets: 0700 folders
+  ensurePrivateDir(stateDir);
+  const logDir = ensurePrivateDir(path.join(stateDir, 'logs'));
   const startedAt = new Date().toISOString();
   const policy: RestartPolicy = {
     backoffMinMs: durationMs.parse(config.local.restart.backoff_min),
@@ -129,7 +131,11 @@ export async function startLocalFleet(o: LocalFleetOptions): Promise<LocalFleet>
     redis = await startPrivateRedis({ bin: config.local.redis_server, dir: path.join(stateDir, 'redis') });
     redisUrl = redis.url;
     events.emit({ type: 'step', step: 'redis', phase: 'end', ok: true, ms: Date.now() - t0 });
-    events.emit({ type: 'info', message: `private redis-server on ${redisUrl}`, data: { pid: redis.pid } });
+    events.emit({
+      type: 'info',
+      message: `private redis-server on ${redactUrl(redisUrl)}`,
+      data: { pid: redis.pid },
+    });
   }
   const url = redisUrl;
 
@@ -190,12 +196,20 @@ export async function startLocalFleet(o: LocalFleetOptions): Promise<LocalFleet>
     }
     if (role === 'keeper' && !config.roles.keeper.options.archive) {
       const dir = path.join(stateDir, 'archive');
-      fs.mkdirSync(dir, { recursive: true });
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       extra[ROLE_OPTION_ENV.keeper.archive!] = `file://${dir}`;
     }
-    const env = roleEnv(config, role, { id, index: n - 1, redisUrl: url, hostName: host, baseDir, extra });
+    // only what this role needs from God's environment (no AWS keys for the endpoint, no SSH agent for any)
+    const env = roleProcessEnv(config, role, {
+      id,
+      index: n - 1,
+      redisUrl: url,
+      hostName: host,
+      baseDir,
+      extra,
+    });
     const proc = new SupervisedProcess(
-      { id, role, ...program, env, cwd: baseDir, logFile: path.join(logDir, `${id}.log`) },
+      { id, role, ...program, env, inheritEnv: false, cwd: baseDir, logFile: path.join(logDir, `${id}.log`) },
       policy,
       events,
       persist,

@@ -1,11 +1,17 @@
 // The local fleet's private redis-server: a free loopback port, its data in the state dir, no persistence.
+// It has a random password (any local user can reach a loopback port): written to a 0600 config file in the
+// 0700 redis folder, never on argv (visible in ps and /proc/<pid>/cmdline), and handed to the roles in
+// FG_REDIS_URL through their environment only.
 import { type ChildProcess, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { UserError } from '../../../roles/runtime/errors.ts';
+import { ensurePrivateDir, writePrivateFile } from './state.ts';
 
 export interface PrivateRedis {
+  /** redis://:PASSWORD@127.0.0.1:PORT — a secret: environment and 0600 files only, redactUrl() to show */
   url: string;
   port: number;
   pid: number;
@@ -25,8 +31,11 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-/** One PING over a fresh connection. */
-export function ping(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+const resp = (...args: string[]) =>
+  `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+
+/** One PING (after AUTH when a password is given) over a fresh connection. */
+export function ping(host: string, port: number, timeoutMs = 500, password?: string): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect({ host, port });
     let data = '';
@@ -37,25 +46,34 @@ export function ping(host: string, port: number, timeoutMs = 500): Promise<boole
       resolve(ok);
     };
     sock.setTimeout(timeoutMs, () => done(false));
-    sock.once('connect', () => sock.write('*1\r\n$4\r\nPING\r\n'));
+    sock.once('connect', () => sock.write((password ? resp('AUTH', password) : '') + resp('PING')));
     sock.on('data', (d) => {
       data += d.toString();
       if (data.includes('+PONG')) done(true);
-      else if (data.startsWith('-')) done(false);
+      else if (data.startsWith('-') || data.includes('\r\n-')) done(false);
     });
     sock.once('error', () => done(false));
   });
 }
 
 export async function startPrivateRedis(o: { bin: string; dir: string }): Promise<PrivateRedis> {
-  fs.mkdirSync(o.dir, { recursive: true });
+  ensurePrivateDir(o.dir);
   const logFile = path.join(o.dir, 'redis.log');
+  // a fresh password per start: a leaked old one is worth nothing
+  const password = crypto.randomBytes(24).toString('hex');
+  const confFile = path.join(o.dir, 'redis.conf');
+  writePrivateFile(
+    confFile,
+    `# written by god at each start; holds the password, so 0600\nrequirepass ${password}\n`,
+  );
   let lastErr = '';
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     const child: ChildProcess = spawn(
       o.bin,
       [
+        // the config file (first argument) carries the password; everything else stays on argv
+        confFile,
         '--bind',
         '127.0.0.1',
         '--port',
@@ -80,9 +98,9 @@ export async function startPrivateRedis(o: { bin: string; dir: string }): Promis
     child.once('exit', () => (exited = true));
     const until = Date.now() + 10_000;
     while (Date.now() < until && !exited) {
-      if (await ping('127.0.0.1', port)) {
+      if (await ping('127.0.0.1', port, 500, password)) {
         return {
-          url: `redis://127.0.0.1:${port}`,
+          url: `redis://:${password}@127.0.0.1:${port}`,
           port,
           pid: child.pid!,
           stop: () => stopChild(child),

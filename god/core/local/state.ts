@@ -1,11 +1,11 @@
 // The local fleet's state file (<state dir>/state.json): what one `god` invocation leaves for the next
 // (supervisor pid and socket, the Redis URL, every process with its pid and port).
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { RoleSchema } from '../../../protocol/redis-contract.ts';
+import { UserError } from '../../../roles/runtime/errors.ts';
 
 export const LocalProcessSchema = z.object({
   id: z.string(),
@@ -54,12 +54,58 @@ export function resolveStateDir(o: {
 
 export const stateFile = (dir: string) => path.join(dir, 'state.json');
 
-/** Unix socket paths are limited to ~107 bytes: deep state dirs get a hashed name in the temp dir. */
+/**
+ * A folder only this user can enter (0700), for everything that holds a secret: the state dir (state.json
+ * and supervisor.log carry the Redis password), logs/, redis/. An existing folder of ours is tightened; one
+ * that belongs to another user, or is a symlink, is refused: it could be read or swapped under us.
+ */
+export function ensurePrivateDir(dir: string): string {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = fs.lstatSync(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) {
+    throw new UserError(
+      `${dir} is ${st.isDirectory() ? `owned by uid ${st.uid}, not by this user (uid ${uid})` : st.isSymbolicLink() ? 'a symbolic link, not a folder of its own' : 'not a folder'}`,
+      {
+        code: 'GOD_STATE_DIR',
+        hint: 'God keeps secrets there (the Redis password): point --state-dir / GOD_STATE_DIR at a folder of your own.',
+      },
+    );
+  }
+  if ((st.mode & 0o777) !== 0o700) fs.chmodSync(dir, 0o700);
+  return dir;
+}
+
+/** Write a file only its owner can read, atomically (a reader never sees half a file). */
+export function writePrivateFile(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.rmSync(tmp, { force: true });
+  // mode at creation (O_EXCL): never readable by others, even before a chmod
+  fs.writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * The control socket. Unix socket paths are limited to ~107 bytes: deep state dirs get one in a fresh 0700
+ * folder in the temp dir (random name, so nobody can plant or pre-create it; the path is in state.json). The
+ * socket is created inside a folder only we can enter, so it is never reachable by others, not even between
+ * listen() and chmod().
+ */
 export function socketPath(dir: string): string {
-  const p = path.join(dir, 'supervisor.sock');
+  const p = path.join(ensurePrivateDir(dir), 'supervisor.sock');
   if (Buffer.byteLength(p) < 100) return p;
-  const h = crypto.createHash('sha1').update(dir).digest('hex').slice(0, 16);
-  return path.join(os.tmpdir(), `god-${h}.sock`);
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'god-')), 'supervisor.sock');
+}
+
+/** Remove a socket and, for the temp-dir fallback, its private folder. */
+export function removeSocket(socket: string): void {
+  fs.rmSync(socket, { force: true });
+  const dir = path.dirname(socket);
+  if (path.dirname(dir) === os.tmpdir() && path.basename(dir).startsWith('god-')) {
+    try {
+      fs.rmdirSync(dir);
+    } catch {}
+  }
 }
 
 export function readState(dir: string): LocalState | undefined {
@@ -76,12 +122,10 @@ export function readState(dir: string): LocalState | undefined {
   }
 }
 
-/** Atomic: a reader never sees half a file. */
+/** Atomic, 0600 in a 0700 folder: it holds the Redis URL with its password. */
 export function writeState(dir: string, s: LocalState): void {
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${stateFile(dir)}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(s, null, 2)}\n`);
-  fs.renameSync(tmp, stateFile(dir));
+  ensurePrivateDir(dir);
+  writePrivateFile(stateFile(dir), `${JSON.stringify(s, null, 2)}\n`);
 }
 
 export function removeState(dir: string): void {

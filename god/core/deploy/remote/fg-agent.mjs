@@ -11,6 +11,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const MAX_LOG = 20 * 1024 * 1024;
@@ -19,6 +20,74 @@ async function readStdin() {
   const chunks = [];
   for await (const c of process.stdin) chunks.push(c);
   return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+/** run/<id>.json and run/<id>.env hold the role's secrets (FG_REDIS_URL...): 0600, written whole. */
+function writePrivate(file, text) {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.rmSync(tmp, { force: true });
+  fs.writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
+  fs.renameSync(tmp, file);
+}
+
+/** A folder only the agent's user enters; tightened when an older release made it 0755. */
+function privateDir(dir) {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dir, 0o700);
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The EnvironmentFile= of a unit: KEY="value" lines (systemd's env-file syntax: inside double quotes a
+ * backslash escapes " \ ` $). A newline would start a new assignment, NUL cannot be passed and % is a unit
+ * specifier: such values are refused, naming the key (never the value: it may be a secret).
+ */
+export function envFileText(env) {
+  const lines = ['# fg-agent: the environment of one role process (0600, root: it holds secrets)'];
+  for (const [k, raw] of Object.entries(env ?? {})) {
+    const v = String(raw);
+    if (!ENV_NAME.test(k)) throw new Error(`environment variable name ${JSON.stringify(k)} is not valid`);
+    const bad = /[\n\r]/.test(v)
+      ? 'a newline'
+      : v.includes('\0')
+        ? 'a NUL byte'
+        : v.includes('%')
+          ? 'a "%"'
+          : '';
+    if (bad) throw new Error(`the value of ${k} contains ${bad}; refused for a systemd unit`);
+    lines.push(`${k}="${v.replace(/[\\"`$]/g, (c) => `\\${c}`)}"`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** % starts a specifier in unit files; paths come from the config */
+const unitPath = (p) => p.replace(/%/g, '%%');
+const unitArg = (p) => `"${unitPath(p).replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+
+/** The unit of one role process: no secret in it (world-readable); they are in `envFile`. */
+export function unitText({ id, role, execPath, base, logs, killMs, envFile }) {
+  for (const [k, v] of Object.entries({ id, role, execPath, base, logs, envFile })) {
+    if (/[\n\r\0]/.test(String(v))) throw new Error(`the ${k} of a unit contains a newline or NUL; refused`);
+  }
+  const log = unitPath(path.join(logs, `${id}.log`));
+  return [
+    '[Unit]',
+    `Description=Filmgrain ${unitPath(role)} ${unitPath(id)}`,
+    'After=network-online.target',
+    '[Service]',
+    `ExecStart=${unitArg(execPath)} ${unitArg(path.join(base, 'current', `${role}.mjs`))}`,
+    `WorkingDirectory=${unitPath(base)}`,
+    `EnvironmentFile=${unitPath(envFile)}`,
+    'Restart=on-failure',
+    'RestartSec=1',
+    `TimeoutStopSec=${Math.ceil(killMs / 1000)}`,
+    `StandardOutput=append:${log}`,
+    `StandardError=append:${log}`,
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
 }
 
 const sha256 = (file) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -56,8 +125,9 @@ class Host {
     this.base = req.base;
     this.run = path.join(this.base, 'run');
     this.logs = path.join(this.base, 'logs');
-    fs.mkdirSync(this.run, { recursive: true });
-    fs.mkdirSync(this.logs, { recursive: true });
+    // specs and env files hold secrets, logs may: only the agent's user (root under systemd) reads them
+    privateDir(this.run);
+    privateDir(this.logs);
     this.mode = req.mode === 'supervisor' || req.mode === 'systemd' ? req.mode : this.detectMode();
     this.killMs = Number(req.kill_ms ?? 15_000);
   }
@@ -90,8 +160,10 @@ class Host {
     return req.role ? ids.filter((id) => readJson(this.specFile(id), {}).role === req.role) : ids;
   }
   writeSpec(p) {
-    fs.writeFileSync(`${this.specFile(p.id)}.tmp`, JSON.stringify(p));
-    fs.renameSync(`${this.specFile(p.id)}.tmp`, this.specFile(p.id));
+    writePrivate(this.specFile(p.id), JSON.stringify(p));
+  }
+  envFile(id) {
+    return path.join(this.run, `${id}.env`);
   }
   unit(id) {
     return `fg-${id}.service`;
@@ -114,26 +186,19 @@ class Host {
     const spec = readJson(this.specFile(id));
     if (!spec) throw new Error(`no process spec for ${id} in ${this.run}`);
     if (this.mode === 'systemd') {
-      const env = Object.entries(spec.env ?? {})
-        .map(([k, v]) => `Environment="${`${k}=${v}`.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
-        .join('\n');
-      const unit = [
-        '[Unit]',
-        `Description=Filmgrain ${spec.role} ${id}`,
-        'After=network-online.target',
-        '[Service]',
-        `ExecStart=${process.execPath} ${path.join(this.base, 'current', `${spec.role}.mjs`)}`,
-        `WorkingDirectory=${this.base}`,
-        env,
-        'Restart=on-failure',
-        'RestartSec=1',
-        `TimeoutStopSec=${Math.ceil(this.killMs / 1000)}`,
-        `StandardOutput=append:${path.join(this.logs, `${id}.log`)}`,
-        `StandardError=append:${path.join(this.logs, `${id}.log`)}`,
-        '[Install]',
-        'WantedBy=multi-user.target',
-        '',
-      ].join('\n');
+      // secrets in a 0600 root-owned EnvironmentFile, not in Environment= lines of a world-readable unit
+      writePrivate(this.envFile(id), envFileText(spec.env));
+      const unit = unitText({
+        id,
+        role: spec.role,
+        execPath: process.execPath,
+        base: this.base,
+        logs: this.logs,
+        killMs: this.killMs,
+        envFile: this.envFile(id),
+      });
+      // systemd creates an append: log 0644; made first so it is the agent's 0600 file
+      fs.closeSync(fs.openSync(path.join(this.logs, `${id}.log`), 'a', 0o600));
       fs.writeFileSync(`/etc/systemd/system/${this.unit(id)}`, unit);
       execFileSync('systemctl', ['daemon-reload']);
       execFileSync('systemctl', ['enable', this.unit(id)], { stdio: 'ignore' });
@@ -146,7 +211,7 @@ class Host {
     } catch {
       // no log yet
     }
-    const fd = fs.openSync(log, 'a');
+    const fd = fs.openSync(log, 'a', 0o600);
     const sup = path.join(this.base, 'current', 'fg-supervisor.mjs');
     // own session: survives the SSH session, gets no SIGHUP when it ends
     const child = spawn(process.execPath, [sup, this.base, id], {
@@ -194,6 +259,7 @@ class Host {
     }
     if (forget) {
       fs.rmSync(this.specFile(id), { force: true });
+      fs.rmSync(this.envFile(id), { force: true });
       fs.rmSync(path.join(this.run, `${id}.state`), { force: true });
     }
     return { id, was_running: was };
@@ -337,10 +403,21 @@ async function main() {
   }
 }
 
-main().then(
-  (out) => process.stdout.write(`${JSON.stringify({ ok: true, ...out })}\n`),
-  (err) => {
-    process.stdout.write(`${JSON.stringify({ ok: false, error: err?.message ?? String(err) })}\n`);
-    process.exit(1);
-  },
-);
+/** Run as a program (node fg-agent.mjs), not when imported (tests of unitText / envFileText). */
+function isMain() {
+  try {
+    return fs.realpathSync(process.argv[1] ?? '') === fs.realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  main().then(
+    (out) => process.stdout.write(`${JSON.stringify({ ok: true, ...out })}\n`),
+    (err) => {
+      process.stdout.write(`${JSON.stringify({ ok: false, error: err?.message ?? String(err) })}\n`);
+      process.exit(1);
+    },
+  );
+}
