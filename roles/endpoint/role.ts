@@ -48,9 +48,10 @@ export const endpointRole: RoleDefinition<typeof endpointOptions> = {
       },
       'listening',
     );
+    // returned promises: the runtime logs a failure as a warning
     ctx.onControl((msg) => {
-      if (msg.cmd === 'shed') void server.shed(msg.clients, msg.reason ?? 'shed');
-      else if (msg.cmd === 'drain') void server.drain();
+      if (msg.cmd === 'shed') return server.shed(msg.clients, msg.reason ?? 'shed');
+      if (msg.cmd === 'drain') return server.drain();
     });
     return {
       server,
