@@ -28,13 +28,22 @@ export const endpointRole: RoleDefinition<typeof endpointOptions> = {
         softLimit: c.softLimit,
         syncMs: c.sync,
         idleTimeoutMs: c.idleTimeout,
+        connectTimeoutMs: c.connectTimeout,
+        maxPerIp: c.maxPerIp,
         rate: c.rateLimit,
         burst: c.rateBurst,
         maxQueue: c.maxQueue,
         drainGraceMs: c.drainGrace,
         registryIntervalMs: HEARTBEAT_INTERVAL_MS,
       },
-      { redis: ctx.redis, subscriber: ctx.subscriber(), keys: ctx.keys, log: ctx.log },
+      {
+        redis: ctx.redis,
+        // client requests must not wait in an unbounded queue while Redis is down: they fail at once
+        requests: ctx.connect('requests', { offlineQueue: false }),
+        subscriber: ctx.subscriber(),
+        keys: ctx.keys,
+        log: ctx.log,
+      },
     );
     await server.start();
     ctx.log.info(
