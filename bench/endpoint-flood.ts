@@ -8,7 +8,7 @@
 //
 // Flags (each also an env var): --baseline <git ref> (BENCH_BASELINE), --runs 3 (BENCH_RUNS), --duration 8
 // seconds of flood per run (BENCH_DURATION), --idle 3 seconds of canary alone (BENCH_IDLE).
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -16,7 +16,15 @@ import { Command, Option } from 'commander';
 import { Redis } from 'ioredis';
 import { redisContract } from '../protocol/redis-contract.ts';
 import { queueCatalog } from '../protocol/redis-writes.ts';
-import { cleanupAll, makeTempDir, startRedis } from '../test/harness/index.ts';
+import { readHeartbeats } from '../roles/runtime/heartbeat.ts';
+import {
+  cleanupAll,
+  killTracked,
+  makeTempDir,
+  spawnTracked,
+  startRedis,
+  waitForLine,
+} from '../test/harness/index.ts';
 import { Histogram } from './endpoint/histogram.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -80,10 +88,12 @@ interface Figures {
   floodMB: number;
   floodConnections: number;
   canaryErrors: number;
+  /** highest event-loop delay p99 the endpoint's heartbeats reported during the flood */
+  loopP99: number;
 }
 
-async function runOnce(tree: string, redisUrl: string, prefix: string): Promise<Figures> {
-  const ep = spawn(
+async function runOnce(tree: string, redisUrl: string, prefix: string, r: Redis): Promise<Figures> {
+  const ep = spawnTracked(
     process.execPath,
     [
       path.join(tree, 'bin/endpoint.mjs'),
@@ -97,23 +107,10 @@ async function runOnce(tree: string, redisUrl: string, prefix: string): Promise<
       '0',
     ],
     // as env vars: a baseline without these options ignores them
-    {
-      cwd: tree,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, FG_ENDPOINT_MAX_PER_IP: '100000' },
-    },
+    { cwd: tree, name: 'endpoint', env: { ...process.env, FG_ENDPOINT_MAX_PER_IP: '100000' } },
   );
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      let buf = '';
-      ep.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const m = /"port":(\d+)[^\n]*"msg":"listening"/.exec(buf);
-        if (m) resolve(Number(m[1]));
-      });
-      ep.once('exit', (c) => reject(new Error(`endpoint exited (${c})`)));
-    });
-    ep.stdout!.resume();
+    const port = JSON.parse(await waitForLine(ep, /"msg":"listening"/, 30_000)).port as number;
     const canary = net.connect({ host: '127.0.0.1', port });
     await new Promise((r) => canary.once('connect', r));
     canary.write(HELLO);
@@ -144,15 +141,15 @@ async function runOnce(tree: string, redisUrl: string, prefix: string): Promise<
           canary.write('{"action":"ping","params":{"id":1}}\n');
         });
         h.add(t1 - t0);
-        // 10 pings/s: within the default rate limit (20/s), so the canary itself is never limited
-        await new Promise((r) => setTimeout(r, 100));
+        // about 16 pings/s: within the default rate limit (20/s), so the canary itself is never limited
+        await new Promise((r) => setTimeout(r, 60));
       }
     };
     const idle = new Histogram();
     await measure(Number(opts.idle), idle);
     const duration = Number(opts.duration);
     const flooders: ChildProcess[] = [0, 1].map(() =>
-      spawn(
+      spawnTracked(
         process.execPath,
         [
           '--import',
@@ -164,7 +161,7 @@ async function runOnce(tree: string, redisUrl: string, prefix: string): Promise<
         ],
         {
           cwd: ROOT,
-          stdio: ['ignore', 'pipe', 'inherit'],
+          name: 'flooder',
         },
       ),
     );
@@ -178,8 +175,14 @@ async function runOnce(tree: string, redisUrl: string, prefix: string): Promise<
     );
     await new Promise((r) => setTimeout(r, 500)); // flooders start (tsx)
     const flood = new Histogram();
+    let loopP99 = 0;
+    const beats = setInterval(async () => {
+      for (const hb of await readHeartbeats(r, redisContract(prefix)).catch(() => []))
+        if (hb.role === 'endpoint') loopP99 = Math.max(loopP99, hb.gauges.loop_delay_p99_ms ?? 0);
+    }, 1000);
     await measure(duration - 1, flood);
-    const r = await Promise.all(results);
+    clearInterval(beats);
+    const done = await Promise.all(results);
     canary.destroy();
     const fig = (h: Histogram) => ({
       p50: h.quantile(0.5),
@@ -190,13 +193,13 @@ async function runOnce(tree: string, redisUrl: string, prefix: string): Promise<
     return {
       idle: fig(idle),
       flood: fig(flood),
-      floodMB: r.reduce((a, x) => a + x.bytes, 0) / 1e6,
-      floodConnections: r.reduce((a, x) => a + x.connections, 0),
+      floodMB: done.reduce((a, x) => a + x.bytes, 0) / 1e6,
+      floodConnections: done.reduce((a, x) => a + x.connections, 0),
       canaryErrors: errors,
+      loopP99,
     };
   } finally {
-    ep.kill('SIGTERM');
-    await new Promise((r) => (ep.exitCode !== null ? r(null) : ep.once('exit', r)));
+    await killTracked(ep);
   }
 }
 
@@ -219,7 +222,7 @@ try {
       const p = r.multi();
       queueCatalog(p, redisContract(prefix), [{ id: 1, title: 'Arrival' }]);
       await p.exec();
-      const f = await runOnce(side.tree, redis.url, prefix);
+      const f = await runOnce(side.tree, redis.url, prefix, r);
       side.runs.push(f);
       console.log(`${side.name} run ${run + 1}: ${JSON.stringify(f)}`);
     }
@@ -227,7 +230,7 @@ try {
   r.disconnect();
   console.log('\ncanary ping round trip, ms (medians over runs); flood = two clients sending 64 KiB lines');
   console.log(
-    'side                    idle p50  idle p99   flood p50  flood p99  flood max  flood MB  flood conns',
+    'side                    idle p50  idle p99   flood p50  flood p99  flood max  flood MB  flood conns  loop p99',
   );
   for (const s of sides) {
     const m = (f: (x: Figures) => number) => median(s.runs.map(f));
@@ -246,7 +249,9 @@ try {
         .toFixed(0)
         .padStart(9)} ${m((x) => x.floodConnections)
         .toFixed(0)
-        .padStart(12)}`,
+        .padStart(12)} ${m((x) => x.loopP99)
+        .toFixed(0)
+        .padStart(9)}`,
     );
   }
 } finally {

@@ -50,6 +50,8 @@ export interface EndpointDeps {
 
 /** Decoded messages waiting behind an async one before the socket is paused. */
 const BACKLOG_PAUSE = 16;
+/** Grace before a client closed for flooding is cut: its last line is small, and it must not flood meanwhile. */
+const ABUSE_GRACE_MS = 500;
 /** How long `start_feed` waits for Redis (subscription, recent tweets) before going on with live ones only. */
 const RECENT_TIMEOUT_MS = 3000;
 
@@ -256,7 +258,10 @@ export class EndpointServer implements ConnOwner {
         if (!conn.closing) conn.closeWithError('line_too_long', e.message);
       },
     });
-    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
+    // a closing connection's input is not even split into lines (a flooder keeps sending until it is cut)
+    socket.on('data', (chunk: Buffer) => {
+      if (!conn.closing) decoder.push(chunk);
+    });
     socket.on('close', () => {
       conn.closed();
       this.onDetach(conn);
@@ -295,6 +300,7 @@ export class EndpointServer implements ConnOwner {
         conn.closeWithError(
           'rate_limited',
           `far more than ${this.s.rate} messages/s (bursts of ${this.s.burst}, one more per ${BYTES_PER_TOKEN} bytes); closing: slow down before you reconnect`,
+          ABUSE_GRACE_MS,
         );
         return;
       }
