@@ -297,6 +297,8 @@ async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: num
               'bin/endpoint.mjs',
               ...['--redis', redisUrl, '--prefix', prefix, '--host', '127.0.0.1', '--port', '0'],
               ...['--max-clients', '100000', '--soft-limit', '100000', '--idle-timeout', '1h'],
+              // every generated client comes from 127.0.0.1
+              ...['--max-per-ip', '1000000'],
             ],
             { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
           );

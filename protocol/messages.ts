@@ -71,9 +71,18 @@ export const ERROR_CODES_KEEP_OPEN = [
   'unknown_action',
   'not_connected',
   'unknown_movie',
+  // also closes when the client is far over its limit (PROTOCOL.md)
   'rate_limited',
+  'unavailable',
 ] as const;
-export const ERROR_CODES_CLOSE = ['line_too_long', 'slow_consumer', 'server_full', 'idle_timeout'] as const;
+export const ERROR_CODES_CLOSE = [
+  'line_too_long',
+  'slow_consumer',
+  'server_full',
+  'too_many_connections',
+  'idle_timeout',
+  'connect_timeout',
+] as const;
 export const ErrorCodeSchema = z.enum([...ERROR_CODES_KEEP_OPEN, ...ERROR_CODES_CLOSE]);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 export const closesConnection = (code: ErrorCode): boolean =>

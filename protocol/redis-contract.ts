@@ -52,11 +52,23 @@ export const EndpointRecordSchema = z.object({
 });
 export type EndpointRecord = z.infer<typeof EndpointRecordSchema>;
 
+/** The levels a role's logger accepts (pino throws on any other, so `log_level` is checked against these). */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export const LogLevelSchema = z.enum(LOG_LEVELS);
+/** Longest control payload a role reads; a longer one is dropped without being parsed. */
+export const MAX_CONTROL_BYTES = 4096;
+/** Longest `shed.reason`: it is passed on to clients in `reconnect`. */
+export const MAX_SHED_REASON = 200;
+
 export const ControlMessageSchema = z.discriminatedUnion('cmd', [
-  z.object({ cmd: z.literal('shed'), clients: z.number().int().positive(), reason: z.string().optional() }),
+  z.object({
+    cmd: z.literal('shed'),
+    clients: z.number().int().positive(),
+    reason: z.string().max(MAX_SHED_REASON).optional(),
+  }),
   z.object({ cmd: z.literal('drain') }),
   z.object({ cmd: z.literal('stop') }),
-  z.object({ cmd: z.literal('log_level'), level: z.string() }),
+  z.object({ cmd: z.literal('log_level'), level: LogLevelSchema }),
 ]);
 export type ControlMessage = z.infer<typeof ControlMessageSchema>;
 

@@ -209,6 +209,7 @@ async function main(): Promise<void> {
             path.join(app, 'endpoint.mjs'),
             ...['--redis', url, '--host', '127.0.0.1', '--port', '0'],
             ...['--max-clients', String(C + 1000), '--soft-limit', String(C + 1000), '--idle-timeout', '1h'],
+            ...['--max-per-ip', '1000000'],
           ],
           { stdio: ['ignore', 'pipe', 'inherit'] },
         );

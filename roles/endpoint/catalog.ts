@@ -3,8 +3,6 @@ import type { Redis } from 'ioredis';
 import type { RedisContract } from '../../protocol/redis-contract.ts';
 import type { Logger } from '../runtime/logger.ts';
 
-const LOOKUP_TIMEOUT_MS = 2000;
-
 export class CatalogCache {
   private ids = new Set<number>();
   private loading: Promise<void> | null = null;
@@ -36,21 +34,10 @@ export class CatalogCache {
     return this.loading;
   }
 
-  /** Whether a movie is in the catalog. Ids missing from the cached copy are checked in Redis (the catalog
-   * may have just been replaced). */
-  async has(movieId: number): Promise<boolean> {
-    if (this.ids.has(movieId)) return true;
-    try {
-      const found = await Promise.race([
-        this.redis.hexists(this.keys.catalog, String(movieId)),
-        new Promise<number>((_, reject) =>
-          setTimeout(() => reject(new Error('timeout')), LOOKUP_TIMEOUT_MS).unref(),
-        ),
-      ]);
-      if (found === 1) this.ids.add(movieId);
-      return found === 1;
-    } catch {
-      return false;
-    }
+  /** Whether a movie is in the catalog, from this endpoint's copy (reloaded on `catalog:changed` and after a
+   * reconnect): no Redis round trip per id. undefined while no copy was ever loaded (Redis down since start). */
+  has(movieId: number): boolean | undefined {
+    if (this.loads === 0) return undefined;
+    return this.ids.has(movieId);
   }
 }

@@ -60,9 +60,24 @@ export const endpointOptions = {
   idleTimeout: {
     flag: '--idle-timeout <duration>',
     env: 'FG_ENDPOINT_IDLE_TIMEOUT',
-    description: 'close a client that sent no byte for this long (`idle_timeout`)',
+    description: 'close a client that sent no complete line for this long (`idle_timeout`)',
     schema: durationMs,
     default: '90s',
+  },
+  connectTimeout: {
+    flag: '--connect-timeout <duration>',
+    env: 'FG_ENDPOINT_CONNECT_TIMEOUT',
+    description: 'close a client that has not sent `connect` this long after it arrived (`connect_timeout`)',
+    schema: durationMs,
+    default: '10s',
+  },
+  maxPerIp: {
+    flag: '--max-per-ip <n>',
+    env: 'FG_ENDPOINT_MAX_PER_IP',
+    description:
+      'connections one client address may hold; beyond it `too_many_connections` (room for a mobile carrier NAT)',
+    schema: intFrom(1),
+    default: '256',
   },
   rateLimit: {
     flag: '--rate-limit <per-second>',

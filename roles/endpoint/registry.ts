@@ -18,6 +18,8 @@ export class Registry {
   /** clients sent to each peer since the last refresh (their records do not count them yet) */
   private readonly assigned = new Map<string, number>();
   private removed = false;
+  /** records written (issued) so far */
+  writes = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -31,6 +33,7 @@ export class Registry {
     if (!this.removed) {
       const p = this.redis.multi();
       queueEndpointRecord(p, this.keys, this.self());
+      this.writes++;
       await p.exec();
     }
     await this.refresh();

@@ -28,13 +28,22 @@ export const endpointRole: RoleDefinition<typeof endpointOptions> = {
         softLimit: c.softLimit,
         syncMs: c.sync,
         idleTimeoutMs: c.idleTimeout,
+        connectTimeoutMs: c.connectTimeout,
+        maxPerIp: c.maxPerIp,
         rate: c.rateLimit,
         burst: c.rateBurst,
         maxQueue: c.maxQueue,
         drainGraceMs: c.drainGrace,
         registryIntervalMs: HEARTBEAT_INTERVAL_MS,
       },
-      { redis: ctx.redis, subscriber: ctx.subscriber(), keys: ctx.keys, log: ctx.log },
+      {
+        redis: ctx.redis,
+        // client requests must not wait in an unbounded queue while Redis is down: they fail at once
+        requests: ctx.connect('requests', { offlineQueue: false }),
+        subscriber: ctx.subscriber(),
+        keys: ctx.keys,
+        log: ctx.log,
+      },
     );
     await server.start();
     ctx.log.info(
@@ -48,9 +57,10 @@ export const endpointRole: RoleDefinition<typeof endpointOptions> = {
       },
       'listening',
     );
+    // returned promises: the runtime logs a failure as a warning
     ctx.onControl((msg) => {
-      if (msg.cmd === 'shed') void server.shed(msg.clients, msg.reason ?? 'shed');
-      else if (msg.cmd === 'drain') void server.drain();
+      if (msg.cmd === 'shed') return server.shed(msg.clients, msg.reason ?? 'shed');
+      if (msg.cmd === 'drain') return server.drain();
     });
     return {
       server,

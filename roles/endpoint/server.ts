@@ -6,13 +6,13 @@ import os from 'node:os';
 import tls from 'node:tls';
 import type { Redis } from 'ioredis';
 import { type ClientMessage, RECENT_TWEETS_ON_START } from '../../protocol/messages.ts';
-import { type DecodeResult, encodeServerMessage, MessageDecoder } from '../../protocol/ndjson.ts';
+import { type DecodeResult, decodeLine, encodeServerMessage, LineDecoder } from '../../protocol/ndjson.ts';
 import type { EndpointRecord, RedisContract } from '../../protocol/redis-contract.ts';
 import { UserError } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { Subscriber } from '../runtime/subscriber.ts';
 import { CatalogCache } from './catalog.ts';
-import { Conn, type ConnLimits, type ConnOwner } from './conn.ts';
+import { BYTES_PER_TOKEN, Conn, type ConnLimits, type ConnOwner } from './conn.ts';
 import { FeedHub } from './feeds.ts';
 import { RankingSync } from './ranking.ts';
 import { Registry } from './registry.ts';
@@ -30,6 +30,8 @@ export interface EndpointSettings {
   softLimit?: number;
   syncMs: number;
   idleTimeoutMs: number;
+  connectTimeoutMs: number;
+  maxPerIp: number;
   rate: number;
   burst: number;
   maxQueue: number;
@@ -39,6 +41,8 @@ export interface EndpointSettings {
 
 export interface EndpointDeps {
   redis: Redis;
+  /** for client requests (recent tweets): no offline queue, so an outage fails them at once (`unavailable`) */
+  requests: Redis;
   subscriber: Subscriber;
   keys: RedisContract;
   log: Logger;
@@ -46,6 +50,8 @@ export interface EndpointDeps {
 
 /** Decoded messages waiting behind an async one before the socket is paused. */
 const BACKLOG_PAUSE = 16;
+/** Grace before a client closed for flooding is cut: its last line is small, and it must not flood meanwhile. */
+const ABUSE_GRACE_MS = 500;
 /** How long `start_feed` waits for Redis (subscription, recent tweets) before going on with live ones only. */
 const RECENT_TIMEOUT_MS = 3000;
 
@@ -62,6 +68,8 @@ export class EndpointServer implements ConnOwner {
   readonly loopDelay = new LoopDelay();
   readonly limits: ConnLimits;
   readonly clients = new Set<Conn>();
+  /** accepted connections per client address (--max-per-ip) */
+  private readonly perIp = new Map<string, number>();
   readonly feeds: FeedHub;
   readonly catalog: CatalogCache;
   readonly ranking: RankingSync;
@@ -141,7 +149,12 @@ export class EndpointServer implements ConnOwner {
     const { subscriber, keys } = this.d;
     this.unsubs.push(subscriber.on(keys.rankingChanged, () => this.ranking.request()));
     this.unsubs.push(subscriber.on(keys.catalogChanged, () => void this.catalog.load()));
-    const onReady = () => void this.catalog.load();
+    // After a reconnect (a Redis restart loses everything) rewrite what this endpoint owns at once, rather than at
+    // the next beat. (Local until roles/runtime/redis.ts has a shared "ready again" hook.)
+    const onReady = () => {
+      void this.catalog.load();
+      if (this.port !== 0 && !this.stopping) void this.beatNow();
+    };
     this.d.redis.on('ready', onReady);
     this.unsubs.push(() => this.d.redis.off('ready', onReady));
     // Redis may be down at start: the endpoint still serves, with what it gets once Redis is back.
@@ -169,14 +182,19 @@ export class EndpointServer implements ConnOwner {
     this.port = (this.server.address() as net.AddressInfo).port;
     this.loopDelay.start();
 
-    const sweepEvery = Math.max(50, Math.min(1000, Math.floor(this.s.idleTimeoutMs / 4)));
+    const shortest = Math.min(this.s.idleTimeoutMs, this.s.connectTimeoutMs);
+    const sweepEvery = Math.max(50, Math.min(1000, Math.floor(shortest / 4)));
     this.sweepTimer = setInterval(() => this.sweepIdle(), sweepEvery);
     this.sweepTimer.unref();
-    const beat = () =>
-      this.registry.beat().catch((err) => this.d.log.debug({ err: err.message }, 'registry beat failed'));
-    await beat();
-    this.registryTimer = setInterval(beat, this.s.registryIntervalMs);
+    await this.beatNow();
+    this.registryTimer = setInterval(() => void this.beatNow(), this.s.registryIntervalMs);
     this.registryTimer.unref();
+  }
+
+  private beatNow(): Promise<void> {
+    return this.registry
+      .beat()
+      .catch((err) => this.d.log.debug({ err: err.message }, 'registry beat failed'));
   }
 
   // ---- connections ----
@@ -195,6 +213,18 @@ export class EndpointServer implements ConnOwner {
         encodeServerMessage('error', {
           code: 'server_full',
           message: `this endpoint is at its limit of ${this.s.maxClients} clients; connect to another endpoint or retry later`,
+        }),
+      );
+      return;
+    }
+    const ip = socket.remoteAddress ?? '';
+    if ((this.perIp.get(ip) ?? 0) >= this.s.maxPerIp) {
+      this.stats.perIpRefused++;
+      this.refuse(
+        socket,
+        encodeServerMessage('error', {
+          code: 'too_many_connections',
+          message: `this address already has ${this.s.maxPerIp} connections to this endpoint; close some, or retry later`,
         }),
       );
       return;
@@ -220,15 +250,25 @@ export class EndpointServer implements ConnOwner {
   private accept(socket: net.Socket): void {
     const conn = new Conn(socket, this, Date.now());
     this.clients.add(conn);
-    const decoder = new MessageDecoder({ onMessage: (r) => this.onMessage(conn, r) });
+    const ip = socket.remoteAddress ?? '';
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    const decoder = new LineDecoder({
+      onLine: (line) => this.onLine(conn, line),
+      onError: (e) => {
+        if (!conn.closing) conn.closeWithError('line_too_long', e.message);
+      },
+    });
+    // a closing connection's input is not even split into lines (a flooder keeps sending until it is cut)
     socket.on('data', (chunk: Buffer) => {
-      conn.lastRx = Date.now();
-      decoder.push(chunk);
+      if (!conn.closing) decoder.push(chunk);
     });
     socket.on('close', () => {
       conn.closed();
       this.onDetach(conn);
       this.clients.delete(conn);
+      const n = (this.perIp.get(ip) ?? 1) - 1;
+      if (n > 0) this.perIp.set(ip, n);
+      else this.perIp.delete(ip);
     });
   }
 
@@ -238,32 +278,45 @@ export class EndpointServer implements ConnOwner {
 
   onSlow(conn: Conn): void {
     this.stats.slowConsumers++;
-    conn.closeWithError(
-      'slow_consumer',
-      `more than ${this.s.maxQueue} bytes were waiting for this client; read faster (or start fewer feeds) and reconnect`,
+    conn.closeSlow(
+      encodeServerMessage('error', {
+        code: 'slow_consumer',
+        message: `more than ${this.s.maxQueue} bytes were waiting for this client; read faster (or start fewer feeds) and reconnect`,
+      }),
     );
   }
 
-  private onMessage(conn: Conn, r: DecodeResult<ClientMessage>): void {
+  /** One complete line. The rate limit runs first, on the line's length: input over the limit is dropped
+   * without being parsed, so a flood costs a scan for newlines and nothing more. */
+  private onLine(conn: Conn, line: Buffer): void {
     if (conn.closing) return;
-    if (!r.ok && r.code === 'line_too_long') {
-      conn.closeWithError('line_too_long', r.message);
-      return;
-    }
     const now = Date.now();
-    if (!conn.takeToken(now)) {
+    // only complete lines keep a connection alive: a byte now and then (slowloris) does not
+    conn.lastRx = now;
+    if (!conn.takeToken(now, line.length)) {
       this.stats.rateLimited++;
+      if (conn.farOverLimit()) {
+        this.stats.rateClosed++;
+        conn.closeWithError(
+          'rate_limited',
+          `far more than ${this.s.rate} messages/s (bursts of ${this.s.burst}, one more per ${BYTES_PER_TOKEN} bytes); closing: slow down before you reconnect`,
+          ABUSE_GRACE_MS,
+        );
+        return;
+      }
       // One notice per second at most: the notices must not become the flood.
       if (now - conn.limitedNoticeAt >= 1000) {
         conn.limitedNoticeAt = now;
         conn.sendError(
           'rate_limited',
-          `more than ${this.s.rate} messages/s (bursts of ${this.s.burst}); this message was dropped, slow down`,
-          r.ok ? r.message.action : r.action,
+          `more than ${this.s.rate} messages/s (bursts of ${this.s.burst}, one more per ${BYTES_PER_TOKEN} bytes); this message was dropped, slow down`,
         );
       }
       return;
     }
+    conn.parsed++;
+    this.stats.parsedLines++;
+    const r = decodeLine(line);
     if (conn.busy) {
       conn.backlog.push(r);
       if (conn.backlog.length === BACKLOG_PAUSE) conn.socket.pause();
@@ -320,12 +373,21 @@ export class EndpointServer implements ConnOwner {
   private async startFeed(conn: Conn, movieId: number): Promise<void> {
     this.feeds.leave(conn);
     const seq = conn.feedSeq;
-    const known = await this.catalog.has(movieId);
-    if (conn.closing || seq !== conn.feedSeq) return;
-    if (!known) {
+    // From the endpoint's own copy of the catalog: no Redis round trip per id, nothing queued while Redis is down.
+    const known = this.catalog.has(movieId);
+    if (known === false) {
       conn.sendError(
         'unknown_movie',
         `movie ${movieId} is not in the catalog; use an id from set_movies`,
+        'start_feed',
+      );
+      return;
+    }
+    if (known === undefined || this.d.requests.status !== 'ready') {
+      this.stats.unavailable++;
+      conn.sendError(
+        'unavailable',
+        'tweets are unavailable right now (this endpoint has lost its database); retry in a few seconds',
         'start_feed',
       );
       return;
@@ -335,7 +397,7 @@ export class EndpointServer implements ConnOwner {
     try {
       await withTimeout(feed.ready, RECENT_TIMEOUT_MS);
       recent = await withTimeout(
-        this.d.redis.lrangeBuffer(this.d.keys.movieRecent(movieId), 0, RECENT_TWEETS_ON_START - 1),
+        this.d.requests.lrangeBuffer(this.d.keys.movieRecent(movieId), 0, RECENT_TWEETS_ON_START - 1),
         RECENT_TIMEOUT_MS,
       );
     } catch (err) {
@@ -361,9 +423,20 @@ export class EndpointServer implements ConnOwner {
   }
 
   private sweepIdle(): void {
-    const limit = Date.now() - this.s.idleTimeoutMs;
+    const now = Date.now();
+    const limit = now - this.s.idleTimeoutMs;
+    const connectBy = now - this.s.connectTimeoutMs;
     for (const c of this.clients) {
-      if (c.closing || c.lastRx > limit) continue;
+      if (c.closing) continue;
+      if (!c.connected && c.acceptedAt <= connectBy) {
+        this.stats.connectTimeouts++;
+        c.closeWithError(
+          'connect_timeout',
+          `no "connect" within ${Math.round(this.s.connectTimeoutMs / 1000)} s of connecting; send "connect" first, e.g. {"action":"connect","params":{"client":{"app":"my-app","version":"1.0"}}}`,
+        );
+        continue;
+      }
+      if (c.lastRx > limit) continue;
       this.stats.idleClosed++;
       c.closeWithError(
         'idle_timeout',
@@ -446,6 +519,11 @@ export class EndpointServer implements ConnOwner {
       redirected: this.stats.redirected,
       rate_limited: this.stats.rateLimited,
       idle_closed: this.stats.idleClosed,
+      connect_timeouts: this.stats.connectTimeouts,
+      rate_closed: this.stats.rateClosed,
+      per_ip_refused: this.stats.perIpRefused,
+      unavailable: this.stats.unavailable,
+      parsed_lines: this.stats.parsedLines,
       capacity: this.s.maxClients,
       soft_limit: this.softLimit,
       draining: this.draining ? 1 : 0,

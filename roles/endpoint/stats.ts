@@ -45,7 +45,17 @@ export class EndpointStats {
   /** connections or clients sent to another endpoint with `reconnect` */
   redirected = 0;
   rateLimited = 0;
+  /** connections closed for being far over the rate limit */
+  rateClosed = 0;
   idleClosed = 0;
+  /** connections closed for sending no `connect` in time */
+  connectTimeouts = 0;
+  /** connections refused with `too_many_connections` */
+  perIpRefused = 0;
+  /** requests answered `unavailable` (Redis down) */
+  unavailable = 0;
+  /** client lines that were JSON-parsed (lines over the rate limit are not) */
+  parsedLines = 0;
   /** live lines dropped while a client waited for its recent tweets (its hold buffer was full) */
   heldDropped = 0;
 

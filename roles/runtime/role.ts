@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import {
   ControlMessageSchema,
   type ControlMessage,
+  MAX_CONTROL_BYTES,
   type RedisContract,
   type Role,
   redisContract,
@@ -30,7 +31,8 @@ export interface RoleContext<C> {
   subscriber(): Subscriber;
   /** an extra connection (e.g. for blocking reads) */
   connect(name: string, extra?: Partial<RedisConnectOptions>): Redis;
-  onControl(handler: (msg: ControlMessage) => void): void;
+  /** a handler that throws or rejects is logged as a warning; it never ends the process */
+  onControl(handler: (msg: ControlMessage) => unknown): void;
   /** aborted when the role starts to stop */
   signal: AbortSignal;
 }
@@ -88,7 +90,7 @@ export async function startRole<S extends OptionsSpec>(
   resources.push({ close: () => redis.disconnect() });
   let sub: Subscriber | undefined;
   const abort = new AbortController();
-  const controlHandlers: Array<(m: ControlMessage) => void> = [];
+  const controlHandlers: Array<(m: ControlMessage) => unknown> = [];
   let instance: RoleInstance | undefined;
 
   const ctx: RoleContext<ConfigOf<S>> = {
@@ -102,7 +104,9 @@ export async function startRole<S extends OptionsSpec>(
     redis,
     subscriber() {
       if (!sub) {
-        sub = new Subscriber(connectFromConfig(config, `${id}:sub`));
+        sub = new Subscriber(connectFromConfig(config, `${id}:sub`), (err, channel) =>
+          log.warn({ err, channel }, 'a subscription handler failed; message ignored'),
+        );
         resources.push(sub);
       }
       return sub;
@@ -118,17 +122,51 @@ export async function startRole<S extends OptionsSpec>(
     signal: abort.signal,
   };
 
-  const onControl = (buf: Buffer) => {
-    let msg: ControlMessage;
+  // Anyone who can publish on Redis reaches the control channel: a bad message is dropped with a warning (at
+  // most one a second, so a flood of them does not become a flood of logs), and no handler ends the process.
+  let ignored = 0;
+  let ignoredWarnAt = 0;
+  const ignore = (problem: string, bytes: number) => {
+    ignored++;
+    const now = Date.now();
+    if (now - ignoredWarnAt < 1000) return;
+    ignoredWarnAt = now;
+    log.warn(
+      { problem: problem.slice(0, 300), bytes, ignored },
+      'ignored a malformed control message (see protocol/redis-contract.ts ControlMessageSchema)',
+    );
+    ignored = 0;
+  };
+  const guarded = (what: string, f: () => unknown) => {
     try {
-      msg = ControlMessageSchema.parse(JSON.parse(buf.toString()));
+      const r = f();
+      if (r instanceof Promise) r.catch((err) => log.warn({ err, control: what }, 'control handler failed'));
     } catch (err) {
-      log.warn({ err: (err as Error).message }, 'ignored a malformed control message');
+      log.warn({ err, control: what }, 'control handler failed');
+    }
+  };
+  const onControl = (buf: Buffer) => {
+    if (buf.length > MAX_CONTROL_BYTES) {
+      ignore(`longer than ${MAX_CONTROL_BYTES} bytes`, buf.length);
       return;
     }
+    let value: unknown;
+    try {
+      value = JSON.parse(buf.toString());
+    } catch (err) {
+      ignore(`not JSON: ${(err as Error).message}`, buf.length);
+      return;
+    }
+    const parsed = ControlMessageSchema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      ignore(`${issue?.path.join('.') || 'message'}: ${issue?.message ?? 'invalid'}`, buf.length);
+      return;
+    }
+    const msg = parsed.data;
     log.info({ control: msg }, 'control message');
-    if (msg.cmd === 'log_level') log.level = msg.level;
-    for (const h of controlHandlers) h(msg);
+    if (msg.cmd === 'log_level') guarded(msg.cmd, () => (log.level = msg.level));
+    for (const h of controlHandlers) guarded(msg.cmd, () => h(msg));
     if (msg.cmd === 'stop') process.kill(process.pid, 'SIGTERM');
   };
   ctx.subscriber().on(keys.control(def.role, id), onControl);

@@ -7,12 +7,24 @@ export type BufferHandler = (message: Buffer, channel: string) => void;
 export class Subscriber {
   private readonly handlers = new Map<string, Set<BufferHandler>>();
 
-  constructor(readonly redis: Redis) {
+  constructor(
+    readonly redis: Redis,
+    /** a handler threw: reported here, never thrown into ioredis (it would end the process) */
+    private readonly onHandlerError: (err: unknown, channel: string) => void = () => {},
+  ) {
     // messageBuffer avoids decoding payloads that are written to sockets as-is.
     redis.on('messageBuffer', (channel: Buffer, message: Buffer) => {
-      const set = this.handlers.get(channel.toString());
+      const name = channel.toString();
+      const set = this.handlers.get(name);
       if (!set) return;
-      for (const h of set) h(message, channel.toString());
+      // Anyone who can publish reaches these handlers: one that throws must not stop the others or the process.
+      for (const h of set) {
+        try {
+          h(message, name);
+        } catch (err) {
+          this.onHandlerError(err, name);
+        }
+      }
     });
   }
 

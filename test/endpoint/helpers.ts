@@ -35,9 +35,11 @@ export async function startEndpoint(
   const logs: string[] = [];
   // endpoints started in one process would all get the default id (role-host-pid)
   const id = args.includes('--id') ? [] : ['--id', `ep-${process.pid}-${++endpointSeq}`];
+  // every test client comes from 127.0.0.1: the per-address cap is tested on its own (limits.test.ts)
+  const perIp = args.includes('--max-per-ip') ? [] : ['--max-per-ip', '1000000'];
   const handle = await startRole(
     endpointRole,
-    ['--redis', redisUrl, '--prefix', prefix, '--host', '127.0.0.1', '--port', '0', ...id, ...args],
+    ['--redis', redisUrl, '--prefix', prefix, '--host', '127.0.0.1', '--port', '0', ...id, ...perIp, ...args],
     { env: {}, stdout: { write: (s: string) => logs.push(s) } },
   );
   const instance = handle.instance as EndpointInstance;

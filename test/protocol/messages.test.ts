@@ -258,10 +258,17 @@ describe('server messages', () => {
 });
 
 describe('error codes', () => {
-  it('closes the connection exactly for line_too_long, slow_consumer, server_full, idle_timeout', () => {
+  it('closes the connection exactly for line_too_long, slow_consumer, server_full, too_many_connections, idle_timeout, connect_timeout', () => {
     expect(ErrorCodeSchema.options).toHaveLength(ERROR_CODES_KEEP_OPEN.length + ERROR_CODES_CLOSE.length);
     for (const code of ERROR_CODES_KEEP_OPEN) expect(closesConnection(code)).toBe(false);
-    for (const code of ['line_too_long', 'slow_consumer', 'server_full', 'idle_timeout'] as const) {
+    for (const code of [
+      'line_too_long',
+      'slow_consumer',
+      'server_full',
+      'too_many_connections',
+      'idle_timeout',
+      'connect_timeout',
+    ] as const) {
       expect(closesConnection(code)).toBe(true);
     }
     expect([...ERROR_CODES_KEEP_OPEN]).toEqual([
@@ -271,6 +278,7 @@ describe('error codes', () => {
       'not_connected',
       'unknown_movie',
       'rate_limited',
+      'unavailable',
     ]);
   });
 });
