@@ -1,6 +1,4 @@
 // The keeper role: archive every log line, alert on silence and exceptions, publish the endpoint list.
-import os from 'node:os';
-import path from 'node:path';
 import { UserError } from '../runtime/errors.ts';
 import type { RoleDefinition } from '../runtime/role.ts';
 import { Archiver } from './archiver.ts';
@@ -9,7 +7,7 @@ import { ExceptionMonitor } from './exceptions.ts';
 import { Notifier } from './notifier.ts';
 import { checkKeeperConfig, keeperOptions } from './options.ts';
 import { SilenceMonitor } from './silence.ts';
-import { Spool } from './spool.ts';
+import { defaultSpoolDir, Spool } from './spool.ts';
 import { openTarget, parseArchiveUrl } from './target.ts';
 
 /** Lines per second over the last few seconds. */
@@ -55,7 +53,7 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
       );
     }
 
-    const spoolDir = c.spoolDir ?? path.join(os.tmpdir(), `keeper-${ctx.id}`);
+    const spoolDir = c.spoolDir ?? defaultSpoolDir(ctx.id);
     const spool = new Spool(spoolDir, c.spoolMax);
     const notifier = new Notifier({
       log,
@@ -99,6 +97,12 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
       },
     });
     await archiver.start();
+    for (const r of spool.rejected) {
+      log.warn(
+        { file: `${r.file}.bad`, reason: r.reason },
+        'a spool file was set aside, not uploaded: it is not an object this keeper wrote',
+      );
+    }
     const endpoints = new EndpointListWriter({
       redis: ctx.redis,
       keys: ctx.keys,

@@ -72,7 +72,8 @@ export const keeperOptions = {
   spoolDir: {
     flag: '--spool-dir <dir>',
     env: 'FG_KEEPER_SPOOL_DIR',
-    description: 'local folder holding objects while the archive is unreachable (default: <tmp>/keeper-<id>)',
+    description:
+      'private local folder (0700, refused if others can write to it) holding objects while the archive is unreachable (default: $XDG_STATE_HOME or ~/.local/state, then filmgrain/spool/<id>)',
     schema: z.string().min(1).optional(),
   },
   spoolMax: {
