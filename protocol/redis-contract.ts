@@ -141,6 +141,9 @@ export function redisContract(prefix: string = DEFAULT_PREFIX) {
     keeperSilence: `${p}keeper:silence`,
     /** hash per exception fingerprint {n}: occurrences in the current digest window (keepers share the count) */
     keeperException: (fingerprint: string) => `${p}keeper:exception:${fingerprint}`,
+    /** hash {n, over:<fp>, about:<fp>}: exception emails sent in the current window (global cap) and the
+     * fingerprints over the cap, listed in one storm digest by the keeper that opened the window */
+    keeperExceptionBudget: `${p}keeper:exception-budget`,
   };
 }
 export type RedisContract = ReturnType<typeof redisContract>;

@@ -77,6 +77,7 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
       redis: ctx.redis,
       keys: ctx.keys,
       windowMs: c.exceptionWindow,
+      maxEmails: c.exceptionMaxEmails,
       notifier,
       log,
     });

@@ -105,6 +105,14 @@ export const keeperOptions = {
     schema: durationMs.pipe(z.number().min(100, 'must be at least 100ms')),
     default: '10m',
   },
+  exceptionMaxEmails: {
+    flag: '--exception-max-emails <n>',
+    env: 'FG_KEEPER_EXCEPTION_MAX_EMAILS',
+    description:
+      'at most this many exception emails per --exception-window over all exceptions; the rest go into one storm digest',
+    schema: intFrom(1, 100_000),
+    default: '20',
+  },
 } satisfies OptionsSpec;
 
 /** Checks across options (each option alone is checked by its schema). */
