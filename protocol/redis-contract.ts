@@ -69,7 +69,7 @@ export type LogEntryFields = z.infer<typeof LogEntryFieldsSchema>;
 
 /** Fields of one `alerts` stream entry (what the keeper sent, or only logged). */
 export const AlertFieldsSchema = z.object({
-  kind: z.enum(['silence', 'recovered', 'exception', 'digest']),
+  kind: z.enum(['silence', 'recovered', 'exception', 'digest', 'archive_down', 'archive_up']),
   subject: z.string(),
   text: z.string(),
   /** sms | email | log (no SNS/SES configured) | failed (delivery failed; see the keeper's log) */

@@ -60,6 +60,9 @@ export class Archiver {
   private nextClaimAt = 0;
   private downSince = 0;
   private lastDownLog = 0;
+  /** first failed store of the current streak of failures (0: the last store worked) */
+  private failingSince = 0;
+  private lastError = '';
 
   /** lines stored in the archive (each line once per copy stored) */
   archived = 0;
@@ -87,6 +90,11 @@ export class Archiver {
 
   get targetDown(): boolean {
     return this.downSince > 0;
+  }
+
+  /** Since when stores fail (0: the last one worked) and why; for the outage alert. */
+  get failing(): { since: number; error: string } {
+    return { since: this.failingSince, error: this.lastError };
   }
 
   async start(): Promise<void> {
@@ -280,6 +288,7 @@ export class Archiver {
     if (!this.targetDown) {
       try {
         await this.o.target.put(obj.key, obj.body, CONTENT_TYPE);
+        this.failingSince = 0;
         await this.ack(obj.ids);
         this.archived += obj.count;
         this.objects++;
@@ -293,6 +302,8 @@ export class Archiver {
 
   private markDown(err: Error): void {
     const now = Date.now();
+    if (!this.failingSince) this.failingSince = now;
+    this.lastError = err.message;
     if (!this.downSince) {
       this.downSince = now;
       this.lastDownLog = now;
@@ -359,6 +370,7 @@ export class Archiver {
         continue;
       }
       attempt = 0;
+      this.failingSince = 0;
       await this.ack(item.ids);
       await this.o.spool.remove(item.file);
       this.archived += item.count;

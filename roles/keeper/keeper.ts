@@ -1,6 +1,7 @@
 // The keeper role: archive every log line, alert on silence and exceptions, publish the endpoint list.
 import { UserError } from '../runtime/errors.ts';
 import type { RoleDefinition } from '../runtime/role.ts';
+import { ArchiveOutageMonitor } from './archive-alert.ts';
 import { Archiver } from './archiver.ts';
 import { EndpointListWriter } from './endpoint-writer.ts';
 import { ExceptionMonitor } from './exceptions.ts';
@@ -104,6 +105,22 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
         'a spool file was set aside, not uploaded: it is not an object this keeper wrote',
       );
     }
+    const outage = new ArchiveOutageMonitor({
+      thresholdMs: c.archiveAlertAfter,
+      notifier,
+      log,
+      target: target.url,
+      keeperId: ctx.id,
+      failing: () => archiver.failing,
+      down: () => archiver.targetDown,
+      spool: () => ({
+        objects: spool.size,
+        bytes: spool.bytes,
+        entries: spool.entries,
+        dir: spool.dir,
+        maxBytes: spool.maxBytes,
+      }),
+    });
     const endpoints = new EndpointListWriter({
       redis: ctx.redis,
       keys: ctx.keys,
@@ -140,6 +157,7 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
     };
     every('silence check', Math.min(1000, Math.max(50, c.silence / 4)), () => silence.tick());
     every('exception alerts', Math.min(1000, Math.max(50, c.exceptionWindow / 10)), () => exceptions.tick());
+    every('archive outage', Math.min(1000, Math.max(50, c.archiveAlertAfter / 4)), () => outage.tick());
     every('endpoint list', Math.min(1000, c.endpointsInterval), () => endpoints.tick());
 
     const meter = new RateMeter(() => archiver.archived);

@@ -105,6 +105,14 @@ export const keeperOptions = {
     schema: durationMs.pipe(z.number().min(100, 'must be at least 100ms')),
     default: '10m',
   },
+  archiveAlertAfter: {
+    flag: '--archive-alert-after <duration>',
+    env: 'FG_KEEPER_ARCHIVE_ALERT_AFTER',
+    description:
+      'alert (SMS) once when storing to the archive has failed this long, with what is spooled; once more when it is back',
+    schema: durationMs.pipe(z.number().min(100, 'must be at least 100ms')),
+    default: '5m',
+  },
   exceptionMaxEmails: {
     flag: '--exception-max-emails <n>',
     env: 'FG_KEEPER_EXCEPTION_MAX_EMAILS',

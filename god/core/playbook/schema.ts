@@ -29,7 +29,7 @@ const name = z.string().regex(/^[A-Za-z0-9._-]+$/, 'may only hold letters, digit
 const ids = z.array(z.string().min(1)).min(1, 'must list at least one process id');
 /** `play`: since the playbook started; or a duration back from now */
 const since = z.union([z.literal('play'), DurationSchema]);
-const alertKind = z.enum(['silence', 'recovered', 'exception', 'digest']);
+const alertKind = z.enum(['silence', 'recovered', 'exception', 'digest', 'archive_down', 'archive_up']);
 /** text where an empty value (a variable left at "") means "not given" */
 const optionalText = z
   .string()
