@@ -4,6 +4,7 @@
 import type { Redis } from 'ioredis';
 import { KEEPER_GROUP, type RedisContract } from '../../protocol/redis-contract.ts';
 import type { Logger } from '../runtime/logger.ts';
+import { onReadyAgain } from '../runtime/redis.ts';
 import { type ArchiveObject, buildObject, type StreamEntry } from './archive-format.ts';
 import type { Spool } from './spool.ts';
 import type { ArchiveTarget } from './target.ts';
@@ -58,6 +59,7 @@ export class Archiver {
   private drainer?: Promise<void>;
   private wakers: Array<() => void> = [];
   private nextClaimAt = 0;
+  private offReady?: () => void;
   private downSince = 0;
   private lastDownLog = 0;
   /** first failed store of the current streak of failures (0: the last store worked) */
@@ -99,6 +101,9 @@ export class Archiver {
 
   async start(): Promise<void> {
     await this.ensureGroup();
+    // a Redis restarted without persistence has no stream and no group: recreate them (MKSTREAM) at once
+    // rather than on the reader's first NOGROUP, so roles' XADDs and God's readers find them
+    this.offReady = onReadyAgain(this.o.redis, () => void this.ensureGroup().catch(() => {}));
     await this.o.spool.init();
     if (this.o.spool.size > 0) {
       this.skip = this.o.spool.ids();
@@ -114,6 +119,7 @@ export class Archiver {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.offReady?.();
     this.wake();
     await this.loop;
     this.cut();

@@ -64,8 +64,9 @@ export async function startPrivateRedis(o: { bin: string; dir: string }): Promis
         o.dir,
         '--save',
         '',
+        // an append-only file in the state folder: a restarted Redis keeps the log stream and the fleet's state
         '--appendonly',
-        'no',
+        'yes',
         '--daemonize',
         'no',
         '--protected-mode',
