@@ -66,10 +66,12 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
       emailFrom: c.emailFrom,
     });
     let archiver: Archiver | undefined;
+    const silenceCheckMs = Math.min(1000, Math.max(50, c.silence / 4));
     const silence = new SilenceMonitor({
       redis: ctx.redis,
       keys: ctx.keys,
       silenceMs: c.silence,
+      checkEveryMs: silenceCheckMs,
       notifier,
       log,
       upToDate: () => Boolean(archiver?.caughtUp && !archiver.backpressured),
@@ -155,7 +157,7 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
         })(),
       );
     };
-    every('silence check', Math.min(1000, Math.max(50, c.silence / 4)), () => silence.tick());
+    every('silence check', silenceCheckMs, () => silence.tick());
     every('exception alerts', Math.min(1000, Math.max(50, c.exceptionWindow / 10)), () => exceptions.tick());
     every('archive outage', Math.min(1000, Math.max(50, c.archiveAlertAfter / 4)), () => outage.tick());
     every('endpoint list', Math.min(1000, c.endpointsInterval), () => endpoints.tick());
@@ -181,6 +183,10 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
         notifier.close();
         target.close();
       },
+      summary: () => ({
+        totals: { archived: archiver.archived, objects: archiver.objects, alerts: notifier.sent },
+        now: { pending: archiver.pending, spool_bytes: spool.bytes },
+      }),
       gauges: () => ({
         lines_per_s: meter.rate(),
         archived_total: archiver.archived,
