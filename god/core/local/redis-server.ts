@@ -1,4 +1,4 @@
-// The local fleet's private redis-server: a free loopback port, its data in the state dir, no persistence.
+// The local fleet's private redis-server: a free loopback port, its data in the state dir (append-only file).
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
