@@ -84,7 +84,7 @@ export type LogEntryFields = z.infer<typeof LogEntryFieldsSchema>;
 
 /** Fields of one `alerts` stream entry (what the keeper sent, or only logged). */
 export const AlertFieldsSchema = z.object({
-  kind: z.enum(['silence', 'recovered', 'exception', 'digest']),
+  kind: z.enum(['silence', 'recovered', 'exception', 'digest', 'archive_down', 'archive_up']),
   subject: z.string(),
   text: z.string(),
   /** sms | email | log (no SNS/SES configured) | failed (delivery failed; see the keeper's log) */
@@ -152,10 +152,13 @@ export function redisContract(prefix: string = DEFAULT_PREFIX) {
     endpointList: `${p}endpoint-list`,
     /** zset: "role|id|host" of non-keeper log sources → ms of their last entry (keepers share what they read) */
     keeperLastSpoke: `${p}keeper:last-spoke`,
-    /** string: JSON {since, sources} while a silence alert is open; removed (GETDEL) by whoever sends the recovery */
-    keeperSilence: `${p}keeper:silence`,
+    /** string per role: JSON {since} while a silence alert for that role is open; removed (GETDEL) by whoever sends the recovery */
+    keeperSilence: (role: string) => `${p}keeper:silence:${role}`,
     /** hash per exception fingerprint {n}: occurrences in the current digest window (keepers share the count) */
     keeperException: (fingerprint: string) => `${p}keeper:exception:${fingerprint}`,
+    /** hash {n, over:<fp>, about:<fp>}: exception emails sent in the current window (global cap) and the
+     * fingerprints over the cap, listed in one storm digest by the keeper that opened the window */
+    keeperExceptionBudget: `${p}keeper:exception-budget`,
   };
 }
 export type RedisContract = ReturnType<typeof redisContract>;

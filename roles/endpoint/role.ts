@@ -67,6 +67,10 @@ export const endpointRole: RoleDefinition<typeof endpointOptions> = {
       port: server.port,
       stop: (reason) => server.stop(reason),
       gauges: () => server.gauges(),
+      summary: () => ({
+        totals: { msgs_out: server.stats.msgsOut, bytes_out: server.stats.bytesOut },
+        now: { clients: server.clients.size },
+      }),
     };
   },
 };

@@ -150,7 +150,7 @@ export class EndpointServer implements ConnOwner {
     this.unsubs.push(subscriber.on(keys.rankingChanged, () => this.ranking.request()));
     this.unsubs.push(subscriber.on(keys.catalogChanged, () => void this.catalog.load()));
     // After a reconnect (a Redis restart loses everything) rewrite what this endpoint owns at once, rather than at
-    // the next beat. (Local until roles/runtime/redis.ts has a shared "ready again" hook.)
+    // the next beat. Every 'ready' counts, the first one too (not onReadyAgain): Redis may have been down at start.
     const onReady = () => {
       void this.catalog.load();
       if (this.port !== 0 && !this.stopping) void this.beatNow();

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CatalogMovie, RedisContract } from '../../protocol/redis-contract.ts';
 import { queueCatalog, queueRanking } from '../../protocol/redis-writes.ts';
+import { onReadyAgain } from '../runtime/redis.ts';
 import { WindowCounter } from './counter.ts';
 import { Matcher } from './match/matcher.ts';
 import { type PublishMode, Publisher } from './publisher.ts';
@@ -38,6 +39,9 @@ export class Feeder {
   private titles = new Map<number, string>();
   private readonly now: () => number;
   private timer?: NodeJS.Timeout;
+  private offReady?: () => void;
+  /** the catalog in force (what is written to Redis, again after a reconnect) */
+  private catalog: CatalogMovie[];
   private lastRanking = '';
   private rankingBusy = false;
   tweets = 0;
@@ -47,6 +51,7 @@ export class Feeder {
 
   constructor(private readonly o: FeederOptions) {
     this.now = o.now ?? Date.now;
+    this.catalog = o.catalog;
     this.matcher = new Matcher(o.catalog);
     this.setTitles(o.catalog);
     this.counter = new WindowCounter(this.now);
@@ -68,7 +73,20 @@ export class Feeder {
 
   /** Write the catalog, read back the counts of the past hour, and keep the ranking up to date. */
   async start(): Promise<void> {
-    await this.writeCatalog(this.o.catalog);
+    await this.writeCatalog(this.catalog);
+    // a restarted Redis (no persistence) has lost the catalog and the ranking: the feeder owns them, so it
+    // writes them again as soon as its connection is back, or every start_feed would get unknown_movie
+    this.offReady = onReadyAgain(this.o.redis, () => {
+      this.writeCatalog(this.catalog).then(
+        () =>
+          this.o.log.info(
+            { movies: this.catalog.length },
+            'Redis is back: catalog and ranking written again',
+          ),
+        (err) => this.o.log.warn({ err: (err as Error).message }, 'could not write the catalog again'),
+      );
+      void this.publishRanking(true);
+    });
     await this.loadCounts();
     await this.publishRanking(true);
     this.timer = setInterval(() => void this.publishRanking(false), this.o.rankingIntervalMs ?? 1000);
@@ -85,6 +103,7 @@ export class Feeder {
   async replaceCatalog(catalog: CatalogMovie[]): Promise<void> {
     this.matcher = new Matcher(catalog);
     this.setTitles(catalog);
+    this.catalog = catalog;
     await this.writeCatalog(catalog);
     await this.publishRanking(true);
   }
@@ -199,6 +218,7 @@ export class Feeder {
 
   async stop(timeoutMs = 3000): Promise<void> {
     clearInterval(this.timer);
+    this.offReady?.();
     await this.publisher.drain(timeoutMs);
     await this.publishRanking(false);
     this.publisher.close();

@@ -145,6 +145,10 @@ async function startFeeder(ctx: RoleContext<FeederConfig>, hooks: FeederHooks): 
   running.catch((err) => setImmediate(() => Promise.reject(err)));
 
   return {
+    summary: () => ({
+      totals: { tweets: feeder.tweets, matched: feeder.matched, published: feeder.publisher.published },
+      now: { buffered: feeder.publisher.buffered },
+    }),
     gauges: () => ({ ...feeder.gauges(), ...(source.gauges?.() ?? {}), recorded: recorder?.lines ?? 0 }),
     async stop() {
       abort.abort();

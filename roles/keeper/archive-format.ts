@@ -63,6 +63,19 @@ export function objectKey(keeperId: string, firstEntryId: string): string {
   );
 }
 
+/** Object keys as `objectKey` writes them; a spooled object under any other key is refused (see spool.ts). */
+const OBJECT_KEY = /^logs\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/[A-Za-z0-9._-]+-\d+-\d+\.ndjson\.gz$/;
+/** Stream entry ids: ms-seq. */
+const ENTRY_ID = /^\d+-\d+$/;
+
+export function isObjectKey(key: string): boolean {
+  return OBJECT_KEY.test(key);
+}
+
+export function isEntryId(id: unknown): id is string {
+  return typeof id === 'string' && ENTRY_ID.test(id);
+}
+
 export interface ArchiveObject {
   /** key relative to the archive prefix */
   key: string;

@@ -4,6 +4,7 @@
 import type { Redis } from 'ioredis';
 import { KEEPER_GROUP, type RedisContract } from '../../protocol/redis-contract.ts';
 import type { Logger } from '../runtime/logger.ts';
+import { onReadyAgain } from '../runtime/redis.ts';
 import { type ArchiveObject, buildObject, type StreamEntry } from './archive-format.ts';
 import type { Spool } from './spool.ts';
 import type { ArchiveTarget } from './target.ts';
@@ -58,8 +59,12 @@ export class Archiver {
   private drainer?: Promise<void>;
   private wakers: Array<() => void> = [];
   private nextClaimAt = 0;
+  private offReady?: () => void;
   private downSince = 0;
   private lastDownLog = 0;
+  /** first failed store of the current streak of failures (0: the last store worked) */
+  private failingSince = 0;
+  private lastError = '';
 
   /** lines stored in the archive (each line once per copy stored) */
   archived = 0;
@@ -89,8 +94,16 @@ export class Archiver {
     return this.downSince > 0;
   }
 
+  /** Since when stores fail (0: the last one worked) and why; for the outage alert. */
+  get failing(): { since: number; error: string } {
+    return { since: this.failingSince, error: this.lastError };
+  }
+
   async start(): Promise<void> {
     await this.ensureGroup();
+    // a Redis restarted without persistence has no stream and no group: recreate them (MKSTREAM) at once
+    // rather than on the reader's first NOGROUP, so roles' XADDs and God's readers find them
+    this.offReady = onReadyAgain(this.o.redis, () => void this.ensureGroup().catch(() => {}));
     await this.o.spool.init();
     if (this.o.spool.size > 0) {
       this.skip = this.o.spool.ids();
@@ -106,6 +119,7 @@ export class Archiver {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.offReady?.();
     this.wake();
     await this.loop;
     this.cut();
@@ -280,6 +294,7 @@ export class Archiver {
     if (!this.targetDown) {
       try {
         await this.o.target.put(obj.key, obj.body, CONTENT_TYPE);
+        this.failingSince = 0;
         await this.ack(obj.ids);
         this.archived += obj.count;
         this.objects++;
@@ -293,6 +308,8 @@ export class Archiver {
 
   private markDown(err: Error): void {
     const now = Date.now();
+    if (!this.failingSince) this.failingSince = now;
+    this.lastError = err.message;
     if (!this.downSince) {
       this.downSince = now;
       this.lastDownLog = now;
@@ -359,6 +376,7 @@ export class Archiver {
         continue;
       }
       attempt = 0;
+      this.failingSince = 0;
       await this.ack(item.ids);
       await this.o.spool.remove(item.file);
       this.archived += item.count;

@@ -2,6 +2,10 @@
 // (same fingerprint) within --exception-window go into one digest email with their count, sent when the
 // window closes. Counts live in Redis (HINCRBY) so two keepers sharing the stream send one email + one digest:
 // the keeper whose increment opened the window owns it and sends both.
+//
+// On top of that, a global cap: at most --exception-max-emails emails (first occurrences and per-fingerprint
+// digests) per window across all fingerprints and keepers. What goes over it is listed in one storm digest,
+// so 500 distinct exceptions send the cap + 1 emails, not 500.
 import type { Redis } from 'ioredis';
 import type { RedisContract } from '../../protocol/redis-contract.ts';
 import type { Logger } from '../runtime/logger.ts';
@@ -13,6 +17,8 @@ export interface ExceptionOptions {
   redis: Redis;
   keys: RedisContract;
   windowMs: number;
+  /** emails per window over all fingerprints; what is over goes into one storm digest */
+  maxEmails: number;
   notifier: Notifier;
   log: Logger;
 }
@@ -29,12 +35,21 @@ interface Owned {
   dueAt: number;
   first: Seen;
   lastEntryId: string;
+  /** its first email was over the global cap (it is in the storm digest instead) */
+  suppressed: boolean;
 }
+
+/** Lines of a storm digest at most (the rest is counted). */
+const STORM_LINES = 500;
 
 export class ExceptionMonitor {
   private seen = new Map<string, Seen>();
   private owned = new Map<string, Owned>();
+  /** when the budget window we opened closes (0: we do not own one) */
+  private budgetDueAt = 0;
   detected = 0;
+  /** emails held back by the global cap (listed in a storm digest) */
+  suppressed = 0;
 
   constructor(private readonly o: ExceptionOptions) {}
 
@@ -86,7 +101,13 @@ export class ExceptionMonitor {
       if (n !== s.count) continue; // the window was already open (here or at another keeper)
       // we opened the window: email now, digest when it closes; the TTL only cleans up after a dead owner
       await redis.pexpire(key, windowMs + 60_000);
-      this.owned.set(fp, { dueAt: now + windowMs, first: s, lastEntryId: s.entry.id });
+      const own: Owned = { dueAt: now + windowMs, first: s, lastEntryId: s.entry.id, suppressed: false };
+      this.owned.set(fp, own);
+      if (!(await this.takeEmail(now))) {
+        own.suppressed = true;
+        await this.overBudget(fp, s, s.count);
+        continue;
+      }
       await this.o.notifier.send({
         kind: 'exception',
         subject: `Filmgrain: ${s.entry.role} ${s.entry.proc}: ${oneLine(s.err)}`.slice(0, 200),
@@ -99,8 +120,18 @@ export class ExceptionMonitor {
       const res = await redis.multi().hget(key, 'n').del(key).exec();
       this.owned.delete(fp);
       const total = Number(res?.[0]?.[1] ?? 0);
+      if (own.suppressed) {
+        // the storm digest has its first count; repeats since then are added to it (or to the next one)
+        const later = total - own.first.count;
+        if (later > 0) await this.overBudget(fp, own.first, later);
+        continue;
+      }
       const more = total - 1;
       if (more <= 0) continue;
+      if (!(await this.takeEmail(now))) {
+        await this.overBudget(fp, own.first, more);
+        continue;
+      }
       await this.o.notifier.send({
         kind: 'digest',
         subject: `Filmgrain: ${oneLine(own.first.err)} — ${more} more time${more === 1 ? '' : 's'}`.slice(
@@ -113,6 +144,61 @@ export class ExceptionMonitor {
           describe(own.first, fp, windowMs),
       });
     }
+    if (this.budgetDueAt && this.budgetDueAt <= now) await this.sendStormDigest();
+  }
+
+  /** One email from the global budget; the keeper whose increment opens the window owns its storm digest. */
+  private async takeEmail(now: number): Promise<boolean> {
+    const { redis, keys, windowMs } = this.o;
+    const n = await redis.hincrby(keys.keeperExceptionBudget, 'n', 1);
+    if (n === 1) {
+      await redis.pexpire(keys.keeperExceptionBudget, windowMs + 60_000);
+      this.budgetDueAt = now + windowMs;
+    }
+    if (n <= this.o.maxEmails) return true;
+    this.suppressed++;
+    return false;
+  }
+
+  private async overBudget(fp: string, s: Seen, count: number): Promise<void> {
+    const { redis, keys, windowMs } = this.o;
+    await redis
+      .multi()
+      .hincrby(keys.keeperExceptionBudget, `over:${fp}`, count)
+      .hsetnx(keys.keeperExceptionBudget, `about:${fp}`, `${s.entry.role} ${s.entry.proc}: ${oneLine(s.err)}`)
+      // the TTL only cleans up after a dead owner; over-fields written after the owner's close wait for the next
+      .pexpire(keys.keeperExceptionBudget, windowMs + 60_000)
+      .exec();
+  }
+
+  private async sendStormDigest(): Promise<void> {
+    const { redis, keys, windowMs, maxEmails } = this.o;
+    this.budgetDueAt = 0;
+    const res = await redis
+      .multi()
+      .hgetall(keys.keeperExceptionBudget)
+      .del(keys.keeperExceptionBudget)
+      .exec();
+    const h = (res?.[0]?.[1] ?? {}) as Record<string, string>;
+    const over: Array<{ fp: string; count: number; about: string }> = [];
+    for (const [k, v] of Object.entries(h)) {
+      if (!k.startsWith('over:')) continue;
+      const fp = k.slice('over:'.length);
+      over.push({ fp, count: Number(v), about: h[`about:${fp}`] ?? '?' });
+    }
+    if (!over.length) return;
+    over.sort((a, b) => b.count - a.count || a.fp.localeCompare(b.fp));
+    const occurrences = over.reduce((n, o) => n + o.count, 0);
+    const shown = over.slice(0, STORM_LINES);
+    await this.o.notifier.send({
+      kind: 'digest',
+      subject: `Filmgrain: exception storm — ${over.length} exception${over.length === 1 ? '' : 's'} over the cap of ${maxEmails} emails`,
+      text:
+        `${Number(h.n ?? 0)} exception emails were due in ${Math.round(windowMs / 1000)}s; the cap is ${maxEmails} ` +
+        `(--exception-max-emails). These ${over.length} fingerprints (${occurrences} occurrences) were not emailed one by one:\n` +
+        shown.map((o) => `- ${o.fp} ×${o.count}  ${o.about}`).join('\n') +
+        (over.length > shown.length ? `\n(+${over.length - shown.length} more fingerprints)` : ''),
+    });
   }
 }
 

@@ -1,15 +1,14 @@
 // The keeper role: archive every log line, alert on silence and exceptions, publish the endpoint list.
-import os from 'node:os';
-import path from 'node:path';
 import { UserError } from '../runtime/errors.ts';
 import type { RoleDefinition } from '../runtime/role.ts';
+import { ArchiveOutageMonitor } from './archive-alert.ts';
 import { Archiver } from './archiver.ts';
 import { EndpointListWriter } from './endpoint-writer.ts';
 import { ExceptionMonitor } from './exceptions.ts';
 import { Notifier } from './notifier.ts';
 import { checkKeeperConfig, keeperOptions } from './options.ts';
 import { SilenceMonitor } from './silence.ts';
-import { Spool } from './spool.ts';
+import { defaultSpoolDir, Spool } from './spool.ts';
 import { openTarget, parseArchiveUrl } from './target.ts';
 
 /** Lines per second over the last few seconds. */
@@ -55,7 +54,7 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
       );
     }
 
-    const spoolDir = c.spoolDir ?? path.join(os.tmpdir(), `keeper-${ctx.id}`);
+    const spoolDir = c.spoolDir ?? defaultSpoolDir(ctx.id);
     const spool = new Spool(spoolDir, c.spoolMax);
     const notifier = new Notifier({
       log,
@@ -67,10 +66,12 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
       emailFrom: c.emailFrom,
     });
     let archiver: Archiver | undefined;
+    const silenceCheckMs = Math.min(1000, Math.max(50, c.silence / 4));
     const silence = new SilenceMonitor({
       redis: ctx.redis,
       keys: ctx.keys,
       silenceMs: c.silence,
+      checkEveryMs: silenceCheckMs,
       notifier,
       log,
       upToDate: () => Boolean(archiver?.caughtUp && !archiver.backpressured),
@@ -79,6 +80,7 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
       redis: ctx.redis,
       keys: ctx.keys,
       windowMs: c.exceptionWindow,
+      maxEmails: c.exceptionMaxEmails,
       notifier,
       log,
     });
@@ -99,6 +101,28 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
       },
     });
     await archiver.start();
+    for (const r of spool.rejected) {
+      log.warn(
+        { file: `${r.file}.bad`, reason: r.reason },
+        'a spool file was set aside, not uploaded: it is not an object this keeper wrote',
+      );
+    }
+    const outage = new ArchiveOutageMonitor({
+      thresholdMs: c.archiveAlertAfter,
+      notifier,
+      log,
+      target: target.url,
+      keeperId: ctx.id,
+      failing: () => archiver.failing,
+      down: () => archiver.targetDown,
+      spool: () => ({
+        objects: spool.size,
+        bytes: spool.bytes,
+        entries: spool.entries,
+        dir: spool.dir,
+        maxBytes: spool.maxBytes,
+      }),
+    });
     const endpoints = new EndpointListWriter({
       redis: ctx.redis,
       keys: ctx.keys,
@@ -133,8 +157,9 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
         })(),
       );
     };
-    every('silence check', Math.min(1000, Math.max(50, c.silence / 4)), () => silence.tick());
+    every('silence check', silenceCheckMs, () => silence.tick());
     every('exception alerts', Math.min(1000, Math.max(50, c.exceptionWindow / 10)), () => exceptions.tick());
+    every('archive outage', Math.min(1000, Math.max(50, c.archiveAlertAfter / 4)), () => outage.tick());
     every('endpoint list', Math.min(1000, c.endpointsInterval), () => endpoints.tick());
 
     const meter = new RateMeter(() => archiver.archived);
@@ -158,6 +183,10 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
         notifier.close();
         target.close();
       },
+      summary: () => ({
+        totals: { archived: archiver.archived, objects: archiver.objects, alerts: notifier.sent },
+        now: { pending: archiver.pending, spool_bytes: spool.bytes },
+      }),
       gauges: () => ({
         lines_per_s: meter.rate(),
         archived_total: archiver.archived,

@@ -29,6 +29,9 @@ const CHANNEL: Record<Alert['kind'], 'sms' | 'email'> = {
   recovered: 'sms',
   exception: 'email',
   digest: 'email',
+  // the spool fills and then the capped stream: someone should look soon
+  archive_down: 'sms',
+  archive_up: 'sms',
 };
 /** SNS rejects longer SMS bodies */
 const SMS_MAX = 1400;

@@ -72,7 +72,8 @@ export const keeperOptions = {
   spoolDir: {
     flag: '--spool-dir <dir>',
     env: 'FG_KEEPER_SPOOL_DIR',
-    description: 'local folder holding objects while the archive is unreachable (default: <tmp>/keeper-<id>)',
+    description:
+      'private local folder (0700, refused if others can write to it) holding objects while the archive is unreachable (default: $XDG_STATE_HOME or ~/.local/state, then filmgrain/spool/<id>)',
     schema: z.string().min(1).optional(),
   },
   spoolMax: {
@@ -103,6 +104,22 @@ export const keeperOptions = {
       'the first exception is emailed at once; repeats of it within this window go into one digest',
     schema: durationMs.pipe(z.number().min(100, 'must be at least 100ms')),
     default: '10m',
+  },
+  archiveAlertAfter: {
+    flag: '--archive-alert-after <duration>',
+    env: 'FG_KEEPER_ARCHIVE_ALERT_AFTER',
+    description:
+      'alert (SMS) once when storing to the archive has failed this long, with what is spooled; once more when it is back',
+    schema: durationMs.pipe(z.number().min(100, 'must be at least 100ms')),
+    default: '5m',
+  },
+  exceptionMaxEmails: {
+    flag: '--exception-max-emails <n>',
+    env: 'FG_KEEPER_EXCEPTION_MAX_EMAILS',
+    description:
+      'at most this many exception emails per --exception-window over all exceptions; the rest go into one storm digest',
+    schema: intFrom(1, 100_000),
+    default: '20',
   },
 } satisfies OptionsSpec;
 

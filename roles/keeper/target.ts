@@ -130,8 +130,27 @@ export class FileTarget implements ArchiveTarget {
     this.url = `file://${dir}`;
   }
 
+  /** The file of `key`; a key that would resolve outside the folder (`../x`, `/etc/x`) is refused. */
+  fileOf(key: string): string {
+    const file = path.resolve(this.dir, key);
+    const rel = path.relative(path.resolve(this.dir), file);
+    if (
+      !key ||
+      rel === '' ||
+      rel === '..' ||
+      rel.startsWith(`..${path.sep}`) ||
+      path.isAbsolute(rel) ||
+      key.includes('\0')
+    ) {
+      throw new Error(
+        `refused to write ${JSON.stringify(key.slice(0, 200))}: it is outside the archive folder ${this.dir}`,
+      );
+    }
+    return file;
+  }
+
   async put(key: string, body: Buffer): Promise<void> {
-    const file = path.join(this.dir, key);
+    const file = this.fileOf(key);
     await fs.mkdir(path.dirname(file), { recursive: true });
     // temp file + rename: readers never see half an object, a retried write replaces the old one whole
     const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;

@@ -98,6 +98,14 @@ export const commonOptions = {
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
     default: 'info',
   },
+  summaryInterval: {
+    flag: '--summary-interval <duration>',
+    env: 'FG_SUMMARY_INTERVAL',
+    description:
+      "how often the role logs a summary line of what it did; keep it below the keeper's --silence (default 60s)",
+    schema: durationMs.pipe(z.number().min(100, 'must be at least 100ms')),
+    default: '30s',
+  },
   stopTimeout: {
     flag: '--stop-timeout <duration>',
     env: 'FG_STOP_TIMEOUT',

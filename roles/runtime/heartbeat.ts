@@ -7,6 +7,7 @@ import {
   type RedisContract,
   type Role,
 } from '../../protocol/redis-contract.ts';
+import { onReadyAgain } from './redis.ts';
 
 export interface HeartbeatOptions {
   redis: Redis;
@@ -21,6 +22,7 @@ export interface HeartbeatOptions {
 
 export class HeartbeatPublisher {
   private timer?: NodeJS.Timeout;
+  private offReady?: () => void;
   private lastCpu = process.cpuUsage();
   private lastAt = process.hrtime.bigint();
   readonly startedAt = new Date().toISOString();
@@ -30,6 +32,8 @@ export class HeartbeatPublisher {
 
   start(): void {
     void this.beat();
+    // Redis back (maybe restarted empty): beat now rather than up to an interval later
+    this.offReady = onReadyAgain(this.o.redis, () => void this.beat());
     this.timer = setInterval(() => void this.beat(), this.o.intervalMs ?? HEARTBEAT_INTERVAL_MS);
     this.timer.unref();
   }
@@ -74,6 +78,7 @@ export class HeartbeatPublisher {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.offReady?.();
     const { redis, keys, role, id } = this.o;
     if (redis.status !== 'ready') return;
     await redis

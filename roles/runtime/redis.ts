@@ -79,3 +79,17 @@ export function connectFromConfig(cfg: CommonConfig, name: string, extra: Partia
 
 /** Hide the password of a Redis URL for logs and errors (one implementation: redact.ts). */
 export { redactUrl } from './redact.ts';
+/**
+ * Run `fn` each time `redis` becomes ready again after having been ready (a reconnect, e.g. Redis restarted):
+ * shared state a role owns (catalog, ranking, heartbeat, consumer groups, registry records) may be gone and is
+ * rewritten there. Not called for the first connect. Returns the function that removes the hook.
+ */
+export function onReadyAgain(redis: Redis, fn: () => void): () => void {
+  let seen = redis.status === 'ready';
+  const onReady = () => {
+    if (seen) fn();
+    seen = true;
+  };
+  redis.on('ready', onReady);
+  return () => redis.off('ready', onReady);
+}

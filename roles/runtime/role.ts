@@ -15,6 +15,7 @@ import { RedisLogSink } from './log-sink.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { connectFromConfig, type RedisConnectOptions, redactUrl } from './redis.ts';
 import { Subscriber } from './subscriber.ts';
+import { type RoleSummary, SummaryTimer } from './summary.ts';
 import { builtVersion } from './version.ts';
 
 export interface RoleContext<C> {
@@ -41,6 +42,8 @@ export interface RoleInstance {
   /** graceful stop; the runtime enforces the deadline */
   stop(reason: string): Promise<void>;
   gauges?(): Record<string, number>;
+  /** counters for the periodic summary line (summary.ts), which is also the role's sign of life */
+  summary?(): RoleSummary;
 }
 
 export interface RoleDefinition<S extends OptionsSpec> {
@@ -197,11 +200,18 @@ export async function startRole<S extends OptionsSpec>(
     throw err;
   }
   heartbeat.start();
+  const summary = new SummaryTimer({
+    log,
+    intervalMs: config.summaryInterval,
+    collect: () => instance?.summary?.(),
+  });
+  summary.start();
 
   let stopping: Promise<void> | undefined;
   const stop = (reason = 'stop') =>
     (stopping ??= (async () => {
       abort.abort();
+      summary.stop();
       log.info({ reason }, `${def.role} stopping`);
       const deadline = new Promise<'timeout'>((r) =>
         setTimeout(() => r('timeout'), config.stopTimeout).unref(),

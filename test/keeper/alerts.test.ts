@@ -172,6 +172,60 @@ describe('keeper alerts', () => {
     await k.stop();
   }, 60_000);
 
+  it('an exception storm: 500 distinct exceptions → the cap of emails plus one digest listing the rest', async () => {
+    const prefix = 'storm:';
+    const keys = redisContract(prefix);
+    const to = 'storm@example.com';
+    const mails = async () => (await moto.sentEmails()).filter((m) => m.to.includes(to));
+    const k = await keeper(prefix, [
+      '--alert-email',
+      to,
+      '--email-from',
+      'god@example.com',
+      '--exception-window',
+      '4s',
+      '--exception-max-emails',
+      '10',
+    ]);
+    const sink = new RedisLogSink({
+      redis: client,
+      stream: keys.logStream,
+      role: 'endpoint',
+      id: 'e9',
+      host: 'h',
+    });
+    const log = createLogger({
+      role: 'endpoint',
+      id: 'e9',
+      host: 'h',
+      level: 'info',
+      sink,
+      stdout: { write() {} },
+    });
+    // distinct fingerprints: numbers are blanked, so the messages differ in letters
+    const word = (i: number) =>
+      Array.from(String(i).padStart(3, '0'), (d) => 'abcdefghij'[Number(d)]).join('');
+    for (let i = 0; i < 500; i++) log.error({ err: new Error(`storm ${word(i)} failed`) }, 'request failed');
+    await sink.drain(10_000);
+    const storm = async () => (await mails()).filter((m) => m.subject.includes('exception storm'));
+    await waitFor(async () => (await storm()).length >= 1, 40_000, 'the storm digest');
+    await sleep(4500); // another window: nothing more
+    const all = await mails();
+    expect(
+      all.filter((m) => m.subject.includes('storm ') && !m.subject.includes('exception storm')),
+    ).toHaveLength(10);
+    expect(all).toHaveLength(11);
+    const [digest] = await storm();
+    expect(digest!.subject).toContain('490 exceptions over the cap of 10');
+    // every fingerprint not emailed is listed, with who logged it
+    const listed = digest!.body
+      .split('\n')
+      .filter((l) => /^- [0-9a-f]{16} ×1 {2}endpoint e9: Error: storm [a-j]{3} failed$/.test(l));
+    expect(listed).toHaveLength(490);
+    sink.close();
+    await k.stop();
+  }, 90_000);
+
   it('without SNS/SES configured, alerts go to the keeper log and the alerts stream only', async () => {
     const prefix = 'nolog:';
     const keys = redisContract(prefix);

@@ -4,10 +4,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KEEPER_GROUP, redisContract } from '../../protocol/redis-contract.ts';
+import { AlertFieldsSchema, KEEPER_GROUP, redisContract } from '../../protocol/redis-contract.ts';
 import { RedisLogSink } from '../../roles/runtime/log-sink.ts';
 import { createLogger } from '../../roles/runtime/logger.ts';
 import {
+  killTracked,
   makeTempDir,
   type Moto,
   type RedisServer,
@@ -15,6 +16,7 @@ import {
   startMoto,
   startRedis,
   waitFor,
+  waitForLine,
 } from '../harness/index.ts';
 import {
   compareIds,
@@ -23,6 +25,7 @@ import {
   pendingCount,
   readDirArchive,
   readS3Archive,
+  spawnKeeper,
   startKeeper,
   uniqueByEntry,
   xaddLines,
@@ -312,6 +315,85 @@ describe('keeper archive', () => {
     expect(await pendingCount(client, keys)).toBe(0);
   }, 90_000);
 
+  it('an archive outage longer than --archive-alert-after → one alert with what is spooled; back → one recovery', async () => {
+    const prefix = 'aout:';
+    const keys = redisContract(prefix);
+    const spoolDir = makeTempDir('spool-aout');
+    const phone = '+15555550177';
+    // SMS through a second moto that stays up; S3 is the one that goes down
+    const sns = await startMoto();
+    const alerts = async () =>
+      (await client.xrange(keys.alerts, '-', '+')).map(([, f]) => AlertFieldsSchema.parse(fields(f)));
+    const k = spawnKeeper(
+      [
+        '--redis',
+        getRedis().url,
+        '--prefix',
+        prefix,
+        '--id',
+        'k-aout',
+        '--archive',
+        `s3://${BUCKET}/aout`,
+        '--flush',
+        '200ms',
+        '--spool-dir',
+        spoolDir,
+        '--alert-sms',
+        phone,
+        '--archive-alert-after',
+        '1500ms',
+      ],
+      { ...getMoto().env, AWS_ENDPOINT_URL: sns.endpoint, AWS_ENDPOINT_URL_S3: getMoto().endpoint },
+      'keeper-aout',
+    );
+    const src = { role: 'feeder', id: 'f-aout', host: 'host-a' };
+    try {
+      await waitForLine(k, /keeper running/, 20_000);
+      const first = await xaddLines(client, keys, src, ['{"level":30,"n":0}']);
+      await waitFor(
+        async () => (await readS3Archive(getMoto(), BUCKET, 'aout')).some((a) => a.entryId === first[0]),
+        20_000,
+        'archived before the outage',
+      );
+      await getMoto().kill();
+      for (let i = 1; i <= 5; i++) {
+        await xaddLines(client, keys, src, [`{"level":30,"n":${i}}`]);
+        await sleep(300);
+      }
+      await waitFor(
+        async () => (await alerts()).some((a) => a.kind === 'archive_down'),
+        20_000,
+        'outage alert',
+      );
+      const down = (await alerts()).find((a) => a.kind === 'archive_down')!;
+      expect(down.delivered).toBe('sms');
+      expect(down.text).toMatch(/Spooled: [1-9]\d* objects, [1-9]\d* log lines/);
+      expect(down.text).toContain(spoolDir);
+      await sleep(3000); // still down: no second alert
+      expect((await alerts()).map((a) => a.kind)).toEqual(['archive_down']);
+
+      await getMoto().start();
+      await createBucket(getMoto(), BUCKET);
+      await waitFor(
+        async () => (await alerts()).some((a) => a.kind === 'archive_up'),
+        30_000,
+        'recovery alert',
+      );
+      await sleep(2000);
+      expect((await alerts()).map((a) => [a.kind, a.delivered])).toEqual([
+        ['archive_down', 'sms'],
+        ['archive_up', 'sms'],
+      ]);
+      const sms = (await sns.sentSms()).filter((m) => m.phone === phone);
+      expect(sms).toHaveLength(2);
+      expect(sms[0]!.message).toMatch(/archive unreachable/);
+      expect(sms[1]!.message).toMatch(/archive reachable again/);
+    } finally {
+      await killTracked(k);
+      await sns.stop();
+    }
+  }, 90_000);
+
   it('two keepers in one group share the work; each line archived once', async () => {
     const prefix = 'two:';
     const keys = redisContract(prefix);
@@ -346,6 +428,10 @@ describe('keeper archive', () => {
     await Promise.all([a.stop(), b.stop()]);
   }, 90_000);
 });
+
+function fields(f: string[]): Record<string, string> {
+  return Object.fromEntries(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i], f[2 * i + 1]]));
+}
 
 function pairs(row: unknown[]): Record<string, unknown> {
   const o: Record<string, unknown> = {};

@@ -56,7 +56,7 @@ describe('keeper killed with SIGKILL', () => {
       '--claim-idle',
       '1s',
     ];
-    const env = { ...moto.env, FG_LOG_LEVEL: 'info' };
+    const env = { ...moto.env, FG_LOG_LEVEL: 'info', XDG_STATE_HOME: makeTempDir('crash-state') };
     const src = { role: 'feeder', id: 'f-crash', host: 'host-c' };
     const produced: string[] = [];
     let n = 0;

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import type { Role } from '../../../protocol/redis-contract.ts';
 import { UserError } from '../../../roles/runtime/errors.ts';
+import { durationMs } from '../../../roles/runtime/config.ts';
 import type { GodConfig } from './schema.ts';
 
 /** Config option (dotted, under roles.<role>.options) → the role's environment variable. */
@@ -74,6 +75,10 @@ export function roleEnv(config: GodConfig, role: Role, o: RoleEnvOptions): Recor
   const release = o.release ?? config.release;
   if (release) env.FG_RELEASE = release;
   if (o.hostName) env.FG_HOST = o.hostName;
+  // every role's summary line is its sign of life for the keeper's silence alert: log it at half the silence
+  const silence = (config.roles.keeper.options as { alerts?: { silence?: string } }).alerts?.silence;
+  const silenceMs = silence === undefined ? undefined : durationMs.safeParse(silence).data;
+  if (silenceMs) env.FG_SUMMARY_INTERVAL = `${Math.max(100, Math.floor(silenceMs / 2))}ms`;
   const names = ROLE_OPTION_ENV[role];
   for (const [key, value] of flatten(entry.options as Record<string, unknown>)) {
     const name = names[key];

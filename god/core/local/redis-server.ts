@@ -1,4 +1,4 @@
-// The local fleet's private redis-server: a free loopback port, its data in the state dir, no persistence.
+// The local fleet's private redis-server: a free loopback port, its data in the state dir (append-only file).
 // It has a random password (any local user can reach a loopback port): written to a 0600 config file in the
 // 0700 redis folder, never on argv (visible in ps and /proc/<pid>/cmdline), and handed to the roles in
 // FG_REDIS_URL through their environment only.
@@ -82,8 +82,9 @@ export async function startPrivateRedis(o: { bin: string; dir: string }): Promis
         o.dir,
         '--save',
         '',
+        // an append-only file in the state folder: a restarted Redis keeps the log stream and the fleet's state
         '--appendonly',
-        'no',
+        'yes',
         '--daemonize',
         'no',
         '--protected-mode',

@@ -40,7 +40,7 @@ export const MarkSchema = z.union([
 export type Mark = z.output<typeof MarkSchema>;
 /** a mark, or a duration back from now (Redis's now) */
 const since = z.union([MarkSchema, DurationSchema]);
-const alertKind = z.enum(['silence', 'recovered', 'exception', 'digest']);
+const alertKind = z.enum(['silence', 'recovered', 'exception', 'digest', 'archive_down', 'archive_up']);
 /** text where an empty value (a variable left at "") means "not given" */
 const optionalText = z
   .string()

@@ -12,6 +12,8 @@ const LEVEL: Record<AlertFields['kind'], AlertRow['level']> = {
   exception: 'error',
   digest: 'warn',
   recovered: 'info',
+  archive_down: 'error',
+  archive_up: 'info',
 };
 
 export function toAlert(id: string, flat: string[]): Omit<AlertRow, 'key'> & { key: string } {
