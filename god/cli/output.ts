@@ -1,7 +1,7 @@
 // How the CLI prints: plain lines (colored on a TTY; progress and events on stderr, results on stdout) or,
 // with --json, NDJSON on stdout: every GodEvent as it happens, then one `result` line (or an `error` line).
 import { z } from 'zod';
-import { UserError } from '../../roles/runtime/errors.ts';
+import { ERROR_CODES, UserError } from '../../kernel/errors.ts';
 import type { GodEvent } from '../core/events.ts';
 
 // ---- the NDJSON shapes (stable: CI and the TUI read them) ----
@@ -157,8 +157,7 @@ export class Output {
     const ue = err instanceof UserError ? err : undefined;
     const message = ue ? ue.message : err instanceof Error ? err.message : String(err);
     const code = ue?.code ?? 'GOD_INTERNAL';
-    const hint =
-      ue?.hint ?? (ue ? undefined : 'This is a bug in God; please report it with the command you ran.');
+    const hint = ue ? ue.hint : ERROR_CODES.GOD_INTERNAL.hint;
     if (this.json) {
       this.line({
         type: 'error',

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { isHealthyEndpoint } from '../../protocol/endpoint-list.ts';
 import { type ControlMessage, EndpointRecordSchema } from '../../protocol/redis-contract.ts';
-import { UserError } from '../../roles/runtime/errors.ts';
+import { UserError } from '../../kernel/errors.ts';
 import type { EventSink } from './events.ts';
 import type { FleetRedis } from './redis.ts';
 

@@ -2,7 +2,7 @@
 // The CLI commands, the TUI keys and playbook steps all call these.
 import { z } from 'zod';
 import { type Role, RoleSchema } from '../../protocol/redis-contract.ts';
-import { UserError } from '../../roles/runtime/errors.ts';
+import { UserError } from '../../kernel/errors.ts';
 import type { GodConfig } from './config/schema.ts';
 import { ROLES } from './config/schema.ts';
 import { type EventSink, timedStep } from './events.ts';

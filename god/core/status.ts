@@ -7,9 +7,9 @@ import {
   HeartbeatSchema,
   RoleSchema,
 } from '../../protocol/redis-contract.ts';
-import { UserError } from '../../roles/runtime/errors.ts';
+import { UserError } from '../../kernel/errors.ts';
 import { readHeartbeats } from '../../roles/runtime/heartbeat.ts';
-import { redactUrl } from '../../roles/runtime/redis.ts';
+import { redactUrl } from '../../kernel/redact.ts';
 import type { EventSink } from './events.ts';
 import type { FleetRedis } from './redis.ts';
 import type { ExpectedProcess, Provider } from './providers/types.ts';

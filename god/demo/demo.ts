@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Role } from '../../protocol/redis-contract.ts';
 import { ENDPOINT_LIST_FILE } from '../../protocol/endpoint-list.ts';
 import { createLogger } from '../../roles/runtime/logger.ts';
-import { UserError } from '../../roles/runtime/errors.ts';
+import { UserError } from '../../kernel/errors.ts';
 import { RedisLogSink } from '../../roles/runtime/log-sink.ts';
 import { type GodConfig, GodConfigSchema } from '../core/config/schema.ts';
 import type { EventBus } from '../core/events.ts';

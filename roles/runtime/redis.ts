@@ -77,7 +77,5 @@ export function connectFromConfig(cfg: CommonConfig, name: string, extra: Partia
   });
 }
 
-/** Hide the password of a Redis URL for logs and errors. */
-export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
-}
+/** Hide the password of a Redis URL for logs and errors (one implementation: kernel/redact.ts). */
+export { redactUrl } from '../../kernel/redact.ts';

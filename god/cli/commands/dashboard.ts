@@ -1,7 +1,7 @@
 // `god dashboard` (and `god` alone on a terminal): the live dashboard over the same services as the CLI.
 // Not a TTY, or CI set, or --plain: no Ink — the same feeds as plain lines, or NDJSON with --json.
-import { durationMs } from '../../../roles/runtime/config.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { durationMs } from '../../../kernel/units.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import { deploy } from '../../core/deploy/deploy.ts';
 import { isRemoteProvider } from '../../core/providers/types.ts';
 import { startFeeds } from '../../tui/adapters/index.ts';

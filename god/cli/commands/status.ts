@@ -1,4 +1,5 @@
 // `god status [--json] [--check]`: expected processes joined with live heartbeats, machines, Redis.
+import { ERROR_CODES } from '../../../kernel/errors.ts';
 import type { CliContext } from '../context.ts';
 import type { CommandSpec } from '../spec.ts';
 import { fmtBytes, fmtDuration, table } from '../output.ts';
@@ -91,6 +92,6 @@ export const statusCommand: CommandSpec = {
     } else redisError = 'no Redis known (the fleet is not running and the config names none)';
     const report = await getStatus({ provider, redis, redisUrl, redisError });
     ctx.out.result('status', report, (r) => renderStatus(ctx, r), report.ok);
-    return opts.check && !report.ok ? 3 : 0;
+    return opts.check && !report.ok ? ERROR_CODES.GOD_CHECK_FAILED.exit : 0;
   },
 };

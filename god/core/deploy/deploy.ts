@@ -1,5 +1,5 @@
 // `god deploy`: ship the role bundles to every host, switch `current`, restart, health-check; rolling by batches.
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import { nullSink, timedStep } from '../events.ts';
 import type { SshConnection } from '../ssh/connection.ts';
 import { SshPool } from '../ssh/pool.ts';
@@ -55,7 +55,7 @@ export function prepareRelease(
   const hosts = hostsRunning(o.hosts, o.roles);
   if (hosts.length === 0) {
     throw new UserError(`no host runs ${o.roles?.join(', ') ?? 'any role'}`, {
-      code: 'FG_DEPLOY_NO_HOSTS',
+      code: 'GOD_DEPLOY_NO_HOSTS',
       hint: 'Check the roles of the hosts in the inventory (god.config.yaml) and --roles.',
     });
   }
@@ -155,7 +155,7 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
         throw new UserError(
           'lost the deploy lock during the rollout (Redis unreachable or the lock was broken); stopped',
           {
-            code: 'FG_DEPLOY_LOCK_LOST',
+            code: 'GOD_DEPLOY_LOCK_LOST',
             hint: 'Check Redis and who deploys now (`god status`), then run the deploy again.',
           },
         );
@@ -239,7 +239,7 @@ async function deployHost(
       const err = await healthOf(o.redis, o.keys, conn, host, procs, release.version, before, s.healthMs);
       if (err)
         throw new UserError(err, {
-          code: 'FG_DEPLOY_HEALTH',
+          code: 'GOD_DEPLOY_HEALTH',
           hint:
             'The batch is rolled back; look at the log lines above or `god logs --host ' + host.name + '`.',
         });

@@ -7,8 +7,7 @@ import type { RedisContract, Role } from '../../../protocol/redis-contract.ts';
 import type { SshConnection } from '../ssh/connection.ts';
 import { logTail } from './host-ops.ts';
 import type { DeployHost } from './types.ts';
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep } from '../../../kernel/sleep.ts';
 
 /** started_at of each process's current heartbeat (to tell a fresh process from the old one). */
 export async function heartbeatStarts(

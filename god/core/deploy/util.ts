@@ -1,6 +1,6 @@
 // Small helpers for running hosts in parallel and in batches.
 import type { Role } from '../../../protocol/redis-contract.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import type { DeployHost, HostResult } from './types.ts';
 
 /** Run `fn` over items with at most `limit` at a time; results in input order. */
@@ -29,7 +29,7 @@ export function batchSize(spec: string | number | undefined, total: number): num
   const n = m ? Number(m[1]) : Number.NaN;
   if (!m || n < 1 || (m[2] && n > 100)) {
     throw new UserError(`invalid --batch "${s}"`, {
-      code: 'FG_DEPLOY_BATCH',
+      code: 'GOD_DEPLOY_BATCH',
       hint: 'Give a number of hosts per batch (e.g. 2) or a percentage of the hosts (e.g. 25%).',
     });
   }

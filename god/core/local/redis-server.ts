@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 
 export interface PrivateRedis {
   url: string;

@@ -3,7 +3,7 @@
 import { AlertFieldsSchema, type AlertFields } from '../../../protocol/redis-contract.ts';
 import type { FleetRedis } from '../../core/redis.ts';
 import type { AlertRow, DashboardStore } from '../store.ts';
-import { sleep } from './poll.ts';
+import { sleep } from '../../../kernel/sleep.ts';
 
 type Entry = [string, string[]];
 

@@ -2,7 +2,7 @@
 import type { EventBus } from '../../core/events.ts';
 import type { Provider } from '../../core/providers/types.ts';
 import type { FleetRedis } from '../../core/redis.ts';
-import { redactUrl } from '../../../roles/runtime/redis.ts';
+import { redactUrl } from '../../../kernel/redact.ts';
 import type { DashboardStore } from '../store.ts';
 import { feedAlerts } from './alerts.ts';
 import { feedLogs } from './logs.ts';

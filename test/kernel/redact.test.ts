@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../roles/runtime/logger.ts';
-import { scrubSecrets } from '../../roles/runtime/redact.ts';
+import { scrubSecrets } from '../../kernel/redact.ts';
 
 describe('secrets never reach a log line', () => {
   it('scrubs secret shapes inside strings', () => {

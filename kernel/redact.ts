@@ -20,6 +20,11 @@ export const REDACT_PATHS = [
   '*.headers.authorization',
 ];
 
+/** Hide the password of a URL (a Redis URL: redis://:pw@host) for logs and errors. */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
+}
+
 const PATTERNS: Array<[RegExp, string]> = [
   // user:password@ in URLs (redis://:pw@host, https://u:p@host)
   [/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s"]*:)[^@\s"/]+@/gi, '$1***@'],
