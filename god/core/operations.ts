@@ -6,15 +6,14 @@ import { UserError } from '../../kernel/errors.ts';
 import type { GodConfig } from './config/schema.ts';
 import { ROLES } from './config/schema.ts';
 import { type EventSink, timedStep } from './events.ts';
-import type { ExpectedProcess, Provider } from './providers/types.ts';
+import { type ExpectedProcess, ExpectedProcessSchema, type Provider } from './providers/types.ts';
+import { ProviderKindSchema } from '../../kernel/providers.ts';
 import type { FleetRedis } from './redis.ts';
 import { waitHealthy } from './status.ts';
 
-export const ExpectedProcessSchema = z.object({ role: RoleSchema, id: z.string(), host: z.string() });
-
 export const OperationResultSchema = z.object({
   action: z.enum(['up', 'down', 'restart']),
-  provider: z.enum(['local', 'ssh', 'ec2']),
+  provider: ProviderKindSchema,
   role: RoleSchema.nullable(),
   /** the count converged to (up), null for all roles at their configured counts */
   count: z.number().int().nullable(),

@@ -12,7 +12,8 @@ import { readHeartbeats } from '../../roles/runtime/heartbeat.ts';
 import { redactUrl } from '../../kernel/redact.ts';
 import type { EventSink } from './events.ts';
 import type { FleetRedis } from './redis.ts';
-import type { ExpectedProcess, Provider } from './providers/types.ts';
+import { type ExpectedProcess, MachineSchema, type Provider } from './providers/types.ts';
+import { ProviderKindSchema } from '../../kernel/providers.ts';
 
 /** Older than this a heartbeat is stale: 2.5 beat intervals, i.e. two missed beats. */
 export const STALE_AFTER_MS = 2.5 * HEARTBEAT_INTERVAL_MS;
@@ -38,20 +39,12 @@ export const ProcessStatusSchema = z.object({
 });
 export type ProcessStatus = z.infer<typeof ProcessStatusSchema>;
 
-export const MachineStatusSchema = z.object({
-  provider: z.enum(['local', 'ssh', 'ec2']),
-  id: z.string(),
-  name: z.string(),
-  address: z.string().optional(),
-  port: z.number().int().optional(),
-  state: z.string(),
-  roles: z.array(RoleSchema),
-  tags: z.record(z.string(), z.string()).optional(),
-});
+/** a machine as `status --json` shows it: the providers' one Machine schema */
+export const MachineStatusSchema = MachineSchema;
 
 export const StatusReportSchema = z.object({
   at: z.string(),
-  provider: z.enum(['local', 'ssh', 'ec2']),
+  provider: ProviderKindSchema,
   redis: z.object({ url: z.string().nullable(), ok: z.boolean(), error: z.string().optional() }),
   machines: z.array(MachineStatusSchema),
   processes: z.array(ProcessStatusSchema),

@@ -1,5 +1,7 @@
 // The god.config.yaml schema: one zod schema, the types derived from it are what every God service reads.
 import { z } from 'zod';
+import { ProviderKindSchema } from '../../../kernel/providers.ts';
+import { durationText } from '../../../kernel/units.ts';
 import { DEFAULT_PREFIX, type Role, RoleSchema } from '../../../protocol/redis-contract.ts';
 
 export const ROLES: readonly Role[] = RoleSchema.options;
@@ -10,14 +12,8 @@ const port = z
   .min(1, 'must be a port number 1-65535')
   .max(65535, 'must be a port number 1-65535');
 const count = z.number().int().min(0, 'must be 0 or more').max(1000, 'must be at most 1000');
-/** Durations as in the roles' flags: 250ms, 30s, 5m, 1h (kept as strings, roles parse them). */
-const duration = z
-  .union([z.string(), z.number()])
-  .transform((v) => String(v))
-  .refine(
-    (v) => /^\d+(\.\d+)?\s*(ms|s|m|h)?$/.test(v.trim()),
-    'must be a duration like 250ms, 30s, 5m or 1h',
-  );
+/** Durations as in the roles' flags: 250ms, 30s, 5m, 1h (kept as text, parsed where they are used). */
+const duration = durationText;
 export const redisUrlSchema = z
   .string()
   .refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss://')
@@ -237,7 +233,7 @@ export const LocalSchema = z
 
 export const GodConfigSchema = z
   .object({
-    provider: z.enum(['local', 'ssh', 'ec2']).default('local'),
+    provider: ProviderKindSchema.default('local'),
     redis: z
       .object({
         /** the fleet's Redis; local without it: a private redis-server */
@@ -288,4 +284,3 @@ export type RolesConfig = z.output<typeof RolesSchema>;
 export type FeederOptions = z.output<typeof FeederOptionsSchema>;
 export type EndpointOptions = z.output<typeof EndpointOptionsSchema>;
 export type KeeperOptions = z.output<typeof KeeperOptionsSchema>;
-export type ProviderKind = GodConfig['provider'];
