@@ -196,19 +196,6 @@ export function table(rows: string[][], header?: string[]): string[] {
   );
 }
 
-export function fmtBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined) return '-';
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
-}
-
 export function fmtDuration(s: number | null | undefined): string {
   if (s === null || s === undefined) return '-';
   if (s < 60) return `${Math.round(s)}s`;

@@ -1,5 +1,6 @@
 // `god deploy`: ship the role bundles to every host, switch `current`, restart, health-check; rolling by batches.
 import { UserError } from '../../../kernel/errors.ts';
+import { formatBytes } from '../../../kernel/units.ts';
 import { nullSink, timedStep } from '../events.ts';
 import type { SshConnection } from '../ssh/connection.ts';
 import { SshPool } from '../ssh/pool.ts';
@@ -9,7 +10,7 @@ import { DeployLock } from './lock.ts';
 import { type LocalRelease, loadRelease } from './release.ts';
 import { readState } from './remote-state.ts';
 import type { DeployHost, DeployResult, HostResult, ProcessMode, RemoteRunOptions } from './types.ts';
-import { batchSize, chunk, errorFields, fmtBytes, hostsRunning, mapLimit, newHostResult } from './util.ts';
+import { batchSize, chunk, errorFields, hostsRunning, mapLimit, newHostResult } from './util.ts';
 
 export interface DeployOptions extends RemoteRunOptions {
   version?: string;
@@ -36,7 +37,7 @@ export function planSummary(p: HostPlan): string {
   const parts = [`${p.previous ?? '(none)'} → ${p.version}`];
   if (p.upload.length)
     parts.push(
-      `upload ${p.upload.map((f) => f.name).join(', ')} (${fmtBytes(p.upload.reduce((a, f) => a + f.bytes, 0))})`,
+      `upload ${p.upload.map((f) => f.name).join(', ')} (${formatBytes(p.upload.reduce((a, f) => a + f.bytes, 0))})`,
     );
   if (p.reuse.length) parts.push(`reuse ${p.reuse.map(([, n]) => n).join(', ')}`);
   if (p.unchanged.length) parts.push(`${p.unchanged.length} unchanged`);
@@ -213,11 +214,11 @@ async function deployHost(
     if (plan.upload.length) {
       step = 'upload';
       const tu = Date.now();
-      hostEv('start', { detail: `${plan.upload.length} files, ${fmtBytes(res.bytes)}`, progress: 0 });
+      hostEv('start', { detail: `${plan.upload.length} files, ${formatBytes(res.bytes)}`, progress: 0 });
       await uploadFiles(conn, host, plan, (done, total, file) =>
         hostEv('progress', { progress: total ? done / total : 1, detail: file }),
       );
-      hostEv('end', { ok: true, ms: Date.now() - tu, detail: `${fmtBytes(res.bytes)}` });
+      hostEv('end', { ok: true, ms: Date.now() - tu, detail: `${formatBytes(res.bytes)}` });
     }
     step = 'activate';
     const ta = Date.now();

@@ -64,6 +64,3 @@ export function errorFields(err: unknown): { error: string; code?: string; hint?
   if (err instanceof UserError) return { error: err.message, code: err.code, hint: err.hint };
   return { error: err instanceof Error ? err.message : String(err) };
 }
-
-export const fmtBytes = (n: number): string =>
-  n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} B`;
