@@ -98,7 +98,7 @@ export function demoConfig(stateDir: string, rate: number, catalog: string = BUN
 
 export class Demo {
   fleet!: LocalFleet;
-  fr!: FleetRedis;
+  fleetRedis!: FleetRedis;
   swarm?: Swarm;
   startedAt = Date.now();
   readonly stateDir: string;
@@ -132,16 +132,16 @@ export class Demo {
       initial: 'config',
       baseDir: PACKAGE_ROOT,
     });
-    this.fr = await connectFleetRedis(this.fleet.redisUrl, {
+    this.fleetRedis = await connectFleetRedis(this.fleet.redisUrl, {
       prefix: this.config.redis.prefix,
       name: 'god-demo',
     });
     // the swarm logs like a role does: into the fleet's log stream (not to the terminal)
-    const logRedis = this.fr.duplicate('swarm-logs');
+    const logRedis = this.fleetRedis.duplicate('swarm-logs');
     const host = os.hostname();
     this.sink = new RedisLogSink({
       redis: logRedis,
-      stream: this.fr.keys.logStream,
+      stream: this.fleetRedis.keys.logStream,
       role: 'client',
       id: 'swarm',
       host,
@@ -190,7 +190,7 @@ export class Demo {
     // the summary's seconds count from here: the time the system really ran
     let last = '';
     while (!signal?.aborted) {
-      const view = await readHeartbeatView(this.fr).catch(() => undefined);
+      const view = await readHeartbeatView(this.fleetRedis).catch(() => undefined);
       const { processes } = joinStatus(this.fleet.expected(), view);
       const waiting = processes.filter((p) => p.state !== 'up').map((p) => p.id);
       if (waiting.length === 0 && this.swarm) {
@@ -215,11 +215,11 @@ export class Demo {
 
   async summary(): Promise<DemoSummary> {
     const expected = this.fleet.expected();
-    const view = await readHeartbeatView(this.fr).catch(() => undefined);
+    const view = await readHeartbeatView(this.fleetRedis).catch(() => undefined);
     const { processes } = joinStatus(expected, view);
     const gauge = (role: Role, name: string) =>
       processes.filter((p) => p.role === role).reduce((s, p) => s + (p.gauges[name] ?? 0), 0);
-    const raw = await this.fr.redis.get(this.fr.keys.ranking).catch(() => null);
+    const raw = await this.fleetRedis.redis.get(this.fleetRedis.keys.ranking).catch(() => null);
     const ranking = raw
       ? (JSON.parse(raw) as { movies: Array<{ id: number; title: string; count: number }> })
       : { movies: [] };
@@ -264,7 +264,7 @@ export class Demo {
       await this.swarm?.stop();
       await this.sink?.drain(1000);
       this.sink?.close();
-      this.fr?.close();
+      this.fleetRedis?.close();
       await this.fleet?.stop();
       if (this.tempState) fs.rmSync(this.stateDir, { recursive: true, force: true });
     })();

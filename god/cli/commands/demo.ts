@@ -113,11 +113,16 @@ export const demoCommand: CommandSpec = {
         return summary.ok ? 0 : 1;
       }
       const store = new DashboardStore();
-      const feeds = startFeeds(store, { fr: demo.fr, provider: demo.provider, events });
+      const feeds = startFeeds(store, { fleetRedis: demo.fleetRedis, provider: demo.provider, events });
       store.setNotice(`demo: ${clients} simulated clients, ${rate} synthetic tweets/s — q stops everything`);
       const ui = openDashboard({
         store,
-        actions: coreActions({ provider: demo.provider, config: demo.config, fr: demo.fr, events }),
+        actions: coreActions({
+          provider: demo.provider,
+          config: demo.config,
+          fleetRedis: demo.fleetRedis,
+          events,
+        }),
       });
       await Promise.race([ui, timeUp()]);
       await feeds.stop();
