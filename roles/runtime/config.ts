@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../../protocol/redis-contract.ts';
 import { UserError } from '../../kernel/errors.ts';
 import { boolFlag } from '../../kernel/flags.ts';
+import { redisUrl } from '../../kernel/redis-url.ts';
 import { durationMs } from '../../kernel/units.ts';
 
 // the shared grammar, for the roles' option specs
@@ -24,10 +25,6 @@ export type OptionsSpec = Record<string, OptionSpec>;
 export type ConfigOf<S extends OptionsSpec> = { [K in keyof S]: z.output<S[K]['schema']> };
 
 export const intFrom = (min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
-export const redisUrl = z
-  .string()
-  .refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss://')
-  .refine((u) => URL.canParse(u), 'is not a valid URL');
 
 /** Options every role takes. */
 export const commonOptions = {

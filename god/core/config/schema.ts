@@ -1,6 +1,7 @@
 // The god.config.yaml schema: one zod schema, the types derived from it are what every God service reads.
 import { z } from 'zod';
 import { ProviderKindSchema } from '../../../kernel/providers.ts';
+import { redisUrl } from '../../../kernel/redis-url.ts';
 import { durationText } from '../../../kernel/units.ts';
 import { DEFAULT_PREFIX, type Role, RoleSchema } from '../../../protocol/redis-contract.ts';
 
@@ -14,10 +15,6 @@ const port = z
 const count = z.number().int().min(0, 'must be 0 or more').max(1000, 'must be at most 1000');
 /** Durations as in the roles' flags: 250ms, 30s, 5m, 1h (kept as text, parsed where they are used). */
 const duration = durationText;
-export const redisUrlSchema = z
-  .string()
-  .refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss://')
-  .refine((u) => URL.canParse(u), 'is not a valid URL');
 const envMap = z.record(
   z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _'),
   z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v)),
@@ -237,7 +234,7 @@ export const GodConfigSchema = z
     redis: z
       .object({
         /** the fleet's Redis; local without it: a private redis-server */
-        url: redisUrlSchema.optional(),
+        url: redisUrl.optional(),
         prefix: z.string().min(1).default(DEFAULT_PREFIX),
         tls_ca: z.string().min(1).optional(),
       })
