@@ -35,7 +35,9 @@ export const ERROR_CODES = {
   GOD_INTERRUPTED: failed('The command was interrupted; run it again to finish.'),
   GOD_TARGET: failed('Name a role (feeder, endpoint, keeper) or process ids that `god status` lists.'),
   GOD_ROLE: failed('Name one of the roles: feeder, endpoint, keeper.'),
-  GOD_TIMEOUT: failed('Give it more time (--timeout) or look at `god logs` for why it is slow.'),
+  GOD_TIMEOUT: failed(
+    "Give it more time (--timeout, or the step's timeout in a playbook); `god logs` shows why it is slow.",
+  ),
   GOD_UNHEALTHY: failed('`god status` and `god logs` show why the processes are not healthy.'),
   GOD_UNREACHABLE: failed('Check that the fleet is up (`god status`) and reachable from here.'),
   GOD_CAPACITY: failed('Add endpoints (`god scale endpoint N`) or shed fewer clients.'),
@@ -69,15 +71,19 @@ export const ERROR_CODES = {
   ),
   GOD_DEPLOY_LOCKED: failed('Another deploy holds the lock; wait for it to finish.'),
   GOD_DEPLOY_LOCK_LOST: failed('The deploy lock expired while deploying; check Redis, then deploy again.'),
-  GOD_DEPLOY_NO_HOSTS: failed('The config lists no hosts for these roles; check ssh.hosts / ec2.'),
-  GOD_DEPLOY_NO_RELEASE: failed('That release is not on the host; deploy it first.'),
+  GOD_DEPLOY_NO_HOSTS: failed('Check the roles of the hosts in the inventory (god.config.yaml) and --roles.'),
+  GOD_DEPLOY_NO_RELEASE: failed('Run `god deploy` first.'),
   GOD_DEPLOY_STATE: failed(
     'Check the host: its release folder (ssh.base_dir) must be readable by the deploy user.',
   ),
   GOD_DEPLOY_VERSION: usage('Use letters, digits, dot, dash, plus or underscore, at most 64 characters.'),
   GOD_BUNDLE_MISSING: failed('Run `npm run build` (or deploy with --build) to make the role bundles.'),
-  GOD_ROLLBACK_MISSING: failed('That release is not on the hosts; `god releases` lists the ones that are.'),
-  GOD_ROLLBACK_NONE: failed('There is no earlier release to roll back to.'),
+  GOD_ROLLBACK_MISSING: failed(
+    'Pick a release the hosts still have, or deploy it again with `god deploy --version V`.',
+  ),
+  GOD_ROLLBACK_NONE: failed(
+    'Only releases deployed before (the last 5) can be rolled back to; deploy a fixed release instead.',
+  ),
 
   // ---- God: SSH ----
   GOD_SSH: failed('Try `ssh` by hand to the host to see what it says.'),
