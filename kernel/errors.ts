@@ -20,9 +20,9 @@ export const ERROR_CODES = {
   FG_CONFIG: usage('Fix the flag or environment variable named above; `<role> --help` lists them all.'),
   FG_HELP: { exit: 0, hint: 'The help was shown; nothing else was done.' },
   FG_CATALOG: failed('Check the catalog file (--catalog / FG_CATALOG): a JSON list of movies.'),
-  FG_RECORD: failed('Check the --record file: its folder must exist and be writable.'),
+  FG_RECORD: failed('Check the --record file (FG_RECORD): its folder must exist and be writable.'),
   FG_REPLAY: failed('Check the --replay file (FG_REPLAY_FILE): recorded tweets, one JSON object a line.'),
-  FG_TWITTER_TOKEN: usage('Set FG_TWITTER_TOKEN to the bearer token of the Twitter API.'),
+  FG_TWITTER_TOKEN: usage('Set TWITTER_BEARER_TOKEN to the bearer token of the Twitter API.'),
   FG_LISTEN: failed('Choose another port (--port / FG_ENDPOINT_PORT) or stop what listens there.'),
   FG_KEEPER_ARCHIVE: failed('Check --archive / FG_KEEPER_ARCHIVE: s3://BUCKET/PREFIX or file://DIR.'),
 
