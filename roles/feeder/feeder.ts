@@ -45,20 +45,20 @@ export class Feeder {
   badLines = 0;
   private lastGauges = { at: performance.now(), tweets: 0, matched: 0 };
 
-  constructor(private readonly opts: FeederOptions) {
-    this.now = opts.now ?? Date.now;
-    this.matcher = new Matcher(opts.catalog);
-    this.setTitles(opts.catalog);
+  constructor(private readonly o: FeederOptions) {
+    this.now = o.now ?? Date.now;
+    this.matcher = new Matcher(o.catalog);
+    this.setTitles(o.catalog);
     this.counter = new WindowCounter(this.now);
     this.publisher = new Publisher({
-      redis: opts.publishRedis,
-      resp: opts.publishResp,
-      keys: opts.keys,
-      maxBuffer: opts.maxBuffer ?? 100_000,
-      batch: opts.batch ?? 1000,
-      mode: opts.publishMode,
+      redis: o.publishRedis,
+      resp: o.publishResp,
+      keys: o.keys,
+      maxBuffer: o.maxBuffer ?? 100_000,
+      batch: o.batch ?? 1000,
+      mode: o.publishMode,
       onError: (err) =>
-        opts.log.warn({ err: err.message, buffered: this.publisher.buffered }, 'publishing paused'),
+        o.log.warn({ err: err.message, buffered: this.publisher.buffered }, 'publishing paused'),
     });
   }
 
@@ -68,16 +68,16 @@ export class Feeder {
 
   /** Write the catalog, read back the counts of the past hour, and keep the ranking up to date. */
   async start(): Promise<void> {
-    await this.writeCatalog(this.opts.catalog);
+    await this.writeCatalog(this.o.catalog);
     await this.loadCounts();
     await this.publishRanking(true);
-    this.timer = setInterval(() => void this.publishRanking(false), this.opts.rankingIntervalMs ?? 1000);
+    this.timer = setInterval(() => void this.publishRanking(false), this.o.rankingIntervalMs ?? 1000);
     this.timer.unref();
   }
 
   async writeCatalog(catalog: CatalogMovie[]): Promise<void> {
-    const p = this.opts.redis.multi();
-    queueCatalog(p, this.opts.keys, catalog);
+    const p = this.o.redis.multi();
+    queueCatalog(p, this.o.keys, catalog);
     await p.exec();
   }
 
@@ -91,8 +91,8 @@ export class Feeder {
 
   private async loadCounts(): Promise<void> {
     const minutes = this.counter.windowMinutes();
-    const p = this.opts.redis.pipeline();
-    for (const m of minutes) p.hgetall(this.opts.keys.countBucket(m));
+    const p = this.o.redis.pipeline();
+    for (const m of minutes) p.hgetall(this.o.keys.countBucket(m));
     const res = (await p.exec()) ?? [];
     let loaded = 0;
     res.forEach(([err, h], i) => {
@@ -104,7 +104,7 @@ export class Feeder {
       }
       if (counts.size) this.counter.load(minutes[i], counts);
     });
-    if (loaded) this.opts.log.info({ counted: loaded }, 'resumed the past hour of counts from Redis');
+    if (loaded) this.o.log.info({ counted: loaded }, 'resumed the past hour of counts from Redis');
   }
 
   /** One line as a source delivered it (JSON text). */
@@ -127,7 +127,7 @@ export class Feeder {
       this.bad(parsed.reason, line ?? safeJson(obj));
       return;
     }
-    this.opts.recorder?.write(line ?? JSON.stringify(obj));
+    this.o.recorder?.write(line ?? JSON.stringify(obj));
     this.tweets++;
     const movies = this.matcher.match(parsed.text);
     if (movies.length === 0) return;
@@ -140,7 +140,7 @@ export class Feeder {
   bad(reason: string, sample: string): void {
     this.badLines++;
     if (this.badLines <= 10 || this.badLines % 1000 === 0) {
-      this.opts.log.warn(
+      this.o.log.warn(
         { reason, sample: sample.slice(0, 200), bad_lines: this.badLines },
         'skipped a bad tweet line',
       );
@@ -152,7 +152,7 @@ export class Feeder {
     if (this.rankingBusy) return;
     this.rankingBusy = true;
     try {
-      const top = this.counter.top(this.opts.rankingSize ?? 100);
+      const top = this.counter.top(this.o.rankingSize ?? 100);
       const movies = top.map((t) => ({
         id: t.id,
         title: this.titles.get(t.id) ?? `#${t.id}`,
@@ -160,13 +160,13 @@ export class Feeder {
       }));
       const sig = JSON.stringify(movies);
       if (!force && sig === this.lastRanking) return;
-      if (this.opts.redis.status !== 'ready') return; // written when Redis is back (next tick)
-      const p = this.opts.redis.multi();
-      queueRanking(p, this.opts.keys, movies, new Date(this.now()));
+      if (this.o.redis.status !== 'ready') return; // written when Redis is back (next tick)
+      const p = this.o.redis.multi();
+      queueRanking(p, this.o.keys, movies, new Date(this.now()));
       await p.exec();
       this.lastRanking = sig;
     } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message }, 'could not write the ranking; retrying');
+      this.o.log.warn({ err: (err as Error).message }, 'could not write the ranking; retrying');
     } finally {
       this.rankingBusy = false;
     }
@@ -174,7 +174,7 @@ export class Feeder {
 
   /** Resolves when the publish buffer has room (for sources that can wait). */
   ready(): Promise<void> {
-    const high = Math.max(1000, (this.opts.maxBuffer ?? 100_000) / 2);
+    const high = Math.max(1000, (this.o.maxBuffer ?? 100_000) / 2);
     return this.publisher.belowLevel(high);
   }
 
