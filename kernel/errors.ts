@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   FG_TWITTER_TOKEN: usage('Set TWITTER_BEARER_TOKEN to the bearer token of the Twitter API.'),
   FG_LISTEN: failed('Choose another port (--port / FG_ENDPOINT_PORT) or stop what listens there.'),
   FG_KEEPER_ARCHIVE: failed('Check --archive / FG_KEEPER_ARCHIVE: s3://BUCKET/PREFIX or file://DIR.'),
+  FG_KEEPER_SPOOL: failed('Pass --spool-dir (FG_KEEPER_SPOOL_DIR) a private folder the keeper can create.'),
 
   // ---- God: command line, config, playbooks ----
   GOD_USAGE: usage('Run `god --help` for the commands, `god COMMAND --help` for their flags.'),
@@ -49,6 +50,12 @@ export const ERROR_CODES = {
     'Check the Redis URL (--redis / GOD_REDIS_URL, redis.url in the config) and that Redis runs.',
   ),
   GOD_NO_REDIS: failed('Start the fleet (`god up`) or name its Redis (--redis / GOD_REDIS_URL).'),
+  GOD_NOT_RUNNING: failed('Start the fleet with `god up`, then run this again.'),
+  GOD_ENV_NAME: failed('Use letters, digits and _ (not starting with a digit) in roles.<role>.env.'),
+  GOD_ENV_VALUE: failed(
+    'Remove the line break or "%" from the value named above (config, roles.<role>.env, redis.url).',
+  ),
+  GOD_STATE_DIR: failed('Point --state-dir / GOD_STATE_DIR at a private folder of your own.'),
 
   // ---- God: the local fleet ----
   GOD_LOCAL: failed('`god status` and the supervisor log in the state dir show what happened.'),
