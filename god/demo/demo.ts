@@ -109,10 +109,10 @@ export class Demo {
   private readonly abort = new AbortController();
   config!: GodConfig;
 
-  constructor(readonly s: DemoSettings) {
-    this.tempState = !s.stateDir;
-    this.stateDir = s.stateDir
-      ? path.resolve(s.stateDir)
+  constructor(readonly settings: DemoSettings) {
+    this.tempState = !settings.stateDir;
+    this.stateDir = settings.stateDir
+      ? path.resolve(settings.stateDir)
       : fs.mkdtempSync(path.join(os.tmpdir(), 'god-demo-'));
     this.archiveDir = path.join(this.stateDir, 'archive');
   }
@@ -124,10 +124,14 @@ export class Demo {
   /** Redis, the roles, then (in the background) the swarm once the keeper has written endpoints.json. */
   async start(): Promise<void> {
     fs.mkdirSync(this.archiveDir, { recursive: true });
-    this.config = demoConfig(this.stateDir, this.s.rate, demoCatalog(this.stateDir, this.s.catalogSize ?? 0));
+    this.config = demoConfig(
+      this.stateDir,
+      this.settings.rate,
+      demoCatalog(this.stateDir, this.settings.catalogSize ?? 0),
+    );
     this.fleet = await startLocalFleet({
       config: this.config,
-      events: this.s.events,
+      events: this.settings.events,
       stateDir: this.stateDir,
       initial: 'config',
       baseDir: PACKAGE_ROOT,
@@ -155,7 +159,7 @@ export class Demo {
       stdout: { write() {} },
     });
     this.swarmStart = this.startSwarm(log).catch((err) =>
-      this.s.events.emit({
+      this.settings.events.emit({
         type: 'error',
         message: `the client swarm did not start: ${(err as Error).message}`,
       }),
@@ -176,11 +180,11 @@ export class Demo {
       await new Promise((r) => setTimeout(r, 200));
     }
     if (this.abort.signal.aborted) return;
-    this.swarm = new Swarm({ endpoints: file, size: this.s.clients, log });
+    this.swarm = new Swarm({ endpoints: file, size: this.settings.clients, log });
     this.swarm.start();
-    this.s.events.emit({
+    this.settings.events.emit({
       type: 'info',
-      message: `${this.s.clients} simulated clients connecting through ${file}`,
+      message: `${this.settings.clients} simulated clients connecting through ${file}`,
     });
   }
 
@@ -198,7 +202,7 @@ export class Demo {
         return;
       }
       const what = waiting.length ? `waiting for ${waiting.join(', ')}` : 'waiting for endpoints.json';
-      if (what !== last) this.s.events.emit({ type: 'info', message: what });
+      if (what !== last) this.settings.events.emit({ type: 'info', message: what });
       last = what;
       if (Date.now() > until) {
         throw new UserError(
@@ -235,7 +239,7 @@ export class Demo {
       archive: `file://${this.archiveDir}`,
       processes: processes.map((p) => ({ role: p.role, id: p.id, state: p.state, pid: p.pid, cpu: p.cpu })),
       clients: {
-        target: this.s.clients,
+        target: this.settings.clients,
         connected: st?.connected ?? 0,
         joined: st?.joined ?? 0,
         left: st?.left ?? 0,
