@@ -1,6 +1,6 @@
 // What a CLI command gets to run: the global flags, the config, the provider, the fleet's Redis, the event bus
 // and the output — each made when first asked for. (What a command is: spec.ts.)
-import { UserError } from '../../roles/runtime/errors.ts';
+import { UserError } from '../../kernel/errors.ts';
 import { type LoadedConfig, loadConfig } from '../core/config/load.ts';
 import { EventBus } from '../core/events.ts';
 import { createProvider } from '../core/providers/index.ts';

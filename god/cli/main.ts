@@ -4,7 +4,7 @@
 // imported when commander dispatches to it, the context and the output when it runs.
 import fs from 'node:fs';
 import { Command, CommanderError, Help, Option } from 'commander';
-import { UserError } from '../../roles/runtime/errors.ts';
+import { exitCodeOf, UserError } from '../../kernel/errors.ts';
 import type { CliContext } from './context.ts';
 import type { Output, Writer } from './output.ts';
 import { commands } from './registry.ts';
@@ -25,8 +25,6 @@ export interface CliIo {
   signals?: boolean;
 }
 
-const USAGE_CODES = new Set(['GOD_USAGE', 'GOD_CONFIG']);
-
 function addOption(cmd: Command, def: OptionDef): void {
   const opt = new Option(def.flags, `${def.description} [env: ${def.env}]`);
   if (def.default !== undefined) opt.default(def.default);
@@ -35,7 +33,7 @@ function addOption(cmd: Command, def: OptionDef): void {
 
 /** The roles' boolean parsing (1/true/yes/on, 0/false/no/off); zod is loaded only when it is needed. */
 async function parseBool(raw: string): Promise<boolean> {
-  const { boolFlag } = await import('../../roles/runtime/config.ts');
+  const { boolFlag } = await import('../../kernel/flags.ts');
   return boolFlag.parse(raw);
 }
 
@@ -259,16 +257,12 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
       ) {
         return 0;
       }
-      (await output()).error(
-        new UserError(err.message.replace(/^error: /, ''), {
-          code: 'GOD_USAGE',
-          hint: 'Run `god --help` for the commands, `god COMMAND --help` for their flags.',
-        }),
-      );
-      return 2;
+      const usage = new UserError(err.message.replace(/^error: /, ''), { code: 'GOD_USAGE' });
+      (await output()).error(usage);
+      return exitCodeOf(usage);
     }
     (await output()).error(err);
-    return err instanceof UserError && USAGE_CODES.has(err.code) ? 2 : 1;
+    return exitCodeOf(err);
   }
 }
 

@@ -1,8 +1,8 @@
 // How the CLI prints: plain lines (colored on a TTY; progress and events on stderr, results on stdout) or,
 // with --json, NDJSON on stdout: every GodEvent as it happens, then one `result` line (or an `error` line).
 import { z } from 'zod';
-import { UserError } from '../../roles/runtime/errors.ts';
-import { scrubSecrets } from '../../roles/runtime/redact.ts';
+import { ERROR_CODES, UserError } from '../../kernel/errors.ts';
+import { scrubSecrets } from '../../kernel/redact.ts';
 import type { GodEvent } from '../core/events.ts';
 
 // ---- the NDJSON shapes (stable: CI and the TUI read them) ----
@@ -165,8 +165,7 @@ export class Output {
     const ue = err instanceof UserError ? err : undefined;
     const message = ue ? ue.message : err instanceof Error ? err.message : String(err);
     const code = ue?.code ?? 'GOD_INTERNAL';
-    const hint =
-      ue?.hint ?? (ue ? undefined : 'This is a bug in God; please report it with the command you ran.');
+    const hint = ue ? ue.hint : ERROR_CODES.GOD_INTERNAL.hint;
     if (this.json) {
       this.line({
         type: 'error',
@@ -203,19 +202,6 @@ export function table(rows: string[][], header?: string[]): string[] {
       .join('  ')
       .trimEnd(),
   );
-}
-
-export function fmtBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined) return '-';
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
 export function fmtDuration(s: number | null | undefined): string {

@@ -8,7 +8,7 @@ import {
   type EndpointRecord,
   EndpointRecordSchema,
 } from '../../protocol/redis-contract.ts';
-import { UserError } from '../../roles/runtime/errors.ts';
+import { UserError } from '../../kernel/errors.ts';
 import type { EventSink } from './events.ts';
 import { STALE_AFTER_MS } from './liveness.ts';
 import type { FleetRedis } from './redis.ts';

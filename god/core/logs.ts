@@ -3,8 +3,8 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { LogEntryFieldsSchema } from '../../protocol/redis-contract.ts';
-import { durationMs } from '../../roles/runtime/config.ts';
-import { UserError } from '../../roles/runtime/errors.ts';
+import { durationMs } from '../../kernel/units.ts';
+import { UserError } from '../../kernel/errors.ts';
 import type { FleetRedis } from './redis.ts';
 
 export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;

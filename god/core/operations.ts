@@ -2,20 +2,19 @@
 // The CLI commands, the TUI keys and playbook steps all call these.
 import { z } from 'zod';
 import { type Role, RoleSchema } from '../../protocol/redis-contract.ts';
-import { UserError } from '../../roles/runtime/errors.ts';
+import { UserError } from '../../kernel/errors.ts';
 import type { GodConfig } from './config/schema.ts';
 import { ROLES } from './config/schema.ts';
 import { type EventSink, timedStep } from './events.ts';
-import type { ExpectedProcess, Provider } from './providers/types.ts';
+import { type ExpectedProcess, ExpectedProcessSchema, type Provider } from './providers/types.ts';
+import { ProviderKindSchema } from '../../kernel/providers.ts';
 import type { FleetRedis } from './redis.ts';
 import { type ChangeMark, markChange } from './liveness.ts';
 import { waitHealthy } from './status.ts';
 
-export const ExpectedProcessSchema = z.object({ role: RoleSchema, id: z.string(), host: z.string() });
-
 export const OperationResultSchema = z.object({
   action: z.enum(['up', 'down', 'restart']),
-  provider: z.enum(['local', 'ssh', 'ec2']),
+  provider: ProviderKindSchema,
   role: RoleSchema.nullable(),
   /** the count converged to (up), null for all roles at their configured counts */
   count: z.number().int().nullable(),

@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import { Redis } from 'ioredis';
 import { type RedisContract, redisContract } from '../../protocol/redis-contract.ts';
-import { UserError } from '../../roles/runtime/errors.ts';
-import { redactUrl } from '../../roles/runtime/redis.ts';
+import { UserError } from '../../kernel/errors.ts';
+import { redactUrl } from '../../kernel/redact.ts';
 import type { GodConfig } from './config/schema.ts';
 import type { Provider } from './providers/types.ts';
 

@@ -2,13 +2,14 @@
 // heartbeats in Redis; missing, stale and unexpected processes are flagged. The TUI's Processes pane reads it.
 import { z } from 'zod';
 import { type Heartbeat, HeartbeatSchema, RoleSchema } from '../../protocol/redis-contract.ts';
-import { UserError } from '../../roles/runtime/errors.ts';
+import { UserError } from '../../kernel/errors.ts';
 import { readHeartbeats } from '../../roles/runtime/heartbeat.ts';
-import { redactUrl } from '../../roles/runtime/redis.ts';
+import { redactUrl } from '../../kernel/redact.ts';
 import type { EventSink } from './events.ts';
 import { type ChangeMark, Liveness, procKey, readBeats, STALE_AFTER_MS, beatAgeMs } from './liveness.ts';
 import type { FleetRedis } from './redis.ts';
-import type { ExpectedProcess, Provider } from './providers/types.ts';
+import { type ExpectedProcess, MachineSchema, type Provider } from './providers/types.ts';
+import { ProviderKindSchema } from '../../kernel/providers.ts';
 
 export { STALE_AFTER_MS } from './liveness.ts';
 
@@ -33,20 +34,12 @@ export const ProcessStatusSchema = z.object({
 });
 export type ProcessStatus = z.infer<typeof ProcessStatusSchema>;
 
-export const MachineStatusSchema = z.object({
-  provider: z.enum(['local', 'ssh', 'ec2']),
-  id: z.string(),
-  name: z.string(),
-  address: z.string().optional(),
-  port: z.number().int().optional(),
-  state: z.string(),
-  roles: z.array(RoleSchema),
-  tags: z.record(z.string(), z.string()).optional(),
-});
+/** a machine as `status --json` shows it: the providers' one Machine schema */
+export const MachineStatusSchema = MachineSchema;
 
 export const StatusReportSchema = z.object({
   at: z.string(),
-  provider: z.enum(['local', 'ssh', 'ec2']),
+  provider: ProviderKindSchema,
   redis: z.object({ url: z.string().nullable(), ok: z.boolean(), error: z.string().optional() }),
   machines: z.array(MachineStatusSchema),
   processes: z.array(ProcessStatusSchema),

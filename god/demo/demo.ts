@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Role } from '../../protocol/redis-contract.ts';
 import { ENDPOINT_LIST_FILE } from '../../protocol/endpoint-list.ts';
 import { createLogger } from '../../roles/runtime/logger.ts';
-import { UserError } from '../../roles/runtime/errors.ts';
+import { UserError } from '../../kernel/errors.ts';
 import { RedisLogSink } from '../../roles/runtime/log-sink.ts';
 import { type GodConfig, GodConfigSchema } from '../core/config/schema.ts';
 import type { EventBus } from '../core/events.ts';
@@ -98,7 +98,7 @@ export function demoConfig(stateDir: string, rate: number, catalog: string = BUN
 
 export class Demo {
   fleet!: LocalFleet;
-  fr!: FleetRedis;
+  fleetRedis!: FleetRedis;
   swarm?: Swarm;
   startedAt = Date.now();
   readonly stateDir: string;
@@ -109,10 +109,10 @@ export class Demo {
   private readonly abort = new AbortController();
   config!: GodConfig;
 
-  constructor(readonly s: DemoSettings) {
-    this.tempState = !s.stateDir;
-    this.stateDir = s.stateDir
-      ? path.resolve(s.stateDir)
+  constructor(readonly settings: DemoSettings) {
+    this.tempState = !settings.stateDir;
+    this.stateDir = settings.stateDir
+      ? path.resolve(settings.stateDir)
       : fs.mkdtempSync(path.join(os.tmpdir(), 'god-demo-'));
     this.archiveDir = path.join(this.stateDir, 'archive');
   }
@@ -124,24 +124,28 @@ export class Demo {
   /** Redis, the roles, then (in the background) the swarm once the keeper has written endpoints.json. */
   async start(): Promise<void> {
     fs.mkdirSync(this.archiveDir, { recursive: true });
-    this.config = demoConfig(this.stateDir, this.s.rate, demoCatalog(this.stateDir, this.s.catalogSize ?? 0));
+    this.config = demoConfig(
+      this.stateDir,
+      this.settings.rate,
+      demoCatalog(this.stateDir, this.settings.catalogSize ?? 0),
+    );
     this.fleet = await startLocalFleet({
       config: this.config,
-      events: this.s.events,
+      events: this.settings.events,
       stateDir: this.stateDir,
       initial: 'config',
       baseDir: PACKAGE_ROOT,
     });
-    this.fr = await connectFleetRedis(this.fleet.redisUrl, {
+    this.fleetRedis = await connectFleetRedis(this.fleet.redisUrl, {
       prefix: this.config.redis.prefix,
       name: 'god-demo',
     });
     // the swarm logs like a role does: into the fleet's log stream (not to the terminal)
-    const logRedis = this.fr.duplicate('swarm-logs');
+    const logRedis = this.fleetRedis.duplicate('swarm-logs');
     const host = os.hostname();
     this.sink = new RedisLogSink({
       redis: logRedis,
-      stream: this.fr.keys.logStream,
+      stream: this.fleetRedis.keys.logStream,
       role: 'client',
       id: 'swarm',
       host,
@@ -155,7 +159,7 @@ export class Demo {
       stdout: { write() {} },
     });
     this.swarmStart = this.startSwarm(log).catch((err) =>
-      this.s.events.emit({
+      this.settings.events.emit({
         type: 'error',
         message: `the client swarm did not start: ${(err as Error).message}`,
       }),
@@ -176,11 +180,11 @@ export class Demo {
       await new Promise((r) => setTimeout(r, 200));
     }
     if (this.abort.signal.aborted) return;
-    this.swarm = new Swarm({ endpoints: file, size: this.s.clients, log });
+    this.swarm = new Swarm({ endpoints: file, size: this.settings.clients, log });
     this.swarm.start();
-    this.s.events.emit({
+    this.settings.events.emit({
       type: 'info',
-      message: `${this.s.clients} simulated clients connecting through ${file}`,
+      message: `${this.settings.clients} simulated clients connecting through ${file}`,
     });
   }
 
@@ -190,7 +194,7 @@ export class Demo {
     // the summary's seconds count from here: the time the system really ran
     let last = '';
     while (!signal?.aborted) {
-      const view = await readHeartbeatView(this.fr).catch(() => undefined);
+      const view = await readHeartbeatView(this.fleetRedis).catch(() => undefined);
       const { processes } = joinStatus(this.fleet.expected(), view);
       const waiting = processes.filter((p) => p.state !== 'up').map((p) => p.id);
       if (waiting.length === 0 && this.swarm) {
@@ -198,7 +202,7 @@ export class Demo {
         return;
       }
       const what = waiting.length ? `waiting for ${waiting.join(', ')}` : 'waiting for endpoints.json';
-      if (what !== last) this.s.events.emit({ type: 'info', message: what });
+      if (what !== last) this.settings.events.emit({ type: 'info', message: what });
       last = what;
       if (Date.now() > until) {
         throw new UserError(
@@ -215,11 +219,11 @@ export class Demo {
 
   async summary(): Promise<DemoSummary> {
     const expected = this.fleet.expected();
-    const view = await readHeartbeatView(this.fr).catch(() => undefined);
+    const view = await readHeartbeatView(this.fleetRedis).catch(() => undefined);
     const { processes } = joinStatus(expected, view);
     const gauge = (role: Role, name: string) =>
       processes.filter((p) => p.role === role).reduce((s, p) => s + (p.gauges[name] ?? 0), 0);
-    const raw = await this.fr.redis.get(this.fr.keys.ranking).catch(() => null);
+    const raw = await this.fleetRedis.redis.get(this.fleetRedis.keys.ranking).catch(() => null);
     const ranking = raw
       ? (JSON.parse(raw) as { movies: Array<{ id: number; title: string; count: number }> })
       : { movies: [] };
@@ -235,7 +239,7 @@ export class Demo {
       archive: `file://${this.archiveDir}`,
       processes: processes.map((p) => ({ role: p.role, id: p.id, state: p.state, pid: p.pid, cpu: p.cpu })),
       clients: {
-        target: this.s.clients,
+        target: this.settings.clients,
         connected: st?.connected ?? 0,
         joined: st?.joined ?? 0,
         left: st?.left ?? 0,
@@ -264,7 +268,7 @@ export class Demo {
       await this.swarm?.stop();
       await this.sink?.drain(1000);
       this.sink?.close();
-      this.fr?.close();
+      this.fleetRedis?.close();
       await this.fleet?.stop();
       if (this.tempState) fs.rmSync(this.stateDir, { recursive: true, force: true });
     })();

@@ -11,12 +11,12 @@ import type { DashboardActions } from './actions.ts';
 export function coreActions(o: {
   provider: Provider;
   config: GodConfig;
-  fr: FleetRedis;
+  fleetRedis: FleetRedis;
   events: EventSink;
   /** deploy the current build, when the fleet can be deployed to (ssh, ec2) */
   deploy?: () => Promise<{ ok: boolean; error?: string }>;
 }): Omit<DashboardActions, 'quit'> {
-  const { provider, config, fr, events } = o;
+  const { provider, config, fleetRedis, events } = o;
   return {
     async up(role) {
       const now = (await provider.expected()).filter((p) => p.role === role).length;
@@ -24,7 +24,7 @@ export function coreActions(o: {
     },
     down: (row) => downOp({ provider, ids: [row.id], events }),
     restart: (row) => restartOp({ provider, ids: [row.id], events }),
-    shed: (row, n) => shedEndpoint(fr, row.id, n, events),
+    shed: (row, n) => shedEndpoint(fleetRedis, row.id, n, events),
     deploy: o.deploy,
   };
 }

@@ -16,19 +16,6 @@ export function duration(ms: number | undefined): string {
   return `${Math.floor(h / 24)}d${h % 24}h`;
 }
 
-export function bytes(n: number | undefined): string {
-  if (n === undefined || !Number.isFinite(n)) return '-';
-  if (n < 1024) return `${n}B`;
-  const units = ['K', 'M', 'G', 'T'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v >= 100 ? Math.round(v) : v.toFixed(1)}${units[i]}`;
-}
-
 export function num(n: number | undefined, digits = 0): string {
   if (n === undefined || !Number.isFinite(n)) return '-';
   if (Math.abs(n) >= 10_000) return `${(n / 1000).toFixed(n >= 100_000 ? 0 : 1)}k`;

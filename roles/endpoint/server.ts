@@ -17,6 +17,7 @@ import { FeedHub } from './feeds.ts';
 import { RankingSync } from './ranking.ts';
 import { Registry } from './registry.ts';
 import { EndpointStats, LoopDelay } from './stats.ts';
+import { sleep } from '../../kernel/sleep.ts';
 
 export interface EndpointSettings {
   id: string;
@@ -533,8 +534,4 @@ export class EndpointServer implements ConnOwner {
 
 function reconnectLine(t: EndpointRecord, reason: string): Buffer {
   return encodeServerMessage('reconnect', { host: t.host, port: t.port, tls: t.tls, reason });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

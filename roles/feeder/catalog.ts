@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { type CatalogMovie, CatalogMovieSchema } from '../../protocol/redis-contract.ts';
-import { UserError } from '../runtime/errors.ts';
+import { UserError } from '../../kernel/errors.ts';
 
 const CatalogSchema = z.array(CatalogMovieSchema).min(1, 'the catalog is empty');
 

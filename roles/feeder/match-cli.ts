@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { LineDecoder } from '../../protocol/ndjson.ts';
 import { parseConfig } from '../runtime/config.ts';
-import { formatUserError } from '../runtime/errors.ts';
+import { formatUserError } from '../../kernel/errors.ts';
 import { loadCatalog } from './catalog.ts';
 import { Matcher } from './match/matcher.ts';
 import { toTweet } from './tweet.ts';

@@ -1,6 +1,6 @@
 // `--record FILE`: every tweet a source delivered, one JSON line each, exactly as it came (replayable).
 import fs from 'node:fs';
-import { UserError } from '../runtime/errors.ts';
+import { UserError } from '../../kernel/errors.ts';
 
 export class Recorder {
   private readonly out: fs.WriteStream;

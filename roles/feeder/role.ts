@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { ConfigOf } from '../runtime/config.ts';
-import { UserError } from '../runtime/errors.ts';
+import { UserError } from '../../kernel/errors.ts';
 import type { RoleContext, RoleDefinition, RoleInstance } from '../runtime/role.ts';
 import { loadCatalog } from './catalog.ts';
 import { Feeder } from './feeder.ts';

@@ -8,6 +8,7 @@ import { onReadyAgain } from '../runtime/redis.ts';
 import { type ArchiveObject, buildObject, type StreamEntry } from './archive-format.ts';
 import type { Spool } from './spool.ts';
 import type { ArchiveTarget } from './target.ts';
+import { sleep } from '../../kernel/sleep.ts';
 
 export interface ArchiverOptions {
   /** command connection (XACK, XPENDING, XCLAIM) */
@@ -34,7 +35,6 @@ export interface ArchiverOptions {
 const CONTENT_TYPE = 'application/x-ndjson+gzip';
 /** pause after a partial page (archiving is not latency-bound: objects are written every --flush) */
 const READ_PAUSE_MS = 50;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Backoff of spool uploads: 500 ms doubling to 5 s — a returning S3 is noticed within seconds. */
 export function retryDelay(attempt: number): number {

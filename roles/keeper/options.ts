@@ -1,20 +1,8 @@
 // Keeper options: each a flag and an env var.
 import { z } from 'zod';
+import { byteSize } from '../../kernel/units.ts';
 import { type ConfigOf, durationMs, intFrom, type OptionsSpec } from '../runtime/config.ts';
 import { UserError } from '../runtime/errors.ts';
-
-/** Sizes like 512mb, 2gb, 64kb or a bare number of bytes. */
-export const byteSize = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  if (typeof v === 'number') return v;
-  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?$/i.exec(v.trim());
-  if (!m) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a size (e.g. 64mb, 1gb, 500kb)` });
-    return z.NEVER;
-  }
-  const unit = (m[2] ?? 'b').toLowerCase()[0]!;
-  const mult = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit]!;
-  return Math.round(Number(m[1]) * mult);
-});
 
 export const keeperOptions = {
   archive: {

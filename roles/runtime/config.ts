@@ -3,7 +3,13 @@ import os from 'node:os';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../../protocol/redis-contract.ts';
-import { UserError } from './errors.ts';
+import { UserError } from '../../kernel/errors.ts';
+import { boolFlag } from '../../kernel/flags.ts';
+import { redisUrl } from '../../kernel/redis-url.ts';
+import { durationMs } from '../../kernel/units.ts';
+
+// the shared grammar, for the roles' option specs
+export { boolFlag, durationMs };
 
 export interface OptionSpec<S extends z.ZodType = z.ZodType> {
   /** e.g. '--redis <url>' or '--loop' */
@@ -18,27 +24,7 @@ export interface OptionSpec<S extends z.ZodType = z.ZodType> {
 export type OptionsSpec = Record<string, OptionSpec>;
 export type ConfigOf<S extends OptionsSpec> = { [K in keyof S]: z.output<S[K]['schema']> };
 
-/** Durations like 90s, 5m, 250ms, 1h or a bare number of milliseconds. */
-export const durationMs = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  if (typeof v === 'number') return v;
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(v.trim());
-  if (!m) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (e.g. 250ms, 30s, 5m, 1h)` });
-    return z.NEVER;
-  }
-  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 'ms']!;
-  return Math.round(Number(m[1]) * mult);
-});
 export const intFrom = (min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
-export const boolFlag = z
-  .union([z.boolean(), z.string()])
-  .transform((v) =>
-    typeof v === 'boolean' ? v : !['0', 'false', 'no', 'off', ''].includes(v.toLowerCase()),
-  );
-export const redisUrl = z
-  .string()
-  .refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss://')
-  .refine((u) => URL.canParse(u), 'is not a valid URL');
 
 /** Options every role takes. */
 export const commonOptions = {

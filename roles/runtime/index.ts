@@ -3,7 +3,7 @@ export * from './errors.ts';
 export * from './heartbeat.ts';
 export * from './log-sink.ts';
 export * from './logger.ts';
-export * from './redact.ts';
+export * from '../../kernel/redact.ts';
 export * from './redis.ts';
 export * from './role.ts';
 export * from './subscriber.ts';

@@ -1,7 +1,7 @@
 // JSON logs (pino) to stdout and into the Redis log stream, with secrets redacted.
 import pino, { type Logger } from 'pino';
 import type { RedisLogSink } from './log-sink.ts';
-import { REDACT_PATHS, scrubSecrets } from './redact.ts';
+import { REDACT_PATHS, scrubSecrets } from '../../kernel/redact.ts';
 
 export interface LoggerOptions {
   role: string;

@@ -77,8 +77,9 @@ export function connectFromConfig(cfg: CommonConfig, name: string, extra: Partia
   });
 }
 
-/** Hide the password of a Redis URL for logs and errors (one implementation: redact.ts). */
-export { redactUrl } from './redact.ts';
+/** Hide the password of a Redis URL for logs and errors (one implementation: kernel/redact.ts). */
+export { redactUrl } from '../../kernel/redact.ts';
+
 /**
  * Run `fn` each time `redis` becomes ready again after having been ready (a reconnect, e.g. Redis restarted):
  * shared state a role owns (catalog, ranking, heartbeat, consumer groups, registry records) may be gone and is

@@ -9,7 +9,7 @@ import {
   table,
   wantColor,
 } from '../../god/cli/output.ts';
-import { UserError } from '../../roles/runtime/errors.ts';
+import { UserError } from '../../kernel/errors.ts';
 import { z } from 'zod';
 
 function capture(json: boolean, color: boolean) {

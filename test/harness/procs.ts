@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sleep } from '../../kernel/sleep.ts';
 
 /**
  * Tracked child processes, temp dirs and cleanup callbacks.
@@ -38,7 +39,7 @@ const tempDirs = new Set<string>();
 const cleanups: Array<{ name: string; fn: () => unknown }> = [];
 let exitHookInstalled = false;
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };
 
 function installExitHook(): void {
   if (exitHookInstalled) return;

@@ -16,7 +16,7 @@ import { fingerprint } from '../../roles/keeper/fingerprint.ts';
 import { checkKeeperConfig, keeperOptions } from '../../roles/keeper/options.ts';
 import { parseArchiveUrl } from '../../roles/keeper/target.ts';
 import { parseConfig } from '../../roles/runtime/config.ts';
-import { UserError } from '../../roles/runtime/errors.ts';
+import { UserError } from '../../kernel/errors.ts';
 
 const entry = (line: string, id = '1732200000000-7'): StreamEntry => ({
   id,

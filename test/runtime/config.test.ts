@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { commonOptions, durationMs, parseConfig } from '../../roles/runtime/config.ts';
-import { formatUserError, UserError } from '../../roles/runtime/errors.ts';
+import { formatUserError, UserError } from '../../kernel/errors.ts';
 
 const spec = {
   ...commonOptions,

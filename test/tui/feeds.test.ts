@@ -6,14 +6,13 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../god/cli/main.ts';
+import { sleep } from '../../kernel/sleep.ts';
 import { HeadlessPrinter } from '../../god/tui/headless.ts';
 import { queueRanking } from '../../protocol/redis-writes.ts';
 import { type AlertFields, redisContract } from '../../protocol/redis-contract.ts';
 import { HeartbeatPublisher } from '../../roles/runtime/heartbeat.ts';
 import { RedisLogSink } from '../../roles/runtime/log-sink.ts';
 import { makeTempDir, useRedis, waitFor } from '../harness/index.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function capture() {
   const lines: string[] = [];

@@ -1,6 +1,6 @@
 // `god config [--json]`: validate the config and print it with every default filled in.
 import { stringify } from 'yaml';
-import { redactUrl } from '../../../roles/runtime/redis.ts';
+import { redactUrl } from '../../../kernel/redact.ts';
 import type { CommandSpec } from '../spec.ts';
 
 export const configCommand: CommandSpec = {

@@ -1,7 +1,7 @@
 // `god dashboard` (and `god` alone on a terminal): the live dashboard over the same services as the CLI.
 // Not a TTY, or CI set, or --plain: no Ink — the same feeds as plain lines, or NDJSON with --json.
-import { durationMs } from '../../../roles/runtime/config.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { durationMs } from '../../../kernel/units.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import { deploy } from '../../core/deploy/deploy.ts';
 import { isRemoteProvider } from '../../core/providers/types.ts';
 import { startFeeds } from '../../tui/adapters/index.ts';
@@ -62,11 +62,11 @@ export const dashboardCommand: CommandSpec = {
   async run(ctx, _args, opts) {
     const duration = parseDuration(opts.duration, '--duration');
     const provider = await ctx.provider();
-    const fr = await ctx.redis();
+    const fleetRedis = await ctx.redis();
     const { config } = ctx.loaded;
     if (!wantsInk(ctx, opts)) {
       const printer = new HeadlessPrinter({ item: (t, d, p) => ctx.out.item(t, d, p) });
-      const feeds = startFeeds(printer.store, { fr, provider });
+      const feeds = startFeeds(printer.store, { fleetRedis, provider });
       await new Promise<void>((resolve) => {
         const t = duration !== undefined ? setTimeout(resolve, duration) : undefined;
         ctx.signal.addEventListener(
@@ -85,14 +85,14 @@ export const dashboardCommand: CommandSpec = {
     const store = new DashboardStore();
     // events reach the screen through the store; printed to stderr they would tear the dashboard
     ctx.out.suspend();
-    const feeds = startFeeds(store, { fr, provider, events: ctx.events });
+    const feeds = startFeeds(store, { fleetRedis, provider, events: ctx.events });
     try {
       await openDashboard({
         store,
         actions: coreActions({
           provider,
           config,
-          fr,
+          fleetRedis,
           events: ctx.events,
           deploy: isRemoteProvider(provider) ? deployAction(ctx) : undefined,
         }),

@@ -11,14 +11,14 @@ import type { CommandSpec } from '../spec.ts';
 import { table } from '../output.ts';
 import { parseDuration, wantsInk } from './dashboard.ts';
 
-function renderSummary(ctx: CliContext, s: DemoSummary): string[] {
+function renderSummary(ctx: CliContext, summary: DemoSummary): string[] {
   const st = (t: string, ...x: Parameters<CliContext['out']['style']>[1][]) => ctx.out.style(t, ...x);
-  const up = s.processes.filter((p) => p.state === 'up').length;
+  const up = summary.processes.filter((p) => p.state === 'up').length;
   return [
-    st(`demo summary (${s.seconds} s)`, 'bold'),
-    `processes   ${up}/${s.processes.length} up`,
+    st(`demo summary (${summary.seconds} s)`, 'bold'),
+    `processes   ${up}/${summary.processes.length} up`,
     ...table(
-      s.processes.map((p) => [
+      summary.processes.map((p) => [
         `  ${p.role}`,
         p.id,
         p.state === 'up' ? st('up', 'green') : st(p.state, 'red'),
@@ -26,12 +26,14 @@ function renderSummary(ctx: CliContext, s: DemoSummary): string[] {
         p.cpu === null ? '-' : `${p.cpu.toFixed(1)}% cpu`,
       ]),
     ),
-    `clients     ${s.clients.connected}/${s.clients.target} connected (${s.clients.on_endpoints} on the endpoints); ${s.clients.joined} joined, ${s.clients.left} left, ${s.clients.switches} switches, ${s.clients.redirects} redirects`,
-    `tweets/s    feeder ${s.tweets.feeder_per_s} in, ${s.tweets.matched_per_s} matched; clients received ${s.tweets.delivered_per_s}/s (${s.tweets.delivered_total} in all)`,
+    `clients     ${summary.clients.connected}/${summary.clients.target} connected (${summary.clients.on_endpoints} on the endpoints); ${summary.clients.joined} joined, ${summary.clients.left} left, ${summary.clients.switches} switches, ${summary.clients.redirects} redirects`,
+    `tweets/s    feeder ${summary.tweets.feeder_per_s} in, ${summary.tweets.matched_per_s} matched; clients received ${summary.tweets.delivered_per_s}/s (${summary.tweets.delivered_total} in all)`,
     'top movies',
-    ...table(s.top_movies.map((m, i) => [`  ${i + 1}.`, m.title, String(m.count), `${m.watching} watching`])),
-    `archived    ${s.archived_lines} log lines → ${s.archive}${s.state_dir ? '' : ' (temporary, removed)'}`,
-    s.ok ? st('ok', 'green') : st(`problems: ${s.problems.join('; ')}`, 'red'),
+    ...table(
+      summary.top_movies.map((m, i) => [`  ${i + 1}.`, m.title, String(m.count), `${m.watching} watching`]),
+    ),
+    `archived    ${summary.archived_lines} log lines → ${summary.archive}${summary.state_dir ? '' : ' (temporary, removed)'}`,
+    summary.ok ? st('ok', 'green') : st(`problems: ${summary.problems.join('; ')}`, 'red'),
   ];
 }
 
@@ -90,20 +92,20 @@ export const demoCommand: CommandSpec = {
       if (headless) {
         await demo.ready(120_000, ctx.signal);
         const progress = setInterval(async () => {
-          const s = await demo.summary().catch(() => undefined);
-          if (!s) return;
-          const up = s.processes.filter((p) => p.state === 'up').length;
+          const summary = await demo.summary().catch(() => undefined);
+          if (!summary) return;
+          const up = summary.processes.filter((p) => p.state === 'up').length;
           ctx.out.item(
             'progress',
             {
-              seconds: s.seconds,
+              seconds: summary.seconds,
               up,
-              processes: s.processes.length,
-              clients: s.clients.connected,
-              tweets_per_s: s.tweets.feeder_per_s,
-              top: s.top_movies[0]?.title ?? null,
+              processes: summary.processes.length,
+              clients: summary.clients.connected,
+              tweets_per_s: summary.tweets.feeder_per_s,
+              top: summary.top_movies[0]?.title ?? null,
             },
-            `${String(s.seconds).padStart(4)} s  ${up}/${s.processes.length} up · ${s.clients.connected} clients · ${s.tweets.feeder_per_s} tweets/s · top: ${s.top_movies[0]?.title ?? '-'}`,
+            `${String(summary.seconds).padStart(4)} s  ${up}/${summary.processes.length} up · ${summary.clients.connected} clients · ${summary.tweets.feeder_per_s} tweets/s · top: ${summary.top_movies[0]?.title ?? '-'}`,
           );
         }, 5000);
         await timeUp();
@@ -113,11 +115,16 @@ export const demoCommand: CommandSpec = {
         return summary.ok ? 0 : 1;
       }
       const store = new DashboardStore();
-      const feeds = startFeeds(store, { fr: demo.fr, provider: demo.provider, events });
+      const feeds = startFeeds(store, { fleetRedis: demo.fleetRedis, provider: demo.provider, events });
       store.setNotice(`demo: ${clients} simulated clients, ${rate} synthetic tweets/s — q stops everything`);
       const ui = openDashboard({
         store,
-        actions: coreActions({ provider: demo.provider, config: demo.config, fr: demo.fr, events }),
+        actions: coreActions({
+          provider: demo.provider,
+          config: demo.config,
+          fleetRedis: demo.fleetRedis,
+          events,
+        }),
       });
       await Promise.race([ui, timeUp()]);
       await feeds.stop();

@@ -1,6 +1,6 @@
 // `god deploy` and `god rollback`: thin flags (each also a GOD_* env var) over the deploy services.
-import { durationMs } from '../../../roles/runtime/config.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { durationMs } from '../../../kernel/units.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import { deploy } from '../../core/deploy/deploy.ts';
 import type { DeployResult, ProcessMode, RemoteRunOptions } from '../../core/deploy/types.ts';
 import { parseRole } from '../../core/operations.ts';

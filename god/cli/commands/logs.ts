@@ -71,10 +71,10 @@ export const logsCommand: CommandSpec = {
       since: o.since as string | undefined,
     });
     const limit = o.lines !== undefined ? intArg(o.lines, '--lines') : undefined;
-    const fr = await ctx.redis();
+    const fleetRedis = await ctx.redis();
     // the tail starts where the history ends, so no line is shown twice or skipped
-    const startId = o.follow ? await lastLogId(fr) : undefined;
-    const history = limit === 0 ? [] : await readLogs(fr, { ...filter, limit, until: startId });
+    const startId = o.follow ? await lastLogId(fleetRedis) : undefined;
+    const history = limit === 0 ? [] : await readLogs(fleetRedis, { ...filter, limit, until: startId });
     const show = (r: LogRecord) => ctx.out.item('log', r, renderLog(ctx, r));
     for (const r of history) show(r);
     if (!o.follow) {
@@ -83,7 +83,7 @@ export const logsCommand: CommandSpec = {
       ctx.out.result('logs', { count: history.length }, () => []);
       return 0;
     }
-    await tailLogs(fr, filter, startId!, show, ctx.signal);
+    await tailLogs(fleetRedis, filter, startId!, show, ctx.signal);
     return 0;
   },
 };

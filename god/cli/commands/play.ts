@@ -2,6 +2,7 @@
 // (god/core/playbook). Exit 0 ok, 1 a step failed (named), 2 the playbook or the command line is wrong.
 import { loadPlaybook, PlaybookError } from '../../core/playbook/load.ts';
 import { type PlayResult, runPlaybook } from '../../core/playbook/runner.ts';
+import { exitCodeOf } from '../../../kernel/errors.ts';
 import type { CliContext } from '../context.ts';
 import type { CommandSpec } from '../spec.ts';
 
@@ -68,7 +69,7 @@ export const playCommand: CommandSpec = {
         }
       }
       ctx.out.error(err);
-      return 2;
+      return exitCodeOf(err);
     }
     const r = await runPlaybook(pb, {
       provider: await ctx.provider(),

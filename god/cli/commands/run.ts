@@ -1,7 +1,7 @@
 // `god run`: the local fleet in the foreground (Ctrl-C stops everything); `god supervise` is the same without
 // starting any role, run in the background by `god up`.
-import { UserError } from '../../../roles/runtime/errors.ts';
-import { redactUrl } from '../../../roles/runtime/redact.ts';
+import { UserError } from '../../../kernel/errors.ts';
+import { redactUrl } from '../../../kernel/redact.ts';
 import { runSupervisor } from '../../core/local/daemon.ts';
 import { resolveStateDir } from '../../core/local/state.ts';
 import type { CliContext } from '../context.ts';

@@ -1,6 +1,6 @@
 // `god up [ROLE] [-n N]`, `god down [ROLE] [--id IDS]`, `god restart [ROLE] [--id IDS]`.
-import { durationMs } from '../../../roles/runtime/config.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { durationMs } from '../../../kernel/units.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import {
   downOp,
   type OperationResult,

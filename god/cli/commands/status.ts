@@ -1,7 +1,9 @@
 // `god status [--json] [--check]`: expected processes joined with live heartbeats, machines, Redis.
+import { ERROR_CODES } from '../../../kernel/errors.ts';
+import { formatBytes } from '../../../kernel/units.ts';
 import type { CliContext } from '../context.ts';
 import type { CommandSpec } from '../spec.ts';
-import { fmtBytes, fmtDuration, table } from '../output.ts';
+import { fmtDuration, table } from '../output.ts';
 import { getStatus, type ProcessStatus, type StatusReport } from '../../core/status.ts';
 import type { FleetRedis } from '../../core/redis.ts';
 
@@ -49,7 +51,7 @@ export function renderStatus(ctx: CliContext, r: StatusReport): string[] {
           p.version ?? '-',
           fmtDuration(p.uptime_s),
           p.cpu === null ? '-' : `${p.cpu.toFixed(1)}%`,
-          fmtBytes(p.rss),
+          formatBytes(p.rss),
           p.heartbeat_age_s === null ? '-' : `${p.heartbeat_age_s}s`,
           stateColor(p),
           gaugeText(p.gauges),
@@ -91,6 +93,6 @@ export const statusCommand: CommandSpec = {
     } else redisError = 'no Redis known (the fleet is not running and the config names none)';
     const report = await getStatus({ provider, redis, redisUrl, redisError });
     ctx.out.result('status', report, (r) => renderStatus(ctx, r), report.ok);
-    return opts.check && !report.ok ? 3 : 0;
+    return opts.check && !report.ok ? ERROR_CODES.GOD_CHECK_FAILED.exit : 0;
   },
 };

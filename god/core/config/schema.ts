@@ -1,5 +1,8 @@
 // The god.config.yaml schema: one zod schema, the types derived from it are what every God service reads.
 import { z } from 'zod';
+import { ProviderKindSchema } from '../../../kernel/providers.ts';
+import { redisUrl } from '../../../kernel/redis-url.ts';
+import { durationText } from '../../../kernel/units.ts';
 import { DEFAULT_PREFIX, type Role, RoleSchema } from '../../../protocol/redis-contract.ts';
 
 export const ROLES: readonly Role[] = RoleSchema.options;
@@ -10,18 +13,8 @@ const port = z
   .min(1, 'must be a port number 1-65535')
   .max(65535, 'must be a port number 1-65535');
 const count = z.number().int().min(0, 'must be 0 or more').max(1000, 'must be at most 1000');
-/** Durations as in the roles' flags: 250ms, 30s, 5m, 1h (kept as strings, roles parse them). */
-const duration = z
-  .union([z.string(), z.number()])
-  .transform((v) => String(v))
-  .refine(
-    (v) => /^\d+(\.\d+)?\s*(ms|s|m|h)?$/.test(v.trim()),
-    'must be a duration like 250ms, 30s, 5m or 1h',
-  );
-export const redisUrlSchema = z
-  .string()
-  .refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss://')
-  .refine((u) => URL.canParse(u), 'is not a valid URL');
+/** Durations as in the roles' flags: 250ms, 30s, 5m, 1h (kept as text, parsed where they are used). */
+const duration = durationText;
 const envMap = z.record(
   z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _'),
   z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v)),
@@ -237,11 +230,11 @@ export const LocalSchema = z
 
 export const GodConfigSchema = z
   .object({
-    provider: z.enum(['local', 'ssh', 'ec2']).default('local'),
+    provider: ProviderKindSchema.default('local'),
     redis: z
       .object({
         /** the fleet's Redis; local without it: a private redis-server */
-        url: redisUrlSchema.optional(),
+        url: redisUrl.optional(),
         prefix: z.string().min(1).default(DEFAULT_PREFIX),
         tls_ca: z.string().min(1).optional(),
       })
@@ -288,4 +281,3 @@ export type RolesConfig = z.output<typeof RolesSchema>;
 export type FeederOptions = z.output<typeof FeederOptionsSchema>;
 export type EndpointOptions = z.output<typeof EndpointOptionsSchema>;
 export type KeeperOptions = z.output<typeof KeeperOptionsSchema>;
-export type ProviderKind = GodConfig['provider'];

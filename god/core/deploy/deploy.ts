@@ -1,5 +1,6 @@
 // `god deploy`: ship the role bundles to every host, switch `current`, restart, health-check; rolling by batches.
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
+import { formatBytes } from '../../../kernel/units.ts';
 import { nullSink, timedStep } from '../events.ts';
 import type { SshConnection } from '../ssh/connection.ts';
 import { SshPool } from '../ssh/pool.ts';
@@ -9,7 +10,7 @@ import { DeployLock } from './lock.ts';
 import { type LocalRelease, loadRelease } from './release.ts';
 import { readState } from './remote-state.ts';
 import type { DeployHost, DeployResult, HostResult, ProcessMode, RemoteRunOptions } from './types.ts';
-import { batchSize, chunk, errorFields, fmtBytes, hostsRunning, mapLimit, newHostResult } from './util.ts';
+import { batchSize, chunk, errorFields, hostsRunning, mapLimit, newHostResult } from './util.ts';
 
 export interface DeployOptions extends RemoteRunOptions {
   version?: string;
@@ -36,7 +37,7 @@ export function planSummary(p: HostPlan): string {
   const parts = [`${p.previous ?? '(none)'} → ${p.version}`];
   if (p.upload.length)
     parts.push(
-      `upload ${p.upload.map((f) => f.name).join(', ')} (${fmtBytes(p.upload.reduce((a, f) => a + f.bytes, 0))})`,
+      `upload ${p.upload.map((f) => f.name).join(', ')} (${formatBytes(p.upload.reduce((a, f) => a + f.bytes, 0))})`,
     );
   if (p.reuse.length) parts.push(`reuse ${p.reuse.map(([, n]) => n).join(', ')}`);
   if (p.unchanged.length) parts.push(`${p.unchanged.length} unchanged`);
@@ -55,7 +56,7 @@ export function prepareRelease(
   const hosts = hostsRunning(o.hosts, o.roles);
   if (hosts.length === 0) {
     throw new UserError(`no host runs ${o.roles?.join(', ') ?? 'any role'}`, {
-      code: 'FG_DEPLOY_NO_HOSTS',
+      code: 'GOD_DEPLOY_NO_HOSTS',
       hint: 'Check the roles of the hosts in the inventory (god.config.yaml) and --roles.',
     });
   }
@@ -155,7 +156,7 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
         throw new UserError(
           'lost the deploy lock during the rollout (Redis unreachable or the lock was broken); stopped',
           {
-            code: 'FG_DEPLOY_LOCK_LOST',
+            code: 'GOD_DEPLOY_LOCK_LOST',
             hint: 'Check Redis and who deploys now (`god status`), then run the deploy again.',
           },
         );
@@ -213,11 +214,11 @@ async function deployHost(
     if (plan.upload.length) {
       step = 'upload';
       const tu = Date.now();
-      hostEv('start', { detail: `${plan.upload.length} files, ${fmtBytes(res.bytes)}`, progress: 0 });
+      hostEv('start', { detail: `${plan.upload.length} files, ${formatBytes(res.bytes)}`, progress: 0 });
       await uploadFiles(conn, host, plan, (done, total, file) =>
         hostEv('progress', { progress: total ? done / total : 1, detail: file }),
       );
-      hostEv('end', { ok: true, ms: Date.now() - tu, detail: `${fmtBytes(res.bytes)}` });
+      hostEv('end', { ok: true, ms: Date.now() - tu, detail: `${formatBytes(res.bytes)}` });
     }
     step = 'activate';
     const ta = Date.now();
@@ -239,7 +240,7 @@ async function deployHost(
       const err = await healthOf(o.redis, o.keys, conn, host, procs, release.version, before, s.healthMs);
       if (err)
         throw new UserError(err, {
-          code: 'FG_DEPLOY_HEALTH',
+          code: 'GOD_DEPLOY_HEALTH',
           hint:
             'The batch is rolled back; look at the log lines above or `god logs --host ' + host.name + '`.',
         });

@@ -9,8 +9,7 @@ import { type ChangeMark, Liveness, markChange, procKey, readBeats } from '../li
 import type { SshConnection } from '../ssh/connection.ts';
 import { logTail } from './host-ops.ts';
 import type { DeployHost } from './types.ts';
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep } from '../../../kernel/sleep.ts';
 
 /** The heartbeats before a restart: health then waits for a new process of each (see liveness.ts). */
 export function heartbeatStarts(

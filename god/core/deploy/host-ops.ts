@@ -1,7 +1,7 @@
 // One host's side of a deploy: plan against its state, upload what changed, activate (switch + restart).
 import path from 'node:path';
 import type { Role } from '../../../protocol/redis-contract.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import { type SshConnection, shq } from '../ssh/connection.ts';
 import { AGENT_FILE, type LocalRelease, type ReleaseFile, SUPERVISOR_FILE } from './release.ts';
 import type { RemoteState } from './remote-state.ts';
@@ -150,7 +150,7 @@ function parseAgent(
   if (!out?.ok) {
     const why = out?.error ?? (r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`).slice(-1500);
     throw new UserError(`${what} failed on ${host.name}: ${why}`, {
-      code: 'FG_DEPLOY_AGENT',
+      code: 'GOD_DEPLOY_AGENT',
       hint: `Look at ${host.baseDir} on ${host.name} (releases/, run/, logs/).`,
     });
   }
@@ -234,7 +234,7 @@ export async function agent(
   });
   if (r.code === 127 || /Cannot find module/.test(r.stderr)) {
     throw new UserError(`${host.name} has no release in ${host.baseDir} yet`, {
-      code: 'FG_DEPLOY_NO_RELEASE',
+      code: 'GOD_DEPLOY_NO_RELEASE',
       hint: 'Run `god deploy` first.',
     });
   }

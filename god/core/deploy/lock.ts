@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Redis } from 'ioredis';
 import type { RedisContract } from '../../../protocol/redis-contract.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 
 export interface LockHolder {
   owner: string;
@@ -65,7 +65,7 @@ export class DeployLock {
       throw new UserError(
         `another deploy holds the deploy lock: ${h.owner ?? 'unknown'} (${h.what ?? 'deploy'}) since ${h.since ?? '?'}${pttl > 0 ? `; it expires in ${Math.ceil(pttl / 1000)} s unless renewed` : ''}.`,
         {
-          code: 'FG_DEPLOY_LOCKED',
+          code: 'GOD_DEPLOY_LOCKED',
           hint: `Wait for that deploy to finish and try again. If its operator is gone (crashed God), the lock expires by itself within ${Math.ceil(ttlMs / 1000)} s.`,
         },
       );

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Role } from '../../../protocol/redis-contract.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const DEFAULT_BUNDLE_DIR = path.join(REPO_ROOT, 'dist', 'roles');
@@ -38,7 +38,7 @@ function fileEntry(name: string, localPath: string, role?: Role): ReleaseFile {
 export function checkVersion(v: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/.test(v)) {
     throw new UserError(`invalid release version "${v}"`, {
-      code: 'FG_DEPLOY_VERSION',
+      code: 'GOD_DEPLOY_VERSION',
       hint: 'Use letters, digits, dot, dash, plus or underscore (e.g. 1.4.2 or 2026-11-22.1), at most 64 characters.',
     });
   }
@@ -54,7 +54,7 @@ export function buildBundles(env: NodeJS.ProcessEnv = process.env): void {
   });
   if (r.status !== 0) {
     throw new UserError(`building the role bundles failed:\n${(r.stderr || r.stdout).trim().slice(-2000)}`, {
-      code: 'FG_BUILD',
+      code: 'GOD_DEPLOY_BUILD',
       hint: 'Fix the build error (`npm run build` shows it), then deploy again.',
     });
   }
@@ -79,7 +79,7 @@ export function loadRelease(opts: {
   const gone = missing();
   if (gone.length) {
     throw new UserError(`no bundle for ${gone.join(', ')} in ${dir}`, {
-      code: 'FG_BUNDLE_MISSING',
+      code: 'GOD_BUNDLE_MISSING',
       hint:
         dir === DEFAULT_BUNDLE_DIR
           ? `\`npm run build\` did not produce them: does roles/${gone[0]}/main.ts exist?`

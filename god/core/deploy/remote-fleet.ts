@@ -3,9 +3,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Role } from '../../../protocol/redis-contract.ts';
-import { durationMs } from '../../../roles/runtime/config.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
-import { roleEnv, checkProcessEnv } from '../config/role-env.ts';
+import { durationMs } from '../../../kernel/units.ts';
+import { UserError } from '../../../kernel/errors.ts';
+import { checkProcessEnv, roleEnv } from '../config/role-env.ts';
 import type { GodConfig } from '../config/schema.ts';
 import { type EventSink, nullSink } from '../events.ts';
 import type { ExpectedProcess } from '../providers/types.ts';

@@ -1,6 +1,6 @@
 // What a host already has: Node, the current release, the release history, file hashes, process specs.
 // Read with one shell command (before any upload there is no agent on a fresh host).
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import { type SshConnection, shq } from '../ssh/connection.ts';
 import { noNodeError } from '../ssh/errors.ts';
 import type { DeployHost } from './types.ts';
@@ -92,7 +92,7 @@ export function parseState(host: DeployHost, out: string): RemoteState {
   }
   if (!sawEnd) {
     throw new UserError(`could not read the deploy state of ${host.name} (${host.baseDir})`, {
-      code: 'FG_DEPLOY_STATE',
+      code: 'GOD_DEPLOY_STATE',
       hint: `Check that ${host.baseDir} is writable by ${host.user ?? 'the SSH user'} on ${host.name}.`,
     });
   }
@@ -108,7 +108,7 @@ export async function readState(
   const r = await conn.exec(stateCommand(host, version, mkdir), { timeoutMs: 60_000 });
   if (r.code === 3) {
     throw new UserError(`cannot create ${host.baseDir} on ${host.name}: ${r.stderr.trim()}`, {
-      code: 'FG_DEPLOY_STATE',
+      code: 'GOD_DEPLOY_STATE',
       hint: `Create it and give ${host.user ?? 'the SSH user'} write access, or set another base_dir for the host.`,
     });
   }

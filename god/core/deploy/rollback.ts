@@ -1,6 +1,6 @@
 // `god rollback [VERSION]`: switch every host back to a release it still has (default: the one before
 // `current` in its history), restart and health-check. No upload: the last 5 releases stay on each host.
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import { nullSink } from '../events.ts';
 import { SshPool } from '../ssh/pool.ts';
 import { healthOf, heartbeatStarts } from './health.ts';
@@ -24,7 +24,7 @@ export function rollbackTarget(host: string, st: RemoteState, version?: string):
       throw new UserError(
         `release ${version} is not on ${host} (it has: ${have.sort().join(', ') || 'none'})`,
         {
-          code: 'FG_ROLLBACK_MISSING',
+          code: 'GOD_ROLLBACK_MISSING',
           hint: `Pick one of those, or deploy ${version} again with \`god deploy --version ${version}\`.`,
         },
       );
@@ -36,7 +36,7 @@ export function rollbackTarget(host: string, st: RemoteState, version?: string):
     if (v !== st.current && st.releases.has(v)) return v;
   }
   throw new UserError(`${host} has no release to roll back to (current: ${st.current ?? 'none'})`, {
-    code: 'FG_ROLLBACK_NONE',
+    code: 'GOD_ROLLBACK_NONE',
     hint: 'Only releases deployed before (the last 5) can be rolled back to; deploy a fixed release instead.',
   });
 }
@@ -111,7 +111,7 @@ export async function rollback(o: RollbackOptions): Promise<DeployResult> {
           );
           if (err)
             throw new UserError(err, {
-              code: 'FG_DEPLOY_HEALTH',
+              code: 'GOD_DEPLOY_HEALTH',
               hint: `See \`god logs --host ${host.name}\`.`,
             });
           hostEv('end', { ok: true });

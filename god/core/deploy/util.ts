@@ -1,6 +1,6 @@
 // Small helpers for running hosts in parallel and in batches.
 import type { Role } from '../../../protocol/redis-contract.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import type { DeployHost, HostResult } from './types.ts';
 
 /** Run `fn` over items with at most `limit` at a time; results in input order. */
@@ -29,7 +29,7 @@ export function batchSize(spec: string | number | undefined, total: number): num
   const n = m ? Number(m[1]) : Number.NaN;
   if (!m || n < 1 || (m[2] && n > 100)) {
     throw new UserError(`invalid --batch "${s}"`, {
-      code: 'FG_DEPLOY_BATCH',
+      code: 'GOD_DEPLOY_BATCH',
       hint: 'Give a number of hosts per batch (e.g. 2) or a percentage of the hosts (e.g. 25%).',
     });
   }
@@ -64,6 +64,3 @@ export function errorFields(err: unknown): { error: string; code?: string; hint?
   if (err instanceof UserError) return { error: err.message, code: err.code, hint: err.hint };
   return { error: err instanceof Error ? err.message : String(err) };
 }
-
-export const fmtBytes = (n: number): string =>
-  n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} B`;

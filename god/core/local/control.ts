@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { z } from 'zod';
 import { RoleSchema } from '../../../protocol/redis-contract.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { isErrorCode, UserError } from '../../../kernel/errors.ts';
 import type { EventBus, EventSink, GodEvent } from '../events.ts';
 import type { LocalFleet } from './fleet.ts';
 
@@ -145,7 +145,11 @@ export function callControl<T = unknown>(
         } else if ('result' in r) finish(() => resolve(r.result as T));
         else if ('error' in r) {
           const e = r.error;
-          finish(() => reject(new UserError(e.message, { hint: e.hint, code: e.code ?? 'GOD_LOCAL' })));
+          finish(() =>
+            reject(
+              new UserError(e.message, { hint: e.hint, code: isErrorCode(e.code) ? e.code : 'GOD_LOCAL' }),
+            ),
+          );
         }
       }
     });

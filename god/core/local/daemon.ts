@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Role } from '../../../protocol/redis-contract.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import type { GodConfig } from '../config/schema.ts';
 import { type EventBus, type EventSink, nullSink } from '../events.ts';
 import { callControl, serveControl } from './control.ts';
@@ -19,6 +19,7 @@ import {
   removeState,
   socketPath,
 } from './state.ts';
+import { sleep } from '../../../kernel/sleep.ts';
 
 export interface SupervisorOptions {
   config: GodConfig;
@@ -153,7 +154,6 @@ function signal(pid: number, sig: NodeJS.Signals) {
     process.kill(pid, sig);
   } catch {}
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The running supervisor's state, or undefined (stale state files are cleaned up on the way). */
 export async function liveSupervisor(stateDir: string, events?: EventSink): Promise<LocalState | undefined> {

@@ -1,6 +1,6 @@
 // The checks of `assert` (once) and `wait` (polled until they hold or the step times out): status counts and
 // releases, the keepers' alerts stream, protocol clients, the endpoint registry, the log archive.
-import { durationMs } from '../../../roles/runtime/config.ts';
+import { durationMs } from '../../../kernel/units.ts';
 import { AlertFieldsSchema, HEARTBEAT_INTERVAL_MS } from '../../../protocol/redis-contract.ts';
 import { listEndpoints } from '../endpoints.ts';
 import { Liveness, markChange, procKey, readBeats, type Verdict } from '../liveness.ts';

@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { boolFlag } from '../../../roles/runtime/config.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { boolFlag } from '../../../kernel/flags.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import {
   type ConfigProblem,
   describeIssue,

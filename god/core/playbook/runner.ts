@@ -3,7 +3,7 @@
 // status and what changed; the services' own host/process events in between. A failing step stops the play
 // unless it says continue_on_error; --dry-run plans every step and changes nothing.
 import { z } from 'zod';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import type { GodConfig } from '../config/schema.ts';
 import type { EventSink } from '../events.ts';
 import type { Provider } from '../providers/types.ts';
@@ -226,7 +226,7 @@ const needsFleet = (s: Step) =>
  */
 async function requireRunningFleet(pc: PlayContext, s: Step): Promise<void> {
   const start = {
-    code: 'GOD_NOT_RUNNING',
+    code: 'GOD_NOT_RUNNING' as const,
     hint: 'Start the fleet with `god up` (or `god play playbooks/launch.yaml`), then run this playbook again.',
   };
   const what = `step ${s.index} (${s.name}) needs a running fleet`;

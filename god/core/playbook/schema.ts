@@ -2,6 +2,8 @@
 // types derived from it. A step is a mapping with exactly one kind key (provision, deploy, ...) plus the
 // common keys (name, continue_on_error, timeout).
 import { z } from 'zod';
+import { PROVIDER_KINDS } from '../../../kernel/providers.ts';
+import { durationText } from '../../../kernel/units.ts';
 import { RoleSchema } from '../../../protocol/redis-contract.ts';
 
 export const STEP_KINDS = [
@@ -18,10 +20,7 @@ export const STEP_KINDS = [
 export type StepKind = (typeof STEP_KINDS)[number];
 
 /** 250ms, 30s, 5m, 1h (as in the config and the roles' flags) */
-export const DurationSchema = z
-  .union([z.string(), z.number()])
-  .transform((v) => String(v).trim())
-  .refine((v) => /^\d+(\.\d+)?\s*(ms|s|m|h)?$/.test(v), 'must be a duration like 250ms, 30s, 5m or 1h');
+export const DurationSchema = durationText;
 
 const count = z.number().int('must be a whole number').min(0, 'must be 0 or more');
 const positive = z.number().int('must be a whole number').min(1, 'must be 1 or more');
@@ -46,7 +45,7 @@ const optionalText = z
   .string()
   .optional()
   .transform((v) => (v ? v : undefined));
-export const PROVIDERS = ['local', 'ssh', 'ec2'] as const;
+export const PROVIDERS = PROVIDER_KINDS;
 
 export const ProvisionSchema = z
   .object({

@@ -8,8 +8,8 @@ import path from 'node:path';
 import pino from 'pino';
 import { endpointSetKey, parseEndpointList } from '../../../protocol/endpoint-list.ts';
 import { ENDPOINT_TTL_S, type Role } from '../../../protocol/redis-contract.ts';
-import { durationMs } from '../../../roles/runtime/config.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { durationMs } from '../../../kernel/units.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import { deploy } from '../deploy/deploy.ts';
 import type { DeployHost, DeployResult } from '../deploy/types.ts';
 import { batchSize, chunk, mapLimit } from '../deploy/util.ts';
@@ -24,8 +24,7 @@ import { archiveUrl } from './archive.ts';
 import { type CheckMemo, closeMemo, describeConditions, evaluate } from './conditions.ts';
 import type { PlayContext, StepOutcome } from './context.ts';
 import type { Conditions, Step } from './schema.ts';
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep } from '../../../kernel/sleep.ts';
 
 /** Default deadline of each kind when the step gives no `timeout`. */
 const DEFAULT_TIMEOUT: Record<Step['kind'], string> = {
@@ -446,7 +445,7 @@ export async function runStep(pc: PlayContext, s: Step): Promise<StepOutcome> {
               r.stoppedAtBatch ? `; stopped at batch ${r.stoppedAtBatch}, which was rolled back` : ''
             }`,
             {
-              code: 'FG_DEPLOY',
+              code: 'GOD_DEPLOY',
               hint: bad.find((h) => h.hint)?.hint ?? 'See the host lines above; `god logs --host HOST`.',
             },
           );

@@ -11,18 +11,18 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { type Role, RoleSchema } from '../../../protocol/redis-contract.ts';
-import { durationMs } from '../../../roles/runtime/config.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { durationMs } from '../../../kernel/units.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import type { Ec2Config, GodConfig } from '../config/schema.ts';
 import { deployHostsFrom, expandPath, type RemoteHostSpec } from '../deploy/remote-fleet.ts';
 import type { DeployHost } from '../deploy/types.ts';
 import { type EventSink, nullSink } from '../events.ts';
 import { RemoteFleetProvider, type Target } from './remote.ts';
 import type { ExpectedProcess, Machine, ProviderContext, ProviderFactory } from './types.ts';
+import { sleep } from '../../../kernel/sleep.ts';
 
 export const PROJECT_TAG = 'filmgrain';
 const LIVE = ['pending', 'running'];
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Where God reaches an instance: its address, or a mapping (tests map moto's fake IPs to loopback sshd hosts). */
 export interface AddressMapEntry {

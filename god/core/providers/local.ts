@@ -2,15 +2,14 @@
 // that this provider starts and talks to; or, in-process, a LocalFleet wrapped as a Provider.
 import os from 'node:os';
 import type { Role } from '../../../protocol/redis-contract.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import { callControl } from '../local/control.ts';
 import { cleanupStale, ensureDaemon, liveSupervisor } from '../local/daemon.ts';
 import { type LocalFleet, roleProgram, type Target } from '../local/fleet.ts';
 import { ROLES } from '../config/schema.ts';
 import { type LocalState, pidAlive, readState, removeState, resolveStateDir } from '../local/state.ts';
 import type { ExpectedProcess, Machine, Provider, ProviderContext, ProviderFactory } from './types.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../../kernel/sleep.ts';
 
 function machineOf(s: LocalState | undefined): Machine {
   const host = s?.host ?? os.hostname();

@@ -1,7 +1,7 @@
 // The ssh provider: the hosts listed under ssh.hosts, each running one process of every role it lists.
 // Releases get there with `god deploy`; up/down/restart drive the processes through each host's agent.
 import type { Role } from '../../../protocol/redis-contract.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import type { GodConfig } from '../config/schema.ts';
 import { deployHostsFrom, expandPath, expectedOf } from '../deploy/remote-fleet.ts';
 import type { DeployHost } from '../deploy/types.ts';

@@ -1,31 +1,35 @@
 // What every provider (local, ssh, ec2) offers God's services.
-import type { Role } from '../../../protocol/redis-contract.ts';
+import { z } from 'zod';
+import { type ProviderKind, ProviderKindSchema } from '../../../kernel/providers.ts';
+import { type Role, RoleSchema } from '../../../protocol/redis-contract.ts';
 import type { DeployHost } from '../deploy/types.ts';
 import type { SshOptions } from '../ssh/types.ts';
 
-/** A machine of the fleet (for local: this machine; for ec2: an instance). */
-export interface Machine {
-  provider: 'local' | 'ssh' | 'ec2';
-  id: string;
-  name: string;
+/** A machine of the fleet (for local: this machine; for ec2: an instance); `god status --json` prints it as is. */
+export const MachineSchema = z.object({
+  provider: ProviderKindSchema,
+  id: z.string(),
+  name: z.string(),
   /** address God reaches it at (SSH) */
-  address?: string;
-  port?: number;
-  state: string;
-  roles: Role[];
-  tags?: Record<string, string>;
-}
+  address: z.string().optional(),
+  port: z.number().int().optional(),
+  state: z.string(),
+  roles: z.array(RoleSchema),
+  tags: z.record(z.string(), z.string()).optional(),
+});
+export type Machine = z.infer<typeof MachineSchema>;
 
 /** A process the fleet should have, according to config/provider. */
-export interface ExpectedProcess {
-  role: Role;
+export const ExpectedProcessSchema = z.object({
+  role: RoleSchema,
   /** the process id used in heartbeats (FG_ID) */
-  id: string;
-  host: string;
-}
+  id: z.string(),
+  host: z.string(),
+});
+export type ExpectedProcess = z.infer<typeof ExpectedProcessSchema>;
 
 export interface Provider {
-  readonly kind: 'local' | 'ssh' | 'ec2';
+  readonly kind: ProviderKind;
   machines(): Promise<Machine[]>;
   expected(): Promise<ExpectedProcess[]>;
   /** converge `role` to `count` processes/machines; idempotent */

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import { connectError, type HostKeyProblem, noNodeError } from './errors.ts';
 import { fingerprint, KnownHosts, keyTypeOfBlob } from './known-hosts.ts';
 import { defaultKnownHosts, type ExecResult, type SshOptions, type SshTarget } from './types.ts';
@@ -66,7 +66,7 @@ export class SshConnection {
       } catch (err) {
         return Promise.reject(
           new UserError(`cannot read the SSH key ${opts.privateKeyPath}: ${(err as Error).message}`, {
-            code: 'FG_SSH_KEY',
+            code: 'GOD_SSH_KEY_UNREADABLE',
             hint: 'Point --ssh-key / GOD_SSH_KEY (or ssh.key in god.config.yaml) at a readable private key.',
           }),
         );
@@ -154,7 +154,7 @@ export class SshConnection {
               new UserError(
                 `command on ${this.target.name} timed out after ${opts.timeoutMs} ms: ${cmd.slice(0, 120)}`,
                 {
-                  code: 'FG_SSH_TIMEOUT',
+                  code: 'GOD_SSH_TIMEOUT',
                   hint: 'The host may be overloaded or the command stuck; check it by hand.',
                 },
               ),
@@ -195,7 +195,7 @@ export class SshConnection {
       throw new UserError(
         `${opts.what ?? 'command'} failed on ${this.target.name} (exit ${r.code ?? r.signal}): ${tail || '(no output)'}`,
         {
-          code: 'FG_SSH_EXEC',
+          code: 'GOD_SSH_EXEC',
           hint: `Run it by hand on ${this.target.name} to see more: ${cmd.slice(0, 200)}`,
         },
       );
@@ -249,7 +249,7 @@ export class SshConnection {
                 new UserError(
                   `upload of ${path.basename(localPath)} to ${this.target.name}:${remotePath} failed: ${err.message}`,
                   {
-                    code: 'FG_SSH_UPLOAD',
+                    code: 'GOD_SSH_UPLOAD',
                     hint: `Check free space and permissions of ${path.dirname(remotePath)} on ${this.target.name}.`,
                     cause: err,
                   },
@@ -262,7 +262,7 @@ export class SshConnection {
 
   private lost(err: Error): UserError {
     return new UserError(`SSH connection to ${this.target.name} failed: ${err.message}`, {
-      code: this.closed ? 'FG_SSH_UNREACHABLE' : 'FG_SSH',
+      code: this.closed ? 'GOD_SSH_UNREACHABLE' : 'GOD_SSH',
       hint: `Check that ${this.target.name} is still up and reachable.`,
       cause: err,
     });

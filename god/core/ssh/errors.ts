@@ -1,5 +1,5 @@
 // Turn ssh2/socket failures into errors an operator can act on.
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import { knownHostName } from './known-hosts.ts';
 import type { SshTarget } from './types.ts';
 
@@ -21,7 +21,7 @@ export function connectError(
     return new UserError(
       `host key of ${where(t)} does not match known_hosts (${knownHostsPath}): got ${hostKey.got}, expected ${hostKey.expected.join(' or ')}. Refusing to connect: this could be a man-in-the-middle, or the host was reinstalled.`,
       {
-        code: 'FG_SSH_HOSTKEY',
+        code: 'GOD_SSH_HOSTKEY',
         hint: `If the host really was rebuilt, remove its old key with \`ssh-keygen -R '${knownHostName(t.address, port)}' -f ${knownHostsPath}\` and run again with --accept-new (GOD_SSH_ACCEPT_NEW=1).`,
         cause: err,
       },
@@ -31,7 +31,7 @@ export function connectError(
     return new UserError(
       `host key of ${where(t)} (${hostKey.got}) is marked @revoked in ${knownHostsPath}.`,
       {
-        code: 'FG_SSH_HOSTKEY',
+        code: 'GOD_SSH_HOSTKEY',
         hint: 'Give the host a new host key and pin it in known_hosts.',
         cause: err,
       },
@@ -41,7 +41,7 @@ export function connectError(
     return new UserError(
       `host ${where(t)} is not in known_hosts (${knownHostsPath}); its key is ${hostKey.got}.`,
       {
-        code: 'FG_SSH_HOSTKEY_UNKNOWN',
+        code: 'GOD_SSH_HOSTKEY_UNKNOWN',
         hint: `Check the fingerprint, then add it (\`ssh-keyscan -p ${port} ${t.address} >> ${knownHostsPath}\`) or run with --accept-new (GOD_SSH_ACCEPT_NEW=1) to pin new hosts on first contact.`,
         cause: err,
       },
@@ -49,7 +49,7 @@ export function connectError(
   }
   if (err.level === 'client-authentication') {
     return new UserError(`SSH authentication failed for ${where(t)}: the host accepted none of our keys.`, {
-      code: 'FG_SSH_AUTH',
+      code: 'GOD_SSH_AUTH',
       hint: `Check the SSH user and key (--ssh-key / GOD_SSH_KEY, ssh.user in god.config.yaml) and that the public key is in ~${t.user ?? ''}/.ssh/authorized_keys on ${t.name}.`,
       cause: err,
     });
@@ -69,13 +69,13 @@ export function connectError(
     (err.level === 'client-dns' ? 'address not found (DNS)' : undefined);
   if (why) {
     return new UserError(`host ${where(t)} is unreachable: ${why}.`, {
-      code: 'FG_SSH_UNREACHABLE',
+      code: 'GOD_SSH_UNREACHABLE',
       hint: `Check that the host is up, that sshd listens on port ${port}, and the address in the inventory; try \`ssh -p ${port} ${t.user ? `${t.user}@` : ''}${t.address}\` by hand.`,
       cause: err,
     });
   }
   return new UserError(`SSH connection to ${where(t)} failed: ${err.message}`, {
-    code: 'FG_SSH',
+    code: 'GOD_SSH',
     hint: `Try \`ssh -p ${port} ${t.user ? `${t.user}@` : ''}${t.address}\` by hand to see what the host says.`,
     cause: err,
   });
@@ -83,7 +83,7 @@ export function connectError(
 
 export function noNodeError(t: SshTarget, nodeBin: string, detail: string): UserError {
   return new UserError(`Node.js is missing on ${where(t)}: \`${nodeBin}\` ${detail}.`, {
-    code: 'FG_SSH_NO_NODE',
+    code: 'GOD_SSH_NO_NODE',
     hint: `Install Node 20+ on ${t.name} (e.g. \`curl -fsSL https://deb.nodesource.com/setup_20.x | bash - && apt-get install -y nodejs\`), or set the node path for the host (node: in the inventory / GOD_NODE_BIN).`,
   });
 }

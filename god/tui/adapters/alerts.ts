@@ -3,7 +3,7 @@
 import { AlertFieldsSchema, type AlertFields } from '../../../protocol/redis-contract.ts';
 import type { FleetRedis } from '../../core/redis.ts';
 import type { AlertRow, DashboardStore } from '../store.ts';
-import { sleep } from './poll.ts';
+import { sleep } from '../../../kernel/sleep.ts';
 
 type Entry = [string, string[]];
 
@@ -45,21 +45,35 @@ export function toAlert(id: string, flat: string[]): Omit<AlertRow, 'key'> & { k
 
 export async function feedAlerts(
   store: DashboardStore,
-  fr: FleetRedis,
+  fleetRedis: FleetRedis,
   signal: AbortSignal,
   o: { history?: number } = {},
 ): Promise<void> {
-  const history = (await fr.redis.xrevrange(fr.keys.alerts, '+', '-', 'COUNT', o.history ?? 50)) as Entry[];
+  const history = (await fleetRedis.redis.xrevrange(
+    fleetRedis.keys.alerts,
+    '+',
+    '-',
+    'COUNT',
+    o.history ?? 50,
+  )) as Entry[];
   for (const [id, flat] of history.reverse()) store.pushAlert(toAlert(id, flat));
   let last = history.length ? history[history.length - 1]![0] : '$';
-  const conn = fr.duplicate('tui-alerts');
+  const conn = fleetRedis.duplicate('tui-alerts');
   const onAbort = () => conn.disconnect();
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     while (!signal.aborted) {
       let res: Array<[string, Entry[]]> | null;
       try {
-        res = (await conn.xread('COUNT', 100, 'BLOCK', 1000, 'STREAMS', fr.keys.alerts, last)) as typeof res;
+        res = (await conn.xread(
+          'COUNT',
+          100,
+          'BLOCK',
+          1000,
+          'STREAMS',
+          fleetRedis.keys.alerts,
+          last,
+        )) as typeof res;
       } catch {
         if (!signal.aborted) await sleep(250, signal);
         continue;

@@ -6,13 +6,16 @@ import type { DashboardStore } from '../store.ts';
 
 export async function feedLogs(
   store: DashboardStore,
-  fr: FleetRedis,
+  fleetRedis: FleetRedis,
   signal: AbortSignal,
   o: { history?: number } = {},
 ): Promise<void> {
   // the id first, so nothing written while the history loads falls between history and tail
-  const after = await lastLogId(fr);
-  const history = await readLogs(fr, { limit: o.history ?? 500, until: after === '0-0' ? undefined : after });
+  const after = await lastLogId(fleetRedis);
+  const history = await readLogs(fleetRedis, {
+    limit: o.history ?? 500,
+    until: after === '0-0' ? undefined : after,
+  });
   for (const r of history) store.pushLine(fromRecord(r));
-  await tailLogs(fr, {}, after, (r) => store.pushLine(fromRecord(r)), signal);
+  await tailLogs(fleetRedis, {}, after, (r) => store.pushLine(fromRecord(r)), signal);
 }

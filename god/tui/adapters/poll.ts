@@ -1,3 +1,5 @@
+import { sleep } from '../../../kernel/sleep.ts';
+
 // Run `fn` every `ms` until `signal` aborts, never two at once; failures go to `onError` and the loop goes on.
 export function every(
   ms: number,
@@ -16,17 +18,4 @@ export function every(
       await sleep(Math.max(0, ms - (Date.now() - t0)), signal);
     }
   })();
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -7,7 +7,7 @@ import { every } from './poll.ts';
 
 export async function feedRanking(
   store: DashboardStore,
-  fr: FleetRedis,
+  fleetRedis: FleetRedis,
   signal: AbortSignal,
   o: { intervalMs?: number } = {},
 ): Promise<void> {
@@ -16,7 +16,7 @@ export async function feedRanking(
   await every(
     o.intervalMs ?? 1000,
     async () => {
-      const raw = await fr.redis.get(fr.keys.ranking);
+      const raw = await fleetRedis.redis.get(fleetRedis.keys.ranking);
       if (!raw) return;
       const parsed = ServerParams.set_movies.safeParse(JSON.parse(raw));
       if (!parsed.success) {

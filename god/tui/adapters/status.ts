@@ -36,7 +36,7 @@ export function toRow(p: ProcessStatus, now: number): ProcessRow {
 
 export async function feedStatus(
   store: DashboardStore,
-  o: { fr: FleetRedis; provider: Provider; intervalMs?: number; fleetEveryMs?: number },
+  o: { fleetRedis: FleetRedis; provider: Provider; intervalMs?: number; fleetEveryMs?: number },
   signal: AbortSignal,
 ): Promise<void> {
   let expected: ExpectedProcess[] = [];
@@ -54,7 +54,7 @@ export async function feedStatus(
       }
       let view: Awaited<ReturnType<typeof readHeartbeatView>> | undefined;
       try {
-        view = await readHeartbeatView(o.fr);
+        view = await readHeartbeatView(o.fleetRedis);
         if (redisDown) store.setNotice('Redis is back');
         redisDown = false;
       } catch (err) {

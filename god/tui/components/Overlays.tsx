@@ -112,35 +112,39 @@ export function DeployOverlay(p: {
   top: number;
   left: number;
 }) {
-  const d = p.store.deploy;
+  const deploy = p.store.deploy;
   const inner = p.width - 2;
-  if (!d) return null;
-  const elapsed = duration((d.endedAt ?? p.store.now()) - d.startedAt);
-  const status = d.running
-    ? `deploying${d.step ? ` · ${d.step}` : ''} · ${elapsed}`
-    : d.ok
+  if (!deploy) return null;
+  const elapsed = duration((deploy.endedAt ?? p.store.now()) - deploy.startedAt);
+  const status = deploy.running
+    ? `deploying${deploy.step ? ` · ${deploy.step}` : ''} · ${elapsed}`
+    : deploy.ok
       ? `deployed in ${elapsed}`
-      : `deploy FAILED after ${elapsed}${d.error ? `: ${d.error}` : ''}`;
-  const hostW = Math.min(20, Math.max(8, ...d.hosts.map((h) => h.host.length)));
+      : `deploy FAILED after ${elapsed}${deploy.error ? `: ${deploy.error}` : ''}`;
+  const hostW = Math.min(20, Math.max(8, ...deploy.hosts.map((h) => h.host.length)));
   const rows = Math.max(1, p.height - 5);
-  const done = d.hosts.filter((h) => h.phase === 'end').length;
+  const done = deploy.hosts.filter((h) => h.phase === 'end').length;
   return (
     <Modal
       width={p.width}
       top={p.top}
       left={p.left}
-      color={d.running ? 'cyan' : d.ok ? 'green' : 'red'}
-      title={`Deploy — ${done}/${d.hosts.length} hosts`}
+      color={deploy.running ? 'cyan' : deploy.ok ? 'green' : 'red'}
+      title={`Deploy — ${done}/${deploy.hosts.length} hosts`}
     >
-      <Row width={inner} color={d.running ? undefined : d.ok ? 'green' : 'red'} bold={!d.running}>
+      <Row
+        width={inner}
+        color={deploy.running ? undefined : deploy.ok ? 'green' : 'red'}
+        bold={!deploy.running}
+      >
         {status}
       </Row>
-      {d.hosts.length === 0 ? (
+      {deploy.hosts.length === 0 ? (
         <Row width={inner} color="gray">
           {'waiting for the first host…'}
         </Row>
       ) : null}
-      {d.hosts.slice(0, rows).map((h) => {
+      {deploy.hosts.slice(0, rows).map((h) => {
         const l = hostLine(h, inner, hostW);
         return (
           <Row key={h.host} width={inner} color={l.color}>
@@ -148,11 +152,11 @@ export function DeployOverlay(p: {
           </Row>
         );
       })}
-      {d.hosts.length > rows ? (
-        <Row width={inner} color="gray">{`… ${d.hosts.length - rows} more hosts`}</Row>
+      {deploy.hosts.length > rows ? (
+        <Row width={inner} color="gray">{`… ${deploy.hosts.length - rows} more hosts`}</Row>
       ) : null}
       <Row width={inner} color="gray">
-        {d.running ? 'esc: hide (the deploy goes on)' : 'esc / enter: close'}
+        {deploy.running ? 'esc: hide (the deploy goes on)' : 'esc / enter: close'}
       </Row>
     </Modal>
   );

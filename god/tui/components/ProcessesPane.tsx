@@ -1,7 +1,8 @@
 // @jsxRuntime automatic — also when tsx runs from a folder without our tsconfig (god run from anywhere)
 // pm2-like table of every process the fleet should have, joined with its heartbeat; red when missing/stale.
 import { Text } from 'ink';
-import { bytes, duration, num } from '../format.ts';
+import { formatBytes } from '../../../kernel/units.ts';
+import { duration, num } from '../format.ts';
 import type { DashboardStore, ProcessRow } from '../store.ts';
 import { type Column, fitColumns, renderHeader, renderRow, scrollStart } from './columns.ts';
 import { Line, Pane } from './Pane.tsx';
@@ -29,7 +30,14 @@ export function processColumns(now: number): Column<ProcessRow>[] {
       cell: (r) => (r.startedAt && r.state === 'ok' ? duration(now - r.startedAt) : '-'),
     },
     { key: 'cpu', title: 'CPU%', width: 5, priority: 3, align: 'right', cell: (r) => num(r.cpu, 1) },
-    { key: 'rss', title: 'RSS', width: 6, priority: 3, align: 'right', cell: (r) => bytes(r.rss) },
+    {
+      key: 'rss',
+      title: 'RSS',
+      width: 6,
+      priority: 3,
+      align: 'right',
+      cell: (r) => formatBytes(r.rss, 'compact'),
+    },
     { key: 'clients', title: 'CLIENTS', width: 7, priority: 2, align: 'right', cell: (r) => num(r.clients) },
     {
       key: 'tweets',

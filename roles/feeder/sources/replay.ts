@@ -2,9 +2,10 @@
 // times faster, or as fast as the feeder takes it (`max`); `--loop` starts over at the end.
 import fs from 'node:fs';
 import { LineDecoder } from '../../../protocol/ndjson.ts';
-import { UserError } from '../../runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import { createdAtMs } from '../tweet.ts';
-import { type Source, type SourceSink, sleep } from './types.ts';
+import { sleep } from '../../../kernel/sleep.ts';
+import type { Source, SourceSink } from './types.ts';
 
 export interface ReplayOptions {
   file: string;

@@ -3,7 +3,8 @@
 // Zipf over US gross, plus movies trending for minutes). Deterministic for a given seed and clock.
 import type { CatalogMovie } from '../../../protocol/redis-contract.ts';
 import { PopularityModel, rng } from './popularity.ts';
-import { type Source, type SourceSink, sleep } from './types.ts';
+import { sleep } from '../../../kernel/sleep.ts';
+import type { Source, SourceSink } from './types.ts';
 import { hashtag } from './twitter-rules.ts';
 
 const POSITIVE = [

@@ -11,10 +11,11 @@ import {
   TwitterApi,
 } from 'twitter-api-v2';
 import type { CatalogMovie } from '../../../protocol/redis-contract.ts';
-import { UserError } from '../../runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import { type FailureKind, StreamBackoff } from './backoff.ts';
 import { packRules, type RuleLimits, type RulesApi, syncRules, termsFor } from './twitter-rules.ts';
-import { type Source, type SourceSink, sleep } from './types.ts';
+import { sleep } from '../../../kernel/sleep.ts';
+import type { Source, SourceSink } from './types.ts';
 
 export const TOKEN_ENV = 'TWITTER_BEARER_TOKEN';
 const DEFAULT_API = 'https://api.x.com';

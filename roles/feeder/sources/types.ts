@@ -17,17 +17,3 @@ export interface Source {
   run(sink: SourceSink, signal: AbortSignal): Promise<void>;
   gauges?(): Record<string, number>;
 }
-
-/** setTimeout as a promise that ends early (resolving) when the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, Math.max(0, ms));
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}

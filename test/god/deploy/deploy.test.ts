@@ -170,7 +170,7 @@ describe.skipIf(!sshAvailable())('god deploy over ssh', () => {
       const res = await deploy({ ...base(), bundleDir: bundles.v2, version: 'v2' });
       expect(res.ok).toBe(false);
       expect(res.hosts.map((h) => h.status)).toEqual(['deployed', 'deployed', 'failed']);
-      expect(res.hosts[2]).toMatchObject({ code: 'FG_SSH_UNREACHABLE' });
+      expect(res.hosts[2]).toMatchObject({ code: 'GOD_SSH_UNREACHABLE' });
       expect(res.hosts[2]!.error).toMatch(/host3 .* is unreachable: connection refused/);
     } finally {
       await getFleet().startHost(2);
@@ -191,7 +191,7 @@ describe.skipIf(!sshAvailable())('god deploy over ssh', () => {
     );
     try {
       await expect(deploy({ ...base(), bundleDir: bundles.v1, version: 'v1' })).rejects.toMatchObject({
-        code: 'FG_DEPLOY_LOCKED',
+        code: 'GOD_DEPLOY_LOCKED',
         message: expect.stringMatching(/alice@ops-box \(pid 42\) \(deploy 9\.9\) since 2026-11-22T10:00:00Z/),
       });
       expect(fs.readlinkSync(path.join(hosts[0]!.baseDir, 'current'))).toBe('releases/v2');

@@ -21,7 +21,7 @@ describe('deploy lock', () => {
     await expect(
       DeployLock.acquire(redis, keys, { owner: 'bob@laptop', what: 'deploy 1.3' }),
     ).rejects.toMatchObject({
-      code: 'FG_DEPLOY_LOCKED',
+      code: 'GOD_DEPLOY_LOCKED',
       message: expect.stringMatching(/alice@box \(deploy 1\.2\) since .* expires in [12] s unless renewed/),
     });
     expect(a.lost).toBe(false);

@@ -22,7 +22,7 @@ describe.skipIf(!sshAvailable())('ssh layer', () => {
       const r = await c.exec('echo out; echo err >&2; exit 3');
       expect(r).toMatchObject({ code: 3, stdout: 'out\n', stderr: 'err\n' });
       expect(await c.exec('cat', { stdin: 'piped' })).toMatchObject({ code: 0, stdout: 'piped' });
-      await expect(c.run('false', { what: 'probe' })).rejects.toMatchObject({ code: 'FG_SSH_EXEC' });
+      await expect(c.run('false', { what: 'probe' })).rejects.toMatchObject({ code: 'GOD_SSH_EXEC' });
       expect(await c.nodeVersion()).toMatch(/^\d+\.\d+\.\d+$/);
       const src = path.join(makeTempDir('ssh-up'), 'blob');
       fs.writeFileSync(src, Buffer.alloc(300_000, 7));
@@ -46,7 +46,7 @@ describe.skipIf(!sshAvailable())('ssh layer', () => {
       await expect(
         SshConnection.connect(target(), { ...auth(), knownHostsPath: bad, acceptNew }),
       ).rejects.toMatchObject({
-        code: 'FG_SSH_HOSTKEY',
+        code: 'GOD_SSH_HOSTKEY',
         message: expect.stringMatching(/host key of host1 .* does not match known_hosts/),
         hint: expect.stringContaining('ssh-keygen -R'),
       });
@@ -57,7 +57,7 @@ describe.skipIf(!sshAvailable())('ssh layer', () => {
   it('refuses an unknown host by default and pins it with accept-new', async () => {
     const kh = path.join(makeTempDir('kh'), 'known_hosts');
     await expect(SshConnection.connect(target(), { ...auth(), knownHostsPath: kh })).rejects.toMatchObject({
-      code: 'FG_SSH_HOSTKEY_UNKNOWN',
+      code: 'GOD_SSH_HOSTKEY_UNKNOWN',
       hint: expect.stringContaining('--accept-new'),
     });
     expect(fs.existsSync(kh)).toBe(false);
@@ -93,7 +93,7 @@ describe.skipIf(!sshAvailable())('ssh layer', () => {
         privateKeyPath: path.join(dir, 'k'),
         knownHostsPath: getFleet().knownHostsPath,
       }),
-    ).rejects.toMatchObject({ code: 'FG_SSH_AUTH', message: expect.stringContaining('host1') });
+    ).rejects.toMatchObject({ code: 'GOD_SSH_AUTH', message: expect.stringContaining('host1') });
   });
 
   it('names an unreachable host and a missing Node', async () => {
@@ -102,7 +102,7 @@ describe.skipIf(!sshAvailable())('ssh layer', () => {
     try {
       await expect(SshConnection.connect(target(1), { ...auth(), knownHostsPath: kh })).rejects.toMatchObject(
         {
-          code: 'FG_SSH_UNREACHABLE',
+          code: 'GOD_SSH_UNREACHABLE',
           message: expect.stringMatching(/host2 .* is unreachable: connection refused/),
         },
       );
@@ -112,7 +112,7 @@ describe.skipIf(!sshAvailable())('ssh layer', () => {
     const c = await SshConnection.connect(target(), { ...auth(), knownHostsPath: kh });
     try {
       await expect(c.nodeVersion('/opt/no-such-node/bin/node')).rejects.toMatchObject({
-        code: 'FG_SSH_NO_NODE',
+        code: 'GOD_SSH_NO_NODE',
         message: expect.stringContaining('Node.js is missing on host1'),
       });
     } finally {

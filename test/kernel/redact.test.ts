@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../roles/runtime/logger.ts';
-import { redactUrl, scrubSecrets } from '../../roles/runtime/redact.ts';
+import { redactUrl, scrubSecrets } from '../../kernel/redact.ts';
 import { redactUrl as redactRedisUrl } from '../../roles/runtime/redis.ts';
 
 // Every form a password takes in a URL; the secret part is the word SECRET-ish in each.
