@@ -2,8 +2,8 @@
 // and the remote supervisor all pass to a role (every role option is an FG_* variable).
 import path from 'node:path';
 import type { Role } from '../../../protocol/redis-contract.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
-import { durationMs } from '../../../roles/runtime/config.ts';
+import { UserError } from '../../../kernel/errors.ts';
+import { durationMs } from '../../../kernel/units.ts';
 import type { GodConfig } from './schema.ts';
 
 /** Config option (dotted, under roles.<role>.options) → the role's environment variable. */

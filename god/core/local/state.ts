@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { RoleSchema } from '../../../protocol/redis-contract.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 
 export const LocalProcessSchema = z.object({
   id: z.string(),

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { readObject } from '../../../roles/keeper/archive-format.ts';
 import { awsRegion, describeS3Error, parseArchiveUrl } from '../../../roles/keeper/target.ts';
-import { UserError } from '../../../roles/runtime/errors.ts';
+import { UserError } from '../../../kernel/errors.ts';
 import type { PlayContext } from './context.ts';
 
 /** The archive a step means: its own `target`/`archive`, else the keeper's (local fleet: DIR/archive). */
