@@ -22,6 +22,12 @@ export class CatalogCache {
     this.loading ??= (async () => {
       try {
         const ids = await this.redis.hkeys(this.keys.catalog);
+        // An empty hash is a catalog Redis lost (a restart), not a catalog without movies: keep the copy we have
+        // until the feeder writes it again (its catalog:changed may come before our subscriber is back).
+        if (ids.length === 0 && this.ids.size > 0) {
+          this.log.warn({ movies: this.ids.size }, "catalog missing in Redis; keeping this endpoint's copy");
+          return;
+        }
         this.ids = new Set(ids.map(Number).filter(Number.isInteger));
         this.loads++;
         this.log.debug({ movies: this.ids.size }, 'catalog loaded');
