@@ -9,6 +9,7 @@ import { GodConfigSchema } from '../../god/core/config/schema.ts';
 import { endpointOptions } from '../../roles/endpoint/options.ts';
 import { feederOptions } from '../../roles/feeder/options.ts';
 import { keeperOptions } from '../../roles/keeper/options.ts';
+import { commonOptions } from '../../roles/runtime/config.ts';
 import { z } from 'zod';
 import { makeTempDir } from '../harness/index.ts';
 import { godIn, resultOf } from './cli-helpers.ts';
@@ -323,15 +324,48 @@ describe('god config', () => {
 
 describe('role environment', () => {
   it('maps config options to the env vars the real roles declare', () => {
+    const common = Object.values(commonOptions).map((o) => o.env);
     const declared = {
-      endpoint: new Set(Object.values(endpointOptions).map((o) => o.env)),
-      keeper: new Set(Object.values(keeperOptions).map((o) => o.env)),
-      feeder: new Set(Object.values(feederOptions).map((o) => o.env)),
+      endpoint: new Set([...common, ...Object.values(endpointOptions).map((o) => o.env)]),
+      keeper: new Set([...common, ...Object.values(keeperOptions).map((o) => o.env)]),
+      feeder: new Set([...common, ...Object.values(feederOptions).map((o) => o.env)]),
     };
     for (const role of ['endpoint', 'keeper', 'feeder'] as const) {
       for (const env of Object.values(ROLE_OPTION_ENV[role]))
         expect(declared[role], `${role} ${env}`).toContain(env);
     }
+  });
+
+  it("passes the endpoint's per-address cap and connect deadline, and the keeper's spool and caps", () => {
+    const c = parseConfigText(
+      [
+        'roles:',
+        '  endpoint:',
+        '    options: {max_per_ip: 8, connect_timeout: 3s, summary_interval: 20s}',
+        '  keeper:',
+        '    options:',
+        '      spool_dir: spool',
+        '      exception_max_emails: 5',
+        '      archive_alert_after: 2m',
+        '      alerts: {silence: 90s}',
+        '',
+      ].join('\n'),
+      'x.yaml',
+    );
+    const endpoint = roleEnv(c, 'endpoint', { id: 'e', redisUrl: 'redis://h:1' });
+    expect(endpoint).toMatchObject({
+      FG_ENDPOINT_MAX_PER_IP: '8',
+      FG_ENDPOINT_CONNECT_TIMEOUT: '3s',
+      // the role's own summary_interval wins over half the keeper's silence
+      FG_SUMMARY_INTERVAL: '20s',
+    });
+    const keeper = roleEnv(c, 'keeper', { id: 'k', redisUrl: 'redis://h:1', baseDir: '/cfg' });
+    expect(keeper).toMatchObject({
+      FG_KEEPER_SPOOL_DIR: '/cfg/spool',
+      FG_KEEPER_EXCEPTION_MAX_EMAILS: '5',
+      FG_KEEPER_ARCHIVE_ALERT_AFTER: '2m',
+      FG_SUMMARY_INTERVAL: '45000ms',
+    });
   });
 
   it('builds FG_* env with ports per index, resolved paths and the env map last', () => {

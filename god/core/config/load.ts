@@ -71,7 +71,7 @@ const HINTS: Array<[RegExp, string]> = [
   [/^roles\.[a-z]+\.env(\.|$)/, 'env maps variable names to values, e.g. FG_LOG_LEVEL: debug.'],
   [/^roles\.feeder\.options\.source$/, 'Use synthetic (demo), replay (with replay: FILE) or twitter.'],
   [/^roles\.feeder\.options\.replay$/, 'Point replay at an NDJSON file of recorded tweets.'],
-  [/^roles\.feeder(\.|$)/, 'feeder options: source, catalog, rate, replay, speed, loop.'],
+  [/^roles\.feeder(\.|$)/, 'feeder options: source, catalog, rate, replay, speed, loop, summary_interval.'],
   [/^roles\.endpoint\.options\.port$/, 'The first listening port; endpoint i listens on port + i.'],
   [/^roles\.endpoint\.options\.tls(\.|$)/, 'tls takes cert and key, both PEM file paths.'],
   [
@@ -80,7 +80,7 @@ const HINTS: Array<[RegExp, string]> = [
   ],
   [
     /^roles\.endpoint(\.|$)/,
-    'endpoint options: port, host, public_host, tls {cert, key}, max_clients, soft_limit.',
+    'endpoint options: port, host, public_host, tls {cert, key}, max_clients, soft_limit, max_per_ip, connect_timeout, summary_interval.',
   ],
   [
     /^roles\.keeper\.options\.archive$/,
@@ -90,7 +90,10 @@ const HINTS: Array<[RegExp, string]> = [
     /^roles\.keeper\.options\.alerts(\.|$)/,
     'alerts take sms (+15555550100), email + email_from, silence (60s).',
   ],
-  [/^roles\.keeper(\.|$)/, 'keeper options: archive, alerts {sms, email, email_from, silence}, flush.'],
+  [
+    /^roles\.keeper(\.|$)/,
+    'keeper options: archive, alerts {sms, email, email_from, silence}, flush, spool_dir, exception_max_emails, archive_alert_after, summary_interval.',
+  ],
   [/^roles(\.|$)/, 'roles has feeder, endpoint and keeper, each with count, options and env.'],
   [/^ssh\.hosts\.\d+\.roles/, 'List the roles this host runs, e.g. roles: [endpoint, keeper].'],
   [/^ssh\.hosts\.\d+\.name$/, 'Give every host a unique name (letters, digits, . _ -).'],

@@ -15,6 +15,7 @@ export const ROLE_OPTION_ENV: Record<Role, Record<string, string>> = {
     replay: 'FG_REPLAY_FILE',
     speed: 'FG_REPLAY_SPEED',
     loop: 'FG_REPLAY_LOOP',
+    summary_interval: 'FG_SUMMARY_INTERVAL',
   },
   endpoint: {
     port: 'FG_ENDPOINT_PORT',
@@ -24,6 +25,9 @@ export const ROLE_OPTION_ENV: Record<Role, Record<string, string>> = {
     'tls.key': 'FG_ENDPOINT_TLS_KEY',
     max_clients: 'FG_ENDPOINT_MAX_CLIENTS',
     soft_limit: 'FG_ENDPOINT_SOFT_LIMIT',
+    max_per_ip: 'FG_ENDPOINT_MAX_PER_IP',
+    connect_timeout: 'FG_ENDPOINT_CONNECT_TIMEOUT',
+    summary_interval: 'FG_SUMMARY_INTERVAL',
   },
   keeper: {
     archive: 'FG_KEEPER_ARCHIVE',
@@ -32,11 +36,15 @@ export const ROLE_OPTION_ENV: Record<Role, Record<string, string>> = {
     'alerts.email_from': 'FG_KEEPER_EMAIL_FROM',
     'alerts.silence': 'FG_KEEPER_SILENCE',
     flush: 'FG_KEEPER_FLUSH',
+    spool_dir: 'FG_KEEPER_SPOOL_DIR',
+    exception_max_emails: 'FG_KEEPER_EXCEPTION_MAX_EMAILS',
+    archive_alert_after: 'FG_KEEPER_ARCHIVE_ALERT_AFTER',
+    summary_interval: 'FG_SUMMARY_INTERVAL',
   },
 };
 
 /** Options holding file paths: resolved against the config's folder when running locally. */
-const PATH_OPTIONS = new Set(['catalog', 'replay', 'tls.cert', 'tls.key']);
+const PATH_OPTIONS = new Set(['catalog', 'replay', 'tls.cert', 'tls.key', 'spool_dir']);
 
 function flatten(obj: Record<string, unknown>, prefix = ''): Array<[string, unknown]> {
   const out: Array<[string, unknown]> = [];
@@ -76,6 +84,7 @@ export function roleEnv(config: GodConfig, role: Role, o: RoleEnvOptions): Recor
   if (release) env.FG_RELEASE = release;
   if (o.hostName) env.FG_HOST = o.hostName;
   // every role's summary line is its sign of life for the keeper's silence alert: log it at half the silence
+  // (a role's own summary_interval option, applied below, wins)
   const silence = (config.roles.keeper.options as { alerts?: { silence?: string } }).alerts?.silence;
   const silenceMs = silence === undefined ? undefined : durationMs.safeParse(silence).data;
   if (silenceMs) env.FG_SUMMARY_INTERVAL = `${Math.max(100, Math.floor(silenceMs / 2))}ms`;

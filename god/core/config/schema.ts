@@ -31,6 +31,8 @@ export const FeederOptionsSchema = z
     replay: z.string().min(1).optional(),
     speed: z.union([z.number().positive('must be more than 0'), z.literal('max')]).optional(),
     loop: z.boolean().optional(),
+    /** how often the role logs its summary line (default: half the keeper's alerts.silence, else 30s) */
+    summary_interval: duration.optional(),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -53,6 +55,11 @@ export const EndpointOptionsSchema = z
       .optional(),
     max_clients: z.number().int().positive('must be more than 0').optional(),
     soft_limit: z.number().int().positive('must be more than 0').optional(),
+    /** connections one client address may hold (role default 256) */
+    max_per_ip: z.number().int().positive('must be more than 0').optional(),
+    /** close a client that has not sent connect by then (role default 10s) */
+    connect_timeout: duration.optional(),
+    summary_interval: duration.optional(),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -86,6 +93,18 @@ export const KeeperOptionsSchema = z
       })
       .optional(),
     flush: duration.optional(),
+    /** private spool folder while the archive is unreachable (role default: under ~/.local/state) */
+    spool_dir: z.string().min(1).optional(),
+    /** exception emails per exception window before the rest go into one digest (role default 20) */
+    exception_max_emails: z
+      .number()
+      .int()
+      .positive('must be more than 0')
+      .max(100_000, 'must be at most 100000')
+      .optional(),
+    /** alert once the archive has been unreachable this long (role default 5m) */
+    archive_alert_after: duration.optional(),
+    summary_interval: duration.optional(),
   })
   .strict();
 
