@@ -18,6 +18,7 @@ import {
   freePort,
   harnessBaseDir,
   hostKeyBlob,
+  isCI,
   killTracked,
   makeSelfSignedCert,
   makeTempDir,
@@ -25,6 +26,7 @@ import {
   removeTempDir,
   type SshFleet,
   type SshHost,
+  skipWithout,
   spawnTracked,
   sshConnectConfig,
   startMoto,
@@ -97,6 +99,28 @@ function sftpRoundTrip(c: ssh2.Client, file: string, content: string): Promise<s
 
 const harnessDirs = (prefix: string) =>
   fs.readdirSync(harnessBaseDir()).filter((n) => n.startsWith(`fg-${prefix}-`));
+
+describe('tools (skip locally, fail under CI)', () => {
+  it('CI=true turns a missing tool into an error naming it and how to install it', () => {
+    expect(() => skipWithout({ sshd: true, tmux: false }, 'apt-get install -y tmux', { CI: 'true' })).toThrow(
+      /tmux is not installed.*under CI this suite must run.*apt-get install -y tmux/,
+    );
+  });
+  it('without CI a missing tool skips (true), all present runs (false)', () => {
+    expect(skipWithout({ tmux: false }, 'apt-get install -y tmux', {})).toBe(true);
+    expect(skipWithout({ tmux: false }, 'apt-get install -y tmux', { CI: 'false' })).toBe(true);
+    expect(skipWithout({ sshd: true }, 'x', { CI: 'true' })).toBe(false);
+  });
+  it('isCI reads CI like the CI services set it', () => {
+    expect([isCI({ CI: 'true' }), isCI({ CI: '1' }), isCI({}), isCI({ CI: '0' }), isCI({ CI: '' })]).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
+  });
+});
 
 describe('ports', () => {
   it('freePort returns a port that can be bound right away', async () => {
@@ -279,7 +303,11 @@ describe('sshd', () => {
       ],
       { encoding: 'utf8', timeout: 15_000 },
     );
-    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') return; // no ssh client installed
+    // no ssh client: skip locally (printed), fail under CI
+    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
+      skipWithout({ ssh: false }, 'apt-get install -y openssh-client');
+      return;
+    }
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('ok\n');
   });
