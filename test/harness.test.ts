@@ -37,6 +37,7 @@ import {
   useRedis,
   useSshHosts,
   waitFor,
+  waitForExit,
   waitForLine,
 } from './harness/index.ts';
 
@@ -119,6 +120,45 @@ describe('tools (skip locally, fail under CI)', () => {
       false,
       false,
     ]);
+  });
+});
+
+describe('a bench-like owner (issue 12 item 18)', () => {
+  const FIXTURE = path.join(import.meta.dirname, 'harness', 'fixtures', 'bench-like.ts');
+
+  /** Run the fixture directly under node + tsx's loader (no wrapper process), as `mode`. */
+  async function ownerRun(mode: string) {
+    const owner = spawnTracked(process.execPath, ['--import', 'tsx', FIXTURE, mode], {
+      name: `bench-like:${mode}`,
+      // its harness is its own: not this run's dir, so only its watchdog / exit hook can clean up
+      env: { ...process.env, FG_HARNESS_RUN_DIR: '' },
+    });
+    const line = await waitForLine(owner, /^\{"pids"/, 20_000);
+    const started = JSON.parse(line) as { pids: number[]; dirs: string[] };
+    expect(started.pids.every((p) => Number.isInteger(p) && pidAlive(p))).toBe(true);
+    expect(started.dirs.every((d) => fs.existsSync(d))).toBe(true);
+    return { owner, ...started };
+  }
+
+  async function expectNothingLeft(s: { pids: number[]; dirs: string[] }) {
+    await waitFor(
+      () => s.pids.every((p) => !pidAlive(p)) && s.dirs.every((d) => !fs.existsSync(d)),
+      10_000,
+      `processes ${s.pids.join(', ')} and dirs ${s.dirs.join(', ')} of the finished owner to be gone`,
+    );
+  }
+
+  it.each([
+    ['finishes normally', 'finish', 'SIGUSR2'],
+    ['throws', 'throw', 'SIGUSR2'],
+    ['gets SIGTERM', 'wait', 'SIGTERM'],
+    ['gets SIGINT (Ctrl-C)', 'wait', 'SIGINT'],
+    ['is SIGKILLed', 'wait', 'SIGKILL'],
+  ] as const)('when it %s, nothing it started outlives it', async (_what, mode, sig) => {
+    const s = await ownerRun(mode);
+    process.kill(s.owner.pid!, sig);
+    expect(await waitForExit(s.owner, 15_000)).toBe(true);
+    await expectNothingLeft(s);
   });
 });
 
