@@ -10,7 +10,11 @@ const MODULES = {
     'test/protocol/line-decoder.test.ts',
     'test/protocol/messages.test.ts',
   ],
-  'roles/endpoint/conn.ts': ['test/endpoint/limits.test.ts'],
+  'roles/endpoint/conn.ts': [
+    'test/endpoint/conn.test.ts',
+    'test/endpoint/limits.test.ts',
+    'test/endpoint/protocol.test.ts',
+  ],
   'god/core/deploy/health.ts': ['test/god/deploy/deploy.test.ts'],
   'god/core/playbook/conditions.ts': ['test/playbooks/local.test.ts', 'test/playbooks/drill.test.ts'],
   'god/core/status.ts': ['test/god/status.test.ts', 'test/god/local.test.ts'],
