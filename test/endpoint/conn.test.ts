@@ -13,13 +13,13 @@ afterEach(() => {
 });
 
 /** A connected pair on 127.0.0.1: [server side, client side]. */
-async function pair(): Promise<[net.Socket, net.Socket]> {
+async function pair(opts: { clientHalfOpen?: boolean } = {}): Promise<[net.Socket, net.Socket]> {
   const server = net.createServer();
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
   const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const client = net.connect(port, '127.0.0.1');
+  const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: opts.clientHalfOpen ?? false });
   const side = await accepted;
   open.push(side, client);
   return [side, client];
@@ -63,6 +63,7 @@ describe('Conn', () => {
     expect([o.stats.bytesOut, o.stats.msgsOut]).toEqual([8, 3]);
     c.sendError('rate_limited', 'slow down', 'ping');
     c.closeWithError('idle_timeout', 'bye');
+    c.closeWithError('idle_timeout', 'twice'); // a second close is a no-op
     expect(c.closing).toBe(true);
     expect(o.detached).toBe(1);
     expect(c.send(Buffer.from('{"late":1}\n'))).toBe(false);
@@ -78,5 +79,17 @@ describe('Conn', () => {
       params: { code: 'idle_timeout', message: 'bye' },
     });
     expect(lines).toHaveLength(3);
+  });
+
+  it('a closing connection is destroyed after its grace even if the client never closes its side', async () => {
+    // the client keeps its half open: only the grace timer's destroy() ends the server side
+    const [side, client] = await pair({ clientHalfOpen: true });
+    client.on('data', () => {});
+    client.on('end', () => {});
+    const c = new Conn(side, owner({ maxQueue: 1 << 20, rate: 10, burst: 10 }), 0);
+    const closed = new Promise((r) => side.once('close', r));
+    c.closeWith(null, 20);
+    await closed;
+    expect(side.destroyed).toBe(true);
   });
 });
