@@ -18,6 +18,7 @@ import {
   freePort,
   harnessBaseDir,
   hostKeyBlob,
+  isCI,
   killTracked,
   makeSelfSignedCert,
   makeTempDir,
@@ -25,6 +26,7 @@ import {
   removeTempDir,
   type SshFleet,
   type SshHost,
+  skipWithout,
   spawnTracked,
   sshConnectConfig,
   startMoto,
@@ -35,6 +37,7 @@ import {
   useRedis,
   useSshHosts,
   waitFor,
+  waitForExit,
   waitForLine,
 } from './harness/index.ts';
 
@@ -97,6 +100,67 @@ function sftpRoundTrip(c: ssh2.Client, file: string, content: string): Promise<s
 
 const harnessDirs = (prefix: string) =>
   fs.readdirSync(harnessBaseDir()).filter((n) => n.startsWith(`fg-${prefix}-`));
+
+describe('tools (skip locally, fail under CI)', () => {
+  it('CI=true turns a missing tool into an error naming it and how to install it', () => {
+    expect(() => skipWithout({ sshd: true, tmux: false }, 'apt-get install -y tmux', { CI: 'true' })).toThrow(
+      /tmux is not installed.*under CI this suite must run.*apt-get install -y tmux/,
+    );
+  });
+  it('without CI a missing tool skips (true), all present runs (false)', () => {
+    expect(skipWithout({ tmux: false }, 'apt-get install -y tmux', {})).toBe(true);
+    expect(skipWithout({ tmux: false }, 'apt-get install -y tmux', { CI: 'false' })).toBe(true);
+    expect(skipWithout({ sshd: true }, 'x', { CI: 'true' })).toBe(false);
+  });
+  it('isCI reads CI like the CI services set it', () => {
+    expect([isCI({ CI: 'true' }), isCI({ CI: '1' }), isCI({}), isCI({ CI: '0' }), isCI({ CI: '' })]).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
+  });
+});
+
+describe('a bench-like owner (issue 12 item 18)', () => {
+  const FIXTURE = path.join(import.meta.dirname, 'harness', 'fixtures', 'bench-like.ts');
+
+  /** Run the fixture directly under node + tsx's loader (no wrapper process), as `mode`. */
+  async function ownerRun(mode: string) {
+    const owner = spawnTracked(process.execPath, ['--import', 'tsx', FIXTURE, mode], {
+      name: `bench-like:${mode}`,
+      // its harness is its own: not this run's dir, so only its watchdog / exit hook can clean up
+      env: { ...process.env, FG_HARNESS_RUN_DIR: '' },
+    });
+    const line = await waitForLine(owner, /^\{"pids"/, 20_000);
+    const started = JSON.parse(line) as { pids: number[]; dirs: string[] };
+    expect(started.pids.every((p) => Number.isInteger(p) && pidAlive(p))).toBe(true);
+    expect(started.dirs.every((d) => fs.existsSync(d))).toBe(true);
+    return { owner, ...started };
+  }
+
+  async function expectNothingLeft(s: { pids: number[]; dirs: string[] }) {
+    await waitFor(
+      () => s.pids.every((p) => !pidAlive(p)) && s.dirs.every((d) => !fs.existsSync(d)),
+      10_000,
+      `processes ${s.pids.join(', ')} and dirs ${s.dirs.join(', ')} of the finished owner to be gone`,
+    );
+  }
+
+  it.each([
+    ['finishes normally', 'finish', 'SIGUSR2'],
+    ['throws', 'throw', 'SIGUSR2'],
+    ['gets SIGTERM', 'wait', 'SIGTERM'],
+    ['gets SIGINT (Ctrl-C)', 'wait', 'SIGINT'],
+    ['is SIGKILLed', 'wait', 'SIGKILL'],
+  ] as const)('when it %s, nothing it started outlives it', async (_what, mode, sig) => {
+    const s = await ownerRun(mode);
+    process.kill(s.owner.pid!, sig);
+    expect(await waitForExit(s.owner, 15_000)).toBe(true);
+    await expectNothingLeft(s);
+  });
+});
 
 describe('ports', () => {
   it('freePort returns a port that can be bound right away', async () => {
@@ -279,7 +343,11 @@ describe('sshd', () => {
       ],
       { encoding: 'utf8', timeout: 15_000 },
     );
-    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') return; // no ssh client installed
+    // no ssh client: skip locally (printed), fail under CI
+    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
+      skipWithout({ ssh: false }, 'apt-get install -y openssh-client');
+      return;
+    }
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('ok\n');
   });

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pidAlive as alive, sleep, waitFor } from '../harness/index.ts';
+import { pidAlive as alive, skipWithout, sleep, waitFor } from '../harness/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const SOCKET = `fg-tui-test-${process.pid}`;
@@ -76,7 +76,7 @@ const logCount = (s: string) => Number(/3 Logs\s+(?:\d+\/)?(\d+) lines/.exec(s)?
 /** the ranking rows of the Movies pane: "  1 Title   42 ▲ ▁▂█" */
 const rankingRows = (s: string) => s.split('\n').filter((l) => /^\s*\d+ .+\s\d+ [▲▼+ ] /.test(l.slice(75)));
 
-describe.skipIf(!hasTmux)('god demo in tmux', () => {
+describe.skipIf(skipWithout({ tmux: hasTmux }, 'apt-get install -y tmux'))('god demo in tmux', () => {
   it('shows the fleet live, reacts to keys at 120x40 and 80x24, and q leaves nothing running', async () => {
     const cmd = `cd ${ROOT} && env -u CI -u GOD_JSON TERM=xterm-256color ${process.execPath} bin/god.mjs demo --clients 10; echo DEMO-EXIT=$?; sleep 60`;
     tmux('new-session', '-d', '-s', SESSION, '-x', '120', '-y', '40', cmd);

@@ -1,7 +1,7 @@
 // Limits of one endpoint: server_full, rate limit, idle timeout, slow consumer, many clients, TLS.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeSelfSignedCert, makeTempDir } from '../harness/index.ts';
+import { makeSelfSignedCert, makeTempDir, waitFor } from '../harness/index.ts';
 import {
   freshPrefix,
   suiteRedis,
@@ -64,16 +64,28 @@ describe('limits', () => {
     await c.next('set_movies');
     for (let i = 0; i < 30; i++) c.send({ action: 'ping', params: { id: i } });
     await c.error('rate_limited');
-    await sleep(200);
-    const pongs = c.messages.filter((m) => m.action === 'pong').length;
+    // counters, not a sleep: wait until each of the 30 pings is either answered or counted as dropped
+    const pongCount = () => c.messages.filter((m) => m.action === 'pong').length;
+    const dropped = () => ep.instance.server.gauges().rate_limited;
+    await waitFor(() => pongCount() + dropped() >= 30, 10_000, 'every ping answered or dropped');
+    const pongs = pongCount();
+    expect(pongs + dropped()).toBe(30);
     expect(pongs).toBeGreaterThanOrEqual(4);
     expect(pongs).toBeLessThanOrEqual(6);
     // one notice, not one per dropped message
     expect(c.messages.filter((m) => m.action === 'error').length).toBe(1);
     expect(c.closed).toBe(false);
-    await sleep(1100);
-    c.send({ action: 'ping', params: { id: 'later' } });
-    await c.until((m) => m.some((x) => x.action === 'pong' && x.params.id === 'later'));
+    // the bucket refills: a ping sent now and then is answered again (no fixed sleep)
+    let n = 0;
+    await waitFor(
+      () => {
+        c.send({ action: 'ping', params: { id: `later-${n++}` } });
+        return c.messages.some((x) => x.action === 'pong' && String(x.params.id).startsWith('later-'));
+      },
+      10_000,
+      'a pong once the bucket has refilled',
+      { intervalMs: 250 },
+    );
     expect(ep.instance.server.gauges().rate_limited).toBeGreaterThan(20);
   });
 
@@ -88,7 +100,14 @@ describe('limits', () => {
       const e = await silent.error('idle_timeout', 0, 3000);
       expect(e.params.message).toMatch(/ping/);
       await silent.waitClosed();
-      await sleep(600);
+      // the pinging one outlives the timeout by its own pings (counted, not slept): 8 more pongs at one
+      // ping per 100 ms span two idle timeouts
+      const pongsAtClose = busy.messages.filter((m) => m.action === 'pong').length;
+      await waitFor(
+        () => busy.closed || busy.messages.filter((m) => m.action === 'pong').length >= pongsAtClose + 8,
+        10_000,
+        'eight more pongs for the pinging client',
+      );
       expect(busy.closed).toBe(false);
     } finally {
       clearInterval(timer);

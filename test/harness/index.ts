@@ -4,3 +4,4 @@ export * from './procs.ts';
 export * from './redis.ts';
 export * from './sshd.ts';
 export * from './suite.ts';
+export * from './tools.ts';

@@ -11,6 +11,9 @@ import { sleep } from '../../kernel/sleep.ts';
  * Every process started through `spawnTracked` runs detached in its own process group and is
  * killed as a group (SIGTERM, then SIGKILL after 3 s) by `killAllTracked()`. A `process.on('exit')`
  * hook SIGKILLs whatever is left and removes the temp dirs, so a crashing test file leaves nothing.
+ * Where that hook cannot run (the owner is SIGKILLed, or dies under tsx's wrapper), a watchdog
+ * process (watchdog.mjs) that holds the other end of a pipe from this process notices the pipe close
+ * and does the same: every process the harness starts ends when its owner ends.
  */
 
 export type TrackedSpawnOptions = SpawnOptions & { name?: string };
@@ -40,6 +43,30 @@ const cleanups: Array<{ name: string; fn: () => unknown }> = [];
 let exitHookInstalled = false;
 
 export { sleep };
+
+let watchdog: ChildProcess | undefined;
+
+/** Tell the watchdog (started on first use) about a group or dir, or that one was cleaned up. */
+function toWatchdog(line: string): void {
+  if (!watchdog) {
+    try {
+      watchdog = spawn(process.execPath, [path.join(import.meta.dirname, 'watchdog.mjs')], {
+        stdio: ['pipe', 'ignore', 'ignore'],
+        detached: true, // not in our process group: a Ctrl-C to us must not stop it first
+        cwd: '/',
+        env: { PATH: process.env.PATH ?? '' },
+      });
+      watchdog.on('error', () => {});
+      watchdog.stdin?.on('error', () => {});
+      // it must not keep this process alive, and it ends on its own once our end of the pipe closes
+      watchdog.unref();
+      (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    } catch {
+      return; // best effort: the exit hook still runs in the usual cases
+    }
+  }
+  watchdog.stdin?.write(`${line}\n`);
+}
 
 function installExitHook(): void {
   if (exitHookInstalled) return;
@@ -164,7 +191,10 @@ export function spawnTracked(cmd: string, args: string[], opts: TrackedSpawnOpti
     info.events.emit('exit');
     resolveExit();
   });
-  if (child.pid !== undefined) tracked.set(child.pid, { child, info });
+  if (child.pid !== undefined) {
+    tracked.set(child.pid, { child, info });
+    toWatchdog(`pid ${child.pid}`);
+  }
   return child;
 }
 
@@ -318,6 +348,7 @@ export async function killTracked(
   }
   signalFamily('SIGKILL');
   tracked.delete(pid);
+  toWatchdog(`-pid ${pid}`);
 }
 
 /** Pids of all live descendants of `pid` (children, grandchildren, ...), from /proc. */
@@ -370,12 +401,14 @@ export function makeTempDir(prefix: string): string {
   installExitHook();
   const dir = fs.mkdtempSync(path.join(harnessBaseDir(), `fg-${prefix}-`));
   tempDirs.add(dir);
+  toWatchdog(`dir ${dir}`);
   return dir;
 }
 
 /** Have an existing dir removed by `cleanupAll` / at exit, like one from `makeTempDir`. */
 export function trackTempDir(dir: string): void {
   installExitHook();
+  if (!tempDirs.has(dir)) toWatchdog(`dir ${dir}`);
   tempDirs.add(dir);
 }
 
@@ -383,7 +416,7 @@ export function trackTempDir(dir: string): void {
 export function removeTempDir(dir: string): void {
   killProcessesUsing(dir);
   fs.rmSync(dir, { recursive: true, force: true });
-  tempDirs.delete(dir);
+  if (tempDirs.delete(dir)) toWatchdog(`-dir ${dir}`);
 }
 
 /** Register an async cleanup run by `cleanupAll()` (last registered runs first). Returns an unregister function. */

@@ -279,6 +279,28 @@ describe('MessageDecoder', () => {
     });
   });
 
+  // kills surviving mutants (MUTATION.md): an over-long line assembled across chunks, then more lines
+  it("skips an over-long line split across chunks and decodes the next ones ('skip')", () => {
+    const { decoder, results } = clientDecoder('skip', 20);
+    decoder.push(Buffer.from('{"action":"ping","par'));
+    decoder.push(Buffer.from('ams":{"id":"long"}}\n{"action":"ping"}\n{"action":"ping"}\n'));
+    expect(results.map((r) => (r.ok ? r.message.action : r.code))).toEqual(['line_too_long', 'ping', 'ping']);
+  });
+
+  it('stops at an over-long line split across chunks (default): the lines after it are not decoded', () => {
+    const { decoder, results } = clientDecoder(undefined, 20);
+    decoder.push(Buffer.from('{"action":"ping","par'));
+    decoder.push(Buffer.from('ams":{"id":"long"}}\n{"action":"ping"}\n'));
+    expect(results.map((r) => (r.ok ? r.message.action : r.code))).toEqual(['line_too_long']);
+  });
+
+  it('end() drops the partial line and says how long it was', () => {
+    const { decoder, results } = clientDecoder();
+    decoder.push(Buffer.from('{"action":"ping"}\n{"act'));
+    expect(decoder.end()).toBe(5);
+    expect(results).toHaveLength(1);
+  });
+
   it('decodeLine works on a single line, as Buffer or string', () => {
     expect(decodeLine('{"action":"ping"}')).toEqual({ ok: true, message: { action: 'ping', params: {} } });
     expect(decodeLine(Buffer.from('{"action":"pong","params":{"id":2}}'), parseServerMessage)).toEqual({

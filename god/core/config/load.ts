@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isMap, isNode, isPair, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { UserError } from '../../../kernel/errors.ts';
+import { type ErrorCode, UserError } from '../../../kernel/errors.ts';
 import { type GodConfig, GodConfigSchema } from './schema.ts';
 
 export const DEFAULT_CONFIG_FILE = 'god.config.yaml';
@@ -25,6 +25,53 @@ export function problemsMessage(what: string, file: string, problems: ConfigProb
       `  - ${file}${p.line ? `:${p.line}:${p.column ?? 1}` : ''} ${p.path || '(file)'}: ${p.message}\n      hint: ${p.hint}`,
   );
   return `${problems.length === 1 ? 'a problem' : `${problems.length} problems`} in ${what}:\n${lines.join('\n')}`;
+}
+
+/**
+ * Limits for YAML that God reads (config, playbooks): these files are a few KiB; anything near the
+ * limits is a mistake or an attack (a "billion laughs" alias bomb), so it is bad input, not a bug.
+ */
+export const YAML_MAX_BYTES = 1024 * 1024;
+/** Alias resolutions allowed when converting a document (yaml's own guard; the default is 100). */
+export const YAML_MAX_ALIAS_COUNT = 100;
+
+/** Refuse YAML text over YAML_MAX_BYTES, naming the file, the limit and what to do. */
+export function checkYamlSize(bytes: number, file: string, what: string, code: ErrorCode): void {
+  if (bytes <= YAML_MAX_BYTES) return;
+  throw new UserError(
+    `${what} ${file} is ${bytes} bytes, over the limit of ${YAML_MAX_BYTES} bytes (1 MiB) for YAML files God reads`,
+    {
+      code,
+      hint: `Check that ${file} is the ${what} you meant; a real one is a few KiB. Split it or trim it.`,
+    },
+  );
+}
+
+/**
+ * doc.toJS() with the alias limit; yaml's "Excessive alias count" ReferenceError becomes a UserError
+ * naming the file and the limit.
+ */
+export function yamlToJS(
+  doc: ReturnType<typeof parseDocument>,
+  file: string,
+  what: string,
+  code: ErrorCode,
+): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: YAML_MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (err instanceof ReferenceError && /alias/i.test(err.message)) {
+      throw new UserError(
+        `${what} ${file} expands its aliases (*name) too many times: over the limit of ${YAML_MAX_ALIAS_COUNT} alias resolutions`,
+        {
+          code,
+          cause: err,
+          hint: 'Aliases that refer to aliases multiply (a "billion laughs" file). Write the values out, or use fewer nested aliases.',
+        },
+      );
+    }
+    throw err;
+  }
 }
 
 /** A parsed document's YAML syntax errors, each at its line and column. */
@@ -201,6 +248,7 @@ function valueAt(raw: unknown, p: PropertyKey[]): unknown {
 
 /** Parse and validate config text. `file` only names it in errors. */
 export function parseConfigText(text: string, file: string): GodConfig {
+  checkYamlSize(Buffer.byteLength(text), file, 'config file', 'GOD_CONFIG');
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
   const problems = yamlSyntaxProblems(
@@ -208,7 +256,7 @@ export function parseConfigText(text: string, file: string): GodConfig {
     'Check indentation (spaces, not tabs) and that every key is followed by ": ".',
   );
   if (problems.length) throw new ConfigError(file, problems);
-  const raw = doc.toJS() ?? {};
+  const raw = yamlToJS(doc, file, 'config file', 'GOD_CONFIG') ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(file, [
       { path: '', line: 1, column: 1, message: 'must be a mapping of settings', hint: hintFor('') },
@@ -265,8 +313,12 @@ export function loadConfig(file?: string, cwd = process.cwd()): LoadedConfig {
   if (!abs) return { config: GodConfigSchema.parse({}), baseDir: cwd };
   let text: string;
   try {
+    // before reading: a huge file would be read whole into memory first
+    const size = fs.statSync(abs).size;
+    checkYamlSize(size, file ?? abs, 'config file', 'GOD_CONFIG');
     text = fs.readFileSync(abs, 'utf8');
   } catch (err) {
+    if (err instanceof UserError) throw err;
     throw new UserError(`cannot read config file ${abs}: ${(err as Error).message}`, {
       code: 'GOD_CONFIG',
       hint: 'Check that the file is readable by this user.',

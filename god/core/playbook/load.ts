@@ -7,11 +7,13 @@ import { boolFlag } from '../../../kernel/flags.ts';
 import { UserError } from '../../../kernel/errors.ts';
 import {
   type ConfigProblem,
+  checkYamlSize,
   describeIssue,
   keyPos,
   locate,
   problemsMessage,
   yamlSyntaxProblems,
+  yamlToJS,
 } from '../config/load.ts';
 import {
   CHECK_NAMES,
@@ -249,6 +251,7 @@ function substitute(
 
 /** Parse, substitute variables and validate playbook text. `file` names it in errors. */
 export function parsePlaybookText(text: string, file: string, src: VarSources = {}, abs = file): Playbook {
+  checkYamlSize(Buffer.byteLength(text), file, 'playbook', 'GOD_USAGE');
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
   const problems: PlaybookProblem[] = yamlSyntaxProblems(
@@ -256,7 +259,7 @@ export function parsePlaybookText(text: string, file: string, src: VarSources = 
     'Check indentation (spaces, not tabs), that every key is followed by ": ", and quote values starting with { or [.',
   );
   if (problems.length) throw new PlaybookError(file, problems);
-  const raw = doc.toJS() ?? {};
+  const raw = yamlToJS(doc, file, 'playbook', 'GOD_USAGE') ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new PlaybookError(file, [
       {
@@ -375,8 +378,11 @@ export function loadPlaybook(file: string, src: VarSources = {}, cwd = process.c
   const abs = path.resolve(cwd, file);
   let text: string;
   try {
+    // before reading: a huge file would be read whole into memory first
+    checkYamlSize(fs.statSync(abs).size, file, 'playbook', 'GOD_USAGE');
     text = fs.readFileSync(abs, 'utf8');
   } catch (err) {
+    if (err instanceof UserError) throw err;
     const e = err as NodeJS.ErrnoException;
     throw new UserError(
       e.code === 'ENOENT' ? `playbook ${file} does not exist` : `cannot read playbook ${file}: ${e.message}`,

@@ -17,6 +17,7 @@ import { redisContract } from '../../../protocol/redis-contract.ts';
 import {
   makeTempDir,
   motoAvailable,
+  skipWithout,
   sshAvailable,
   useMoto,
   useRedis,
@@ -24,7 +25,12 @@ import {
 } from '../../harness/index.ts';
 import { buildFixture } from '../deploy/fixtures/build.ts';
 
-describe.skipIf(!motoAvailable() || !sshAvailable())('ec2 provider (moto)', () => {
+describe.skipIf(
+  skipWithout(
+    { moto_server: motoAvailable(), sshd: sshAvailable() },
+    "pip install 'moto[server]' and apt-get install -y openssh-server",
+  ),
+)('ec2 provider (moto)', () => {
   const getMoto = useMoto();
   const getRedis = useRedis();
   const getFleet = useSshHosts(2);
