@@ -3,7 +3,6 @@
 // again — the feeder its catalog and ranking, every role its heartbeat, the keeper its consumer group — so
 // within 10 s a new client gets a non-empty set_movies and start_feed works, with no role restarted.
 import type { ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerMessage } from '../../protocol/messages.ts';
@@ -13,13 +12,13 @@ import {
   killTracked,
   makeTempDir,
   type RedisServer,
-  spawnTracked,
+  spawnRole,
   startRedis,
   waitFor,
   waitForLine,
 } from '../harness/index.ts';
 import { LineClient } from '../endpoint/helpers.ts';
-import { ROOT, TEST_CATALOG } from './helpers.ts';
+import { TEST_CATALOG } from './helpers.ts';
 
 let redis: RedisServer;
 const procs: ChildProcess[] = [];
@@ -35,20 +34,7 @@ afterAll(async () => {
 });
 
 function role(name: 'feeder' | 'endpoint' | 'keeper', args: string[]): ChildProcess {
-  const p = spawnTracked(
-    process.execPath,
-    [
-      path.join(ROOT, `bin/${name}.mjs`),
-      '--redis',
-      redis.url,
-      '--prefix',
-      prefix,
-      '--id',
-      `rr-${name}`,
-      ...args,
-    ],
-    { cwd: ROOT, name: `rr-${name}`, env: { ...process.env, XDG_STATE_HOME: makeTempDir('rr-state') } },
-  );
+  const p = spawnRole(name, { redisUrl: redis.url, prefix, id: `rr-${name}`, args });
   procs.push(p);
   return p;
 }

@@ -5,3 +5,4 @@ export * from './redis.ts';
 export * from './sshd.ts';
 export * from './suite.ts';
 export * from './tools.ts';
+export * from './roles.ts';

@@ -3,7 +3,6 @@
 // keeper's --silence), so three silence periods of quiet work send no SMS; stopping the feeder sends exactly
 // one (naming the feeder, not the endpoint that keeps logging); starting it again exactly one recovery.
 import type { ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_CATALOG } from '../feeder/helpers.ts';
 import {
@@ -12,13 +11,12 @@ import {
   type Moto,
   type RedisServer,
   sleep,
-  spawnTracked,
+  spawnRole,
   startMoto,
   startRedis,
   waitFor,
   waitForLine,
 } from '../harness/index.ts';
-import { ROOT } from './helpers.ts';
 
 let redis: RedisServer;
 let moto: Moto;
@@ -35,25 +33,14 @@ afterAll(async () => {
 });
 
 function role(name: 'feeder' | 'endpoint' | 'keeper', args: string[], env: Record<string, string> = {}) {
-  const p = spawnTracked(
-    process.execPath,
-    [
-      path.join(ROOT, `bin/${name}.mjs`),
-      '--redis',
-      redis.url,
-      '--prefix',
-      'quiet:',
-      '--id',
-      `q-${name}`,
-      ...args,
-    ],
-    {
-      cwd: ROOT,
-      name: `q-${name}`,
-      // a summary every second: well below the 3 s silence
-      env: { ...process.env, FG_SUMMARY_INTERVAL: '1s', XDG_STATE_HOME: makeTempDir('q-state'), ...env },
-    },
-  );
+  // a summary every second: well below the 3 s silence
+  const p = spawnRole(name, {
+    redisUrl: redis.url,
+    prefix: 'quiet:',
+    id: `q-${name}`,
+    args,
+    env: { FG_SUMMARY_INTERVAL: '1s', ...env },
+  });
   procs.push(p);
   return p;
 }
