@@ -271,7 +271,19 @@ function watchHeartbeats(
  * in this time has an event loop blocked by its backlog: that is reported as the result, not waited out. */
 const REPORT_TIMEOUT_MS = 30_000;
 
+/** Source addresses of the generators, fresh for every scenario (and every bench process). The clients close
+ * first, so each finished scenario leaves its C sockets in TIME_WAIT on their source address for 60 s; a run
+ * that binds the same address within that minute finds most of its ~28k ephemeral ports taken and spends its
+ * set-up searching for free ones (measured: 7 s with 10k sockets waiting there, 43-47 s with 20k, old or new
+ * endpoint alike), so "connect s" would measure the previous runs rather than the server. */
+let scenarioSeq = 0;
+const sourceBase = 1 + (process.pid % 200);
+function sourceAddress(g: number): string {
+  return `127.${sourceBase}.${scenarioSeq % 250}.${10 + g}`;
+}
+
 async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: number): Promise<Row[]> {
+  scenarioSeq++;
   const redisUrl = redis.url;
   const prefix = `bench${Date.now()}:`;
   const r = new Redis(redisUrl);
@@ -327,7 +339,7 @@ async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: num
           LG_CLIENTS: String(n),
           LG_OFFSET: String(g * 7),
           // one source address per generator: one address pair has only ~28k ephemeral ports
-          LG_LOCAL: `127.0.0.${10 + g}`,
+          LG_LOCAL: sourceAddress(g),
           LG_MOVIES: String(MOVIES),
         },
         true,
