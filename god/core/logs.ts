@@ -2,12 +2,13 @@
 // live tail (XREAD BLOCK), filtered by role, process, host, minimum level, a regular expression and age.
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { LogEntryFieldsSchema } from '../../protocol/redis-contract.ts';
+import { LOG_LEVELS, LogEntryFieldsSchema } from '../../protocol/redis-contract.ts';
 import { durationMs } from '../../kernel/units.ts';
 import { UserError } from '../../kernel/errors.ts';
 import type { FleetRedis } from './redis.ts';
 
-export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+/** the levels in order (owned by the Redis contract) */
+export const LEVELS = LOG_LEVELS;
 export type Level = (typeof LEVELS)[number];
 
 export const LogRecordSchema = z.object({

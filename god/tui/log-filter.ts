@@ -1,5 +1,8 @@
 // The log pane's filter: `role:feeder level:warn host:ip-10 some text` — each term narrows the view.
-export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+import { LOG_LEVELS } from '../../protocol/redis-contract.ts';
+
+/** the levels in order (owned by the Redis contract) */
+export const LEVELS = LOG_LEVELS;
 export type Level = (typeof LEVELS)[number];
 
 export function levelRank(level: string): number {

@@ -2,7 +2,7 @@
 import os from 'node:os';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { DEFAULT_PREFIX } from '../../protocol/redis-contract.ts';
+import { DEFAULT_PREFIX, LogLevelSchema } from '../../protocol/redis-contract.ts';
 import { UserError } from '../../kernel/errors.ts';
 import { boolFlag } from '../../kernel/flags.ts';
 import { redisUrl } from '../../kernel/redis-url.ts';
@@ -81,7 +81,7 @@ export const commonOptions = {
     flag: '--log-level <level>',
     env: 'FG_LOG_LEVEL',
     description: 'trace|debug|info|warn|error|fatal',
-    schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
+    schema: LogLevelSchema,
     default: 'info',
   },
   summaryInterval: {

@@ -6,10 +6,9 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Role, redisContract } from '../../protocol/redis-contract.ts';
+import { LOG_LEVELS, type Role, redisContract } from '../../protocol/redis-contract.ts';
 
 /** pino's levels (the valid values of `log_level`) */
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 import {
   isRunning,
   killTracked,
