@@ -95,8 +95,13 @@ describe('Redis restarted empty under a running fleet', () => {
         10_000,
         'set_movies and start_feed working again',
       );
-      expect(await c.hlen(keys.catalog)).toBeGreaterThan(0);
-      expect(await c.exists(keys.ranking)).toBe(1);
+      // The endpoint keeps its own copy of the catalog (issue 12), so the probe can pass before the feeder has
+      // written Redis again: wait for the feeder's rewrite rather than assume it came first.
+      await waitFor(
+        async () => (await c.hlen(keys.catalog)) > 0 && (await c.exists(keys.ranking)) === 1,
+        10_000,
+        'the feeder writes the catalog and ranking again',
+      );
       // heartbeats are back without waiting for a timer, and the keeper's group exists again
       await waitFor(
         async () =>

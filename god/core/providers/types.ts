@@ -28,6 +28,62 @@ export const ExpectedProcessSchema = z.object({
 });
 export type ExpectedProcess = z.infer<typeof ExpectedProcessSchema>;
 
+/** Which processes an operation touches: a role and/or ids, or everything (undefined). */
+export const TargetSchema = z.object({ role: RoleSchema.optional(), ids: z.array(z.string()).optional() });
+export type Target = z.infer<typeof TargetSchema>;
+
+/** An operation a provider can plan before (or instead of, with --dry-run) doing it. */
+export const PlanOpSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('up'), role: RoleSchema, count: z.number().int().min(0) }),
+  z.object({ op: z.literal('down'), target: TargetSchema.optional() }),
+  z.object({ op: z.literal('restart'), target: TargetSchema.optional() }),
+  /** ship the current release to the target's hosts/processes and restart them */
+  z.object({ op: z.literal('deploy'), target: TargetSchema.optional() }),
+]);
+export type PlanOp = z.infer<typeof PlanOpSchema>;
+
+/** What a change acts on: processes and machines for every provider, cloud resources for ec2. */
+export const PLANNED_RESOURCES = [
+  'process',
+  'machine',
+  'redis',
+  'supervisor',
+  'release',
+  'security_group',
+  'security_group_rule',
+  'key_pair',
+  'instance_profile',
+  'iam_role',
+  'subnet',
+  'ami',
+] as const;
+export const PLANNED_ACTIONS = [
+  'create',
+  'start',
+  'stop',
+  'restart',
+  'update',
+  'upload',
+  'terminate',
+  'drain',
+] as const;
+
+/** One change an operation would make. `--dry-run`, the dashboard's confirm prompt and playbook plans print these. */
+export const PlannedChangeSchema = z.object({
+  action: z.enum(PLANNED_ACTIONS),
+  resource: z.enum(PLANNED_RESOURCES),
+  /** the process id, instance id, group name … the change is about */
+  subject: z.string(),
+  /** one line more for a human: "t3.small in eu-west-1b", "from 1.2.0 to 1.3.0" */
+  detail: z.string().optional(),
+});
+export type PlannedChange = z.infer<typeof PlannedChangeSchema>;
+
+/** The one way a planned change reads in plain output: "start process endpoint-2 (port 7001)". */
+export function describeChange(c: PlannedChange): string {
+  return `${c.action} ${c.resource.replaceAll('_', ' ')} ${c.subject}${c.detail ? ` (${c.detail})` : ''}`;
+}
+
 export interface Provider {
   readonly kind: ProviderKind;
   machines(): Promise<Machine[]>;
@@ -37,6 +93,11 @@ export interface Provider {
   /** stop/terminate: a role, or given ids, or everything */
   down(target?: { role?: Role; ids?: string[] }): Promise<void>;
   restart(target?: { role?: Role; ids?: string[] }): Promise<void>;
+  /**
+   * The changes `op` would make, read-only (no instance started, no file written). Implemented by every
+   * provider; `god … --dry-run`, confirm prompts and playbook plans all print this same list.
+   */
+  plan?(op: PlanOp): Promise<PlannedChange[]>;
   /** The fleet's Redis when the provider runs its own (local: the private redis-server); else config redis.url. */
   redisUrl?(): Promise<string | undefined>;
   close(): Promise<void>;
