@@ -4,6 +4,7 @@
 import type { Logger } from '../runtime/logger.ts';
 import type { Notifier } from './notifier.ts';
 import { fmtDuration } from './silence.ts';
+import { formatBytes } from '../../kernel/units.ts';
 
 export interface ArchiveAlertOptions {
   thresholdMs: number;
@@ -39,7 +40,7 @@ export class ArchiveOutageMonitor {
         subject: `Filmgrain: archive unreachable for ${fmtDuration(now - f.since)} (keeper ${this.o.keeperId})`,
         text:
           `Keeper ${this.o.keeperId} cannot store to ${this.o.target} since ${iso(f.since)}: ${f.error}\n` +
-          `Spooled: ${s.objects} objects, ${s.entries} log lines, ${fmtBytes(s.bytes)} of ${fmtBytes(s.maxBytes)} in ${s.dir}. ` +
+          `Spooled: ${s.objects} objects, ${s.entries} log lines, ${formatBytes(s.bytes)} of ${formatBytes(s.maxBytes)} in ${s.dir}. ` +
           'When the spool is full, reading stops and new lines wait in the capped Redis stream.',
       });
       return;
@@ -57,11 +58,4 @@ export class ArchiveOutageMonitor {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
-}
-
-function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
