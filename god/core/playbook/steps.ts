@@ -1,11 +1,10 @@
 // Step implementations. Each kind plans (what it would change, read-only: --dry-run prints it, a real run
 // reports it as the step's changes) and runs through the same services as the CLI and TUI: operations.ts
-// (up/down/restart), the deploy service, status/waitHealthy, endpoints (shed), the keeper's endpoint-list
-// writer, the SSH layer.
+// (up/down/restart), the deploy service, status/waitHealthy, endpoints (shed), the endpoint-list writer the
+// keeper runs too (protocol/endpoint-list-writer.ts), the SSH layer.
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { endpointSetKey, parseEndpointList } from '../../../protocol/endpoint-list.ts';
 import { ENDPOINT_TTL_S, type Role } from '../../../protocol/redis-contract.ts';
 import { durationMs } from '../../../kernel/units.ts';
@@ -271,7 +270,7 @@ async function planPublish(pc: PlayContext, url: string): Promise<string[]> {
     const fs = await import('node:fs');
     const { fileURLToPath } = await import('node:url');
     const { ENDPOINT_LIST_FILE } = await import('../../../protocol/endpoint-list.ts');
-    const { parseArchiveUrl } = await import('../../../roles/keeper/target.ts');
+    const { parseArchiveUrl } = await import('../../../protocol/archive-target.ts');
     const t = parseArchiveUrl(url);
     const file = path.join(t.kind === 'file' ? t.dir : fileURLToPath(url), ENDPOINT_LIST_FILE);
     try {
@@ -285,8 +284,8 @@ async function planPublish(pc: PlayContext, url: string): Promise<string[]> {
 
 async function publish(pc: PlayContext, url: string): Promise<string> {
   const fr = await pc.redis();
-  const { EndpointListWriter } = await import('../../../roles/keeper/endpoint-writer.ts');
-  const { openTarget } = await import('../../../roles/keeper/target.ts');
+  const { EndpointListWriter } = await import('../../../protocol/endpoint-list-writer.ts');
+  const { openTarget } = await import('../../../protocol/archive-target.ts');
   const target = openTarget(url, pc.env);
   try {
     const w = new EndpointListWriter({
@@ -294,7 +293,8 @@ async function publish(pc: PlayContext, url: string): Promise<string> {
       keys: fr.keys,
       target,
       intervalMs: 0,
-      log: pino({ level: 'silent' }),
+      // the step reports what it wrote itself
+      log: { info() {}, warn() {} },
     });
     await w.tick();
     if (!w.current) throw new Error(`could not write the endpoint list to ${url}`);
