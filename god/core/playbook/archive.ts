@@ -16,7 +16,7 @@ import {
 import { UserError } from '../../../kernel/errors.ts';
 import type { PlayContext } from './context.ts';
 
-/** The archive a step means: its own `target`/`archive`, else the keeper's (local fleet: DIR/archive). */
+/** The archive a step means: its own `target`/`archive`, else the keeper's (the config's, or the provider's default). */
 export function archiveUrl(
   pc: PlayContext,
   target: string | undefined,
@@ -25,8 +25,8 @@ export function archiveUrl(
 ): string {
   const t = target ?? pc.config.roles.keeper.options.archive;
   if (t) return /^(s3|file):\/\//.test(t) ? t : pathToFileURL(path.resolve(pc.cwd, t)).href;
-  const stateDir = (pc.provider as { stateDir?: string }).stateDir;
-  if (pc.provider.kind === 'local' && stateDir) return pathToFileURL(path.join(stateDir, 'archive')).href;
+  const own = pc.provider.defaultArchive?.();
+  if (own) return own;
   throw new UserError(`${step}: no ${option}, and the config names no keeper archive`, {
     code: 'GOD_PLAYBOOK',
     hint: `Give the step a ${option} (s3://BUCKET/PREFIX or file://DIR) or set roles.keeper.options.archive.`,
