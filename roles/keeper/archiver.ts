@@ -5,9 +5,9 @@ import type { Redis } from 'ioredis';
 import { KEEPER_GROUP, type RedisContract } from '../../protocol/redis-contract.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { onReadyAgain } from '../runtime/redis.ts';
-import { type ArchiveObject, buildObject, type StreamEntry } from './archive-format.ts';
+import { type ArchiveObject, buildObject, type StreamEntry } from '../../protocol/archive-format.ts';
 import type { Spool } from './spool.ts';
-import type { ArchiveTarget } from './target.ts';
+import type { ArchiveTarget } from '../../protocol/archive-target.ts';
 import { sleep } from '../../kernel/sleep.ts';
 
 export interface ArchiverOptions {

@@ -3,13 +3,13 @@ import { UserError } from '../runtime/errors.ts';
 import type { RoleDefinition } from '../runtime/role.ts';
 import { ArchiveOutageMonitor } from './archive-alert.ts';
 import { Archiver } from './archiver.ts';
-import { EndpointListWriter } from './endpoint-writer.ts';
+import { EndpointListWriter } from '../../protocol/endpoint-list-writer.ts';
 import { ExceptionMonitor } from './exceptions.ts';
 import { Notifier } from './notifier.ts';
 import { checkKeeperConfig, keeperOptions } from './options.ts';
 import { SilenceMonitor } from './silence.ts';
 import { defaultSpoolDir, Spool } from './spool.ts';
-import { openTarget, parseArchiveUrl } from './target.ts';
+import { openTarget, parseArchiveUrl } from '../../protocol/archive-target.ts';
 
 /** Lines per second over the last few seconds. */
 class RateMeter {

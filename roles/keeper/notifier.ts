@@ -5,7 +5,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Redis } from 'ioredis';
 import { ALERTS_STREAM_MAXLEN, type AlertFields, type RedisContract } from '../../protocol/redis-contract.ts';
 import type { Logger } from '../runtime/logger.ts';
-import { awsRegion } from './target.ts';
+import { awsRegion } from '../../protocol/archive-target.ts';
 
 export interface Alert {
   kind: AlertFields['kind'];

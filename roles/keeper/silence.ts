@@ -13,7 +13,7 @@
 import type { Redis } from 'ioredis';
 import type { RedisContract } from '../../protocol/redis-contract.ts';
 import type { Logger } from '../runtime/logger.ts';
-import type { StreamEntry } from './archive-format.ts';
+import type { StreamEntry } from '../../protocol/archive-format.ts';
 import type { Notifier } from './notifier.ts';
 
 export interface SilenceOptions {

@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../runtime/errors.ts';
-import { type ArchiveObject, isEntryId, isObjectKey } from './archive-format.ts';
+import { type ArchiveObject, isEntryId, isObjectKey } from '../../protocol/archive-format.ts';
 
 /**
  * Default spool folder: per user, outside the shared temp dir —

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { Redis } from 'ioredis';
 import { LOG_STREAM_MAXLEN, type RedisContract } from '../../protocol/redis-contract.ts';
-import { readObject } from '../../roles/keeper/archive-format.ts';
+import { readObject } from '../../protocol/archive-format.ts';
 import { keeperRole } from '../../roles/keeper/keeper.ts';
 import { type RoleHandle, startRole } from '../../roles/runtime/role.ts';
 import type { Moto } from '../harness/index.ts';

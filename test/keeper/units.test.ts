@@ -11,10 +11,10 @@ import {
   objectKey,
   readObject,
   type StreamEntry,
-} from '../../roles/keeper/archive-format.ts';
+} from '../../protocol/archive-format.ts';
 import { fingerprint } from '../../roles/keeper/fingerprint.ts';
 import { checkKeeperConfig, keeperOptions } from '../../roles/keeper/options.ts';
-import { parseArchiveUrl } from '../../roles/keeper/target.ts';
+import { parseArchiveUrl } from '../../protocol/archive-target.ts';
 import { parseConfig } from '../../roles/runtime/config.ts';
 import { UserError } from '../../kernel/errors.ts';
 

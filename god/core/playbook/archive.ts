@@ -6,12 +6,17 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { readObject } from '../../../roles/keeper/archive-format.ts';
-import { awsRegion, describeS3Error, parseArchiveUrl } from '../../../roles/keeper/target.ts';
+import { hourPrefix, readObject } from '../../../protocol/archive-format.ts';
+import {
+  awsRegion,
+  customEndpoint,
+  describeS3Error,
+  parseArchiveUrl,
+} from '../../../protocol/archive-target.ts';
 import { UserError } from '../../../kernel/errors.ts';
 import type { PlayContext } from './context.ts';
 
-/** The archive a step means: its own `target`/`archive`, else the keeper's (local fleet: DIR/archive). */
+/** The archive a step means: its own `target`/`archive`, else the keeper's (the config's, or the provider's default). */
 export function archiveUrl(
   pc: PlayContext,
   target: string | undefined,
@@ -20,19 +25,12 @@ export function archiveUrl(
 ): string {
   const t = target ?? pc.config.roles.keeper.options.archive;
   if (t) return /^(s3|file):\/\//.test(t) ? t : pathToFileURL(path.resolve(pc.cwd, t)).href;
-  const stateDir = (pc.provider as { stateDir?: string }).stateDir;
-  if (pc.provider.kind === 'local' && stateDir) return pathToFileURL(path.join(stateDir, 'archive')).href;
+  const own = pc.provider.defaultArchive?.();
+  if (own) return own;
   throw new UserError(`${step}: no ${option}, and the config names no keeper archive`, {
     code: 'GOD_PLAYBOOK',
     hint: `Give the step a ${option} (s3://BUCKET/PREFIX or file://DIR) or set roles.keeper.options.archive.`,
   });
-}
-
-/** `logs/YYYY/MM/DD/HH` of an epoch ms (the keeper's partitioning, archive-format.ts objectKey). */
-export function hourPrefix(ms: number): string {
-  const d = new Date(ms);
-  const p2 = (n: number) => String(n).padStart(2, '0');
-  return `logs/${d.getUTCFullYear()}/${p2(d.getUTCMonth() + 1)}/${p2(d.getUTCDate())}/${p2(d.getUTCHours())}`;
 }
 
 export class ArchiveReader {
@@ -95,7 +93,7 @@ export class ArchiveReader {
     const full = (k: string) => (prefix ? `${prefix}/${k}` : k);
     this.s3 ??= new S3Client({
       region: awsRegion(this.env),
-      forcePathStyle: Boolean(this.env.AWS_ENDPOINT_URL_S3 || this.env.AWS_ENDPOINT_URL),
+      forcePathStyle: customEndpoint(this.env),
       maxAttempts: 2,
     });
     const s3 = this.s3;

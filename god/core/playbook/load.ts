@@ -15,14 +15,8 @@ import {
   yamlSyntaxProblems,
   yamlToJS,
 } from '../config/load.ts';
-import {
-  CHECK_NAMES,
-  type Playbook,
-  PlaybookSchema,
-  STEP_KINDS,
-  type Step,
-  type StepKind,
-} from './schema.ts';
+import { kindModule, STEP_KIND_MODULES } from './kinds/index.ts';
+import { type Playbook, PlaybookSchema, STEP_KINDS, type Step, type StepKind } from './schema.ts';
 
 export type PlaybookProblem = ConfigProblem;
 
@@ -39,9 +33,9 @@ export class PlaybookError extends UserError {
 }
 
 const KINDS = STEP_KINDS.join(', ');
-const CHECKS = CHECK_NAMES.join(', ');
-const MARK = "play, step, {before: STEP NAME} or {after: STEP NAME} (an earlier step's name:)";
-// Hints by dotted path; the first match wins.
+/** `^steps.N.<key>` with nothing or a deeper key after it */
+const under = (key: string) => new RegExp(`^steps\\.\\d+\\.${key}(\\.|$)`);
+// Hints by dotted path; the first match wins. Each kind's come from its module (kinds/).
 const HINTS: Array<[RegExp, string]> = [
   [/^$/, 'A playbook takes name, description, vars and steps.'],
   [/^name$/, 'Give the playbook a name, e.g. name: launch.'],
@@ -55,55 +49,14 @@ const HINTS: Array<[RegExp, string]> = [
   [/^steps\.\d+\.continue_on_error$/, 'true or false: whether the play goes on when this step fails.'],
   [/^steps\.\d+\.name$/, 'A short text naming the step in the output.'],
   [/^steps\.\d+\.providers/, 'A list of providers the step runs with: local, ssh, ec2 (others skip it).'],
-  [
-    /^steps\.\d+\.provision/,
-    'provision takes role (feeder, endpoint, keeper), count and wait, e.g. provision: {role: endpoint, count: 2}.',
-  ],
-  [
-    /^steps\.\d+\.deploy/,
-    'deploy takes roles, version, batch (N or N%), health (true/false), bundle_dir and build.',
-  ],
-  [
-    /^steps\.\d+\.restart/,
-    'restart takes role (feeder, endpoint, keeper), ids and wait; empty restarts all.',
-  ],
-  [/^steps\.\d+\.(wait|assert)\.healthy/, 'healthy takes role, count or at_least, and version.'],
-  [
-    /^steps\.\d+\.(wait|assert)\.no_alerts/,
-    `no_alerts: true, or {since, kinds: [silence, recovered, exception, digest]}; since is ${MARK} or a duration like 10m.`,
-  ],
-  [
-    /^steps\.\d+\.(wait|assert)\.alerts/,
-    `alerts takes at_least (1), kinds and since: ${MARK} or a duration like 10m (default step).`,
-  ],
-  [
-    /^steps\.\d+\.(wait|assert)\.client$|^steps\.\d+\.(wait|assert)\.client\./,
-    'client takes count (1), source (registry, or a path/URL of endpoints.json), keep (a group name) and fresh (true: replace a kept group with new clients).',
-  ],
-  [
-    /^steps\.\d+\.(wait|assert)\.clients/,
-    'clients takes group (kept by an earlier client: {keep: NAME}), connected (all or N) and moved_at_least.',
-  ],
-  [/^steps\.\d+\.(wait|assert)\.endpoints/, 'endpoints takes healthy, at_least and busy_at_least (counts).'],
-  [
-    /^steps\.\d+\.(wait|assert)\.logs_archived/,
-    `logs_archived: true, or {until, since, allow_empty, archive}; until is ${MARK} (default step), since is stream (default) or a mark.`,
-  ],
-  [
-    /^steps\.\d+\.(wait|assert)\.replaced/,
-    'replaced takes steps: the names of earlier run steps that pick processes by role or ids (e.g. the kill of a drill).',
-  ],
-  [/^steps\.\d+\.(wait|assert)/, `A mapping of checks, all of which must hold: ${CHECKS}.`],
-  [/^steps\.\d+\.shed/, 'shed takes endpoint (an id like endpoint-1, or busiest) and clients (1 or more).'],
-  [
-    /^steps\.\d+\.publish_endpoints/,
-    "publish_endpoints takes target: s3://BUCKET/PREFIX or file://DIR (default: the keeper's archive).",
-  ],
-  [
-    /^steps\.\d+\.run/,
-    'run takes command, and role, hosts or ids to pick where it runs (GOD_PIDS holds the pids), and expect_exit.',
-  ],
-  [/^steps\.\d+\.down/, 'down takes role and ids; left empty it stops the whole fleet.'],
+  ...STEP_KIND_MODULES.flatMap(
+    (m): Array<[RegExp, string]> => [
+      ...Object.entries((m as { argHints?: Record<string, string> }).argHints ?? {}).map(
+        ([arg, hint]): [RegExp, string] => [under(`${m.kind}\\.${arg}`), hint],
+      ),
+      [under(m.kind), m.hint],
+    ],
+  ),
   [
     /^steps\.\d+/,
     `Each step names one kind (${KINDS}) plus optional name, continue_on_error, timeout and providers.`,
@@ -340,7 +293,7 @@ export function parsePlaybookText(text: string, file: string, src: VarSources = 
       index: i + 1,
       kind,
       args: s[kind],
-      name: s.name ?? defaultName(kind, s[kind] as Record<string, unknown>),
+      name: s.name ?? kindModule(kind).defaultName(s[kind]),
       line: pos(['steps', i]).line,
       continue_on_error: s.continue_on_error,
       timeout: s.timeout,
@@ -348,29 +301,6 @@ export function parsePlaybookText(text: string, file: string, src: VarSources = 
     } as Step;
   });
   return { name: pb.name, description: pb.description, file: abs, vars, steps };
-}
-
-function defaultName(kind: StepKind, a: Record<string, unknown>): string {
-  switch (kind) {
-    case 'provision':
-      return `provision ${a.role} → ${a.count}`;
-    case 'deploy':
-      return `deploy${a.version ? ` ${a.version}` : ''}${a.roles ? ` (${(a.roles as string[]).join(', ')})` : ''}`;
-    case 'restart':
-    case 'down':
-      return `${kind} ${a.role ?? (a.ids as string[] | undefined)?.join(',') ?? 'fleet'}`;
-    case 'wait':
-    case 'assert':
-      return `${kind} ${Object.keys(a)
-        .filter((k) => a[k] !== undefined)
-        .join(', ')}`;
-    case 'shed':
-      return `shed ${a.clients} client(s) from ${a.endpoint}`;
-    case 'publish_endpoints':
-      return 'publish the endpoint list';
-    case 'run':
-      return `run ${String(a.command).split('\n')[0]!.slice(0, 40)}`;
-  }
 }
 
 /** Load and validate a playbook file (relative paths against `cwd`). */

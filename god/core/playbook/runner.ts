@@ -14,7 +14,7 @@ import { type ClientGroups, closeGroups } from './clients.ts';
 import type { PlayContext } from './context.ts';
 import { markNeeds, type PointMark, takeMark } from './marks.ts';
 import { STEP_KINDS, type Playbook, type Step } from './schema.ts';
-import { describeStep, planStep, runStep } from './steps.ts';
+import { describeStep, isCheck, needsFleet, planStep, runStep } from './steps.ts';
 
 export const StepResultSchema = z.object({
   index: z.number().int(),
@@ -212,14 +212,6 @@ async function markIfUp(pc: PlayContext): Promise<PointMark | undefined> {
   return fr ? takeMark(fr).catch(() => undefined) : undefined;
 }
 
-/** Steps that act on a running fleet: checks, shedding, publishing, commands aimed at its processes. */
-const needsFleet = (s: Step) =>
-  s.kind === 'assert' ||
-  s.kind === 'wait' ||
-  s.kind === 'shed' ||
-  s.kind === 'publish_endpoints' ||
-  (s.kind === 'run' && !!(s.args.role || s.args.ids));
-
 /**
  * Refuse a step that needs the fleet when it is not running, saying how to start it, rather than letting its
  * checks fail one by one ("0 up of 0 expected", "no healthy endpoint").
@@ -230,8 +222,8 @@ async function requireRunningFleet(pc: PlayContext, s: Step): Promise<void> {
     hint: 'Start the fleet with `god up` (or `god play playbooks/launch.yaml`), then run this playbook again.',
   };
   const what = `step ${s.index} (${s.name}) needs a running fleet`;
-  if (pc.provider.kind === 'local' && !(await pc.provider.machines()).some((m) => m.state === 'running')) {
-    throw new UserError(`${what}, and the local fleet is not running`, start);
+  if (pc.provider.isRunning && !(await pc.provider.isRunning())) {
+    throw new UserError(`${what}, and the ${pc.provider.kind} fleet is not running`, start);
   }
   let fr: FleetRedis;
   try {
@@ -288,7 +280,7 @@ async function doStep(pc: PlayContext, s: Step, of: number, play: string): Promi
       r.changed = out.changed;
       r.changes = out.changes;
       if (out.detail) r.detail = out.detail;
-      if (!out.changed && s.kind !== 'wait' && s.kind !== 'assert') {
+      if (!out.changed && !isCheck(s)) {
         pc.events.emit({ type: 'info', message: '    nothing to change' });
       }
     }

@@ -307,6 +307,10 @@ export class Ec2Provider extends RemoteFleetProvider {
     await super.close();
     this.client.destroy();
   }
+
+  // ---- capabilities (see Provider) ----
+  /** one role process per instance: `up` launches or terminates instances */
+  readonly machinePerProcess = true;
 }
 
 function awsError(err: unknown, what: string): UserError {

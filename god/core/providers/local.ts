@@ -1,6 +1,8 @@
 // The local provider: the fleet on this machine, run by a background supervisor (see god/core/local/daemon.ts)
 // that this provider starts and talks to; or, in-process, a LocalFleet wrapped as a Provider.
 import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Role } from '../../../protocol/redis-contract.ts';
 import { UserError } from '../../../kernel/errors.ts';
 import { callControl } from '../local/control.ts';
@@ -139,7 +141,23 @@ export class LocalProvider implements Provider {
   }
 
   async close(): Promise<void> {}
+
+  // ---- capabilities (see Provider) ----
+  readonly ownServices = LOCAL_SERVICES;
+  async isRunning(): Promise<boolean> {
+    return (await this.state()) !== undefined;
+  }
+  /** the keeper's archive the supervisor sets when the config names none (god/core/local/fleet.ts) */
+  defaultArchive(): string {
+    return pathToFileURL(path.join(this.stateDir, 'archive')).href;
+  }
 }
+
+/** What a local fleet runs besides its role processes. */
+const LOCAL_SERVICES = {
+  start: 'start the local supervisor and its private redis-server',
+  stop: 'stop the private redis-server and the supervisor',
+};
 
 export const createProvider: ProviderFactory = (ctx) => new LocalProvider(ctx);
 
@@ -154,5 +172,8 @@ export function fleetProvider(fleet: LocalFleet): Provider {
     restart: (t) => fleet.restart(t),
     redisUrl: async () => fleet.redisUrl,
     close: async () => {},
+    // capabilities (see Provider)
+    ownServices: LOCAL_SERVICES,
+    isRunning: async () => fleet.machines().some((m) => m.state === 'running'),
   };
 }

@@ -74,6 +74,10 @@ export class SshProvider extends RemoteFleetProvider {
   async down(target?: Target): Promise<void> {
     await this.processes('stop', this.hostsCache, target);
   }
+
+  // ---- capabilities (see Provider) ----
+  /** the inventory lists every host's processes, running or not */
+  readonly listsStoppedProcesses = true;
 }
 
 export const createProvider: ProviderFactory = (ctx: ProviderContext) =>

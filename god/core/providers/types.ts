@@ -101,6 +101,26 @@ export interface Provider {
   /** The fleet's Redis when the provider runs its own (local: the private redis-server); else config redis.url. */
   redisUrl?(): Promise<string | undefined>;
   close(): Promise<void>;
+
+  // ---- capabilities: what the provider says about itself, so that steps and services never test `kind` ----
+  // Each is optional; absent means the common case named in its comment.
+  /** False while the fleet as a whole is stopped (local: no supervisor runs). Absent: always running. */
+  isRunning?(): Promise<boolean>;
+  /**
+   * expected() lists every process of an inventory whether it runs or not (ssh), so only the beating ones are
+   * running; `up(role, count)` runs the role on the first `count` listed and stops it on the others.
+   * Absent: expected() lists only what was started.
+   */
+  readonly listsStoppedProcesses?: boolean;
+  /** Each process is a machine of its own (ec2: an instance): `up` creates or terminates machines. */
+  readonly machinePerProcess?: boolean;
+  /**
+   * What the fleet runs besides its role processes (local: a supervisor and a private redis-server), as the
+   * plan says it: started with the first `up`, stopped by `down` of everything. Absent: nothing.
+   */
+  readonly ownServices?: { start: string; stop: string };
+  /** Where the keeper archives when the config names no archive (local: file://STATE_DIR/archive). */
+  defaultArchive?(): string | undefined;
 }
 
 /** What `god deploy` / `god rollback` need from a provider whose hosts are reached over SSH (ssh, ec2). */

@@ -1,10 +1,11 @@
-// Where archive objects and endpoints.json are stored: an S3 bucket/prefix or a local folder.
+// Where archive objects and endpoints.json are stored: an S3 bucket/prefix or a local folder. The keeper writes
+// there; God reads the archive back (`logs_archived`) and publishes endpoints.json to the same URL grammar.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { UserError } from '../runtime/errors.ts';
+import { UserError } from '../kernel/errors.ts';
 
 export interface ArchiveTarget {
   /** for logs, e.g. s3://bucket/prefix */
@@ -49,7 +50,7 @@ export function awsRegion(env: NodeJS.ProcessEnv = process.env): string | undefi
 }
 
 /** A custom endpoint (moto, MinIO) serves buckets by path, not by virtual host name. */
-function customEndpoint(env: NodeJS.ProcessEnv): boolean {
+export function customEndpoint(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
 }
 

@@ -1,4 +1,5 @@
-// The archive object format: gzip'd NDJSON, one log entry per line, keyed by time and first entry id.
+// The archive object format: gzip'd NDJSON, one log entry per line, keyed by time and first entry id. The
+// keeper writes it; God's `logs_archived` check (god/core/playbook/archive.ts) reads it back.
 //
 // Each line is the original JSON log line with the stream entry id spliced in as its first field:
 //   original  {"level":30,"msg":"hi"}
@@ -52,15 +53,17 @@ export function decodeArchiveLine(s: string): { entryId: string; line: string } 
   return { entryId, line: rest.startsWith(',') ? `{${rest.slice(1)}` : `{${rest}` };
 }
 
+/** `logs/YYYY/MM/DD/HH`: the UTC hour an epoch ms falls in, as object keys are partitioned. */
+export function hourPrefix(ms: number): string {
+  const d = new Date(ms);
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  return `logs/${d.getUTCFullYear()}/${p2(d.getUTCMonth() + 1)}/${p2(d.getUTCDate())}/${p2(d.getUTCHours())}`;
+}
+
 /** Key of an object (relative to the archive prefix): partitioned by the UTC hour of its first entry. */
 export function objectKey(keeperId: string, firstEntryId: string): string {
   const ms = Number(firstEntryId.split('-')[0]);
-  const d = new Date(Number.isFinite(ms) ? ms : 0);
-  const p2 = (n: number) => String(n).padStart(2, '0');
-  return (
-    `logs/${d.getUTCFullYear()}/${p2(d.getUTCMonth() + 1)}/${p2(d.getUTCDate())}/${p2(d.getUTCHours())}/` +
-    `${keeperId}-${firstEntryId}.ndjson.gz`
-  );
+  return `${hourPrefix(Number.isFinite(ms) ? ms : 0)}/${keeperId}-${firstEntryId}.ndjson.gz`;
 }
 
 /** Object keys as `objectKey` writes them; a spooled object under any other key is refused (see spool.ts). */

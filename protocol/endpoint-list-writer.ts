@@ -1,26 +1,23 @@
 // Keeps endpoints.json current: from the registry (live keys only) to the archive target and to Redis,
-// at once when the set of endpoints changes and at least every --endpoints-interval.
+// at once when the set of endpoints changes and at least every --endpoints-interval. The one writer of the
+// list: the keeper runs it on a timer, God's `publish_endpoints` step ticks it once.
 import type { Redis } from 'ioredis';
-import {
-  buildEndpointList,
-  ENDPOINT_LIST_FILE,
-  type EndpointList,
-  endpointSetKey,
-} from '../../protocol/endpoint-list.ts';
-import {
-  type EndpointRecord,
-  EndpointRecordSchema,
-  type RedisContract,
-} from '../../protocol/redis-contract.ts';
-import type { Logger } from '../runtime/logger.ts';
-import type { ArchiveTarget } from './target.ts';
+import type { ArchiveTarget } from './archive-target.ts';
+import { buildEndpointList, ENDPOINT_LIST_FILE, type EndpointList, endpointSetKey } from './endpoint-list.ts';
+import { type EndpointRecord, EndpointRecordSchema, type RedisContract } from './redis-contract.ts';
+
+/** What the writer logs through (a pino logger in the keeper; nothing in God, which reports the step itself). */
+export interface WriterLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
 
 export interface EndpointWriterOptions {
   redis: Redis;
   keys: RedisContract;
   target: ArchiveTarget;
   intervalMs: number;
-  log: Logger;
+  log: WriterLog;
 }
 
 export class EndpointListWriter {
