@@ -7,6 +7,7 @@ import type { GodConfig } from './config/schema.ts';
 import { ROLES } from './config/schema.ts';
 import { type EventSink, timedStep } from './events.ts';
 import {
+  describeChange,
   type ExpectedProcess,
   ExpectedProcessSchema,
   type PlannedChange,
@@ -188,7 +189,7 @@ export async function restartOp(o: {
 /**
  * The changes upOp / downOp / restartOp would make, from the provider's plan; nothing is changed. `up` of every
  * role plans one op per role, as upOp runs them: a change two of them share (the local supervisor they both
- * would start) is listed once.
+ * would start: the same line) is listed once.
  */
 export async function planOp(o: {
   provider: Provider;
@@ -213,7 +214,7 @@ export async function planOp(o: {
   const changes: PlannedChange[] = [];
   for (const op of ops) {
     for (const c of await provider.plan(op)) {
-      const key = `${c.action} ${c.resource} ${c.subject}`;
+      const key = describeChange(c);
       if (seen.has(key)) continue;
       seen.add(key);
       changes.push(c);

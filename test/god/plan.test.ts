@@ -13,7 +13,9 @@ import { LocalProvider } from '../../god/core/providers/local.ts';
 import { type HostState, planDeploy, planProcesses } from '../../god/core/providers/remote-plan.ts';
 import { SshProvider } from '../../god/core/providers/ssh.ts';
 import { describeChange, type PlanOp } from '../../god/core/providers/types.ts';
+import { PlanResultSchema } from '../../god/core/operations.ts';
 import { killTracked, makeTempDir, spawnTracked } from '../harness/index.ts';
+import { godIn, resultOf } from './cli-helpers.ts';
 
 const config = (yaml = '') => parseConfigText(yaml, 'god.config.yaml');
 
@@ -281,5 +283,27 @@ describe('ssh plan', () => {
       code: 'GOD_USAGE',
     });
     await p.close();
+  });
+});
+
+describe('god up|down|restart --dry-run with nothing running', () => {
+  it('prints what `up` would start and leaves no state, supervisor or Redis behind', async () => {
+    const dir = makeTempDir('plan-cli');
+    fs.writeFileSync(path.join(dir, 'god.config.yaml'), 'roles:\n  endpoint:\n    count: 2\n');
+    const r = await godIn(['up', 'endpoint', '--dry-run', '--json'], { cwd: dir });
+    const plan = resultOf(r, 'up', PlanResultSchema);
+    expect(plan).toMatchObject({ provider: 'local', dry_run: true, role: 'endpoint', count: 2 });
+    expect(plan.changes.map((c) => `${c.action} ${c.resource} ${c.subject}`)).toEqual([
+      `start supervisor ${path.join(dir, '.god', 'local')}`,
+      'start redis private redis-server',
+      'start process endpoint-1',
+      'start process endpoint-2',
+    ]);
+    const plain = await godIn(['down', '--dry-run'], { cwd: dir });
+    expect([plain.code, plain.stdout.trim()]).toEqual([0, 'nothing to change']);
+    const restart = await godIn(['restart', '--dry-run'], { cwd: dir });
+    expect(restart.code).not.toBe(0);
+    expect(restart.stderr).toContain('the local fleet is not running');
+    expect(fs.readdirSync(dir)).toEqual(['god.config.yaml']);
   });
 });
