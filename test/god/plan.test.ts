@@ -9,7 +9,8 @@ import { parseConfigText } from '../../god/core/config/load.ts';
 import { nullSink } from '../../god/core/events.ts';
 import { type LocalPlanInput, planLocal } from '../../god/core/local/plan.ts';
 import { type LocalProcess, type LocalState, readState, writeState } from '../../god/core/local/state.ts';
-import { LocalProvider } from '../../god/core/providers/local.ts';
+import type { LocalFleet } from '../../god/core/local/fleet.ts';
+import { fleetProvider, LocalProvider } from '../../god/core/providers/local.ts';
 import { type HostState, planDeploy, planProcesses } from '../../god/core/providers/remote-plan.ts';
 import { SshProvider } from '../../god/core/providers/ssh.ts';
 import { describeChange, type PlanOp } from '../../god/core/providers/types.ts';
@@ -203,6 +204,23 @@ describe('local plan', () => {
     writeState(stateDir, state([proc('keeper-1', 77)]));
     expect((await p.plan({ op: 'restart' })).map(describeChange)).toEqual([
       'restart process keeper-1 (pid 77)',
+    ]);
+  });
+});
+
+describe('fleetProvider (an in-process fleet) plans from its snapshot', () => {
+  it('plans only with the config it runs, and a down of everything leaves its Redis', async () => {
+    const snap = state([proc('endpoint-1', 5), proc('keeper-1', 6)], { socket: undefined });
+    // only what plan reads of a LocalFleet
+    const fleet = { stateDir: '/demo', snapshot: () => snap } as unknown as LocalFleet;
+    expect(fleetProvider(fleet).plan).toBeUndefined();
+    const p = fleetProvider(fleet, { config: config() });
+    expect((await p.plan!({ op: 'down' })).map(describeChange)).toEqual([
+      'stop process endpoint-1 (pid 5)',
+      'stop process keeper-1 (pid 6)',
+    ]);
+    expect((await p.plan!({ op: 'up', role: 'endpoint', count: 2 })).map(describeChange)).toEqual([
+      'start process endpoint-2 (a free port)',
     ]);
   });
 });
