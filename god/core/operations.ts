@@ -6,7 +6,15 @@ import { UserError } from '../../kernel/errors.ts';
 import type { GodConfig } from './config/schema.ts';
 import { ROLES } from './config/schema.ts';
 import { type EventSink, timedStep } from './events.ts';
-import { type ExpectedProcess, ExpectedProcessSchema, type Provider } from './providers/types.ts';
+import {
+  describeChange,
+  type ExpectedProcess,
+  ExpectedProcessSchema,
+  type PlannedChange,
+  PlannedChangeSchema,
+  type PlanOp,
+  type Provider,
+} from './providers/types.ts';
 import { ProviderKindSchema } from '../../kernel/providers.ts';
 import type { FleetRedis } from './redis.ts';
 import { type ChangeMark, markChange } from './liveness.ts';
@@ -26,6 +34,18 @@ export const OperationResultSchema = z.object({
   ms: z.number().int(),
 });
 export type OperationResult = z.infer<typeof OperationResultSchema>;
+
+/** `god up|down|restart --dry-run`: what the operation would change, and nothing changed. */
+export const PlanResultSchema = z.object({
+  action: z.enum(['up', 'down', 'restart']),
+  provider: ProviderKindSchema,
+  dry_run: z.literal(true),
+  role: RoleSchema.nullable(),
+  count: z.number().int().nullable(),
+  ids: z.array(z.string()).nullable(),
+  changes: z.array(PlannedChangeSchema),
+});
+export type PlanResult = z.infer<typeof PlanResultSchema>;
 
 export interface WaitOptions {
   redis: () => Promise<FleetRedis>;
@@ -88,6 +108,13 @@ async function markBefore(
   }
 }
 
+/** What `up` converges: `role` to `count` (default: its configured count), or every role to its configured count. */
+function upTargets(o: { config: GodConfig; role?: Role; count?: number }): Array<[Role, number]> {
+  return o.role
+    ? [[o.role, o.count ?? o.config.roles[o.role].count]]
+    : ROLES.map((r) => [r, o.config.roles[r].count]);
+}
+
 /** Converge `role` to `count` (default: its configured count), or every role to its configured count. */
 export async function upOp(o: {
   provider: Provider;
@@ -98,9 +125,7 @@ export async function upOp(o: {
   events: EventSink;
 }): Promise<OperationResult> {
   const t0 = Date.now();
-  const targets: Array<[Role, number]> = o.role
-    ? [[o.role, o.count ?? o.config.roles[o.role].count]]
-    : ROLES.map((r) => [r, o.config.roles[r].count]);
+  const targets = upTargets(o);
   await timedStep(o.events, 'up', async () => {
     for (const [role, count] of targets) await o.provider.up(role, count);
   });
@@ -158,6 +183,51 @@ export async function restartOp(o: {
     ids: o.ids?.length ? o.ids : null,
     ...w,
     ms: Date.now() - t0,
+  };
+}
+
+/**
+ * The changes upOp / downOp / restartOp would make, from the provider's plan; nothing is changed. `up` of every
+ * role plans one op per role, as upOp runs them: a change two of them share (the local supervisor they both
+ * would start: the same line) is listed once.
+ */
+export async function planOp(o: {
+  provider: Provider;
+  config: GodConfig;
+  action: 'up' | 'down' | 'restart';
+  role?: Role;
+  count?: number;
+  ids?: string[];
+}): Promise<PlanResult> {
+  const { provider } = o;
+  if (!provider.plan) {
+    throw new UserError(`the ${provider.kind} provider cannot plan yet, so --dry-run is not available`, {
+      code: 'GOD_USAGE',
+      hint: `Run the command without --dry-run, or use \`god status\` to see the ${provider.kind} fleet first.`,
+    });
+  }
+  const ops: PlanOp[] =
+    o.action === 'up'
+      ? upTargets(o).map(([role, count]) => ({ op: 'up', role, count }))
+      : [{ op: o.action, target: targetOf(o) }];
+  const seen = new Set<string>();
+  const changes: PlannedChange[] = [];
+  for (const op of ops) {
+    for (const c of await provider.plan(op)) {
+      const key = describeChange(c);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      changes.push(c);
+    }
+  }
+  return {
+    action: o.action,
+    provider: provider.kind,
+    dry_run: true,
+    role: o.role ?? null,
+    count: o.action === 'up' && o.role ? upTargets(o)[0]![1] : null,
+    ids: o.ids?.length ? o.ids : null,
+    changes,
   };
 }
 

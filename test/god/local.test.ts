@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { readState } from '../../god/core/local/state.ts';
 import { EndpointsReportSchema, ShedResultSchema } from '../../god/core/endpoints.ts';
 import { LogRecordSchema } from '../../god/core/logs.ts';
-import { OperationResultSchema } from '../../god/core/operations.ts';
+import { OperationResultSchema, PlanResultSchema } from '../../god/core/operations.ts';
 import { StatusReportSchema } from '../../god/core/status.ts';
 import {
   findProcessesUsing,
@@ -94,6 +94,42 @@ describe('local provider through the CLI', () => {
     const data = resultOf(await run('up', '--json'), 'up', OperationResultSchema);
     expect(data.processes).toHaveLength(4);
     expect(readState(stateDir)!.processes.map((p) => p.pid)).toEqual(before);
+  });
+
+  it('--dry-run prints the plan of up, down and restart and changes nothing', async () => {
+    const before = readState(stateDir)!;
+    const pids = before.processes.map((p) => p.pid);
+    const scale = resultOf(
+      await run('up', 'endpoint', '-n', '3', '--dry-run', '--json'),
+      'up',
+      PlanResultSchema,
+    );
+    expect(scale).toMatchObject({ action: 'up', dry_run: true, role: 'endpoint', count: 3 });
+    expect(scale.changes).toEqual([
+      { action: 'start', resource: 'process', subject: 'endpoint-3', detail: 'a free port' },
+    ]);
+    const restart = resultOf(
+      await run('restart', 'endpoint', '--dry-run', '--json'),
+      'restart',
+      PlanResultSchema,
+    );
+    expect(restart.changes.map((c) => `${c.action} ${c.subject}`)).toEqual([
+      'restart endpoint-1',
+      'restart endpoint-2',
+    ]);
+    const down = await run('down', '--dry-run');
+    expect(down.code).toBe(0);
+    expect(down.stdout.trim().split('\n')).toEqual([
+      ...['endpoint-1', 'endpoint-2', 'feeder-1', 'keeper-1'].map(
+        (id) => `stop process ${id} (pid ${before.processes.find((p) => p.id === id)!.pid})`,
+      ),
+      `stop redis private redis-server (pid ${before.redis_pid})`,
+      `stop supervisor ${stateDir} (pid ${before.supervisor_pid})`,
+    ]);
+    expect((await run('up', '--dry-run')).stdout.trim()).toBe('nothing to change');
+    const after = readState(stateDir)!;
+    expect(after.processes.map((p) => p.pid)).toEqual(pids);
+    expect(after.processes.every((p) => p.restarts === 0 && pidAlive(p.pid!))).toBe(true);
   });
 
   it('god status joins expected processes with live heartbeats', async () => {

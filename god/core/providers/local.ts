@@ -4,13 +4,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Role } from '../../../protocol/redis-contract.ts';
-import { UserError } from '../../../kernel/errors.ts';
 import { callControl } from '../local/control.ts';
 import { cleanupStale, ensureDaemon, liveSupervisor } from '../local/daemon.ts';
 import { type LocalFleet, roleProgram, type Target } from '../local/fleet.ts';
-import { ROLES } from '../config/schema.ts';
+import { localErrors, planLocal } from '../local/plan.ts';
+import { type GodConfig, ROLES } from '../config/schema.ts';
 import { type LocalState, pidAlive, readState, removeState, resolveStateDir } from '../local/state.ts';
-import type { ExpectedProcess, Machine, Provider, ProviderContext, ProviderFactory } from './types.ts';
+import type {
+  ExpectedProcess,
+  Machine,
+  PlannedChange,
+  PlanOp,
+  Provider,
+  ProviderContext,
+  ProviderFactory,
+} from './types.ts';
 import { sleep } from '../../../kernel/sleep.ts';
 
 function machineOf(s: LocalState | undefined): Machine {
@@ -90,23 +98,10 @@ export class LocalProvider implements Provider {
   async down(target?: Target): Promise<void> {
     const s = await this.state();
     if (!s) {
-      if (target?.ids?.length) {
-        throw new UserError('the local fleet is not running', {
-          code: 'GOD_LOCAL_DOWN',
-          hint: 'Nothing to stop. `god up` starts it.',
-        });
-      }
+      if (target?.ids?.length) throw localErrors.notRunning('Nothing to stop. `god up` starts it.');
       return; // already down: idempotent
     }
-    if (!s.socket) {
-      throw new UserError(
-        `the local fleet in ${this.stateDir} is run in-process by pid ${s.supervisor_pid}`,
-        {
-          code: 'GOD_LOCAL_RUNNING',
-          hint: 'Stop it from that program (the demo: press q).',
-        },
-      );
-    }
+    if (!s.socket) throw localErrors.inProcess(this.stateDir, s.supervisor_pid);
     if (target && (target.role || target.ids?.length)) {
       await callControl(s.socket, { op: 'down', role: target.role, ids: target.ids }, this.ctx.events);
       return;
@@ -131,13 +126,20 @@ export class LocalProvider implements Provider {
 
   async restart(target?: Target): Promise<void> {
     const s = await this.state();
-    if (!s?.socket) {
-      throw new UserError('the local fleet is not running', {
-        code: 'GOD_LOCAL_DOWN',
-        hint: 'Start it with `god up`; there is nothing to restart.',
-      });
-    }
+    if (!s?.socket) throw localErrors.notRunning('Start it with `god up`; there is nothing to restart.');
     await callControl(s.socket, { op: 'restart', role: target?.role, ids: target?.ids }, this.ctx.events);
+  }
+
+  /** Read state.json as it is (no ping, no clean-up of a dead supervisor's files: those are the op's changes). */
+  async plan(op: PlanOp): Promise<PlannedChange[]> {
+    return planLocal(op, {
+      config: this.ctx.config,
+      baseDir: this.ctx.baseDir,
+      dist: this.dist,
+      stateDir: this.stateDir,
+      state: readState(this.stateDir),
+      runner: 'daemon',
+    });
   }
 
   async close(): Promise<void> {}
@@ -161,8 +163,14 @@ const LOCAL_SERVICES = {
 
 export const createProvider: ProviderFactory = (ctx) => new LocalProvider(ctx);
 
-/** A LocalFleet run in this process (demo, playbooks) seen through the Provider interface. */
-export function fleetProvider(fleet: LocalFleet): Provider {
+/**
+ * A LocalFleet run in this process (demo, playbooks) seen through the Provider interface. With the config it
+ * was started with (and its baseDir, dist) it also plans: ports and role programs come from there.
+ */
+export function fleetProvider(
+  fleet: LocalFleet,
+  planning?: { config: GodConfig; baseDir?: string; dist?: boolean },
+): Provider {
   return {
     kind: 'local',
     machines: async () => fleet.machines(),
@@ -171,6 +179,17 @@ export function fleetProvider(fleet: LocalFleet): Provider {
     down: (t) => fleet.down(t),
     restart: (t) => fleet.restart(t),
     redisUrl: async () => fleet.redisUrl,
+    ...(planning && {
+      plan: async (op: PlanOp) =>
+        planLocal(op, {
+          config: planning.config,
+          baseDir: planning.baseDir ?? process.cwd(),
+          dist: planning.dist ?? planning.config.local.dist,
+          stateDir: fleet.stateDir,
+          state: fleet.snapshot(),
+          runner: 'in-process',
+        }),
+    }),
     close: async () => {},
     // capabilities (see Provider)
     ownServices: LOCAL_SERVICES,

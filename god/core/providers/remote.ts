@@ -7,7 +7,8 @@ import type { DeployHost } from '../deploy/types.ts';
 import type { EventSink } from '../events.ts';
 import { SshPool } from '../ssh/pool.ts';
 import type { SshOptions } from '../ssh/types.ts';
-import type { ExpectedProcess, Machine, RemoteProvider } from './types.ts';
+import { planDeploy, planProcesses, readHostStates, selectOnHosts } from './remote-plan.ts';
+import type { ExpectedProcess, Machine, PlannedChange, RemoteProvider } from './types.ts';
 
 export type Target = { role?: Role; ids?: string[] };
 
@@ -51,6 +52,22 @@ export abstract class RemoteFleetProvider implements RemoteProvider {
       concurrency: this.concurrency(),
       events: this.events,
     });
+  }
+
+  /**
+   * What `processes(action, hosts, target)` (or, for 'deploy', a deploy) would change: reads the selected
+   * hosts' state over SSH, read-only. Unknown ids fail here, before any host is reached, as they do in the op.
+   */
+  protected async planOnHosts(
+    action: 'start' | 'stop' | 'restart' | 'deploy',
+    hosts: DeployHost[],
+    target?: Target,
+  ): Promise<PlannedChange[]> {
+    const reached = selectOnHosts(hosts, target).map((x) => x.host);
+    const states = await readHostStates(reached, this.pool, this.concurrency());
+    return action === 'deploy'
+      ? planDeploy(hosts, states, target)
+      : planProcesses(action, hosts, states, target);
   }
 
   async restart(target?: Target): Promise<void> {

@@ -7,7 +7,14 @@ import { deployHostsFrom, expandPath, expectedOf } from '../deploy/remote-fleet.
 import type { DeployHost } from '../deploy/types.ts';
 import type { EventSink } from '../events.ts';
 import { RemoteFleetProvider, type Target } from './remote.ts';
-import type { ExpectedProcess, Machine, ProviderContext, ProviderFactory } from './types.ts';
+import type {
+  ExpectedProcess,
+  Machine,
+  PlannedChange,
+  PlanOp,
+  ProviderContext,
+  ProviderFactory,
+} from './types.ts';
 
 export class SshProvider extends RemoteFleetProvider {
   readonly kind = 'ssh' as const;
@@ -60,6 +67,36 @@ export class SshProvider extends RemoteFleetProvider {
    * and stops the role on the others.
    */
   async up(role: Role, count: number): Promise<void> {
+    const { start, stop } = this.upSplit(role, count);
+    if (start.length) await this.processes('start', start, { role });
+    if (stop.length) await this.processes('stop', stop, { role });
+  }
+
+  async down(target?: Target): Promise<void> {
+    await this.processes('stop', this.hostsCache, target);
+  }
+
+  /** Only what would change: processes that run are not started again, ones that do not are not stopped. */
+  async plan(op: PlanOp): Promise<PlannedChange[]> {
+    switch (op.op) {
+      case 'up': {
+        const { start, stop } = this.upSplit(op.role, op.count);
+        return [
+          ...(start.length ? await this.planOnHosts('start', start, { role: op.role }) : []),
+          ...(stop.length ? await this.planOnHosts('stop', stop, { role: op.role }) : []),
+        ];
+      }
+      case 'down':
+        return this.planOnHosts('stop', this.hostsCache, op.target);
+      case 'restart':
+        return this.planOnHosts('restart', this.hostsCache, op.target);
+      case 'deploy':
+        return this.planOnHosts('deploy', this.hostsCache, op.target);
+    }
+  }
+
+  /** `count` of the hosts listed with `role` (inventory order) run it, the others stop it. */
+  private upSplit(role: Role, count: number): { start: DeployHost[]; stop: DeployHost[] } {
     const withRole = this.hostsCache.filter((h) => h.processes.some((p) => p.role === role));
     if (count > withRole.length) {
       throw new UserError(`only ${withRole.length} host(s) list ${role} in ssh.hosts; cannot run ${count}`, {
@@ -67,12 +104,7 @@ export class SshProvider extends RemoteFleetProvider {
         hint: `Add hosts with role ${role} to ssh.hosts in god.config.yaml, or ask for at most ${withRole.length}.`,
       });
     }
-    if (count > 0) await this.processes('start', withRole.slice(0, count), { role });
-    if (count < withRole.length) await this.processes('stop', withRole.slice(count), { role });
-  }
-
-  async down(target?: Target): Promise<void> {
-    await this.processes('stop', this.hostsCache, target);
+    return { start: count > 0 ? withRole.slice(0, count) : [], stop: withRole.slice(count) };
   }
 
   // ---- capabilities (see Provider) ----
