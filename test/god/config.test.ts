@@ -214,7 +214,13 @@ const CASES: Array<[string, string, string, number, RegExp]> = [
     4,
     /ssh_cidrs: \[203\.0\.113\.7\/32\].*bastion_security_group/,
   ],
-  ['ec2 operator CIDR', `${EC2_BASE}  access:\n    ssh_cidrs: [my-laptop]\n`, 'ec2.access.ssh_cidrs.0', 10, /ssh_cidrs/],
+  [
+    'ec2 operator CIDR',
+    `${EC2_BASE}  access:\n    ssh_cidrs: [my-laptop]\n`,
+    'ec2.access.ssh_cidrs.0',
+    10,
+    /ssh_cidrs/,
+  ],
   ['ec2 os', `${EC2_BASE}  os: centos\n`, 'ec2.os', 9, /debian-12 or ubuntu-24.04/],
   ['ec2 instance type', `${EC2_BASE}  instance_type: big\n`, 'ec2.instance_type', 9, /ec2 takes/],
   [

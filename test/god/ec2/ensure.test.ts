@@ -12,6 +12,8 @@ import {
   DescribeSubnetsCommand,
   DescribeVolumesCommand,
   EC2Client,
+  ModifyInstanceAttributeCommand,
+  TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import {
   GetInstanceProfileCommand,
@@ -39,6 +41,7 @@ describe.skipIf(skipWithout({ moto_server: motoAvailable() }, "pip install 'moto
     let pub: string;
     const providers: Ec2Provider[] = [];
     let clients: Map<string, number> | undefined;
+    let armImage: string;
 
     function configOf(over: Partial<NonNullable<GodConfigInput['ec2']>> = {}) {
       return GodConfigSchema.parse({
@@ -101,6 +104,13 @@ describe.skipIf(skipWithout({ moto_server: motoAvailable() }, "pip install 'moto
           Type: 'String',
           Value: images.Images![0]!.ImageId!,
         }),
+      );
+      const arm = await ec2.send(
+        new DescribeImagesCommand({ Filters: [{ Name: 'architecture', Values: ['arm64'] }] }),
+      );
+      armImage = arm.Images![0]!.ImageId!;
+      await ssm.send(
+        new PutParameterCommand({ Name: '/fg-test/debian-12/arm64', Type: 'String', Value: armImage }),
       );
       ssm.destroy();
     });
@@ -302,6 +312,35 @@ describe.skipIf(skipWithout({ moto_server: motoAvailable() }, "pip install 'moto
       await p.up('endpoint', 1);
       expect((await p.instances('endpoint', ['pending', 'running'])).map((i) => i.InstanceId)).toEqual([c]);
       clients = undefined;
+    });
+
+    it('a Graviton type boots the arm64 image; spot and termination protection per config; down lifts it', async () => {
+      const { p } = providerOf({
+        fleet: 'ens3',
+        termination_protection: true,
+        spot: ['feeder'],
+        instance_types: { feeder: 't4g.small' },
+      });
+      const planned = await p.plan({ op: 'up', role: 'feeder', count: 1 });
+      expect(planned.at(-1)?.detail).toBe(`t4g.small arm64 ${armImage} in us-east-1a, spot`);
+      await p.up('feeder', 1);
+      const [i] = await p.instances('feeder', ['pending', 'running']);
+      expect(i).toMatchObject({ ImageId: armImage, InstanceType: 't4g.small', InstanceLifecycle: 'spot' });
+      // moto ignores RunInstances' DisableApiTermination (real EC2 applies it): set it as EC2 would, then
+      // check that moto refuses a plain terminate and that `god down` lifts the protection first
+      await ec2.send(
+        new ModifyInstanceAttributeCommand({
+          InstanceId: i!.InstanceId!,
+          DisableApiTermination: { Value: true },
+        }),
+      );
+      await expect(
+        ec2.send(new TerminateInstancesCommand({ InstanceIds: [i!.InstanceId!] })),
+      ).rejects.toMatchObject({
+        name: 'OperationNotPermitted',
+      });
+      await p.down({ role: 'feeder' });
+      expect(await p.instances('feeder', ['pending', 'running'])).toHaveLength(0);
     });
 
     it("os without ami: the distribution's public SSM parameter is read (moto lacks it: a clear error)", async () => {
