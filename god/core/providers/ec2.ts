@@ -1,6 +1,8 @@
 // The ec2 provider: instances tagged project/fleet/role, one role process per instance, reached over SSH
-// like the ssh provider. `up` converges a role's instance count (pending + running count, never duplicates),
-// `down` terminates by role, id or the whole fleet.
+// like the ssh provider. `up` first ensures what the instances need (ec2/: key pair, security group, instance
+// profile, subnets, AMI), then converges a role's instance count (pending + running, never duplicates),
+// launching hardened instances spread over the zones; `plan` runs the same code read-only. `down` terminates
+// by role, id or the whole fleet; a shrinking role loses instances in ec2/removal.ts's order.
 import { createHash } from 'node:crypto';
 import {
   DescribeInstancesCommand,
