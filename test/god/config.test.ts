@@ -208,6 +208,22 @@ const CASES: Array<[string, string, string, number, RegExp]> = [
   ['ec2 tags', `${EC2_BASE}  tags: [a, b]\n`, 'ec2.tags', 9, /ec2 takes/],
   ['ec2 endpoint', `${EC2_BASE}  endpoint: not a url\n`, 'ec2.endpoint', 9, /ec2 takes/],
   [
+    'ec2 without an operator CIDR',
+    EC2_BASE.replace('  security_group: sg-0abc1234\n', ''),
+    'ec2.access.ssh_cidrs',
+    4,
+    /ssh_cidrs: \[203\.0\.113\.7\/32\].*bastion_security_group/,
+  ],
+  [
+    'ec2 operator CIDR',
+    `${EC2_BASE}  access:\n    ssh_cidrs: [my-laptop]\n`,
+    'ec2.access.ssh_cidrs.0',
+    10,
+    /ssh_cidrs/,
+  ],
+  ['ec2 os', `${EC2_BASE}  os: centos\n`, 'ec2.os', 9, /debian-12 or ubuntu-24.04/],
+  ['ec2 instance type', `${EC2_BASE}  instance_type: big\n`, 'ec2.instance_type', 9, /ec2 takes/],
+  [
     'local backoff',
     'local:\n  restart:\n    backoff_min: quick\n',
     'local.restart.backoff_min',
@@ -288,7 +304,7 @@ describe('config loading', () => {
     expect(l.config.provider).toBe(name.split('.')[1]);
   });
 
-  it('defaults: accept_new_host_keys off, base_dir, node, user-data installing Node', () => {
+  it('defaults: accept_new_host_keys off, base_dir, node, no user-data, hardened ec2 launches', () => {
     const c = GodConfigSchema.parse({
       provider: 'ec2',
       redis: { url: 'redis://h:1' },
@@ -298,8 +314,13 @@ describe('config loading', () => {
     expect(c.ssh?.accept_new_host_keys).toBe(false);
     expect(c.ssh?.base_dir).toBe('/opt/filmgrain');
     expect(c.ssh?.hosts[0]?.port).toBe(22);
-    expect(c.ec2?.user_data).toMatch(/nodejs/);
+    // nothing downloaded and run at boot: the runtime comes with the release over SSH
+    expect(c.ec2?.user_data).toBeUndefined();
     expect(c.ec2?.fleet).toBe('filmgrain');
+    expect(c.ec2?.os).toBe('debian-12');
+    expect(c.ec2?.access.endpoint_cidrs).toEqual(['0.0.0.0/0']);
+    expect(c.ec2?.volume).toEqual({ size_gb: 16, type: 'gp3' });
+    expect(c.ec2?.termination_protection).toBe(false);
   });
 });
 

@@ -4,6 +4,7 @@ import { ProviderKindSchema } from '../../../kernel/providers.ts';
 import { redisUrl } from '../../../kernel/redis-url.ts';
 import { durationText } from '../../../kernel/units.ts';
 import { DEFAULT_PREFIX, type Role, RoleSchema } from '../../../protocol/redis-contract.ts';
+import { OS_NAMES } from '../providers/ec2/images.ts';
 
 export const ROLES: readonly Role[] = RoleSchema.options;
 
@@ -174,49 +175,124 @@ export const SshSchema = z
     });
   });
 
-/** Installs Node 20 on a fresh Debian/Ubuntu or Amazon Linux instance. */
-export const DEFAULT_USER_DATA = `#!/bin/bash
-set -euo pipefail
-if ! command -v node >/dev/null || ! node -e 'process.exit(+process.versions.node.split(".")[0] < 20)'; then
-  if command -v apt-get >/dev/null; then
-    curl -fsSL https://deb.nodesource.com/setup_20.x | bash -
-    apt-get install -y nodejs
-  else
-    curl -fsSL https://rpm.nodesource.com/setup_20.x | bash -
-    yum install -y nodejs
-  fi
-fi
-mkdir -p /opt/filmgrain && chown "$(id -un 1000 2>/dev/null || echo root)" /opt/filmgrain
-`;
+const cidr = z
+  .string()
+  .regex(
+    /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9A-Fa-f:]+\/\d{1,3})$/,
+    'must be a CIDR like 203.0.113.7/32 or 0.0.0.0/0',
+  );
+const instanceType = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must be an instance type like t3.small or c7g.large');
+const securityGroupId = z.string().regex(/^sg-[0-9a-f]+$/, 'must be a security group id like sg-0abc1234');
+
+/** Who may reach the fleet's security group (when God manages it; not with ec2.security_group). */
+export const Ec2AccessSchema = z
+  .object({
+    /** who reaches the endpoint port(s) */
+    endpoint_cidrs: z.array(cidr).min(1, 'must list at least one CIDR').default(['0.0.0.0/0']),
+    /** who reaches SSH (22): the operator's address(es), e.g. [203.0.113.7/32]; or bastion_security_group */
+    ssh_cidrs: z.array(cidr).default([]),
+    /** SSH only from the instances of this group (a bastion / jump host) */
+    bastion_security_group: securityGroupId.optional(),
+    /** Redis runs on an instance in this group: open redis.url's port to the group itself, nobody else */
+    redis_in_fleet: z.boolean().default(false),
+  })
+  .strict()
+  .prefault({});
 
 export const Ec2Schema = z
   .object({
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region like us-east-1'),
     /** AWS API endpoint (moto in tests); AWS_ENDPOINT_URL works too */
     endpoint: z.url('must be a URL like http://127.0.0.1:5000').optional(),
-    ami: z.string().regex(/^ami-[0-9a-f]+$/, 'must be an AMI id like ami-0abc1234'),
-    instance_type: z.string().min(1).default('t3.small'),
-    /** per-role instance type, overriding instance_type */
+    /** a fixed AMI for every role (its architecture must match the instance types); default: from os */
+    ami: z
+      .string()
+      .regex(/^ami-[0-9a-f]+$/, 'must be an AMI id like ami-0abc1234')
+      .optional(),
+    /** the distribution, when ami is not given: its latest AMI comes from the public SSM parameter */
+    os: z.enum(OS_NAMES).default('debian-12'),
+    /** an SSM parameter holding the AMI id instead of os's ({arch} becomes amd64 or arm64) */
+    ami_parameter: z
+      .string()
+      .regex(/^\/[A-Za-z0-9_.\-/{}]+$/, 'must be an SSM parameter name like /my/images/{arch}')
+      .optional(),
+    instance_type: instanceType.default('t3.small'),
+    /** per-role instance type, overriding instance_type (a Graviton type, e.g. c7g.large, runs arm64) */
     instance_types: z
-      .object({ feeder: z.string(), endpoint: z.string(), keeper: z.string() })
+      .object({ feeder: instanceType, endpoint: instanceType, keeper: instanceType })
       .partial()
       .strict()
       .default({}),
+    /** roles launched as (one-time) spot instances */
+    spot: z.array(RoleSchema).default([]),
+    /** DisableApiTermination on new instances; `god down` lifts it for the instances it terminates */
+    termination_protection: z.boolean().default(false),
+    /** the key pair's name in EC2 */
     key_pair: z.string().min(1),
-    security_group: z.string().regex(/^sg-[0-9a-f]+$/, 'must be a security group id like sg-0abc1234'),
-    subnet: z
+    /** public key file imported as key_pair when the region does not have it yet */
+    public_key: z.string().min(1).optional(),
+    /** use this security group as it is instead of the one God manages (filmgrain-<fleet>) */
+    security_group: securityGroupId.optional(),
+    access: Ec2AccessSchema,
+    /** the VPC (default: the region's default VPC) */
+    vpc: z
       .string()
-      .regex(/^subnet-[0-9a-f]+$/, 'must be a subnet id like subnet-0abc1234')
+      .regex(/^vpc-[0-9a-f]+$/, 'must be a VPC id like vpc-0abc1234')
       .optional(),
+    /** zones to spread instances over; God makes one subnet per zone (default: the region's first 3) */
+    availability_zones: z
+      .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'must be a zone like eu-west-1a'))
+      .min(1)
+      .optional(),
+    /** use these subnets instead of creating them (instances spread over them) */
+    subnets: z
+      .array(z.string().regex(/^subnet-[0-9a-f]+$/, 'must be a subnet id like subnet-0abc1234'))
+      .min(1)
+      .optional(),
+    /** size of the subnets God creates (/24 = 256 addresses) */
+    subnet_prefix_length: z.number().int().min(16).max(28).default(24),
+    /** instances get a public IPv4 address (false: private subnets, reached through a bastion) */
+    public_ip: z.boolean().default(true),
+    /** the root volume: always encrypted (the account's default EBS key, or kms_key) */
+    volume: z
+      .object({
+        size_gb: z.number().int().min(8).max(16384).default(16),
+        type: z.enum(['gp3', 'gp2', 'io2']).default('gp3'),
+        kms_key: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
     /** value of the `fleet` tag: several fleets can share an account */
-    fleet: z.string().min(1).default('filmgrain'),
+    fleet: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,32}$/, 'may only hold letters, digits and dashes (at most 32)')
+      .default('filmgrain'),
     tags: z.record(z.string(), z.string()).default({}),
-    /** cloud-init user-data; the default installs Node 20 */
-    user_data: z.string().min(1).default(DEFAULT_USER_DATA),
+    /** extra cloud-init user-data (none by default: the release brings the runtime over SSH) */
+    user_data: z.string().min(1).optional(),
     /** how long to wait for instances to be running */
     wait_timeout: duration.default('5m'),
   })
-  .strict();
+  .strict()
+  .superRefine((o, ctx) => {
+    if (!o.security_group && o.access.ssh_cidrs.length === 0 && !o.access.bastion_security_group) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['access', 'ssh_cidrs'],
+        message:
+          'is required: God opens SSH only to the operator (EC2 cannot know the address God connects from); list your address, e.g. ssh_cidrs: [203.0.113.7/32] (curl https://checkip.amazonaws.com), or set access.bastion_security_group',
+      });
+    }
+    if (o.subnets && o.availability_zones) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['availability_zones'],
+        message: 'cannot be combined with subnets (the subnets name their zones); give one of them',
+      });
+    }
+  });
 
 export const LocalSchema = z
   .object({
@@ -295,6 +371,7 @@ export type GodConfigInput = z.input<typeof GodConfigSchema>;
 export type SshConfig = z.output<typeof SshSchema>;
 export type SshHost = z.output<typeof SshHostSchema>;
 export type Ec2Config = z.output<typeof Ec2Schema>;
+export type Ec2Access = z.output<typeof Ec2AccessSchema>;
 export type LocalConfig = z.output<typeof LocalSchema>;
 export type RolesConfig = z.output<typeof RolesSchema>;
 export type FeederOptions = z.output<typeof FeederOptionsSchema>;

@@ -1,27 +1,58 @@
 // The ec2 provider: instances tagged project/fleet/role, one role process per instance, reached over SSH
-// like the ssh provider. `up` converges a role's instance count (pending + running count, never duplicates),
-// `down` terminates by role, id or the whole fleet.
+// like the ssh provider. `up` first ensures what the instances need (ec2/: key pair, security group, instance
+// profile, subnets, AMI), then converges a role's instance count (pending + running, never duplicates),
+// launching hardened instances spread over the zones; `plan` runs the same code read-only. `down` terminates
+// by role, id or the whole fleet; a shrinking role loses instances in ec2/removal.ts's order.
 import { createHash } from 'node:crypto';
 import {
   DescribeInstancesCommand,
   EC2Client,
   type Filter,
   type Instance,
+  ModifyInstanceAttributeCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { type Role, RoleSchema } from '../../../protocol/redis-contract.ts';
 import { durationMs } from '../../../kernel/units.ts';
 import { UserError } from '../../../kernel/errors.ts';
 import type { Ec2Config, GodConfig } from '../config/schema.ts';
 import { deployHostsFrom, expandPath, type RemoteHostSpec } from '../deploy/remote-fleet.ts';
 import type { DeployHost } from '../deploy/types.ts';
+import { listEndpoints } from '../endpoints.ts';
 import { type EventSink, nullSink } from '../events.ts';
+import { connectFleetRedis } from '../redis.ts';
+import { type Image, resolveImage } from './ec2/ami.ts';
+import {
+  awsError,
+  changed,
+  type Ec2Ctx,
+  instanceTypeOf,
+  isAwsError,
+  type Mode,
+  PROJECT_TAG,
+} from './ec2/context.ts';
+import { ensureInstanceProfile } from './ec2/iam.ts';
+import { archOf } from './ec2/images.ts';
+import { ensureKeyPair } from './ec2/key-pair.ts';
+import { launchDetail, launchInput, spread } from './ec2/launch.ts';
+import { removalOrder } from './ec2/removal.ts';
+import { ensureSecurityGroup } from './ec2/security-group.ts';
+import { ensureSubnets, type Placement, resolveVpc } from './ec2/subnets.ts';
 import { RemoteFleetProvider, type Target } from './remote.ts';
-import type { ExpectedProcess, Machine, ProviderContext, ProviderFactory } from './types.ts';
+import type {
+  ExpectedProcess,
+  Machine,
+  PlannedChange,
+  PlanOp,
+  ProviderContext,
+  ProviderFactory,
+} from './types.ts';
 import { sleep } from '../../../kernel/sleep.ts';
 
-export const PROJECT_TAG = 'filmgrain';
+export { PROJECT_TAG, removalOrder };
 const LIVE = ['pending', 'running'];
 
 /** Where God reaches an instance: its address, or a mapping (tests map moto's fake IPs to loopback sshd hosts). */
@@ -72,6 +103,10 @@ const roleOf = (i: Instance): Role | undefined => {
 
 export interface Ec2ProviderOptions {
   client?: EC2Client;
+  iam?: IAMClient;
+  ssm?: SSMClient;
+  /** endpoint instance id → clients it holds (default: the endpoint registry in redis.url, when reachable) */
+  endpointClients?: () => Promise<Map<string, number> | undefined>;
   addressMap?: AddressMap;
   /** poll interval while waiting for instance states (default 2 s; tests use less) */
   pollMs?: number;
@@ -81,6 +116,7 @@ export class Ec2Provider extends RemoteFleetProvider {
   readonly kind = 'ec2' as const;
   readonly client: EC2Client;
   private readonly ec2: Ec2Config;
+  private readonly aws: Ec2Ctx;
 
   constructor(
     config: GodConfig,
@@ -90,13 +126,27 @@ export class Ec2Provider extends RemoteFleetProvider {
     if (!config.ec2) {
       throw new UserError('provider ec2 needs an ec2 section', {
         code: 'GOD_CONFIG',
-        hint: 'Add ec2: (region, ami, key_pair, security_group...) to god.config.yaml; see god/examples/.',
+        hint: 'Add ec2: (region, key_pair, public_key, access.ssh_cidrs...) to god.config.yaml; see god/examples/god.ec2.yaml.',
       });
     }
     super(config, ctx.events ?? nullSink, ctx.baseDir, ctx.env);
     this.ec2 = config.ec2;
     const endpoint = this.ec2.endpoint ?? ctx.env.AWS_ENDPOINT_URL_EC2 ?? ctx.env.AWS_ENDPOINT_URL;
     this.client = o.client ?? new EC2Client({ region: this.ec2.region, ...(endpoint ? { endpoint } : {}) });
+    // the standard credential chain; AWS_ENDPOINT_URL(_IAM/_SSM) are read by the SDK itself
+    const at = (service: string) => {
+      const e = this.ec2.endpoint ?? ctx.env[`AWS_ENDPOINT_URL_${service}`] ?? ctx.env.AWS_ENDPOINT_URL;
+      return e ? { endpoint: e } : {};
+    };
+    this.aws = {
+      ec2: this.client,
+      iam: o.iam ?? new IAMClient({ region: this.ec2.region, ...at('IAM') }),
+      ssm: o.ssm ?? new SSMClient({ region: this.ec2.region, ...at('SSM') }),
+      config,
+      ec2c: this.ec2,
+      events: this.events,
+      baseDir: ctx.baseDir,
+    };
   }
 
   private filters(role?: Role, states?: string[]): Filter[] {
@@ -184,57 +234,173 @@ export class Ec2Provider extends RemoteFleetProvider {
     return specs.map((s) => ({ role: s.role, id: `${s.role}-${s.id}`, host: s.id }));
   }
 
-  /** Converge `role` to `count` instances (pending + running), then wait until they run. */
+  /** Converge `role` to `count` instances (pending + running) with everything they need, then wait until they run. */
   async up(role: Role, count: number): Promise<void> {
+    await this.converge(role, count, 'apply');
+  }
+
+  /** What `op` would change, read-only. An up's list is what the following `up` does, in the same order. */
+  async plan(op: PlanOp): Promise<PlannedChange[]> {
+    if (op.op === 'up') return this.converge(op.role, op.count, 'plan');
+    const pick = await this.targeted(op.target);
+    if (op.op === 'down') {
+      return removalOrder(op.target?.role, pick, await this.clientsIf(pick)).map((i) =>
+        this.terminateChange(i),
+      );
+    }
+    return pick
+      .filter((i) => i.State?.Name === 'running' && roleOf(i))
+      .map((i) => ({
+        action: op.op === 'deploy' ? ('upload' as const) : ('restart' as const),
+        resource: op.op === 'deploy' ? ('release' as const) : ('process' as const),
+        subject: `${roleOf(i)}-${i.InstanceId}`,
+        detail: `on ${i.InstanceId} (${i.PublicIpAddress ?? i.PrivateIpAddress ?? 'no address'})`,
+      }));
+  }
+
+  private terminateChange(i: Instance): PlannedChange {
+    return {
+      action: 'terminate',
+      resource: 'machine',
+      subject: i.InstanceId!,
+      detail: `${roleOf(i) ?? 'no role'}, ${i.InstanceType} in ${i.Placement?.AvailabilityZone ?? '?'}`,
+    };
+  }
+
+  /** The resources `role` needs (apply: made), then its instances launched or terminated. */
+  private async converge(role: Role, count: number, mode: Mode): Promise<PlannedChange[]> {
     const live = await this.instances(role, LIVE);
-    for (const i of live)
-      this.events.emit({
-        type: 'machine',
-        action: 'exists',
-        id: i.InstanceId!,
-        role,
-        address: i.PublicIpAddress ?? i.PrivateIpAddress,
-      });
-    if (live.length < count) {
-      const n = count - live.length;
-      const tags = [
-        ...Object.entries(this.ec2.tags).map(([Key, Value]) => ({ Key, Value })),
-        { Key: 'project', Value: PROJECT_TAG },
-        { Key: 'fleet', Value: this.ec2.fleet },
-        { Key: 'role', Value: role },
-        { Key: 'Name', Value: `${this.ec2.fleet}-${role}` },
-      ];
+    if (mode === 'apply')
+      for (const i of live)
+        this.events.emit({
+          type: 'machine',
+          action: 'exists',
+          id: i.InstanceId!,
+          role,
+          address: i.PublicIpAddress ?? i.PrivateIpAddress,
+        });
+    const changes: PlannedChange[] = [];
+    if (count > 0) {
+      changes.push(...(await ensureKeyPair(this.aws, mode)));
+      const vpc = await resolveVpc(this.aws);
+      const sg = await ensureSecurityGroup(this.aws, mode, vpc.id);
+      changes.push(...sg.changes);
+      const profile = await ensureInstanceProfile(this.aws, mode, role);
+      changes.push(...profile.changes);
+      const net = await ensureSubnets(this.aws, mode, vpc);
+      changes.push(...net.changes);
+      if (live.length < count) {
+        const image = await resolveImage(this.aws, archOf(instanceTypeOf(this.ec2, role)));
+        const where = spread(net.placements, live, count - live.length);
+        if (mode === 'plan') {
+          for (const [k, p] of where.entries()) {
+            changes.push({
+              action: 'create',
+              resource: 'machine',
+              subject: `${role} ${live.length + k + 1}/${count}`,
+              detail: launchDetail(this.aws, role, image, p),
+            });
+          }
+        } else {
+          changes.push(...(await this.launch(role, count, live, image, where, sg.id!, profile.name)));
+        }
+      }
+    }
+    if (live.length > count) {
+      const extra = removalOrder(role, live, await this.clientsIf(live)).slice(0, live.length - count);
+      changes.push(...extra.map((i) => this.terminateChange(i)));
+      if (mode === 'apply')
+        await this.terminate(
+          extra.map((i) => i.InstanceId!),
+          role,
+        );
+    }
+    if (mode === 'apply') await this.waitRunning(role, count);
+    return changes;
+  }
+
+  /** One RunInstances per subnet; retried while a new instance profile is not yet visible to EC2. */
+  private async launch(
+    role: Role,
+    count: number,
+    live: Instance[],
+    image: Image,
+    where: Placement[],
+    groupId: string,
+    profile: string | undefined,
+  ): Promise<PlannedChange[]> {
+    const changes: PlannedChange[] = [];
+    const bySubnet = new Map<string, Placement[]>();
+    for (const p of where) bySubnet.set(p.subnetId!, [...(bySubnet.get(p.subnetId!) ?? []), p]);
+    const deadline = Date.now() + durationMs.parse(this.ec2.wait_timeout);
+    for (const [subnetId, ps] of bySubnet) {
       // the same request retried (God crashed mid-call) must not launch twice
       const token = createHash('sha256')
-        .update(`${this.ec2.fleet}/${role}/${count}/${live.map((i) => i.InstanceId).join(',')}`)
+        .update(`${this.ec2.fleet}/${role}/${count}/${subnetId}/${live.map((i) => i.InstanceId).join(',')}`)
         .digest('hex')
         .slice(0, 60);
-      try {
-        const r = await this.client.send(
-          new RunInstancesCommand({
-            ImageId: this.ec2.ami,
-            InstanceType: (this.ec2.instance_types[role] ?? this.ec2.instance_type) as never,
-            MinCount: n,
-            MaxCount: n,
-            KeyName: this.ec2.key_pair,
-            SecurityGroupIds: [this.ec2.security_group],
-            SubnetId: this.ec2.subnet,
-            UserData: Buffer.from(this.ec2.user_data).toString('base64'),
-            ClientToken: token,
-            TagSpecifications: [{ ResourceType: 'instance', Tags: tags }],
-          }),
-        );
-        for (const i of r.Instances ?? [])
-          this.events.emit({ type: 'machine', action: 'created', id: i.InstanceId!, role });
-      } catch (err) {
-        throw awsError(err, `launch ${n} ${role} instance(s)`);
+      const input = launchInput(this.aws, {
+        role,
+        image,
+        subnetId,
+        groupId,
+        profile,
+        count: ps.length,
+        token,
+      });
+      for (;;) {
+        try {
+          const r = await this.client.send(new RunInstancesCommand(input));
+          for (const i of r.Instances ?? []) {
+            this.events.emit({ type: 'machine', action: 'created', id: i.InstanceId!, role });
+            changes.push(
+              changed(this.aws, {
+                action: 'create',
+                resource: 'machine',
+                subject: i.InstanceId!,
+                detail: launchDetail(this.aws, role, image, ps[0]!),
+              }),
+            );
+          }
+          break;
+        } catch (err) {
+          const propagating =
+            profile &&
+            isAwsError(err, 'InvalidParameterValue') &&
+            /instance profile/i.test(String((err as Error).message));
+          if (!propagating || Date.now() > deadline)
+            throw awsError(err, `launch ${ps.length} ${role} instance(s) in ${ps[0]!.zone}`);
+          await sleep(this.o.pollMs ?? 2000);
+        }
       }
-    } else if (live.length > count) {
-      // the newest go first
-      const extra = live.slice(count).map((i) => i.InstanceId!);
-      await this.terminate(extra, role);
     }
-    await this.waitRunning(role, count);
+    return changes;
+  }
+
+  /** Client counts of endpoint instances, when some of `live` are endpoints and the registry is readable. */
+  private async clientsIf(live: Instance[]): Promise<Map<string, number> | undefined> {
+    if (!live.some((i) => roleOf(i) === 'endpoint')) return undefined;
+    if (this.o.endpointClients) return this.o.endpointClients();
+    if (!this.config.redis.url) return undefined;
+    try {
+      const fr = await connectFleetRedis(this.config.redis.url, {
+        prefix: this.config.redis.prefix,
+        tlsCa: this.config.redis.tls_ca,
+        name: 'god:ec2',
+      });
+      try {
+        const r = await listEndpoints(fr);
+        return new Map(r.endpoints.map((e) => [e.id.replace(/^endpoint-/, ''), e.clients]));
+      } finally {
+        fr.close();
+      }
+    } catch (err) {
+      this.events.emit({
+        type: 'warn',
+        message: `cannot read the endpoint registry (${(err as Error).message}): picking the newest endpoints first`,
+      });
+      return undefined;
+    }
   }
 
   private async waitRunning(role: Role, count: number): Promise<void> {
@@ -270,6 +436,12 @@ export class Ec2Provider extends RemoteFleetProvider {
   private async terminate(ids: string[], role?: Role): Promise<void> {
     if (ids.length === 0) return;
     try {
+      // termination protection guards against accidents; `god down` is deliberate
+      if (this.ec2.termination_protection)
+        for (const id of ids)
+          await this.client.send(
+            new ModifyInstanceAttributeCommand({ InstanceId: id, DisableApiTermination: { Value: false } }),
+          );
       await this.client.send(new TerminateInstancesCommand({ InstanceIds: ids }));
     } catch (err) {
       throw awsError(err, `terminate ${ids.join(', ')}`);
@@ -278,58 +450,48 @@ export class Ec2Provider extends RemoteFleetProvider {
       this.events.emit({ type: 'machine', action: 'terminated', id, role: role ?? 'unknown' });
   }
 
+  /** The fleet's instances a target names: a role's, given ids (i-… or <role>-i-…), or all. */
+  private async targeted(target?: Target): Promise<Instance[]> {
+    const all = (await this.instances(target?.role)).filter((i) => i.State?.Name !== 'shutting-down');
+    if (!target?.ids) return all;
+    const want = new Set(target.ids.map((id) => id.replace(/^(feeder|endpoint|keeper)-/, '')));
+    const missing = [...want].filter((id) => !all.some((i) => i.InstanceId === id));
+    if (missing.length) {
+      throw new UserError(`no instance ${missing.join(', ')} in fleet ${this.ec2.fleet}`, {
+        code: 'GOD_USAGE',
+        hint: '`god status` lists the machines and their ids.',
+      });
+    }
+    return all.filter((i) => want.has(i.InstanceId!));
+  }
+
   /** Terminate a role's instances, given instances (i-… or process ids <role>-i-…), or the whole fleet. */
   async down(target?: Target): Promise<void> {
-    const all = await this.instances(target?.role);
-    let pick = all;
-    if (target?.ids) {
-      const want = new Set(target.ids.map((id) => id.replace(/^(feeder|endpoint|keeper)-/, '')));
-      pick = all.filter((i) => want.has(i.InstanceId!));
-      const missing = [...want].filter((id) => !all.some((i) => i.InstanceId === id));
-      if (missing.length) {
-        throw new UserError(`no instance ${missing.join(', ')} in fleet ${this.ec2.fleet}`, {
-          code: 'GOD_USAGE',
-          hint: '`god status` lists the machines and their ids.',
-        });
-      }
-    }
-    const ids = pick.filter((i) => i.State?.Name !== 'shutting-down').map((i) => i.InstanceId!);
+    const pick = await this.targeted(target);
     for (const i of pick) this.pool.drop({ name: i.InstanceId!, address: i.PublicIpAddress ?? '' });
     // one call per role keeps the events' role right
-    const byRole = new Map<string, string[]>();
+    const byRole = new Map<string, Instance[]>();
     for (const i of pick)
-      if (ids.includes(i.InstanceId!))
-        byRole.set(roleOf(i) ?? 'unknown', [...(byRole.get(roleOf(i) ?? 'unknown') ?? []), i.InstanceId!]);
-    for (const [role, list] of byRole) await this.terminate(list, role as Role);
+      byRole.set(roleOf(i) ?? 'unknown', [...(byRole.get(roleOf(i) ?? 'unknown') ?? []), i]);
+    for (const [role, list] of byRole) {
+      for (const i of list) changed(this.aws, this.terminateChange(i));
+      await this.terminate(
+        list.map((i) => i.InstanceId!),
+        role as Role,
+      );
+    }
   }
 
   override async close(): Promise<void> {
     await super.close();
     this.client.destroy();
+    this.aws.iam.destroy();
+    this.aws.ssm.destroy();
   }
 
   // ---- capabilities (see Provider) ----
   /** one role process per instance: `up` launches or terminates instances */
   readonly machinePerProcess = true;
-}
-
-function awsError(err: unknown, what: string): UserError {
-  const e = err as { name?: string; message?: string; code?: string };
-  const name = e.name ?? e.code ?? 'Error';
-  const creds =
-    /credential|CredentialsProviderError|AuthFailure|UnrecognizedClient|InvalidClientTokenId/i.test(
-      `${name} ${e.message}`,
-    );
-  const net = /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|socket hang up/i.test(String(e.message));
-  return new UserError(`EC2: could not ${what}: ${name}: ${e.message ?? String(err)}`, {
-    code: creds ? 'GOD_EC2_AUTH' : net ? 'GOD_EC2_UNREACHABLE' : 'GOD_EC2',
-    hint: creds
-      ? 'Set AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or an instance role) with EC2 permissions.'
-      : net
-        ? 'Check the network and ec2.endpoint / AWS_ENDPOINT_URL.'
-        : 'Check the ec2 section of god.config.yaml (ami, key_pair, security_group, subnet, instance types) and your EC2 limits.',
-    cause: err,
-  });
 }
 
 export const createProvider: ProviderFactory = (ctx: ProviderContext) => new Ec2Provider(ctx.config, ctx);

@@ -45,7 +45,9 @@ describe.skipIf(
     const ec2 = new EC2Client({ region: 'us-east-1', endpoint: getMoto().endpoint });
     await ec2.send(new CreateKeyPairCommand({ KeyName: 'ops' }));
     const sg = await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'fg', Description: 'filmgrain' }));
-    const images = await ec2.send(new DescribeImagesCommand({}));
+    const images = await ec2.send(
+      new DescribeImagesCommand({ Filters: [{ Name: 'architecture', Values: ['x86_64'] }] }),
+    );
     const ami = images.Images?.map((i) => i.ImageId!).find((id) => /^ami-[0-9a-f]+$/.test(id));
     ec2.destroy();
     const fleet = getFleet();
