@@ -10,10 +10,10 @@ import { type ChangeMark, Liveness, procKey, readBeats, STALE_AFTER_MS, beatAgeM
 import type { FleetRedis } from './redis.ts';
 import { type ExpectedProcess, MachineSchema, type Provider } from './providers/types.ts';
 import { ProviderKindSchema } from '../../kernel/providers.ts';
+import { ProcessStateSchema } from './process-states.ts';
 
 export { STALE_AFTER_MS } from './liveness.ts';
 
-export const ProcessStateSchema = z.enum(['up', 'stale', 'missing', 'unexpected']);
 export const ProcessStatusSchema = z.object({
   role: RoleSchema,
   id: z.string(),

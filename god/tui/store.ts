@@ -2,6 +2,7 @@
 // God events) and the view state the keys change. Listeners are told at most once per flush interval, so a
 // flood of log lines costs one render per interval, not one per line.
 import type { GodEvent } from '../core/events.ts';
+import { PROCESS_STATES, type ProcessState } from '../core/process-states.ts';
 import type { Machine } from '../core/providers/types.ts';
 import { safeText } from '../core/logs.ts';
 import type { RankedMovie } from '../../protocol/messages.ts';
@@ -31,8 +32,8 @@ export interface ProcessRow {
   role: string;
   id: string;
   host: string;
-  /** ok: beating; stale: beats stopped recently; missing: expected, never seen; extra: alive, not expected */
-  state: 'ok' | 'stale' | 'missing' | 'extra';
+  /** god status's states (core/process-states.ts) */
+  state: ProcessState;
   pid?: number;
   version?: string;
   /** ms since epoch */
@@ -226,14 +227,13 @@ export class DashboardStore {
   }
 
   setProcesses(rows: ProcessRow[]): void {
-    const order = { missing: 0, stale: 1, extra: 2, ok: 3 } as const;
     // stable order (role, host, id) so the selection does not jump between polls
     this.processes = [...rows].sort(
       (a, b) =>
         a.role.localeCompare(b.role) ||
         a.host.localeCompare(b.host) ||
         a.id.localeCompare(b.id) ||
-        order[a.state] - order[b.state],
+        PROCESS_STATES[a.state].order - PROCESS_STATES[b.state].order,
     );
     this.clampSelection('processes', this.processes.length);
     this.dirty = true;

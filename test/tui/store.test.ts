@@ -247,15 +247,15 @@ describe('DashboardStore ranking, processes, events', () => {
   it('sorts processes stably and keeps the selection in range', () => {
     const s = makeStore();
     s.setProcesses([
-      { role: 'keeper', id: 'keeper-1', host: 'a', state: 'ok' },
+      { role: 'keeper', id: 'keeper-1', host: 'a', state: 'up' },
       { role: 'endpoint', id: 'endpoint-2', host: 'a', state: 'missing' },
-      { role: 'endpoint', id: 'endpoint-1', host: 'a', state: 'ok' },
+      { role: 'endpoint', id: 'endpoint-1', host: 'a', state: 'up' },
     ]);
     expect(s.processes.map((p) => p.id)).toEqual(['endpoint-1', 'endpoint-2', 'keeper-1']);
     s.setFocus('processes');
     s.move(5);
     expect(s.selectedProcess()?.id).toBe('keeper-1');
-    s.setProcesses([{ role: 'feeder', id: 'feeder-1', host: 'a', state: 'ok' }]);
+    s.setProcesses([{ role: 'feeder', id: 'feeder-1', host: 'a', state: 'up' }]);
     expect(s.selectedProcess()?.id).toBe('feeder-1');
   });
 

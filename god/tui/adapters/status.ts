@@ -6,13 +6,6 @@ import { joinStatus, type ProcessStatus, readHeartbeatView } from '../../core/st
 import type { DashboardStore, ProcessRow } from '../store.ts';
 import { every } from './poll.ts';
 
-const STATE: Record<ProcessStatus['state'], ProcessRow['state']> = {
-  up: 'ok',
-  stale: 'stale',
-  missing: 'missing',
-  unexpected: 'extra',
-};
-
 /** The gauge a role reports its tweet rate under (the feeder's count of matched tweets per second). */
 const TWEET_RATE_GAUGES = ['tweets_per_s', 'matched_per_s', 'published_per_s'];
 
@@ -22,7 +15,7 @@ export function toRow(p: ProcessStatus, now: number): ProcessRow {
     role: p.role,
     id: p.id,
     host: p.host,
-    state: STATE[p.state],
+    state: p.state,
     pid: p.pid ?? undefined,
     version: p.version ?? undefined,
     startedAt: p.started_at ? Date.parse(p.started_at) : undefined,

@@ -40,7 +40,7 @@ export function isWide(size: Size): boolean {
 
 function Header({ store, width }: { store: DashboardStore; width: number }) {
   const procs = store.processes;
-  const up = procs.filter((p) => p.state === 'ok').length;
+  const up = procs.filter((p) => p.state === 'up').length;
   const clients = procs.reduce((s, p) => s + (p.clients ?? 0), 0);
   const tps = procs.filter((p) => p.role === 'feeder').reduce((s, p) => s + (p.tweetsPerS ?? 0), 0);
   const left = [
