@@ -66,7 +66,7 @@ export class HeadlessPrinter {
 
   constructor(private readonly o: HeadlessOptions) {
     this.store = new DashboardStore({ flushMs: 100 });
-    this.printedSeq = this.store.logs.nextSeq;
+    this.printedSeq = this.store.logs.lines.nextSeq;
     this.unsubscribe = this.store.subscribe(() => this.print());
   }
 
@@ -78,10 +78,11 @@ export class HeadlessPrinter {
   print(): void {
     const s = this.store;
     // logs: everything since the last print that is still held (a flood beyond the buffer is skipped)
-    const from = Math.max(this.printedSeq, s.logs.firstSeq);
-    for (let seq = from; seq < s.logs.nextSeq; seq++) this.printLog(s.logs.at(seq)!);
-    this.printedSeq = s.logs.nextSeq;
-    for (const p of s.processes) {
+    const logs = s.logs.lines;
+    const from = Math.max(this.printedSeq, logs.firstSeq);
+    for (let seq = from; seq < logs.nextSeq; seq++) this.printLog(logs.at(seq)!);
+    this.printedSeq = logs.nextSeq;
+    for (const p of s.fleet.processes) {
       const key = `${p.role}:${p.id}`;
       if (this.procState.get(key) === p.state) continue;
       this.procState.set(key, p.state);
@@ -101,16 +102,16 @@ export class HeadlessPrinter {
         `process ${p.id} (${p.role}@${p.host}) ${PROCESS_STATES[p.state].label}${p.pid ? ` pid ${p.pid}` : ''}`,
       );
     }
-    const top = s.ranking.slice(0, this.o.top ?? 5);
+    const top = s.movies.ranking.slice(0, this.o.top ?? 5);
     const key = top.map((m) => m.id).join(',');
     if (top.length && key !== this.rankingKey) {
       this.rankingKey = key;
       this.emit(
-        { type: 'ranking', at: new Date(s.rankingAt ?? Date.now()).toISOString(), movies: top },
+        { type: 'ranking', at: new Date(s.movies.at ?? Date.now()).toISOString(), movies: top },
         `ranking ${top.map((m, i) => `${i + 1}. ${m.title} (${m.count})`).join('  ')}`,
       );
     }
-    for (const a of [...s.alerts].reverse()) {
+    for (const a of [...s.alerts.rows].reverse()) {
       if (this.alertKeys.has(a.key)) continue;
       this.alertKeys.add(a.key);
       this.emit(

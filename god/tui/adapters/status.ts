@@ -48,11 +48,11 @@ export async function feedStatus(
       let view: Awaited<ReturnType<typeof readHeartbeatView>> | undefined;
       try {
         view = await readHeartbeatView(o.fleetRedis);
-        if (redisDown) store.setNotice('Redis is back');
+        if (redisDown) store.view.setNotice('Redis is back');
         redisDown = false;
       } catch (err) {
         if (!redisDown)
-          store.setNotice(`cannot read heartbeats from Redis: ${(err as Error).message}`, 'error');
+          store.view.setNotice(`cannot read heartbeats from Redis: ${(err as Error).message}`, 'error');
         redisDown = true;
       }
       const now = Date.now();
@@ -60,6 +60,6 @@ export async function feedStatus(
       store.setProcesses(processes.map((p) => toRow(p, now)));
     },
     signal,
-    (err) => store.setNotice(`status: ${(err as Error).message}`, 'warn'),
+    (err) => store.view.setNotice(`status: ${(err as Error).message}`, 'warn'),
   );
 }

@@ -4,7 +4,7 @@ import { Text } from 'ink';
 import { formatBytes } from '../../../kernel/units.ts';
 import { isDown, PROCESS_STATES, type Tone } from '../../core/process-states.ts';
 import { duration, num } from '../format.ts';
-import type { DashboardStore, ProcessRow } from '../store.ts';
+import type { ProcessRow } from '../state/fleet.ts';
 import { type Column, fitColumns, renderHeader, renderRow, scrollStart } from './columns.ts';
 import { Line, Pane } from './Pane.tsx';
 
@@ -68,15 +68,19 @@ export function processColumns(now: number): Column<ProcessRow>[] {
 
 const TONE_COLOR: Record<Tone, string | undefined> = { good: undefined, warn: 'yellow', bad: 'red' };
 
-export function ProcessesPane(p: { store: DashboardStore; width: number; height: number; focused: boolean }) {
-  const { store, width, height, focused } = p;
-  const now = store.now();
-  const rows = store.processes;
+export function ProcessesPane(p: {
+  rows: readonly ProcessRow[];
+  selected: number;
+  now: number;
+  width: number;
+  height: number;
+  focused: boolean;
+}) {
+  const { rows, selected: sel, now, width, height, focused } = p;
   const cols = fitColumns(processColumns(now), width);
   const bad = rows.filter((r) => isDown(r.state)).length;
   const info = `${rows.length} processes${bad ? ` · ${bad} down` : ''}`;
   const body = Math.max(0, height - 2);
-  const sel = store.selected.processes;
   const start = scrollStart(sel, rows.length, body);
   return (
     <Pane
