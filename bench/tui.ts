@@ -165,7 +165,7 @@ async function runOnce(url: string, run: number, variant: Variant): Promise<Resu
   const batched = variant === 'batched';
   const store = new DashboardStore({ autoFlush: batched, flushMs: 50 });
   store.setHeader({ fleet: 'bench', redis: url });
-  store.setFocus('logs');
+  store.view.setFocus('logs');
   const stdout = new FakeTty();
   let frames = 0;
   const app = () => createElement(App, { store, actions: { quit() {} } });
@@ -195,22 +195,22 @@ async function runOnce(url: string, run: number, variant: Variant): Promise<Resu
     { name: 'producer' },
   );
   // measure from the first line in (the producer takes a moment to start) to the producer's last line out
-  await waitFor(() => store.received > 0, 60_000, 'the first log line');
+  await waitFor(() => store.logs.received > 0, 60_000, 'the first log line');
   const probe = new LatencyProbe();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const f0 = frames;
   const b0 = stdout.bytes;
-  const r0 = store.received;
+  const r0 = store.logs.received;
   const done = await waitForLine(producer, /"sent":\d+/, (SECONDS + 60) * 1000);
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const lag = probe.stop();
   const sent = JSON.parse(done).sent as number;
   // how far the tail is behind when the last line was written, then how long it takes to catch up
-  const atEnd = store.received;
+  const atEnd = store.logs.received;
   const tc = performance.now();
-  await waitFor(() => store.received >= sent, 30_000, 'the tail to catch up').catch(() => {});
+  await waitFor(() => store.logs.received >= sent, 30_000, 'the tail to catch up').catch(() => {});
   const catchUp = (performance.now() - tc) / 1000;
   await waitForExit(producer, 5000);
   abort.abort();

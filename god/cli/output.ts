@@ -3,12 +3,11 @@
 import { z } from 'zod';
 import { ERROR_CODES, UserError } from '../../kernel/errors.ts';
 import { scrubSecrets } from '../../kernel/redact.ts';
-import type { GodEvent } from '../core/events.ts';
+import { type GodEvent, StampedEventSchema } from '../core/events.ts';
 
 // ---- the NDJSON shapes (stable: CI and the TUI read them) ----
-export const EventLineSchema = z
-  .object({ type: z.enum(['step', 'host', 'machine', 'process', 'info', 'warn', 'error']), at: z.string() })
-  .passthrough();
+/** an event line: God's one event union (core/events.ts), with its time */
+export const EventLineSchema = StampedEventSchema;
 export const ErrorLineSchema = z.object({
   type: z.literal('error'),
   at: z.string(),

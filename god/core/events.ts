@@ -1,47 +1,148 @@
 // God's event stream: every service reports through it; the TUI, plain lines and --json NDJSON all read it.
+// One zod union owns the shapes: emitters are typed by it, `--json` lines are checked against it (tests), and
+// god/EVENTS.md's examples are parsed with it (test/god/events-doc.test.ts). A new event or field goes here.
 import { EventEmitter } from 'node:events';
+import { z } from 'zod';
+import { PlannedChangeSchema } from './providers/types.ts';
 
-export type GodEvent =
-  | {
-      type: 'step';
-      step: string;
-      phase: 'start' | 'end';
-      ok?: boolean;
-      error?: string;
-      ms?: number;
-      /** extra facts of the step (playbook steps: index, kind, changed, changes) */
-      data?: Record<string, unknown>;
-    }
-  /** one host's progress in a step (deploy upload, restart, health check...) */
-  | {
-      type: 'host';
-      step: string;
-      host: string;
-      phase: 'start' | 'progress' | 'end';
-      detail?: string;
-      /** 0..1 for uploads and waits */
-      progress?: number;
-      ok?: boolean;
-      error?: string;
-      ms?: number;
-    }
-  | {
-      type: 'machine';
-      action: 'created' | 'running' | 'terminated' | 'exists';
-      id: string;
-      role: string;
-      address?: string;
-    }
-  | {
-      type: 'process';
-      action: 'started' | 'exited' | 'restarting' | 'stopped';
-      role: string;
-      id: string;
-      pid?: number;
-      code?: number | null;
-      detail?: string;
-    }
-  | { type: 'info' | 'warn' | 'error'; message: string; hint?: string; data?: Record<string, unknown> };
+// ---- what `data` holds, per event type ----
+
+/** `data` of a play's start event (`god play`). */
+export const PlayStartDataSchema = z.strictObject({
+  play: z.string(),
+  file: z.string(),
+  steps: z.number().int(),
+  dry_run: z.boolean(),
+  vars: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+});
+/** `data` of a play's end event. */
+export const PlayEndDataSchema = z.strictObject({
+  play: z.string(),
+  /** steps that changed something (dry run: would) */
+  changed: z.number().int(),
+  failed_step: z.object({ index: z.number().int(), name: z.string(), error: z.string() }).nullable(),
+  dry_run: z.boolean(),
+});
+/** `data` of a playbook step's start and end events; `kind` is a step kind (the playbook narrows it). */
+export const PlayStepDataSchema = z.strictObject({
+  play: z.string(),
+  index: z.number().int(),
+  of: z.number().int(),
+  kind: z.string(),
+  name: z.string(),
+  status: z.enum(['running', 'ok', 'failed', 'skipped', 'planned']),
+  changed: z.boolean().nullable().optional(),
+  changes: z.array(z.string()).optional(),
+  dry_run: z.boolean(),
+});
+export const StepDataSchema = z.union([PlayStartDataSchema, PlayEndDataSchema, PlayStepDataSchema]);
+
+/** `data` of info events: the facts behind the message, for scripts. */
+export const InfoDataSchema = z.union([
+  /** a process God started for the fleet (private redis-server, the local supervisor) */
+  z.strictObject({ pid: z.number().int() }),
+  /** `god run`: the local fleet is up */
+  z.strictObject({ redis_url: z.string(), state_dir: z.string(), pid: z.number().int() }),
+  /** a deploy's release */
+  z.strictObject({ version: z.string(), hosts: z.number().int(), batches: z.number().int() }),
+  /** a provider made one change of its plan (ec2: a security group, key pair, instance …) */
+  z.strictObject({ change: PlannedChangeSchema }),
+]);
+
+/** `data` of error events: one problem of a playbook file (before the fatal error line). */
+export const ProblemDataSchema = z.strictObject({
+  file: z.string(),
+  line: z.number().int().nullable(),
+  column: z.number().int().nullable(),
+  path: z.string(),
+});
+
+// ---- the events ----
+
+const StepEventSchema = z.strictObject({
+  type: z.literal('step'),
+  step: z.string(),
+  phase: z.enum(['start', 'end']),
+  ok: z.boolean().optional(),
+  error: z.string().optional(),
+  ms: z.number().optional(),
+  data: StepDataSchema.optional(),
+});
+/** one host's progress in a step (deploy upload, restart, health check...) */
+const HostEventSchema = z.strictObject({
+  type: z.literal('host'),
+  step: z.string(),
+  host: z.string(),
+  phase: z.enum(['start', 'progress', 'end']),
+  detail: z.string().optional(),
+  /** 0..1 for uploads and waits */
+  progress: z.number().min(0).max(1).optional(),
+  ok: z.boolean().optional(),
+  error: z.string().optional(),
+  ms: z.number().optional(),
+});
+const MachineEventSchema = z.strictObject({
+  type: z.literal('machine'),
+  action: z.enum(['created', 'running', 'terminated', 'exists']),
+  id: z.string(),
+  role: z.string(),
+  address: z.string().optional(),
+});
+const ProcessEventSchema = z.strictObject({
+  type: z.literal('process'),
+  action: z.enum(['started', 'exited', 'restarting', 'stopped']),
+  role: z.string(),
+  id: z.string(),
+  pid: z.number().int().optional(),
+  code: z.number().int().nullable().optional(),
+  detail: z.string().optional(),
+});
+const InfoEventSchema = z.strictObject({
+  type: z.literal('info'),
+  message: z.string(),
+  hint: z.string().optional(),
+  data: InfoDataSchema.optional(),
+});
+const WarnEventSchema = z.strictObject({
+  type: z.literal('warn'),
+  message: z.string(),
+  hint: z.string().optional(),
+});
+/** not fatal: the command goes on (its fatal error is the last line, output.ts' ErrorLineSchema) */
+const ErrorEventSchema = z.strictObject({
+  type: z.literal('error'),
+  message: z.string(),
+  hint: z.string().optional(),
+  data: ProblemDataSchema.optional(),
+});
+
+const EVENT_SCHEMAS = [
+  StepEventSchema,
+  HostEventSchema,
+  MachineEventSchema,
+  ProcessEventSchema,
+  InfoEventSchema,
+  WarnEventSchema,
+  ErrorEventSchema,
+] as const;
+
+export const GodEventSchema = z.discriminatedUnion('type', EVENT_SCHEMAS);
+export type GodEvent = z.infer<typeof GodEventSchema>;
+export type GodEventType = GodEvent['type'];
+export const GOD_EVENT_TYPES = EVENT_SCHEMAS.map((s) => s.shape.type.value);
+
+const AT = { at: z.string() };
+/** An event as it went by: with the time it was emitted (the bus stamps it; `--json` prints it so). */
+export const StampedEventSchema = z.discriminatedUnion('type', [
+  StepEventSchema.extend(AT),
+  HostEventSchema.extend(AT),
+  MachineEventSchema.extend(AT),
+  ProcessEventSchema.extend(AT),
+  InfoEventSchema.extend(AT),
+  WarnEventSchema.extend(AT),
+  ErrorEventSchema.extend(AT),
+]);
+export type StampedEvent = z.infer<typeof StampedEventSchema>;
 
 export interface EventSink {
   emit(ev: GodEvent): void;
@@ -56,7 +157,7 @@ export class EventBus implements EventSink {
   emit(ev: GodEvent): void {
     this.ee.emit('event', { ...ev, at: new Date().toISOString() });
   }
-  on(fn: (ev: GodEvent & { at: string }) => void): () => void {
+  on(fn: (ev: StampedEvent) => void): () => void {
     this.ee.on('event', fn);
     return () => this.ee.off('event', fn);
   }

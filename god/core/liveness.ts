@@ -9,11 +9,11 @@
 //   - stable: it has written STABLE_BEATS beats (a process that beats once and crashes never gets there).
 // A dead process's heartbeat stays in Redis for HEARTBEAT_TTL_S with a fresh `at`: none of these pass on it.
 import type { Redis } from 'ioredis';
+import { parseHeartbeat } from '../../protocol/heartbeats.ts';
 import {
   HEARTBEAT_INTERVAL_MS,
   HEARTBEAT_TTL_S,
   type Heartbeat,
-  HeartbeatSchema,
   type RedisContract,
   type Role,
 } from '../../protocol/redis-contract.ts';
@@ -60,19 +60,10 @@ export async function readBeats(
     const [e1, v] = res[2 * i] ?? [];
     const [e2, ttl] = res[2 * i + 1] ?? [];
     if (e1 || e2 || typeof v !== 'string') return;
-    const hb = parseBeat(v);
+    const hb = parseHeartbeat(v);
     if (hb) out.set(procKey(x), { hb, ageMs: beatAgeMs(hb, Number(ttl), now) });
   });
   return out;
-}
-
-export function parseBeat(v: string): Heartbeat | undefined {
-  try {
-    const r = HeartbeatSchema.safeParse(JSON.parse(v));
-    return r.success ? r.data : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The heartbeats present when a change began (taken just before it, or right after for waits in 'alive' mode). */

@@ -1,19 +1,19 @@
 // `god status`: every process the fleet should have (the provider's expected list) joined with the live
 // heartbeats in Redis; missing, stale and unexpected processes are flagged. The TUI's Processes pane reads it.
 import { z } from 'zod';
-import { type Heartbeat, HeartbeatSchema, RoleSchema } from '../../protocol/redis-contract.ts';
+import { readHeartbeats } from '../../protocol/heartbeats.ts';
+import { type Heartbeat, RoleSchema } from '../../protocol/redis-contract.ts';
 import { UserError } from '../../kernel/errors.ts';
-import { readHeartbeats } from '../../roles/runtime/heartbeat.ts';
 import { redactUrl } from '../../kernel/redact.ts';
 import type { EventSink } from './events.ts';
 import { type ChangeMark, Liveness, procKey, readBeats, STALE_AFTER_MS, beatAgeMs } from './liveness.ts';
 import type { FleetRedis } from './redis.ts';
 import { type ExpectedProcess, MachineSchema, type Provider } from './providers/types.ts';
 import { ProviderKindSchema } from '../../kernel/providers.ts';
+import { ProcessStateSchema } from './process-states.ts';
 
 export { STALE_AFTER_MS } from './liveness.ts';
 
-export const ProcessStateSchema = z.enum(['up', 'stale', 'missing', 'unexpected']);
 export const ProcessStatusSchema = z.object({
   role: RoleSchema,
   id: z.string(),
@@ -64,7 +64,7 @@ export interface HeartbeatView {
 }
 
 export async function readHeartbeatView(fr: FleetRedis): Promise<HeartbeatView> {
-  const live = (await readHeartbeats(fr.redis, fr.keys)).filter((h) => HeartbeatSchema.safeParse(h).success);
+  const live = await readHeartbeats(fr.redis, fr.keys);
   const pttls = live.length
     ? ((await fr.redis.pipeline(live.map((h) => ['pttl', fr.keys.heartbeat(h.role, h.id)])).exec()) ?? [])
     : [];

@@ -1,26 +1,49 @@
 // The dashboard without a terminal (not a TTY, or CI set): the same feeds, printed as they change — plain
-// lines, or NDJSON with --json — so a CI log or a pipe sees what the panes would show.
-import type { GodEvent } from '../core/events.ts';
+// lines, or NDJSON with --json — so a CI log or a pipe sees what the panes would show. God's own events are not
+// printed here: the command's Output prints them (core/events.ts' one stream), like every other command's.
+import { z } from 'zod';
+import { RankedMovieSchema } from '../../protocol/messages.ts';
+import { PROCESS_STATES, ProcessStateSchema } from '../core/process-states.ts';
 import { display, type LogLine } from './log-line.ts';
-import { DashboardStore, type ProcessRow } from './store.ts';
+import { DashboardStore } from './store.ts';
 
-export type HeadlessLine =
-  | { type: 'log'; at: string; role: string; id: string; host: string; level: string; msg: string }
-  | {
-      type: 'process';
-      at: string;
-      role: string;
-      id: string;
-      host: string;
-      state: ProcessRow['state'];
-      pid?: number;
-      version?: string;
-      clients?: number;
-      tweets_per_s?: number;
-    }
-  | { type: 'ranking'; at: string; movies: Array<{ id: number; title: string; count: number }> }
-  | { type: 'alert'; at: string; kind: string; level: string; message: string }
-  | (GodEvent & { at: string });
+/** The items `god dashboard` prints off a terminal (NDJSON with --json), documented in god/EVENTS.md. */
+export const DashboardItemSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('log'),
+    at: z.string(),
+    role: z.string(),
+    id: z.string(),
+    host: z.string(),
+    level: z.string(),
+    msg: z.string(),
+  }),
+  z.strictObject({
+    type: z.literal('process'),
+    at: z.string(),
+    role: z.string(),
+    id: z.string(),
+    host: z.string(),
+    state: ProcessStateSchema,
+    pid: z.number().int().optional(),
+    version: z.string().optional(),
+    clients: z.number().optional(),
+    tweets_per_s: z.number().optional(),
+  }),
+  z.strictObject({
+    type: z.literal('ranking'),
+    at: z.string(),
+    movies: z.array(RankedMovieSchema),
+  }),
+  z.strictObject({
+    type: z.literal('alert'),
+    at: z.string(),
+    kind: z.string(),
+    level: z.enum(['info', 'warn', 'error']),
+    message: z.string(),
+  }),
+]);
+export type HeadlessLine = z.infer<typeof DashboardItemSchema>;
 
 export interface HeadlessOptions {
   /** one item: NDJSON `{type, ...data}` with --json, else the plain text (the CLI's Output.item) */
@@ -43,7 +66,7 @@ export class HeadlessPrinter {
 
   constructor(private readonly o: HeadlessOptions) {
     this.store = new DashboardStore({ flushMs: 100 });
-    this.printedSeq = this.store.logs.nextSeq;
+    this.printedSeq = this.store.logs.lines.nextSeq;
     this.unsubscribe = this.store.subscribe(() => this.print());
   }
 
@@ -52,36 +75,14 @@ export class HeadlessPrinter {
     this.o.item(type, data, text);
   }
 
-  /** God's own events, printed at once (they do not go through the store's panes). */
-  event(ev: GodEvent & { at?: string }): void {
-    const at = ev.at ?? new Date().toISOString();
-    let text: string;
-    switch (ev.type) {
-      case 'step':
-        text = `step ${ev.step} ${ev.phase}${ev.ok === false ? ` failed: ${ev.error}` : ''}`;
-        break;
-      case 'host':
-        text = `host ${ev.host} ${ev.step} ${ev.phase}${ev.ok === false ? ` failed: ${ev.error}` : ''}`;
-        break;
-      case 'process':
-        text = `process ${ev.id} ${ev.action}${ev.code != null ? ` (code ${ev.code})` : ''}`;
-        break;
-      case 'machine':
-        text = `machine ${ev.id} ${ev.action}`;
-        break;
-      default:
-        text = `${ev.type}: ${ev.message}`;
-    }
-    this.emit({ ...ev, at }, text);
-  }
-
   print(): void {
     const s = this.store;
     // logs: everything since the last print that is still held (a flood beyond the buffer is skipped)
-    const from = Math.max(this.printedSeq, s.logs.firstSeq);
-    for (let seq = from; seq < s.logs.nextSeq; seq++) this.printLog(s.logs.at(seq)!);
-    this.printedSeq = s.logs.nextSeq;
-    for (const p of s.processes) {
+    const logs = s.logs.lines;
+    const from = Math.max(this.printedSeq, logs.firstSeq);
+    for (let seq = from; seq < logs.nextSeq; seq++) this.printLog(logs.at(seq)!);
+    this.printedSeq = logs.nextSeq;
+    for (const p of s.fleet.processes) {
       const key = `${p.role}:${p.id}`;
       if (this.procState.get(key) === p.state) continue;
       this.procState.set(key, p.state);
@@ -98,19 +99,19 @@ export class HeadlessPrinter {
           clients: p.clients,
           tweets_per_s: p.tweetsPerS,
         },
-        `process ${p.id} (${p.role}@${p.host}) ${p.state === 'ok' ? 'online' : p.state}${p.pid ? ` pid ${p.pid}` : ''}`,
+        `process ${p.id} (${p.role}@${p.host}) ${PROCESS_STATES[p.state].label}${p.pid ? ` pid ${p.pid}` : ''}`,
       );
     }
-    const top = s.ranking.slice(0, this.o.top ?? 5);
+    const top = s.movies.ranking.slice(0, this.o.top ?? 5);
     const key = top.map((m) => m.id).join(',');
     if (top.length && key !== this.rankingKey) {
       this.rankingKey = key;
       this.emit(
-        { type: 'ranking', at: new Date(s.rankingAt ?? Date.now()).toISOString(), movies: top },
+        { type: 'ranking', at: new Date(s.movies.at ?? Date.now()).toISOString(), movies: top },
         `ranking ${top.map((m, i) => `${i + 1}. ${m.title} (${m.count})`).join('  ')}`,
       );
     }
-    for (const a of [...s.alerts].reverse()) {
+    for (const a of [...s.alerts.rows].reverse()) {
       if (this.alertKeys.has(a.key)) continue;
       this.alertKeys.add(a.key);
       this.emit(

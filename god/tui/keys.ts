@@ -59,68 +59,72 @@ function errorText(err: unknown): string {
 
 /** Run an action, telling the operator when it starts, ends or fails. */
 async function perform(store: DashboardStore, doing: string, done: string, fn: () => Promise<unknown>) {
-  store.setNotice(`${doing}…`);
+  store.view.setNotice(`${doing}…`);
   try {
     await fn();
-    store.setNotice(done);
+    store.view.setNotice(done);
   } catch (err) {
     const text = `${doing} failed: ${errorText(err)}`;
     store.pushAlert({ at: store.now(), kind: 'god', level: 'error', message: text, source: 'god' });
-    store.setNotice(text, 'error');
+    store.view.setNotice(text, 'error');
   }
 }
 
 function unavailable(store: DashboardStore, what: string): void {
-  store.setNotice(`${what} is not available with this fleet`, 'warn');
+  store.view.setNotice(`${what} is not available with this fleet`, 'warn');
 }
 
 function needProcess(store: DashboardStore): ProcessRow | undefined {
   const row = store.selectedProcess();
-  if (!row) store.setNotice('no process selected: pick one in the Processes pane (2)', 'warn');
+  if (!row) store.view.setNotice('no process selected: pick one in the Processes pane (2)', 'warn');
   return row;
 }
 
 export function runDeploy(store: DashboardStore, actions: DashboardActions) {
   const deploy = actions.deploy;
   if (!deploy) return unavailable(store, 'deploy');
-  store.startDeploy();
-  store.setMode({ kind: 'deploy' });
+  store.deploy.start();
+  store.view.setMode({ kind: 'deploy' });
   deploy().then(
-    (res) => store.endDeploy(res?.ok ?? true, res?.error),
-    (err) => store.endDeploy(false, errorText(err)),
+    (res) => store.deploy.end(res?.ok ?? true, res?.error),
+    (err) => store.deploy.end(false, errorText(err)),
   );
 }
 
 function normalKey(store: DashboardStore, actions: DashboardActions, input: string, key: KeyPress) {
-  if (key.tab) return store.cyclePane(key.shift ? -1 : 1);
+  if (key.tab) return store.view.cyclePane(key.shift ? -1 : 1);
   if (key.upArrow || input === 'k') return store.move(-1);
   if (key.downArrow || input === 'j') return store.move(1);
-  if (key.pageUp) return store.move(-Math.max(1, store.logRows - 1));
-  if (key.pageDown) return store.move(Math.max(1, store.logRows - 1));
+  if (key.pageUp) return store.move(-Math.max(1, store.logs.rows - 1));
+  if (key.pageDown) return store.move(Math.max(1, store.logs.rows - 1));
   if (key.escape) {
-    if (store.filter.source) store.setFilter('');
+    if (store.logs.filter.source) store.logs.setFilter('');
     return;
   }
-  if (/^[1-5]$/.test(input)) return store.setFocus(PANES[Number(input) - 1]!);
+  if (/^[1-5]$/.test(input)) return store.view.setFocus(PANES[Number(input) - 1]!);
   switch (input) {
     case 'q':
       return actions.quit();
     case '?':
-      return store.setMode({ kind: 'help' });
+      return store.view.setMode({ kind: 'help' });
     case '/':
-      return store.setMode({ kind: 'filter', draft: store.filter.source, previous: store.filter.source });
+      return store.view.setMode({
+        kind: 'filter',
+        draft: store.logs.filter.source,
+        previous: store.logs.filter.source,
+      });
     case 'f':
-      return store.toggleFollow();
+      return store.logs.toggleFollow();
     case ' ':
-      return store.togglePause();
+      return store.logs.togglePause();
     case 'G':
-      return store.followNow();
+      return store.logs.followNow();
     case 'u': {
       const up = actions.up;
       if (!up) return unavailable(store, 'up');
       const row = needProcess(store);
       if (!row) return;
-      return store.confirm({
+      return store.view.confirm({
         title: `Start one more ${row.role}?`,
         body: `God will start a new ${row.role} process (on EC2: a new instance).`,
         run: () => perform(store, `starting a ${row.role}`, `started a ${row.role}`, () => up(row.role)),
@@ -131,7 +135,7 @@ function normalKey(store: DashboardStore, actions: DashboardActions, input: stri
       if (!down) return unavailable(store, 'down');
       const row = needProcess(store);
       if (!row) return;
-      return store.confirm({
+      return store.view.confirm({
         title: `Stop ${row.id}?`,
         body: `${row.role} on ${row.host} will stop${row.clients ? `; its ${row.clients} clients will reconnect elsewhere` : ''}.`,
         run: () => perform(store, `stopping ${row.id}`, `stopped ${row.id}`, () => down(row)),
@@ -142,7 +146,7 @@ function normalKey(store: DashboardStore, actions: DashboardActions, input: stri
       if (!restart) return unavailable(store, 'restart');
       const row = needProcess(store);
       if (!row) return;
-      return store.confirm({
+      return store.view.confirm({
         title: `Restart ${row.id}?`,
         body: `${row.role} on ${row.host} will stop gracefully and start again.`,
         run: () => perform(store, `restarting ${row.id}`, `restarted ${row.id}`, () => restart(row)),
@@ -150,7 +154,7 @@ function normalKey(store: DashboardStore, actions: DashboardActions, input: stri
     }
     case 'd':
       if (!actions.deploy) return unavailable(store, 'deploy');
-      return store.confirm({
+      return store.view.confirm({
         title: 'Deploy the current build?',
         body: 'Every host gets the new release and its role processes restart, batch by batch.',
         run: () => runDeploy(store, actions),
@@ -161,10 +165,13 @@ function normalKey(store: DashboardStore, actions: DashboardActions, input: stri
       const row = needProcess(store);
       if (!row) return;
       if (row.role !== 'endpoint') {
-        return store.setNotice(`${row.id} is a ${row.role}: select an endpoint to shed clients from`, 'warn');
+        return store.view.setNotice(
+          `${row.id} is a ${row.role}: select an endpoint to shed clients from`,
+          'warn',
+        );
       }
       const clients = row.clients ?? 0;
-      return store.confirm({
+      return store.view.confirm({
         title: `Shed clients from ${row.id}?`,
         body: `That many of its ${clients} clients are sent to another endpoint.`,
         count: { label: 'clients', value: Math.max(1, Math.ceil(clients / 2)), min: 1, max: 1_000_000 },
@@ -185,62 +192,65 @@ export function handleKey(store: DashboardStore, actions: DashboardActions, inpu
     for (const ch of input) handleKey(store, actions, ch, keyOfChar(ch));
     return;
   }
-  const mode = store.mode;
+  const mode = store.view.mode;
   switch (mode.kind) {
     case 'normal':
       return normalKey(store, actions, input, key);
     case 'help':
       // any key closes help; q closes it rather than quitting, so a habit does not end the session
-      return store.setMode({ kind: 'normal' });
+      return store.view.setMode({ kind: 'normal' });
     case 'filter': {
       if (key.escape) {
-        store.setFilter(mode.previous);
-        return store.setMode({ kind: 'normal' });
+        store.logs.setFilter(mode.previous);
+        return store.view.setMode({ kind: 'normal' });
       }
       if (key.return) {
-        const error = store.setFilter(mode.draft);
-        return store.setMode(error ? { ...mode, error } : { kind: 'normal' });
+        const error = store.logs.setFilter(mode.draft);
+        return store.view.setMode(error ? { ...mode, error } : { kind: 'normal' });
       }
       let draft = mode.draft;
       if (key.backspace || key.delete) draft = draft.slice(0, -1);
       else if (input && !key.ctrl && !key.tab && !key.upArrow && !key.downArrow) draft += input;
       else return;
       // filter as you type; a half-typed level is only an error once you press enter
-      store.setFilter(draft);
-      return store.setMode({ ...mode, draft, error: undefined });
+      store.logs.setFilter(draft);
+      return store.view.setMode({ ...mode, draft, error: undefined });
     }
     case 'confirm': {
       const { req } = mode;
       if (key.escape || input === 'n' || input === 'N') {
-        store.setMode({ kind: 'normal' });
-        return store.setNotice('cancelled');
+        store.view.setMode({ kind: 'normal' });
+        return store.view.setNotice('cancelled');
       }
       if (req.count && (key.backspace || key.delete)) {
-        return store.setMode({ ...mode, countText: mode.countText.slice(0, -1) });
+        return store.view.setMode({ ...mode, countText: mode.countText.slice(0, -1) });
       }
       if (req.count && /^[0-9]$/.test(input)) {
-        return store.setMode({ ...mode, countText: (mode.countText + input).replace(/^0+/, '').slice(0, 7) });
+        return store.view.setMode({
+          ...mode,
+          countText: (mode.countText + input).replace(/^0+/, '').slice(0, 7),
+        });
       }
       if (key.return || input === 'y' || input === 'Y') {
         let n: number | undefined;
         if (req.count) {
           n = Number(mode.countText);
           if (!Number.isInteger(n) || n < req.count.min || n > req.count.max) {
-            return store.setNotice(
+            return store.view.setNotice(
               `${req.count.label} must be a whole number from ${req.count.min} to ${req.count.max}`,
               'warn',
             );
           }
         }
-        store.setMode({ kind: 'normal' });
+        store.view.setMode({ kind: 'normal' });
         void Promise.resolve()
           .then(() => req.run(n))
-          .catch((err) => store.setNotice(errorText(err), 'error'));
+          .catch((err) => store.view.setNotice(errorText(err), 'error'));
       }
       return;
     }
     case 'deploy':
-      if (key.escape || key.return || input === 'q') store.setMode({ kind: 'normal' });
+      if (key.escape || key.return || input === 'q') store.view.setMode({ kind: 'normal' });
       return;
   }
 }

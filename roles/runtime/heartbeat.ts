@@ -1,13 +1,17 @@
-// A heartbeat per process every 2 s, with a TTL so a dead process disappears by itself.
+// A heartbeat per process every 2 s, written as the Redis contract says (protocol/heartbeats.ts: a key with a
+// TTL, so a dead process disappears by itself, and an index entry).
 import type { Redis } from 'ioredis';
+import { queueHeartbeat, queueHeartbeatRemoval } from '../../protocol/heartbeats.ts';
 import {
   HEARTBEAT_INTERVAL_MS,
-  HEARTBEAT_TTL_S,
   type Heartbeat,
   type RedisContract,
   type Role,
 } from '../../protocol/redis-contract.ts';
 import { onReadyAgain } from './redis.ts';
+
+// the reader lives with the writer's format; re-exported for the role's users (tests, benches)
+export { readHeartbeats } from '../../protocol/heartbeats.ts';
 
 export interface HeartbeatOptions {
   redis: Redis;
@@ -61,15 +65,13 @@ export class HeartbeatPublisher {
   }
 
   async beat(): Promise<void> {
-    const { redis, keys, role, id } = this.o;
+    const { redis, keys } = this.o;
     if (redis.status !== 'ready') return; // no queueing of stale beats
     const hb = this.snapshot();
     try {
-      await redis
-        .multi()
-        .set(keys.heartbeat(role, id), JSON.stringify(hb), 'EX', HEARTBEAT_TTL_S)
-        .zadd(keys.heartbeatIndex, Date.now(), `${role}:${id}`)
-        .exec();
+      const m = redis.multi();
+      queueHeartbeat(m, keys, hb);
+      await m.exec();
       this.beats++;
     } catch {
       // Redis is away; the next beat tries again.
@@ -81,31 +83,8 @@ export class HeartbeatPublisher {
     this.offReady?.();
     const { redis, keys, role, id } = this.o;
     if (redis.status !== 'ready') return;
-    await redis
-      .multi()
-      .del(keys.heartbeat(role, id))
-      .zrem(keys.heartbeatIndex, `${role}:${id}`)
-      .exec()
-      .catch(() => {});
+    const m = redis.multi();
+    queueHeartbeatRemoval(m, keys, { role, id });
+    await m.exec().catch(() => {});
   }
-}
-
-/** Every live heartbeat (stale index members are pruned as they are found). */
-export async function readHeartbeats(redis: Redis, keys: RedisContract): Promise<Heartbeat[]> {
-  const members = await redis.zrange(keys.heartbeatIndex, 0, '-1');
-  if (members.length === 0) return [];
-  const ids = members.map((m) => {
-    const i = m.indexOf(':');
-    return [m.slice(0, i), m.slice(i + 1)] as const;
-  });
-  const vals = await redis.mget(ids.map(([r, i]) => keys.heartbeat(r, i)));
-  const out: Heartbeat[] = [];
-  const stale: string[] = [];
-  vals.forEach((v, i) => {
-    if (v) out.push(JSON.parse(v) as Heartbeat);
-    else stale.push(members[i]!);
-  });
-  // keep stale members for a while so `god status` can name what went missing; prune after an hour
-  await redis.zremrangebyscore(keys.heartbeatIndex, 0, Date.now() - 3600_000).catch(() => {});
-  return out;
 }

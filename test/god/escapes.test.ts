@@ -132,7 +132,7 @@ describe('log entries with escape sequences', () => {
     const store = syntheticStore();
     store.pushAlert({ at: Date.now(), kind: 'exception', level: 'error', message: `boom: ${HOSTILE_MSG}` });
     store.flush();
-    expect(CONTROL.test(store.alerts[0]!.message)).toBe(false);
-    expect(store.alerts[0]!.message).toContain('boom: tweet \\x1b[2J');
+    expect(CONTROL.test(store.alerts.rows[0]!.message)).toBe(false);
+    expect(store.alerts.rows[0]!.message).toContain('boom: tweet \\x1b[2J');
   });
 });

@@ -119,6 +119,34 @@ describe('status', () => {
     expect(r.ok).toBe(false);
   });
 
+  it('reads heartbeats as the Redis contract defines them: a malformed value is no beat, not a Redis failure', async () => {
+    const fr = await connect('st6:');
+    const live = publisher(fr, 'endpoint', 'endpoint-1');
+    try {
+      await live.beat();
+      // endpoint-2's key holds text that is not JSON; feeder-1's is JSON of another shape
+      await fr.redis.set(fr.keys.heartbeat('endpoint', 'endpoint-2'), 'not json', 'EX', 30);
+      await fr.redis.set(fr.keys.heartbeat('feeder', 'feeder-1'), '{"role":"feeder"}', 'EX', 30);
+      await fr.redis.zadd(
+        fr.keys.heartbeatIndex,
+        Date.now(),
+        'endpoint:endpoint-2',
+        Date.now(),
+        'feeder:feeder-1',
+      );
+      const r = await getStatus({ provider: fleetOf(EXPECTED.slice(0, 3)), redis: fr });
+      expect(r.redis.ok).toBe(true);
+      const by = Object.fromEntries(r.processes.map((p) => [p.id, p]));
+      expect(by['endpoint-1']).toMatchObject({ state: 'up', pid: process.pid });
+      // in the index but without a beat of the contract's shape: as good as expired
+      expect(by['endpoint-2']).toMatchObject({ state: 'stale', pid: null });
+      expect(by['feeder-1']).toMatchObject({ state: 'stale', pid: null });
+    } finally {
+      await live.stop();
+      fr.close();
+    }
+  });
+
   it('ages beats against the stale threshold', () => {
     const now = Date.now();
     const hb = (ageMs: number) => ({

@@ -21,11 +21,11 @@ const keys = redisContract('fg:');
 function playSteps(r: GodRun) {
   return r.lines
     .filter((l) => l.type === 'step' && (l.data as { index?: number } | undefined)?.index !== undefined)
-    .map((l) => ({
-      ev: EventLineSchema.parse(l),
-      data: PlayStepEventDataSchema.parse(l.data),
-      phase: l.phase,
-    }));
+    .map((l) => {
+      const ev = EventLineSchema.parse(l);
+      if (ev.type !== 'step') throw new Error(`not a step event: ${JSON.stringify(l)}`);
+      return { ev, data: PlayStepEventDataSchema.parse(l.data), phase: l.phase };
+    });
 }
 
 describe('playbooks against the local provider', () => {

@@ -115,16 +115,16 @@ describe('keys', () => {
   it('tab, shift-tab and number keys switch panes', async () => {
     const store = syntheticStore();
     const app = mount(store, recordingActions(store).actions, { columns: 80, rows: 24 });
-    expect(store.focus).toBe('processes');
+    expect(store.view.focus).toBe('processes');
     await app.press(KEYS.tab);
-    expect(store.focus).toBe('logs');
+    expect(store.view.focus).toBe('logs');
     expect(plain(app.frame())).toContain('keeper says 59');
     await app.press(KEYS.tab, KEYS.tab, KEYS.tab);
-    expect(store.focus).toBe('fleet');
+    expect(store.view.focus).toBe('fleet');
     await app.press(KEYS.shiftTab);
-    expect(store.focus).toBe('alerts');
+    expect(store.view.focus).toBe('alerts');
     await app.press('4');
-    expect(store.focus).toBe('movies');
+    expect(store.view.focus).toBe('movies');
     expect(plain(app.frame())).toContain('Blade Runner');
     expect(plain(app.frame())).not.toContain('keeper says');
   });
@@ -159,8 +159,8 @@ describe('keys', () => {
     const store = syntheticStore();
     const app = mount(store, recordingActions(store).actions);
     await app.press('/', 'role:keeper\r');
-    expect(store.mode.kind).toBe('normal');
-    expect(store.filter.role).toBe('keeper');
+    expect(store.view.mode.kind).toBe('normal');
+    expect(store.logs.filter.role).toBe('keeper');
     expect(lineWith(plain(app.frame()), '3 Logs')).toContain('20/60 lines');
   });
 
@@ -169,10 +169,10 @@ describe('keys', () => {
     const app = mount(store, recordingActions(store).actions);
     await app.press('/', ...'level:loud', KEYS.enter);
     expect(plain(app.frame())).toContain('unknown level "loud"');
-    expect(store.mode.kind).toBe('filter');
+    expect(store.view.mode.kind).toBe('filter');
     await app.press(KEYS.esc);
-    expect(store.mode.kind).toBe('normal');
-    expect(store.filter.source).toBe('');
+    expect(store.view.mode.kind).toBe('normal');
+    expect(store.logs.filter.source).toBe('');
   });
 
   it('/ level:warn shows warnings and errors only; backspace edits', async () => {
@@ -180,7 +180,7 @@ describe('keys', () => {
     const app = mount(store, recordingActions(store).actions);
     await app.press('/', ...'level:warnx', KEYS.backspace, KEYS.enter);
     const f = plain(app.frame());
-    expect(store.filter.level).toBe('warn');
+    expect(store.logs.filter.level).toBe('warn');
     expect(f).toContain('feeder says 57');
     expect(f).not.toContain('keeper says 58');
   });
@@ -230,7 +230,7 @@ describe('keys', () => {
     expect(f).toContain('Keys (any key closes)');
     expect(f).toContain('shed clients from the selected endpoint');
     await app.press('q');
-    expect(store.mode.kind).toBe('normal');
+    expect(store.view.mode.kind).toBe('normal');
     expect(rec.calls).toEqual([]);
     expect(plain(app.frame())).not.toContain('Keys (any key closes)');
   });
@@ -299,7 +299,7 @@ describe('keys', () => {
     f = plain(app.frame());
     expect(store.selectedProcess()?.role).toBe('feeder');
     expect(f).toContain('is a feeder: select an endpoint');
-    expect(store.mode.kind).toBe('normal');
+    expect(store.view.mode.kind).toBe('normal');
   });
 
   it('s refuses zero clients and stays open', async () => {
@@ -308,7 +308,7 @@ describe('keys', () => {
     const app = mount(store, rec.actions);
     await app.press('s', KEYS.backspace, KEYS.backspace, '0', KEYS.enter);
     expect(plain(app.frame())).toContain('clients must be a whole number from 1');
-    expect(store.mode.kind).toBe('confirm');
+    expect(store.view.mode.kind).toBe('confirm');
     expect(rec.calls).toEqual([]);
   });
 
@@ -350,7 +350,7 @@ describe('keys', () => {
     expect(f).toContain('deploy FAILED after');
     expect(f).toContain('rolled back batch 1');
     await app.press(KEYS.esc);
-    expect(store.mode.kind).toBe('normal');
+    expect(store.view.mode.kind).toBe('normal');
   });
 
   it('an action that fails says so in the header', async () => {
@@ -367,7 +367,7 @@ describe('keys', () => {
       'restarting endpoint-1 failed: no local process named endpoint-1 — god status lists them',
     );
     expect(lineWith(f, 'failed')).not.toContain('GOD'); // on the status line, not squeezed into the header
-    expect(store.alerts[0]?.message).toMatch(/^restarting endpoint-1 failed/);
+    expect(store.alerts.rows[0]?.message).toMatch(/^restarting endpoint-1 failed/);
   });
 
   it('an action the fleet does not offer is named, not attempted', async () => {
@@ -375,7 +375,7 @@ describe('keys', () => {
     const app = mount(store, { quit() {} });
     await app.press('d');
     expect(plain(app.frame())).toContain('deploy is not available with this fleet');
-    expect(store.mode.kind).toBe('normal');
+    expect(store.view.mode.kind).toBe('normal');
   });
 
   it('the clock in the header is the store clock', () => {

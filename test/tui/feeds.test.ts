@@ -112,11 +112,11 @@ describe('god dashboard off a TTY', () => {
       ['endpoint', 'endpoint-7', 'web-7', 'info', 'before the dashboard port=7000'],
       ['endpoint', 'endpoint-7', 'web-7', 'error', 'live and failing code=E1'],
     ]);
-    // not expected by the (empty) local fleet, but alive: reported as extra
+    // not expected by the (empty) local fleet, but alive: reported as unexpected, as `god status` says
     expect(events.find((e) => e.type === 'process')).toMatchObject({
       role: 'endpoint',
       id: 'endpoint-7',
-      state: 'extra',
+      state: 'unexpected',
       version: '9.9.9',
       clients: 12,
     });
@@ -159,10 +159,10 @@ describe('HeadlessPrinter', () => {
       { role: 'feeder', id: 'f1', host: 'h', level: 'warn', line: '{"msg":"slow"}' },
       '1700000000000-0',
     );
-    s.setProcesses([{ role: 'feeder', id: 'f1', host: 'h', state: 'ok', pid: 10 }]);
+    s.setProcesses([{ role: 'feeder', id: 'f1', host: 'h', state: 'up', pid: 10 }]);
     s.setRanking([{ id: 1, title: 'Alien', count: 3 }]);
     s.flush();
-    s.setProcesses([{ role: 'feeder', id: 'f1', host: 'h', state: 'ok', pid: 10 }]); // unchanged: silent
+    s.setProcesses([{ role: 'feeder', id: 'f1', host: 'h', state: 'up', pid: 10 }]); // unchanged: silent
     s.setRanking([{ id: 1, title: 'Alien', count: 4 }]); // same order: silent
     s.flush();
     s.setProcesses([{ role: 'feeder', id: 'f1', host: 'h', state: 'stale' }]);

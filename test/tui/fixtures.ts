@@ -12,7 +12,7 @@ export function syntheticStore(): DashboardStore {
   store.setHeader({ fleet: 'local', redis: 'redis://127.0.0.1:6390' });
   const proc = (p: Partial<ProcessRow> & Pick<ProcessRow, 'role' | 'id'>): ProcessRow => ({
     host: 'devbox',
-    state: 'ok',
+    state: 'up',
     pid: 4000 + p.id.length,
     version: '0.1.0',
     startedAt: NOW - 125_000,

@@ -116,7 +116,9 @@ export const demoCommand: CommandSpec = {
       }
       const store = new DashboardStore();
       const feeds = startFeeds(store, { fleetRedis: demo.fleetRedis, provider: demo.provider, events });
-      store.setNotice(`demo: ${clients} simulated clients, ${rate} synthetic tweets/s — q stops everything`);
+      store.view.setNotice(
+        `demo: ${clients} simulated clients, ${rate} synthetic tweets/s — q stops everything`,
+      );
       const ui = openDashboard({
         store,
         actions: coreActions({

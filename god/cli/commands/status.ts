@@ -3,9 +3,12 @@ import { ERROR_CODES } from '../../../kernel/errors.ts';
 import { formatBytes } from '../../../kernel/units.ts';
 import type { CliContext } from '../context.ts';
 import type { CommandSpec } from '../spec.ts';
-import { fmtDuration, table } from '../output.ts';
+import { fmtDuration, type Style, table } from '../output.ts';
+import { PROCESS_STATES, type Tone } from '../../core/process-states.ts';
 import { getStatus, type ProcessStatus, type StatusReport } from '../../core/status.ts';
 import type { FleetRedis } from '../../core/redis.ts';
+
+const TONE_STYLE: Record<Tone, Style[]> = { good: ['green'], warn: ['yellow'], bad: ['red', 'bold'] };
 
 const HIDDEN_GAUGES = new Set(['log_dropped', 'log_pending']);
 
@@ -19,12 +22,7 @@ export function gaugeText(g: Record<string, number>): string {
 
 export function renderStatus(ctx: CliContext, r: StatusReport): string[] {
   const s = (t: string, ...st: Parameters<CliContext['out']['style']>[1][]) => ctx.out.style(t, ...st);
-  const stateColor = (p: ProcessStatus) =>
-    p.state === 'up'
-      ? s(p.state, 'green')
-      : p.state === 'unexpected'
-        ? s(p.state, 'yellow')
-        : s(p.state, 'red', 'bold');
+  const stateColor = (p: ProcessStatus) => s(p.state, ...TONE_STYLE[PROCESS_STATES[p.state].tone]);
   const lines = [
     `${s('provider', 'bold')} ${r.provider}   ${s('redis', 'bold')} ${r.redis.url ?? '-'} ${r.redis.ok ? s('ok', 'green') : s(`unreachable${r.redis.error ? `: ${r.redis.error}` : ''}`, 'red')}`,
     '',

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { z } from 'zod';
 import { RoleSchema } from '../../../protocol/redis-contract.ts';
 import { isErrorCode, UserError } from '../../../kernel/errors.ts';
-import type { EventBus, EventSink, GodEvent } from '../events.ts';
+import { type EventBus, type EventSink, GodEventSchema, type StampedEvent } from '../events.ts';
 import type { LocalFleet } from './fleet.ts';
 
 export const ControlRequestSchema = z.discriminatedUnion('op', [
@@ -20,7 +20,7 @@ export const ControlRequestSchema = z.discriminatedUnion('op', [
 export type ControlRequest = z.infer<typeof ControlRequestSchema>;
 
 type Reply =
-  | { event: GodEvent & { at?: string } }
+  | { event: StampedEvent }
   | { result: unknown }
   | { error: { message: string; hint?: string; code?: string } };
 
@@ -140,8 +140,18 @@ export function callControl<T = unknown>(
           continue;
         }
         if ('event' in r) {
-          const { at: _at, ...ev } = r.event;
-          events?.emit(ev as GodEvent);
+          const { at: _at, ...raw } = r.event;
+          // the supervisor may be another god's (an older or newer checkout): what we cannot read is named
+          const ev = GodEventSchema.safeParse(raw);
+          events?.emit(
+            ev.success
+              ? ev.data
+              : {
+                  type: 'warn',
+                  message: `the local supervisor sent an event this god does not know: ${JSON.stringify(raw).slice(0, 200)}`,
+                  hint: 'Run the same checkout for both: `god down`, then `god up`.',
+                },
+          );
         } else if ('result' in r) finish(() => resolve(r.result as T));
         else if ('error' in r) {
           const e = r.error;

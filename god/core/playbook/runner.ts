@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { UserError } from '../../../kernel/errors.ts';
 import type { GodConfig } from '../config/schema.ts';
-import type { EventSink } from '../events.ts';
+import { type EventSink, PlayStepDataSchema } from '../events.ts';
 import type { Provider } from '../providers/types.ts';
 import { connectFleetRedis, type FleetRedis, resolveRedisUrl } from '../redis.ts';
 import { SshPool } from '../ssh/pool.ts';
@@ -49,18 +49,9 @@ export const PlayResultSchema = z.object({
 });
 export type PlayResult = z.infer<typeof PlayResultSchema>;
 
-/** `data` of a playbook step's `step` events (the NDJSON shape CI reads). */
-export const PlayStepEventDataSchema = z.object({
-  play: z.string(),
-  index: z.number().int(),
-  of: z.number().int(),
-  kind: z.enum(STEP_KINDS),
-  name: z.string(),
-  status: z.enum(['running', 'ok', 'failed', 'planned']),
-  changed: z.boolean().nullable().optional(),
-  changes: z.array(z.string()).optional(),
-  dry_run: z.boolean(),
-});
+/** `data` of a playbook step's `step` events (the NDJSON shape CI reads): events.ts' shape, with its kind one
+ * of the step kinds. */
+export const PlayStepEventDataSchema = PlayStepDataSchema.extend({ kind: z.enum(STEP_KINDS) });
 
 export interface RunPlaybookOptions {
   provider: Provider;

@@ -29,7 +29,7 @@ export function startFeeds(store: DashboardStore, src: FeedSources): Feeds {
   store.setHeader({ fleet: src.provider.kind, redis: redactUrl(src.fleetRedis.url) });
   const offEvents = src.events?.on((ev) => store.applyEvent(ev));
   const fail = (what: string) => (err: unknown) => {
-    if (!signal.aborted) store.setNotice(`${what} stopped: ${(err as Error).message}`, 'error');
+    if (!signal.aborted) store.view.setNotice(`${what} stopped: ${(err as Error).message}`, 'error');
   };
   const running = [
     feedLogs(store, src.fleetRedis, signal, { history: src.logHistory }).catch(fail('log tail')),

@@ -21,7 +21,10 @@ export async function feedRanking(
       const parsed = ServerParams.set_movies.safeParse(JSON.parse(raw));
       if (!parsed.success) {
         if (!warned)
-          store.setNotice(`the stored ranking does not match set_movies: ${parsed.error.message}`, 'warn');
+          store.view.setNotice(
+            `the stored ranking does not match set_movies: ${parsed.error.message}`,
+            'warn',
+          );
         warned = true;
         return;
       }

@@ -6,13 +6,6 @@ import { joinStatus, type ProcessStatus, readHeartbeatView } from '../../core/st
 import type { DashboardStore, ProcessRow } from '../store.ts';
 import { every } from './poll.ts';
 
-const STATE: Record<ProcessStatus['state'], ProcessRow['state']> = {
-  up: 'ok',
-  stale: 'stale',
-  missing: 'missing',
-  unexpected: 'extra',
-};
-
 /** The gauge a role reports its tweet rate under (the feeder's count of matched tweets per second). */
 const TWEET_RATE_GAUGES = ['tweets_per_s', 'matched_per_s', 'published_per_s'];
 
@@ -22,7 +15,7 @@ export function toRow(p: ProcessStatus, now: number): ProcessRow {
     role: p.role,
     id: p.id,
     host: p.host,
-    state: STATE[p.state],
+    state: p.state,
     pid: p.pid ?? undefined,
     version: p.version ?? undefined,
     startedAt: p.started_at ? Date.parse(p.started_at) : undefined,
@@ -55,11 +48,11 @@ export async function feedStatus(
       let view: Awaited<ReturnType<typeof readHeartbeatView>> | undefined;
       try {
         view = await readHeartbeatView(o.fleetRedis);
-        if (redisDown) store.setNotice('Redis is back');
+        if (redisDown) store.view.setNotice('Redis is back');
         redisDown = false;
       } catch (err) {
         if (!redisDown)
-          store.setNotice(`cannot read heartbeats from Redis: ${(err as Error).message}`, 'error');
+          store.view.setNotice(`cannot read heartbeats from Redis: ${(err as Error).message}`, 'error');
         redisDown = true;
       }
       const now = Date.now();
@@ -67,6 +60,6 @@ export async function feedStatus(
       store.setProcesses(processes.map((p) => toRow(p, now)));
     },
     signal,
-    (err) => store.setNotice(`status: ${(err as Error).message}`, 'warn'),
+    (err) => store.view.setNotice(`status: ${(err as Error).message}`, 'warn'),
   );
 }

@@ -2,17 +2,21 @@
 // Keeper alerts (silence, exception) and God's own warnings, newest first.
 import { Text } from 'ink';
 import { clock, pad } from '../format.ts';
-import type { DashboardStore } from '../store.ts';
+import type { AlertRow } from '../state/alerts.ts';
 import { scrollStart } from './columns.ts';
 import { Pane } from './Pane.tsx';
 
 const COLOR = { error: 'red', warn: 'yellow', info: 'gray' } as const;
 
-export function AlertsPane(p: { store: DashboardStore; width: number; height: number; focused: boolean }) {
-  const { store, width, height, focused } = p;
-  const alerts = store.alerts;
+export function AlertsPane(p: {
+  alerts: readonly AlertRow[];
+  selected: number;
+  width: number;
+  height: number;
+  focused: boolean;
+}) {
+  const { alerts, selected: sel, width, height, focused } = p;
   const body = Math.max(0, height - 1);
-  const sel = store.selected.alerts;
   const start = scrollStart(sel, alerts.length, body);
   const errors = alerts.filter((a) => a.level === 'error').length;
   return (

@@ -5,6 +5,8 @@ import { useEffect, useState, useSyncExternalStore } from 'react';
 import type { DashboardActions } from '../actions.ts';
 import { clock, num } from '../format.ts';
 import { FOOTER_KEYS, handleKey } from '../keys.ts';
+import type { HeaderInfo, ProcessRow } from '../state/fleet.ts';
+import type { Mode, Notice } from '../state/view.ts';
 import { type DashboardStore, PANE_TITLES, PANES, type PaneId } from '../store.ts';
 import { AlertsPane } from './AlertsPane.tsx';
 import { FleetPane } from './FleetPane.tsx';
@@ -38,21 +40,21 @@ export function isWide(size: Size): boolean {
   return size.columns >= 100 && size.rows >= 30;
 }
 
-function Header({ store, width }: { store: DashboardStore; width: number }) {
-  const procs = store.processes;
-  const up = procs.filter((p) => p.state === 'ok').length;
+function Header(p: { processes: readonly ProcessRow[]; header: HeaderInfo; now: number; width: number }) {
+  const { processes: procs, header, width } = p;
+  const up = procs.filter((p) => p.state === 'up').length;
   const clients = procs.reduce((s, p) => s + (p.clients ?? 0), 0);
   const tps = procs.filter((p) => p.role === 'feeder').reduce((s, p) => s + (p.tweetsPerS ?? 0), 0);
   const left = [
-    store.header.fleet ? `${store.header.fleet} fleet` : undefined,
+    header.fleet ? `${header.fleet} fleet` : undefined,
     `${up}/${procs.length} up`,
     `${num(clients)} clients`,
     `${num(tps, 1)} tw/s`,
-    clock(store.now(), false),
+    clock(p.now, false),
   ]
     .filter(Boolean)
     .join(' · ');
-  const redis = store.header.redis ? `redis ${store.header.redis}` : undefined;
+  const redis = header.redis ? `redis ${header.redis}` : undefined;
   return (
     <Box width={width}>
       <Text wrap="truncate-end">
@@ -67,8 +69,7 @@ function Header({ store, width }: { store: DashboardStore; width: number }) {
 }
 
 /** The line above the keys: the filter being typed, else the last notice while it is fresh. */
-function StatusLine({ store }: { store: DashboardStore }) {
-  const mode = store.mode;
+function StatusLine({ mode, notice: n, now }: { mode: Mode; notice?: Notice; now: number }) {
   if (mode.kind === 'filter') {
     return (
       <Text wrap="truncate-end">
@@ -84,8 +85,7 @@ function StatusLine({ store }: { store: DashboardStore }) {
       </Text>
     );
   }
-  const n = store.notice;
-  if (!n || store.now() - n.at > NOTICE_MS) return <Text> </Text>;
+  if (!n || now - n.at > NOTICE_MS) return <Text> </Text>;
   const color = n.level === 'error' ? 'red' : n.level === 'warn' ? 'yellow' : 'green';
   return (
     <Text wrap="truncate-end" color={color}>
@@ -133,34 +133,53 @@ function TabBar({ focus, width }: { focus: PaneId; width: number }) {
   );
 }
 
-type PaneComponent = typeof LogsPane;
-const COMPONENTS: Record<PaneId, PaneComponent> = {
-  fleet: FleetPane,
-  processes: ProcessesPane,
-  logs: LogsPane,
-  movies: MoviesPane,
-  alerts: AlertsPane,
-};
+/** Pane `id` with what it shows, and nothing else, from the store. */
+function PaneOf(p: { store: DashboardStore; id: PaneId; width: number; height: number; focused: boolean }) {
+  const { store, id, ...box } = p;
+  const selected = store.view.selected[id];
+  switch (id) {
+    case 'fleet':
+      return (
+        <FleetPane
+          machines={store.fleet.machines}
+          fleet={store.fleet.header.fleet}
+          selected={selected}
+          {...box}
+        />
+      );
+    case 'processes':
+      return <ProcessesPane rows={store.fleet.processes} selected={selected} now={store.now()} {...box} />;
+    case 'logs':
+      return <LogsPane logs={store.logs} {...box} />;
+    case 'movies':
+      return <MoviesPane ranking={store.movies} selected={selected} now={store.now()} {...box} />;
+    case 'alerts':
+      return <AlertsPane alerts={store.alerts.rows} selected={selected} {...box} />;
+  }
+}
 
 function WideBody({ store, width, height }: { store: DashboardStore; width: number; height: number }) {
   const leftW = Math.floor(width * 0.62);
   const rightW = width - leftW - 1;
-  const procH = Math.min(Math.max(4, store.processes.length + 2), Math.floor(height * 0.4));
-  const fleetH = Math.min(Math.max(3, store.machines.length + 2), 6);
+  const procH = Math.min(Math.max(4, store.fleet.processes.length + 2), Math.floor(height * 0.4));
+  const fleetH = Math.min(Math.max(3, store.fleet.machines.length + 2), 6);
   const alertsH = Math.max(3, Math.floor((height - fleetH) * 0.35));
   const moviesH = height - fleetH - alertsH;
-  const f = store.focus;
+  const f = store.view.focus;
+  const pane = (id: PaneId, w: number, h: number) => (
+    <PaneOf store={store} id={id} width={w} height={h} focused={f === id} />
+  );
   return (
     <Box height={height} width={width}>
       <Box flexDirection="column" width={leftW}>
-        <ProcessesPane store={store} width={leftW} height={procH} focused={f === 'processes'} />
-        <LogsPane store={store} width={leftW} height={height - procH} focused={f === 'logs'} />
+        {pane('processes', leftW, procH)}
+        {pane('logs', leftW, height - procH)}
       </Box>
       <Box width={1} />
       <Box flexDirection="column" width={rightW}>
-        <FleetPane store={store} width={rightW} height={fleetH} focused={f === 'fleet'} />
-        <MoviesPane store={store} width={rightW} height={moviesH} focused={f === 'movies'} />
-        <AlertsPane store={store} width={rightW} height={alertsH} focused={f === 'alerts'} />
+        {pane('fleet', rightW, fleetH)}
+        {pane('movies', rightW, moviesH)}
+        {pane('alerts', rightW, alertsH)}
       </Box>
     </Box>
   );
@@ -182,21 +201,21 @@ export function App({ store, actions, size: fixed }: AppProps) {
   const width = Math.max(20, size.columns);
   const wide = isWide(size);
   const bodyH = height - 3 - (wide ? 0 : 1);
-  const Focused = COMPONENTS[store.focus];
-  const mode = store.mode;
+  const { focus, mode, notice } = store.view;
+  const now = store.now();
   const modalW = Math.min(width - 2, 100);
   const modalLeft = Math.max(0, Math.floor((width - modalW) / 2));
   const modalTop = 1;
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Header store={store} width={width} />
-      {wide ? null : <TabBar focus={store.focus} width={width} />}
+      <Header processes={store.fleet.processes} header={store.fleet.header} now={now} width={width} />
+      {wide ? null : <TabBar focus={focus} width={width} />}
       {wide ? (
         <WideBody store={store} width={width} height={bodyH} />
       ) : (
-        <Focused store={store} width={width} height={bodyH} focused />
+        <PaneOf store={store} id={focus} width={width} height={bodyH} focused />
       )}
-      <StatusLine store={store} />
+      <StatusLine mode={mode} notice={notice} now={now} />
       <Footer width={width} />
       {mode.kind === 'help' ? <HelpOverlay width={modalW} top={modalTop} left={modalLeft} /> : null}
       {mode.kind === 'confirm' ? (
@@ -208,7 +227,14 @@ export function App({ store, actions, size: fixed }: AppProps) {
         />
       ) : null}
       {mode.kind === 'deploy' ? (
-        <DeployOverlay store={store} width={modalW} height={bodyH} top={modalTop} left={modalLeft} />
+        <DeployOverlay
+          deploy={store.deploy.state}
+          now={now}
+          width={modalW}
+          height={bodyH}
+          top={modalTop}
+          left={modalLeft}
+        />
       ) : null}
     </Box>
   );

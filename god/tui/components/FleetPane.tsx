@@ -2,7 +2,6 @@
 // Machines of the fleet: provider, id, address, state, roles.
 import { Text } from 'ink';
 import type { Machine } from '../../core/providers/types.ts';
-import type { DashboardStore } from '../store.ts';
 import { type Column, fitColumns, renderHeader, renderRow, scrollStart } from './columns.ts';
 import { Line, Pane } from './Pane.tsx';
 
@@ -22,14 +21,20 @@ const COLUMNS: Column<Machine>[] = [
 
 const GOOD = new Set(['running', 'up', 'ok', 'local']);
 
-export function FleetPane(p: { store: DashboardStore; width: number; height: number; focused: boolean }) {
-  const { store, width, height, focused } = p;
-  const machines = store.machines;
+export function FleetPane(p: {
+  machines: readonly Machine[];
+  selected: number;
+  /** the provider's kind, named in the title */
+  fleet?: string;
+  width: number;
+  height: number;
+  focused: boolean;
+}) {
+  const { machines, selected: sel, width, height, focused } = p;
   const cols = fitColumns(COLUMNS, width);
   const body = Math.max(0, height - 2);
-  const sel = store.selected.fleet;
   const start = scrollStart(sel, machines.length, body);
-  const info = [store.header.fleet, `${machines.length} machines`].filter(Boolean).join(' · ');
+  const info = [p.fleet, `${machines.length} machines`].filter(Boolean).join(' · ');
   return (
     <Pane id="fleet" width={width} height={height} focused={focused} info={info}>
       <Line bold color="gray">

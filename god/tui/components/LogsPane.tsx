@@ -3,7 +3,7 @@
 import { Text } from 'ink';
 import { clock, pad } from '../format.ts';
 import { display } from '../log-line.ts';
-import type { DashboardStore } from '../store.ts';
+import type { LogViewport } from '../state/log-viewport.ts';
 import { Pane } from './Pane.tsx';
 
 export const LEVEL_COLOR: Record<string, string> = {
@@ -15,13 +15,14 @@ export const LEVEL_COLOR: Record<string, string> = {
   fatal: 'magenta',
 };
 
-export function LogsPane(p: { store: DashboardStore; width: number; height: number; focused: boolean }) {
-  const { store, width, height, focused } = p;
+export function LogsPane(p: { logs: LogViewport; width: number; height: number; focused: boolean }) {
+  const { logs, width, height, focused } = p;
   const rows = Math.max(0, height - 1);
-  const view = store.logView(rows);
+  const view = logs.view(rows);
+  const filter = logs.filter.source;
   const parts: string[] = [];
-  parts.push(store.filter.source ? `${view.matched}/${view.held} lines` : `${view.held} lines`);
-  if (store.filter.source) parts.push(`filter: ${store.filter.source}`);
+  parts.push(filter ? `${view.matched}/${view.held} lines` : `${view.held} lines`);
+  if (filter) parts.push(`filter: ${filter}`);
   if (view.paused) parts.push(`PAUSED +${view.newWhilePaused}`);
   else parts.push(view.following ? 'following' : 'scrolled back (f: follow)');
   // narrow panes drop the milliseconds, then the host

@@ -3,22 +3,25 @@
 import { Text } from 'ink';
 import { duration, num, pad } from '../format.ts';
 import { sparkline } from '../sparkline.ts';
-import type { DashboardStore } from '../store.ts';
+import type { MovieRanking } from '../state/movies.ts';
 import { scrollStart } from './columns.ts';
 import { Pane } from './Pane.tsx';
 
-export function MoviesPane(p: { store: DashboardStore; width: number; height: number; focused: boolean }) {
-  const { store, width, height, focused } = p;
-  const movies = store.ranking;
+export function MoviesPane(p: {
+  ranking: MovieRanking;
+  selected: number;
+  now: number;
+  width: number;
+  height: number;
+  focused: boolean;
+}) {
+  const { ranking, selected: sel, now, width, height, focused } = p;
+  const movies = ranking.ranking;
   const body = Math.max(0, height - 1);
-  const sel = store.selected.movies;
   const start = scrollStart(sel, movies.length, body);
-  const sparkWidth = Math.max(0, Math.min(store.slots, Math.floor(width / 4)));
+  const sparkWidth = Math.max(0, Math.min(ranking.slots, Math.floor(width / 4)));
   const titleWidth = Math.max(6, width - 4 - 7 - 2 - (sparkWidth ? sparkWidth + 1 : 0));
-  const age =
-    store.rankingAt !== undefined
-      ? `updated ${duration(store.now() - store.rankingAt)} ago`
-      : 'no ranking yet';
+  const age = ranking.at !== undefined ? `updated ${duration(now - ranking.at)} ago` : 'no ranking yet';
   return (
     <Pane
       id="movies"
@@ -30,7 +33,7 @@ export function MoviesPane(p: { store: DashboardStore; width: number; height: nu
       {movies.length === 0 ? <Text color="gray">waiting for the feeder's first ranking…</Text> : null}
       {movies.slice(start, start + body).map((m, i) => {
         const rank = start + i;
-        const prev = store.previousRank.get(m.id);
+        const prev = ranking.previousRank.get(m.id);
         const move = prev === undefined ? '+' : prev > rank ? '▲' : prev < rank ? '▼' : ' ';
         const moveColor = move === '▲' || move === '+' ? 'green' : move === '▼' ? 'red' : undefined;
         return (
@@ -39,7 +42,7 @@ export function MoviesPane(p: { store: DashboardStore; width: number; height: nu
             <Text>{pad(m.title, titleWidth)} </Text>
             <Text bold>{pad(num(m.count), 6, 'right')}</Text>
             <Text color={moveColor}> {move}</Text>
-            {sparkWidth ? <Text color="cyan"> {sparkline(store.sparkFor(m.id, sparkWidth))}</Text> : null}
+            {sparkWidth ? <Text color="cyan"> {sparkline(ranking.sparkFor(m.id, sparkWidth))}</Text> : null}
           </Text>
         );
       })}

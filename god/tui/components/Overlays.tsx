@@ -5,7 +5,8 @@ import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import { duration, pad } from '../format.ts';
 import { KEY_HELP } from '../keys.ts';
-import type { DashboardStore, HostProgress, Mode } from '../store.ts';
+import type { DeployState, HostProgress } from '../state/deploy.ts';
+import type { Mode } from '../state/view.ts';
 
 function Modal(p: {
   width: number;
@@ -106,16 +107,17 @@ function hostLine(h: HostProgress, inner: number, hostW: number): { text: string
 }
 
 export function DeployOverlay(p: {
-  store: DashboardStore;
+  deploy: DeployState | undefined;
+  now: number;
   width: number;
   height: number;
   top: number;
   left: number;
 }) {
-  const deploy = p.store.deploy;
+  const deploy = p.deploy;
   const inner = p.width - 2;
   if (!deploy) return null;
-  const elapsed = duration((deploy.endedAt ?? p.store.now()) - deploy.startedAt);
+  const elapsed = duration((deploy.endedAt ?? p.now) - deploy.startedAt);
   const status = deploy.running
     ? `deploying${deploy.step ? ` · ${deploy.step}` : ''} · ${elapsed}`
     : deploy.ok

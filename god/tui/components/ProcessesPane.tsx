@@ -2,8 +2,9 @@
 // pm2-like table of every process the fleet should have, joined with its heartbeat; red when missing/stale.
 import { Text } from 'ink';
 import { formatBytes } from '../../../kernel/units.ts';
+import { isDown, PROCESS_STATES, type Tone } from '../../core/process-states.ts';
 import { duration, num } from '../format.ts';
-import type { DashboardStore, ProcessRow } from '../store.ts';
+import type { ProcessRow } from '../state/fleet.ts';
 import { type Column, fitColumns, renderHeader, renderRow, scrollStart } from './columns.ts';
 import { Line, Pane } from './Pane.tsx';
 
@@ -27,7 +28,7 @@ export function processColumns(now: number): Column<ProcessRow>[] {
       width: 6,
       priority: 5,
       align: 'right',
-      cell: (r) => (r.startedAt && r.state === 'ok' ? duration(now - r.startedAt) : '-'),
+      cell: (r) => (r.startedAt && r.state === 'up' ? duration(now - r.startedAt) : '-'),
     },
     { key: 'cpu', title: 'CPU%', width: 5, priority: 3, align: 'right', cell: (r) => num(r.cpu, 1) },
     {
@@ -60,27 +61,26 @@ export function processColumns(now: number): Column<ProcessRow>[] {
       title: 'STATUS',
       width: 7,
       priority: 1,
-      cell: (r) => (r.state === 'ok' ? 'online' : r.state),
+      cell: (r) => PROCESS_STATES[r.state].label,
     },
   ];
 }
 
-const STATE_COLOR: Record<ProcessRow['state'], string | undefined> = {
-  ok: undefined,
-  stale: 'red',
-  missing: 'red',
-  extra: 'yellow',
-};
+const TONE_COLOR: Record<Tone, string | undefined> = { good: undefined, warn: 'yellow', bad: 'red' };
 
-export function ProcessesPane(p: { store: DashboardStore; width: number; height: number; focused: boolean }) {
-  const { store, width, height, focused } = p;
-  const now = store.now();
-  const rows = store.processes;
+export function ProcessesPane(p: {
+  rows: readonly ProcessRow[];
+  selected: number;
+  now: number;
+  width: number;
+  height: number;
+  focused: boolean;
+}) {
+  const { rows, selected: sel, now, width, height, focused } = p;
   const cols = fitColumns(processColumns(now), width);
-  const bad = rows.filter((r) => r.state === 'missing' || r.state === 'stale').length;
+  const bad = rows.filter((r) => isDown(r.state)).length;
   const info = `${rows.length} processes${bad ? ` · ${bad} down` : ''}`;
   const body = Math.max(0, height - 2);
-  const sel = store.selected.processes;
   const start = scrollStart(sel, rows.length, body);
   return (
     <Pane
@@ -98,9 +98,9 @@ export function ProcessesPane(p: { store: DashboardStore; width: number; height:
       {rows.slice(start, start + body).map((r, i) => (
         <Line
           key={`${r.role}:${r.id}`}
-          color={STATE_COLOR[r.state]}
+          color={TONE_COLOR[PROCESS_STATES[r.state].tone]}
           inverse={focused && start + i === sel}
-          bold={r.state !== 'ok'}
+          bold={r.state !== 'up'}
         >
           {renderRow(cols, r)}
         </Line>

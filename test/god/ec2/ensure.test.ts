@@ -77,7 +77,7 @@ describe.skipIf(skipWithout({ moto_server: motoAvailable() }, "pip install 'moto
       );
       providers.push(p);
       const changes = () =>
-        events.flatMap((e) => (e.type === 'info' && e.data?.change ? [e.data.change as PlannedChange] : []));
+        events.flatMap((e) => (e.type === 'info' && e.data && 'change' in e.data ? [e.data.change] : []));
       return { p, events, changes };
     }
     /** a change without the instance's id (unknown before launch) */
