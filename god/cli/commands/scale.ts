@@ -1,6 +1,8 @@
 // `god up [ROLE] [-n N]`, `god down [ROLE] [--id IDS]`, `god restart [ROLE] [--id IDS]`.
-import { durationMs } from '../../../kernel/units.ts';
 import { UserError } from '../../../kernel/errors.ts';
+import { intFrom } from '../../../kernel/flags.ts';
+import { defineOptions, type OptionValues } from '../../../kernel/options.ts';
+import { durationMs } from '../../../kernel/units.ts';
 import {
   downOp,
   type OperationResult,
@@ -9,40 +11,34 @@ import {
   upOp,
   type WaitOptions,
 } from '../../core/operations.ts';
-import { type CliContext, intArg } from '../context.ts';
-import type { CommandSpec, OptionDef } from '../spec.ts';
+import type { CliContext } from '../context.ts';
+import { defineCommand } from '../spec.ts';
 import { table } from '../output.ts';
 
-const WAIT_OPTIONS: OptionDef[] = [
-  { flags: '--no-wait', env: 'GOD_WAIT', description: 'return without waiting for heartbeats' },
-  {
-    flags: '--timeout <duration>',
+const WAIT_OPTIONS = defineOptions({
+  wait: { flag: '--no-wait', env: 'GOD_WAIT', description: 'return without waiting for heartbeats' },
+  timeout: {
+    flag: '--timeout <duration>',
     env: 'GOD_TIMEOUT',
     description: 'how long to wait for heartbeats',
+    schema: durationMs,
     default: '60s',
   },
-];
+});
 
-function waitOptions(ctx: CliContext, o: Record<string, unknown>): WaitOptions | undefined {
-  if (o.wait === false) return undefined;
-  const t = durationMs.safeParse(String(o.timeout ?? '60s'));
-  if (!t.success) {
-    throw new UserError(`--timeout ${String(o.timeout)} is not a duration`, {
-      code: 'GOD_USAGE',
-      hint: 'Use e.g. 30s, 2m.',
-    });
-  }
-  return { redis: () => ctx.redis(), timeoutMs: t.data, signal: ctx.signal, events: ctx.events };
+function waitOptions(ctx: CliContext, flags: OptionValues<typeof WAIT_OPTIONS>): WaitOptions | undefined {
+  if (!flags.wait) return undefined;
+  return { redis: () => ctx.redis(), timeoutMs: flags.timeout, signal: ctx.signal, events: ctx.events };
 }
 
 /** down and restart: the fleet, a ROLE, or --id processes */
-async function target(ctx: CliContext, roleArg: string | undefined, o: Record<string, unknown>) {
+async function target(ctx: CliContext, roleArg: string | undefined, ids: string | undefined) {
   return {
     provider: await ctx.provider(),
     role: parseRole(roleArg),
-    ids: (o.id as string | undefined)
+    ids: ids
       ?.split(',')
-      .map((s) => s.trim())
+      .map((id) => id.trim())
       .filter(Boolean),
     events: ctx.events,
   };
@@ -53,18 +49,19 @@ function render(r: OperationResult): string[] {
   return r.processes.length ? [head, ...table(r.processes.map((p) => [p.role, p.id, p.host]))] : [head];
 }
 
-export const upCommand: CommandSpec = {
-  options: [
-    {
-      flags: '-n, --count <n>',
+export const upCommand = defineCommand({
+  options: {
+    count: {
+      flag: '-n, --count <n>',
       env: 'GOD_COUNT',
       description: "how many (default: the role's configured count)",
+      schema: intFrom(0).optional(),
     },
     ...WAIT_OPTIONS,
-  ],
-  async run(ctx, [roleArg], o) {
+  },
+  async run(ctx, [roleArg], opts) {
     const role = parseRole(roleArg);
-    if (o.count !== undefined && !role) {
+    if (opts.count !== undefined && !role) {
       throw new UserError('-n/--count needs a role', {
         code: 'GOD_USAGE',
         hint: 'e.g. god up endpoint -n 3',
@@ -74,34 +71,38 @@ export const upCommand: CommandSpec = {
       provider: await ctx.provider(),
       config: ctx.loaded.config,
       role,
-      count: o.count !== undefined ? intArg(o.count, '--count') : undefined,
-      wait: waitOptions(ctx, o),
+      count: opts.count,
+      wait: waitOptions(ctx, opts),
       events: ctx.events,
     });
     ctx.out.result('up', r, render);
     return 0;
   },
-};
+});
 
-export const downCommand: CommandSpec = {
-  options: [
-    { flags: '--id <ids>', env: 'GOD_ID', description: 'only these processes/instances (comma-separated)' },
-  ],
-  async run(ctx, [roleArg], o) {
-    const r = await downOp(await target(ctx, roleArg, o));
+export const downCommand = defineCommand({
+  options: {
+    id: {
+      flag: '--id <ids>',
+      env: 'GOD_ID',
+      description: 'only these processes/instances (comma-separated)',
+    },
+  },
+  async run(ctx, [roleArg], opts) {
+    const r = await downOp(await target(ctx, roleArg, opts.id));
     ctx.out.result('down', r, render);
     return 0;
   },
-};
+});
 
-export const restartCommand: CommandSpec = {
-  options: [
-    { flags: '--id <ids>', env: 'GOD_ID', description: 'only these processes (comma-separated)' },
+export const restartCommand = defineCommand({
+  options: {
+    id: { flag: '--id <ids>', env: 'GOD_ID', description: 'only these processes (comma-separated)' },
     ...WAIT_OPTIONS,
-  ],
-  async run(ctx, [roleArg], o) {
-    const r = await restartOp({ ...(await target(ctx, roleArg, o)), wait: waitOptions(ctx, o) });
+  },
+  async run(ctx, [roleArg], opts) {
+    const r = await restartOp({ ...(await target(ctx, roleArg, opts.id)), wait: waitOptions(ctx, opts) });
     ctx.out.result('restart', r, render);
     return 0;
   },
-};
+});
