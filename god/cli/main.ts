@@ -9,6 +9,7 @@ import {
   addOptions,
   type OptionProblem,
   type OptionsSpec,
+  type OptionValues,
   readBool,
   readOptionEnv,
   resolveOptions,
@@ -95,7 +96,7 @@ export function buildProgram(
   onRun: (
     spec: CommandSpec,
     args: string[],
-    opts: Record<string, unknown>,
+    opts: OptionValues<OptionsSpec>,
     globals: GlobalOptions,
   ) => Promise<void>,
 ): { program: Command; load: (name: string) => Promise<void> } {
