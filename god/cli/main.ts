@@ -1,20 +1,23 @@
-// The `god` command line (bin/god.mjs runs this): commander built from the registry; every flag also reads its
-// GOD_* environment variable; errors end as "what went wrong / what to do next", or an NDJSON error line.
+// The `god` command line (bin/god.mjs runs this): commander built from the registry; every flag is an option
+// spec (kernel/options.ts) and also reads its GOD_* environment variable; errors end as "what went wrong / what to do next", or an NDJSON error line.
 // Start-up loads only commander and the registry's lines: the chosen command's module (with its flags) is
 // imported when commander dispatches to it, the context and the output when it runs.
 import fs from 'node:fs';
 import { Command, CommanderError, Help, Option } from 'commander';
 import { exitCodeOf, UserError } from '../../kernel/errors.ts';
+import {
+  addOptions,
+  type OptionProblem,
+  type OptionsSpec,
+  type OptionValues,
+  readBool,
+  readOptionEnv,
+  resolveOptions,
+} from '../../kernel/options.ts';
 import type { CliContext } from './context.ts';
 import type { Output, Writer } from './output.ts';
 import { commands } from './registry.ts';
-import {
-  type CommandEntry,
-  type CommandSpec,
-  GLOBAL_OPTIONS,
-  type GlobalOptions,
-  type OptionDef,
-} from './spec.ts';
+import { type CommandEntry, type CommandSpec, GLOBAL_OPTIONS, type GlobalOptions } from './spec.ts';
 
 export interface CliIo {
   stdout?: Writer & { isTTY?: boolean };
@@ -25,40 +28,34 @@ export interface CliIo {
   signals?: boolean;
 }
 
-function addOption(cmd: Command, def: OptionDef): void {
-  const opt = new Option(def.flags, `${def.description} [env: ${def.env}]`);
-  if (def.default !== undefined) opt.default(def.default);
-  cmd.addOption(opt);
-}
-
-/** The roles' boolean parsing (1/true/yes/on, 0/false/no/off); zod is loaded only when it is needed. */
-async function parseBool(raw: string): Promise<boolean> {
-  const { boolFlag } = await import('../../kernel/flags.ts');
-  return boolFlag.parse(raw);
-}
-
-/** Flags win over env vars, env vars over defaults. */
-async function applyEnv(cmd: Command, defs: OptionDef[], env: NodeJS.ProcessEnv): Promise<void> {
-  for (const def of defs) {
-    const opt = new Option(def.flags);
-    const key = opt.attributeName();
-    const raw = env[def.env];
-    if (raw === undefined || cmd.getOptionValueSource(key) === 'cli') continue;
-    // --no-wait's env var GOD_WAIT=0 means "do not wait": the value is the attribute's, negated or not
-    const value = opt.isBoolean() ? await parseBool(raw) : raw;
-    cmd.setOptionValueWithSource(key, value, 'env');
+/**
+ * A command's problem names what the user typed: the flag and its value (`--timeout soon is not a duration`),
+ * or the env var when the value came from there.
+ */
+function problemLine(problem: OptionProblem): string {
+  const fromEnv = problem.source === 'env';
+  const name = fromEnv ? problem.env : problem.flag;
+  if (problem.shown === undefined) return `${name} ${problem.message}`;
+  const quoted = JSON.stringify(problem.shown);
+  // a message that starts with the value ("\"soon\" is not a duration") reads on from it
+  if (problem.message.startsWith(quoted)) {
+    return `${name}${fromEnv ? '=' : ' '}${problem.shown}${problem.message.slice(quoted.length)}`;
   }
+  return `${name} ${problem.message} (got ${quoted})`;
 }
 
-function globalsOf(program: Command): GlobalOptions {
-  const o = program.opts();
-  return {
-    config: o.config as string | undefined,
-    json: !!o.json,
-    stateDir: o.stateDir as string | undefined,
-    dist: !!o.dist,
-    redis: o.redis as string | undefined,
-  };
+/** Flags win over env vars, env vars over defaults; each value checked by its option's schema. */
+function optionValues<S extends OptionsSpec>(cmd: Command, spec: S, env: NodeJS.ProcessEnv, name?: string) {
+  readOptionEnv(cmd, spec, env);
+  const { values, problems } = resolveOptions(spec, cmd.opts(), (key) => cmd.getOptionValueSource(key));
+  if (problems.length) {
+    const lines = problems.map(problemLine);
+    throw new UserError(lines.length === 1 ? lines[0]! : `invalid options:\n  - ${lines.join('\n  - ')}`, {
+      code: 'GOD_USAGE',
+      hint: `Fix the flag or environment variable named above; \`god ${name ? `${name} ` : ''}--help\` lists every flag with its variable.`,
+    });
+  }
+  return values;
 }
 
 /**
@@ -67,10 +64,12 @@ function globalsOf(program: Command): GlobalOptions {
  */
 function leadingOperands(argv: string[]): string[] {
   const withValue = new Set(
-    GLOBAL_OPTIONS.filter((d) => d.flags.includes('<')).flatMap((d) => {
-      const o = new Option(d.flags);
-      return [o.short, o.long].filter((x): x is string => !!x);
-    }),
+    Object.values(GLOBAL_OPTIONS)
+      .filter((global) => global.flag.includes('<'))
+      .flatMap((global) => {
+        const option = new Option(global.flag);
+        return [option.short, option.long].filter((flag): flag is string => !!flag);
+      }),
   );
   const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -97,7 +96,7 @@ export function buildProgram(
   onRun: (
     spec: CommandSpec,
     args: string[],
-    opts: Record<string, unknown>,
+    opts: OptionValues<OptionsSpec>,
     globals: GlobalOptions,
   ) => Promise<void>,
 ): { program: Command; load: (name: string) => Promise<void> } {
@@ -121,7 +120,7 @@ export function buildProgram(
         ];
       },
     });
-  for (const def of GLOBAL_OPTIONS) addOption(program, def);
+  addOptions(program, GLOBAL_OPTIONS);
   const byName = new Map<string, Command>();
   const entryOf = new Map<Command, CommandEntry>();
   const loaded = new Map<Command, CommandSpec>();
@@ -130,12 +129,12 @@ export function buildProgram(
     const entry = entryOf.get(cmd);
     if (!entry || loaded.has(cmd)) return loaded.get(cmd);
     const spec = await entry.load();
-    for (const def of spec.options ?? []) addOption(cmd, def);
+    addOptions(cmd, spec.options ?? {});
     loaded.set(cmd, spec);
     return spec;
   };
-  program.hook('preSubcommand', async () => applyEnv(program, GLOBAL_OPTIONS, io.env));
-  program.hook('preAction', async () => applyEnv(program, GLOBAL_OPTIONS, io.env));
+  program.hook('preSubcommand', () => readOptionEnv(program, GLOBAL_OPTIONS, io.env));
+  program.hook('preAction', () => readOptionEnv(program, GLOBAL_OPTIONS, io.env));
   program.hook('preSubcommand', async (_parent, sub) => void (await loadCommand(sub)));
   const ordered = [...entries].sort((a, b) => a.name.split(' ').length - b.name.split(' ').length);
   for (const entry of ordered) {
@@ -150,9 +149,10 @@ export function buildProgram(
     cmd.action(async (...a: unknown[]) => {
       const self = a[a.length - 1] as Command;
       const spec = (await loadCommand(self))!;
-      await applyEnv(self, spec.options ?? [], io.env);
+      const opts = optionValues(self, spec.options ?? {}, io.env, entry.name);
       const args = a.slice(0, self.registeredArguments.length).filter((x) => x !== undefined) as string[];
-      await onRun(spec, args.flat(), self.opts(), globalsOf(program));
+      const globals: GlobalOptions = optionValues(program, GLOBAL_OPTIONS, io.env);
+      await onRun(spec, args.flat(), opts, globals);
     });
     byName.set(entry.name, cmd);
     entryOf.set(cmd, entry);
@@ -227,7 +227,7 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
   const output = async (): Promise<Output> => {
     if (out) return out;
     const { Output, wantColor } = await import('./output.ts');
-    const json = argv.includes('--json') || (env.GOD_JSON !== undefined && (await parseBool(env.GOD_JSON)));
+    const json = argv.includes('--json') || (env.GOD_JSON !== undefined && readBool(env.GOD_JSON));
     return new Output({ json, color: wantColor(stderr, env), stdout, stderr });
   };
   if (argv.length === 0) {

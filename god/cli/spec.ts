@@ -1,22 +1,22 @@
-// What a `god` command is. Kept free of runtime imports: main.ts and registry.ts load it on every start,
-// before they know which command runs.
+// What a `god` command is. Kept free of zod and of the services: main.ts and registry.ts load it on every
+// start, before they know which command runs. A command's flags are option specs (kernel/options.ts), the
+// roles' kind: each flag's type, default, env var and help come from its one entry, and run() gets the values
+// typed and defaulted.
+import { defineOptions, type OptionsSpec, type OptionValues } from '../../kernel/options.ts';
 import type { CliContext } from './context.ts';
 
-export interface OptionDef {
-  /** commander syntax: '-n, --count <n>', '--follow', '--no-wait' */
-  flags: string;
-  /** the environment variable read when the flag is absent (GOD_*) */
-  env: string;
-  description: string;
-  default?: string | boolean;
+/** A command's module: its flags and what it does. Loaded only when that command runs or shows its help. */
+export interface CommandSpec<S extends OptionsSpec = OptionsSpec> {
+  /** keyed by the flag's attribute name (`--dry-run` is `dryRun`, `--no-wait` is `wait`); env vars GOD_* */
+  options?: S;
+  /** exit code (default 0) */
+  run(ctx: CliContext, args: string[], opts: OptionValues<S>): Promise<number | undefined>;
 }
 
-/** A command's module: its flags and what it does. Loaded only when that command runs or shows its help. */
-export interface CommandSpec {
-  options?: OptionDef[];
-  /** exit code (default 0) */
-  run(ctx: CliContext, args: string[], opts: Record<string, unknown>): Promise<number | undefined>;
-}
+/** A command whose run() sees its own options' types. */
+export const defineCommand = <const S extends OptionsSpec = Record<never, never>>(
+  spec: CommandSpec<S>,
+): CommandSpec<S> => spec;
 
 /** A registry line: enough for `god --help`, and how to load the rest. */
 export interface CommandEntry {
@@ -30,42 +30,36 @@ export interface CommandEntry {
   load: () => Promise<CommandSpec>;
 }
 
-/** Flags every command takes. */
-export interface GlobalOptions {
-  config?: string;
-  json: boolean;
-  stateDir?: string;
-  dist: boolean;
-  redis?: string;
-}
-
-export const GLOBAL_OPTIONS: OptionDef[] = [
-  {
-    flags: '-c, --config <file>',
+/** Flags every command takes (plain text and booleans: no zod at start-up). */
+export const GLOBAL_OPTIONS = defineOptions({
+  config: {
+    flag: '-c, --config <file>',
     env: 'GOD_CONFIG',
     description: 'config file (default: ./god.config.yaml, else built-in local defaults)',
   },
-  {
-    flags: '--json',
+  json: {
+    flag: '--json',
     env: 'GOD_JSON',
     description: 'print NDJSON: events as they happen, then one result line',
     default: false,
   },
-  {
-    flags: '--state-dir <dir>',
+  stateDir: {
+    flag: '--state-dir <dir>',
     env: 'GOD_STATE_DIR',
     description: 'local fleet state folder (default: .god/local)',
   },
-  {
-    flags: '--dist',
+  dist: {
+    flag: '--dist',
     env: 'GOD_DIST',
     description: 'local fleet: run dist/roles bundles instead of the sources',
     default: false,
   },
-  {
-    flags: '--redis <url>',
+  redis: {
+    flag: '--redis <url>',
     env: 'GOD_REDIS_URL',
     description:
       "the fleet's Redis (default: from the fleet or the config); with a password use GOD_REDIS_URL instead: a flag is visible in ps",
+    secret: true,
   },
-];
+});
+export type GlobalOptions = OptionValues<typeof GLOBAL_OPTIONS>;

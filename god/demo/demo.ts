@@ -7,9 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Role } from '../../protocol/redis-contract.ts';
 import { ENDPOINT_LIST_FILE } from '../../protocol/endpoint-list.ts';
-import { createLogger } from '../../roles/runtime/logger.ts';
 import { UserError } from '../../kernel/errors.ts';
-import { RedisLogSink } from '../../roles/runtime/log-sink.ts';
+// the swarm logs like a role: the runtime's logger and log sink, through its public entry
+import { createLogger, type Logger, RedisLogSink } from '../../roles/runtime/index.ts';
 import { type GodConfig, GodConfigSchema } from '../core/config/schema.ts';
 import type { EventBus } from '../core/events.ts';
 import { PACKAGE_ROOT, startLocalFleet, type LocalFleet } from '../core/local/fleet.ts';
@@ -24,7 +24,7 @@ export interface DemoSettings {
   /** synthetic tweets per second */
   rate: number;
   /** movies of the bundled catalog the feeder knows (0: all of them) */
-  catalogSize?: number;
+  catalogSize: number;
   /** keep the fleet's state (logs, archive) here; default a temporary folder removed at the end */
   stateDir?: string;
   events: EventBus;
@@ -127,7 +127,7 @@ export class Demo {
     this.config = demoConfig(
       this.stateDir,
       this.settings.rate,
-      demoCatalog(this.stateDir, this.settings.catalogSize ?? 0),
+      demoCatalog(this.stateDir, this.settings.catalogSize),
     );
     this.fleet = await startLocalFleet({
       config: this.config,
@@ -166,7 +166,7 @@ export class Demo {
     );
   }
 
-  private async startSwarm(log: ReturnType<typeof createLogger>): Promise<void> {
+  private async startSwarm(log: Logger): Promise<void> {
     const file = path.join(this.archiveDir, ENDPOINT_LIST_FILE);
     const until = Date.now() + 60_000;
     // endpoints.json exists once the keeper saw the endpoints register (and lists at least one)
@@ -222,15 +222,15 @@ export class Demo {
     const view = await readHeartbeatView(this.fleetRedis).catch(() => undefined);
     const { processes } = joinStatus(expected, view);
     const gauge = (role: Role, name: string) =>
-      processes.filter((p) => p.role === role).reduce((s, p) => s + (p.gauges[name] ?? 0), 0);
+      processes.filter((p) => p.role === role).reduce((sum, p) => sum + (p.gauges[name] ?? 0), 0);
     const raw = await this.fleetRedis.redis.get(this.fleetRedis.keys.ranking).catch(() => null);
     const ranking = raw
       ? (JSON.parse(raw) as { movies: Array<{ id: number; title: string; count: number }> })
       : { movies: [] };
-    const st: SwarmStats | undefined = this.swarm?.stats;
+    const stats: SwarmStats | undefined = this.swarm?.stats;
     const problems: string[] = [];
     for (const p of processes) if (p.state !== 'up') problems.push(`${p.id} is ${p.state}`);
-    if (!st || st.joined === 0) problems.push('no simulated client got a session');
+    if (!stats || stats.joined === 0) problems.push('no simulated client got a session');
     if (ranking.movies.length === 0) problems.push('the feeder published no ranking');
     return {
       ok: problems.length === 0,
@@ -240,20 +240,20 @@ export class Demo {
       processes: processes.map((p) => ({ role: p.role, id: p.id, state: p.state, pid: p.pid, cpu: p.cpu })),
       clients: {
         target: this.settings.clients,
-        connected: st?.connected ?? 0,
-        joined: st?.joined ?? 0,
-        left: st?.left ?? 0,
-        switches: st?.switches ?? 0,
-        redirects: st?.redirects ?? 0,
+        connected: stats?.connected ?? 0,
+        joined: stats?.joined ?? 0,
+        left: stats?.left ?? 0,
+        switches: stats?.switches ?? 0,
+        redirects: stats?.redirects ?? 0,
         on_endpoints: gauge('endpoint', 'clients'),
       },
       tweets: {
         feeder_per_s: gauge('feeder', 'tweets_per_s'),
         matched_per_s: gauge('feeder', 'matched_per_s'),
-        delivered_per_s: st?.tweetsPerS ?? 0,
-        delivered_total: st?.tweets ?? 0,
+        delivered_per_s: stats?.tweetsPerS ?? 0,
+        delivered_total: stats?.tweets ?? 0,
       },
-      top_movies: ranking.movies.slice(0, 5).map((m) => ({ ...m, watching: st?.watching.get(m.id) ?? 0 })),
+      top_movies: ranking.movies.slice(0, 5).map((m) => ({ ...m, watching: stats?.watching.get(m.id) ?? 0 })),
       archived_lines: gauge('keeper', 'archived_total'),
       problems,
     };

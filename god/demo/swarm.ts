@@ -61,10 +61,10 @@ export class Swarm {
   private rateTimer?: NodeJS.Timeout;
   readonly stats: SwarmStats;
 
-  constructor(private readonly o: SwarmOptions) {
-    this.random = o.random ?? Math.random;
+  constructor(private readonly options: SwarmOptions) {
+    this.random = options.random ?? Math.random;
     this.stats = {
-      size: o.size,
+      size: options.size,
       connected: 0,
       joined: 0,
       left: 0,
@@ -78,9 +78,9 @@ export class Swarm {
   }
 
   start(): void {
-    const ramp = this.o.rampMs ?? 3000;
-    for (let i = 0; i < this.o.size; i++)
-      this.later(() => this.join(), (ramp * i) / Math.max(1, this.o.size));
+    const ramp = this.options.rampMs ?? 3000;
+    for (let i = 0; i < this.options.size; i++)
+      this.later(() => this.join(), (ramp * i) / Math.max(1, this.options.size));
     this.rateTimer = setInterval(() => this.sampleRate(), 1000);
     this.rateTimer.unref();
   }
@@ -126,7 +126,7 @@ export class Swarm {
   private join(): void {
     const n = ++this.seq;
     const client = new FilmgrainClient({
-      endpoints: this.o.endpoints,
+      endpoints: this.options.endpoints,
       app: 'filmgrain-demo',
       version: '1.0.0',
       platform: n % 3 === 0 ? 'android' : 'ios',
@@ -144,7 +144,7 @@ export class Swarm {
           this.stats.joined++;
           const movie = this.pick(p.movies);
           this.watch(m, movie);
-          this.o.log?.info(
+          this.options.log?.info(
             { endpoint: `${client.endpoint?.host}:${client.endpoint?.port}` },
             `client ${n} connected and watches ${movie?.title ?? 'nothing yet'}`,
           );
@@ -157,7 +157,7 @@ export class Swarm {
     });
     client.on('redirect', (r) => {
       this.stats.redirects++;
-      this.o.log?.info(
+      this.options.log?.info(
         { to: `${r.host}:${r.port}`, reason: r.reason },
         `client ${n} moved to another endpoint`,
       );
@@ -169,21 +169,21 @@ export class Swarm {
       }
       if (!this.stopped && reason !== 'redirected') {
         this.stats.reconnects++;
-        this.o.log?.warn({ reason }, `client ${n} lost its connection; reconnecting`);
+        this.options.log?.warn({ reason }, `client ${n} lost its connection; reconnecting`);
       }
     });
     client.on('list_error', (err) =>
-      this.o.log?.warn({ client: n, err: err.message }, 'endpoint list unavailable'),
+      this.options.log?.warn({ client: n, err: err.message }, 'endpoint list unavailable'),
     );
     client.start().catch((err) => {
-      this.o.log?.warn({ client: n, err: (err as Error).message }, `client ${n} could not start`);
+      this.options.log?.warn({ client: n, err: (err as Error).message }, `client ${n} could not start`);
       this.leave(m, 'could not start');
       this.later(() => this.join(), 1000 + this.random() * 2000);
     });
   }
 
   private schedule(m: Member): void {
-    const mean = (this.o.meanDwellS ?? 8) * 1000;
+    const mean = (this.options.meanDwellS ?? 8) * 1000;
     // exponential dwell time, at least a second
     const dwell = Math.max(1000, -Math.log(1 - this.random()) * mean);
     clearTimeout(m.timer);
@@ -193,8 +193,8 @@ export class Swarm {
 
   private move(m: Member): void {
     if (this.stopped || !this.members.has(m)) return;
-    if (this.random() < (this.o.leaveChance ?? 0.15)) {
-      this.o.log?.info(`client ${m.n} closed the app`);
+    if (this.random() < (this.options.leaveChance ?? 0.15)) {
+      this.options.log?.info(`client ${m.n} closed the app`);
       this.leave(m, 'left');
       this.later(() => this.join(), 1000 + this.random() * 3000);
       return;
@@ -204,7 +204,7 @@ export class Swarm {
     if (next && m.live) {
       this.watch(m, next);
       this.stats.switches++;
-      this.o.log?.info(`client ${m.n} switched to ${next.title}`);
+      this.options.log?.info(`client ${m.n} switched to ${next.title}`);
     }
     this.schedule(m);
   }

@@ -1,6 +1,8 @@
 // Endpoint options: each a flag and an env var.
 import { z } from 'zod';
-import { durationMs, intFrom, type OptionsSpec } from '../runtime/config.ts';
+import { intFrom } from '../../kernel/flags.ts';
+import type { OptionsSpec } from '../../kernel/options.ts';
+import { durationMs } from '../../kernel/units.ts';
 
 export const endpointOptions = {
   port: {

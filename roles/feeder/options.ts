@@ -1,6 +1,8 @@
 // The feeder's flags; each also reads an env var. Twitter credentials are env-only (TWITTER_BEARER_TOKEN).
 import { z } from 'zod';
-import { boolFlag, durationMs, intFrom, type OptionsSpec } from '../runtime/config.ts';
+import { boolFlag, intFrom } from '../../kernel/flags.ts';
+import type { OptionsSpec } from '../../kernel/options.ts';
+import { durationMs } from '../../kernel/units.ts';
 
 const speed = z.string().transform((v, ctx) => {
   if (v.trim().toLowerCase() === 'max') return Number.POSITIVE_INFINITY;

@@ -1,8 +1,9 @@
 // Keeper options: each a flag and an env var.
 import { z } from 'zod';
-import { byteSize } from '../../kernel/units.ts';
-import { type ConfigOf, durationMs, intFrom, type OptionsSpec } from '../runtime/config.ts';
-import { UserError } from '../runtime/errors.ts';
+import { intFrom } from '../../kernel/flags.ts';
+import type { OptionsSpec, OptionValues } from '../../kernel/options.ts';
+import { byteSize, durationMs } from '../../kernel/units.ts';
+import { UserError } from '../../kernel/errors.ts';
 
 export const keeperOptions = {
   archive: {
@@ -112,7 +113,9 @@ export const keeperOptions = {
 } satisfies OptionsSpec;
 
 /** Checks across options (each option alone is checked by its schema). */
-export function checkKeeperConfig(c: Pick<ConfigOf<typeof keeperOptions>, 'alertEmail' | 'emailFrom'>): void {
+export function checkKeeperConfig(
+  c: Pick<OptionValues<typeof keeperOptions>, 'alertEmail' | 'emailFrom'>,
+): void {
   if (c.alertEmail && !c.emailFrom) {
     throw new UserError('keeper: --alert-email needs a sender address', {
       code: 'FG_CONFIG',

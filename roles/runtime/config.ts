@@ -1,30 +1,27 @@
-// Role configuration: every option is a flag and an env var, validated by one zod schema each.
+// Role configuration: every option is a flag and an env var (kernel/options.ts), validated by one zod schema
+// each; the options every role takes.
 import os from 'node:os';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { z } from 'zod';
 import { DEFAULT_PREFIX, LogLevelSchema } from '../../protocol/redis-contract.ts';
 import { UserError } from '../../kernel/errors.ts';
-import { boolFlag } from '../../kernel/flags.ts';
+import { boolFlag, intFrom } from '../../kernel/flags.ts';
+import {
+  addOptions,
+  type OptionProblem,
+  type OptionsSpec,
+  type OptionValues,
+  readOptionEnv,
+  resolveOptions,
+} from '../../kernel/options.ts';
 import { redisUrl } from '../../kernel/redis-url.ts';
 import { durationMs } from '../../kernel/units.ts';
 
-// the shared grammar, for the roles' option specs
-export { boolFlag, durationMs };
-
-export interface OptionSpec<S extends z.ZodType = z.ZodType> {
-  /** e.g. '--redis <url>' or '--loop' */
-  flag: string;
-  env: string;
-  description: string;
-  schema: S;
-  default?: string;
-  /** never echo the value in errors or logs */
-  secret?: boolean;
-}
-export type OptionsSpec = Record<string, OptionSpec>;
-export type ConfigOf<S extends OptionsSpec> = { [K in keyof S]: z.output<S[K]['schema']> };
-
-export const intFrom = (min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+// the shared grammar and option machinery, for the roles' option specs
+export { boolFlag, durationMs, intFrom };
+export type { OptionSpec, OptionsSpec } from '../../kernel/options.ts';
+/** A role's configuration: what its option specs parse to. */
+export type ConfigOf<S extends OptionsSpec> = OptionValues<S>;
 
 /** Options every role takes. */
 export const commonOptions = {
@@ -102,8 +99,10 @@ export const commonOptions = {
 } satisfies OptionsSpec;
 export type CommonConfig = ConfigOf<typeof commonOptions>;
 
-function flagName(flag: string): string {
-  return flag.split(/[ ,]/)[0]!;
+/** A role's problem names both the flag and the env var: a unit file or a shell may have set either. */
+function problemLine(problem: OptionProblem): string {
+  const shown = problem.shown === undefined ? '' : ` (got ${JSON.stringify(problem.shown)})`;
+  return `${problem.flag} / ${problem.env}${shown}: ${problem.message}`;
 }
 
 /**
@@ -121,23 +120,10 @@ export function parseConfig<S extends OptionsSpec>(
     .description(opts.description ?? '')
     .allowExcessArguments(false)
     .exitOverride()
-    .configureOutput({ writeErr: () => {}, writeOut: (s) => process.stdout.write(s) });
-  for (const [key, o] of Object.entries(spec)) {
-    const opt = new Option(o.flag, `${o.description} [env: ${o.env}]`).env(o.env);
-    if (o.default !== undefined) opt.default(o.default);
-    const attr = opt.attributeName();
-    if (attr !== key) throw new Error(`option spec key "${key}" must match flag ${o.flag} (${attr})`);
-    cmd.addOption(opt);
-  }
+    .configureOutput({ writeErr: () => {}, writeOut: (text) => process.stdout.write(text) });
+  addOptions(cmd, spec);
   try {
-    // commander reads env itself; pass a copy so tests can inject env.
-    const saved = process.env;
-    process.env = { ...env };
-    try {
-      cmd.parse(argv, { from: 'user' });
-    } finally {
-      process.env = saved;
-    }
+    cmd.parse(argv, { from: 'user' });
   } catch (err) {
     const e = err as { code?: string; message?: string };
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') {
@@ -149,24 +135,16 @@ export function parseConfig<S extends OptionsSpec>(
       hint: `Run \`${program} --help\` to see every option and its environment variable.`,
     });
   }
-  const raw = cmd.opts();
-  const out: Record<string, unknown> = {};
-  const problems: string[] = [];
-  for (const [key, o] of Object.entries(spec)) {
-    const r = o.schema.safeParse(raw[key]);
-    if (r.success) {
-      out[key] = r.data;
-      continue;
-    }
-    const shown = o.secret || raw[key] === undefined ? '' : ` (got ${JSON.stringify(raw[key])})`;
-    const msg = r.error.issues.map((i) => i.message).join('; ');
-    problems.push(`${flagName(o.flag)} / ${o.env}${shown}: ${msg}`);
-  }
+  readOptionEnv(cmd, spec, env);
+  const { values, problems } = resolveOptions(spec, cmd.opts());
   if (problems.length) {
-    throw new UserError(`${program}: invalid configuration:\n  - ${problems.join('\n  - ')}`, {
-      code: 'FG_CONFIG',
-      hint: `Fix the flag or the environment variable named above. \`${program} --help\` lists them all.`,
-    });
+    throw new UserError(
+      `${program}: invalid configuration:\n  - ${problems.map(problemLine).join('\n  - ')}`,
+      {
+        code: 'FG_CONFIG',
+        hint: `Fix the flag or the environment variable named above. \`${program} --help\` lists them all.`,
+      },
+    );
   }
-  return out as ConfigOf<S>;
+  return values;
 }

@@ -9,7 +9,8 @@ import { GodConfigSchema } from '../../god/core/config/schema.ts';
 import { endpointOptions } from '../../roles/endpoint/options.ts';
 import { feederOptions } from '../../roles/feeder/options.ts';
 import { keeperOptions } from '../../roles/keeper/options.ts';
-import { commonOptions } from '../../roles/runtime/config.ts';
+import { ROLE_OPTIONS } from '../../roles/options.ts';
+import { commonOptions, parseConfig } from '../../roles/runtime/config.ts';
 import { z } from 'zod';
 import { makeTempDir } from '../harness/index.ts';
 import { godIn, resultOf } from './cli-helpers.ts';
@@ -355,6 +356,27 @@ describe('role environment', () => {
       for (const env of Object.values(ROLE_OPTION_ENV[role]))
         expect(declared[role], `${role} ${env}`).toContain(env);
     }
+  });
+
+  it('sets every config option through the role option its own spec declares, read back as the role reads it', () => {
+    // the env names come from the roles' specs: each config key is one of the role's options
+    expect(ROLE_OPTION_ENV.endpoint['tls.cert']).toBe(endpointOptions.tlsCert.env);
+    expect(ROLE_OPTION_ENV.keeper['alerts.email_from']).toBe(keeperOptions.emailFrom.env);
+    expect(ROLE_OPTION_ENV.feeder.summary_interval).toBe(commonOptions.summaryInterval.env);
+    // loop: false reaches the feeder as false (a set boolean env var used to read as true)
+    const c = parseConfigText('roles:\n  feeder:\n    options: {loop: false, rate: 7}\n', 'x.yaml');
+    const env = roleEnv(c, 'feeder', { id: 'f', redisUrl: 'redis://h:1' });
+    const feeder = parseConfig('feeder', ROLE_OPTIONS.feeder, ['--catalog', 'c.json'], env);
+    expect(feeder).toMatchObject({ loop: false, rate: 7, source: 'synthetic' });
+    const looping = parseConfigText('roles:\n  feeder:\n    options: {loop: true}\n', 'x.yaml');
+    expect(
+      parseConfig(
+        'feeder',
+        ROLE_OPTIONS.feeder,
+        ['--catalog', 'c.json'],
+        roleEnv(looping, 'feeder', { id: 'f', redisUrl: 'redis://h:1' }),
+      ).loop,
+    ).toBe(true);
   });
 
   it("passes the endpoint's per-address cap and connect deadline, and the keeper's spool and caps", () => {

@@ -72,4 +72,37 @@ describe('role config from flags and env', () => {
   it('rejects a bad id', () => {
     expect(() => parseConfig('endpoint', spec, ['--id', 'a b/c'], {})).toThrow(/--id \/ FG_ID/);
   });
+
+  it('reads boolean env vars by their words: 0/false/no/off are false', () => {
+    // commander's own env handling made any set value true (FG_REDIS_TLS_INSECURE=0 turned checks off)
+    for (const off of ['0', 'false', 'no', 'off', ''])
+      expect(parseConfig('endpoint', spec, [], { FG_REDIS_TLS_INSECURE: off }).redisTlsInsecure, off).toBe(
+        false,
+      );
+    for (const on of ['1', 'true', 'yes', 'on'])
+      expect(parseConfig('endpoint', spec, [], { FG_REDIS_TLS_INSECURE: on }).redisTlsInsecure, on).toBe(
+        true,
+      );
+    expect(
+      parseConfig('endpoint', spec, ['--redis-tls-insecure'], { FG_REDIS_TLS_INSECURE: '0' })
+        .redisTlsInsecure,
+    ).toBe(true);
+  });
+
+  it('names the env var once per option in --help', () => {
+    const out: string[] = [];
+    const write = process.stdout.write;
+    process.stdout.write = ((text: string) => out.push(text) > 0) as typeof process.stdout.write;
+    try {
+      expect(() => parseConfig('endpoint', spec, ['--help'], {}, { exitOnHelp: false })).toThrow(
+        /help shown/,
+      );
+    } finally {
+      process.stdout.write = write;
+    }
+    const help = out.join('').replace(/\s+/g, ' ');
+    expect(help).toContain('[env: FG_REDIS_URL]');
+    expect(help.match(/FG_REDIS_URL/g)).toHaveLength(1);
+    expect(help.match(/FG_PORT/g)).toHaveLength(1);
+  });
 });

@@ -1,9 +1,9 @@
 // `god config [--json]`: validate the config and print it with every default filled in.
 import { stringify } from 'yaml';
 import { redactUrl } from '../../../kernel/redact.ts';
-import type { CommandSpec } from '../spec.ts';
+import { defineCommand } from '../spec.ts';
 
-export const configCommand: CommandSpec = {
+export const configCommand = defineCommand({
   async run(ctx) {
     const { config, file } = ctx.loaded;
     const shown = {
@@ -16,4 +16,4 @@ export const configCommand: CommandSpec = {
     ]);
     return 0;
   },
-};
+});

@@ -1,7 +1,7 @@
 // `god dashboard` (and `god` alone on a terminal): the live dashboard over the same services as the CLI.
 // Not a TTY, or CI set, or --plain: no Ink — the same feeds as plain lines, or NDJSON with --json.
+import { resolveOptions } from '../../../kernel/options.ts';
 import { durationMs } from '../../../kernel/units.ts';
-import { UserError } from '../../../kernel/errors.ts';
 import { deploy } from '../../core/deploy/deploy.ts';
 import { isRemoteProvider } from '../../core/providers/types.ts';
 import { startFeeds } from '../../tui/adapters/index.ts';
@@ -10,31 +10,23 @@ import { HeadlessPrinter } from '../../tui/headless.ts';
 import { openDashboard } from '../../tui/open.ts';
 import { DashboardStore } from '../../tui/store.ts';
 import type { CliContext } from '../context.ts';
-import type { CommandSpec } from '../spec.ts';
-import { remoteRunOptions } from './deploy.ts';
+import { defineCommand } from '../spec.ts';
+import { COMMON_OPTIONS, remoteRunOptions } from './deploy.ts';
 
-/** Whether the dashboard may take over the terminal. */
-export function wantsInk(ctx: CliContext, opts: Record<string, unknown>): boolean {
+/** Whether the dashboard may take over the terminal (`plain`: --plain asked for lines). */
+export function wantsInk(ctx: CliContext, plain = false): boolean {
   const ci = ctx.env.CI !== undefined && ctx.env.CI !== '' && ctx.env.CI !== '0' && ctx.env.CI !== 'false';
-  return !!process.stdout.isTTY && !!process.stdin.isTTY && !ci && !ctx.opts.json && !opts.plain;
-}
-
-export function parseDuration(v: unknown, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const r = durationMs.safeParse(String(v));
-  if (!r.success) {
-    throw new UserError(`${flag} ${String(v)} is not a duration`, {
-      code: 'GOD_USAGE',
-      hint: 'Use e.g. 30s, 5m, 1h.',
-    });
-  }
-  return r.data;
+  return !!process.stdout.isTTY && !!process.stdin.isTTY && !ci && !ctx.opts.json && !plain;
 }
 
 /** `d` in the dashboard: what `god deploy` does with its defaults (and GOD_BATCH), for ssh/ec2 fleets. */
 function deployAction(ctx: CliContext) {
   return async (): Promise<{ ok: boolean; error?: string }> => {
-    const r = await deploy({ ...(await remoteRunOptions(ctx, {}, 'deploy')), batch: ctx.env.GOD_BATCH });
+    const defaults = resolveOptions(COMMON_OPTIONS, {}).values;
+    const r = await deploy({
+      ...(await remoteRunOptions(ctx, defaults, 'deploy')),
+      batch: ctx.env.GOD_BATCH,
+    });
     const failed = r.hosts.filter((h) => !h.ok);
     return {
       ok: r.ok,
@@ -45,26 +37,27 @@ function deployAction(ctx: CliContext) {
   };
 }
 
-export const dashboardCommand: CommandSpec = {
-  options: [
-    {
-      flags: '--plain',
+export const dashboardCommand = defineCommand({
+  options: {
+    plain: {
+      flag: '--plain',
       env: 'GOD_PLAIN',
       description: 'print the feeds as lines even on a terminal',
       default: false,
     },
-    {
-      flags: '--duration <duration>',
+    duration: {
+      flag: '--duration <duration>',
       env: 'GOD_DURATION',
       description: 'without the dashboard: stop after this long (default: until Ctrl-C)',
+      schema: durationMs.optional(),
     },
-  ],
+  },
   async run(ctx, _args, opts) {
-    const duration = parseDuration(opts.duration, '--duration');
+    const { duration } = opts;
     const provider = await ctx.provider();
     const fleetRedis = await ctx.redis();
     const { config } = ctx.loaded;
-    if (!wantsInk(ctx, opts)) {
+    if (!wantsInk(ctx, opts.plain)) {
       const printer = new HeadlessPrinter({ item: (t, d, p) => ctx.out.item(t, d, p) });
       const feeds = startFeeds(printer.store, { fleetRedis, provider });
       await new Promise<void>((resolve) => {
@@ -104,4 +97,4 @@ export const dashboardCommand: CommandSpec = {
     }
     return 0;
   },
-};
+});

@@ -1,27 +1,33 @@
 // `god demo` (`npm run demo`): the whole system on this machine with simulated clients, in the dashboard;
 // `--headless` (or no TTY, or CI) runs it for `--duration` and prints a summary — usable in CI.
+import { intFrom } from '../../../kernel/flags.ts';
+import { durationMs } from '../../../kernel/units.ts';
 import { EventBus } from '../../core/events.ts';
 import { startFeeds } from '../../tui/adapters/index.ts';
 import { coreActions } from '../../tui/core-actions.ts';
 import { openDashboard } from '../../tui/open.ts';
 import { DashboardStore } from '../../tui/store.ts';
 import { Demo, type DemoSummary } from '../../demo/demo.ts';
-import { type CliContext, intArg } from '../context.ts';
-import type { CommandSpec } from '../spec.ts';
+import type { CliContext } from '../context.ts';
+import { defineCommand } from '../spec.ts';
 import { table } from '../output.ts';
-import { parseDuration, wantsInk } from './dashboard.ts';
+import { wantsInk } from './dashboard.ts';
+
+/** headless without --duration: long enough for every process to beat and the ranking to move */
+const HEADLESS_DURATION = '30s';
 
 function renderSummary(ctx: CliContext, summary: DemoSummary): string[] {
-  const st = (t: string, ...x: Parameters<CliContext['out']['style']>[1][]) => ctx.out.style(t, ...x);
+  const style = (text: string, ...styles: Parameters<CliContext['out']['style']>[1][]) =>
+    ctx.out.style(text, ...styles);
   const up = summary.processes.filter((p) => p.state === 'up').length;
   return [
-    st(`demo summary (${summary.seconds} s)`, 'bold'),
+    style(`demo summary (${summary.seconds} s)`, 'bold'),
     `processes   ${up}/${summary.processes.length} up`,
     ...table(
       summary.processes.map((p) => [
         `  ${p.role}`,
         p.id,
-        p.state === 'up' ? st('up', 'green') : st(p.state, 'red'),
+        p.state === 'up' ? style('up', 'green') : style(p.state, 'red'),
         p.pid ? `pid ${p.pid}` : '-',
         p.cpu === null ? '-' : `${p.cpu.toFixed(1)}% cpu`,
       ]),
@@ -33,49 +39,51 @@ function renderSummary(ctx: CliContext, summary: DemoSummary): string[] {
       summary.top_movies.map((m, i) => [`  ${i + 1}.`, m.title, String(m.count), `${m.watching} watching`]),
     ),
     `archived    ${summary.archived_lines} log lines → ${summary.archive}${summary.state_dir ? '' : ' (temporary, removed)'}`,
-    summary.ok ? st('ok', 'green') : st(`problems: ${summary.problems.join('; ')}`, 'red'),
+    summary.ok ? style('ok', 'green') : style(`problems: ${summary.problems.join('; ')}`, 'red'),
   ];
 }
 
-export const demoCommand: CommandSpec = {
-  options: [
-    {
-      flags: '--headless',
+export const demoCommand = defineCommand({
+  options: {
+    headless: {
+      flag: '--headless',
       env: 'GOD_DEMO_HEADLESS',
       description:
         'no dashboard: run for --duration, print progress and a summary (also when not a TTY / CI)',
       default: false,
     },
-    {
-      flags: '--duration <duration>',
+    duration: {
+      flag: '--duration <duration>',
       env: 'GOD_DEMO_DURATION',
-      description: 'headless: how long to run (default 30s); dashboard: quit by itself after this long',
+      description: `headless: how long to run (default ${HEADLESS_DURATION}); dashboard: quit by itself after this long`,
+      schema: durationMs.optional(),
     },
-    {
-      flags: '--clients <n>',
+    clients: {
+      flag: '--clients <n>',
       env: 'GOD_DEMO_CLIENTS',
       description: 'simulated mobile clients',
+      schema: intFrom(0),
       default: '40',
     },
-    {
-      flags: '--rate <n>',
+    rate: {
+      flag: '--rate <n>',
       env: 'GOD_DEMO_RATE',
       description: 'synthetic tweets per second into the feeder',
+      schema: intFrom(1),
       default: '200',
     },
-    {
-      flags: '--catalog-size <n>',
+    catalogSize: {
+      flag: '--catalog-size <n>',
       env: 'GOD_DEMO_CATALOG_SIZE',
       description: 'movies of the bundled catalog (data/movies.json) the feeder knows; 0 = all',
+      schema: intFrom(0),
       default: '0',
     },
-  ],
+  },
   async run(ctx, _args, opts) {
-    const headless = !!opts.headless || !wantsInk(ctx, {});
-    const duration = parseDuration(opts.duration, '--duration') ?? (headless ? 30_000 : undefined);
-    const clients = intArg(opts.clients ?? 40, '--clients', 0);
-    const rate = intArg(opts.rate ?? 200, '--rate', 1);
-    const catalogSize = intArg(opts.catalogSize ?? 0, '--catalog-size', 0);
+    const { clients, rate, catalogSize } = opts;
+    const headless = opts.headless || !wantsInk(ctx);
+    const duration = opts.duration ?? (headless ? durationMs.parse(HEADLESS_DURATION) : undefined);
     // headless: God's events are printed as usual; on the dashboard they go to its panes only
     const events = headless ? ctx.events : new EventBus();
     const demo = new Demo({ clients, rate, catalogSize, stateDir: ctx.opts.stateDir, events });
@@ -111,7 +119,7 @@ export const demoCommand: CommandSpec = {
         await timeUp();
         clearInterval(progress);
         const summary = await demo.summary();
-        ctx.out.result('demo', summary, (s) => renderSummary(ctx, s), summary.ok);
+        ctx.out.result('demo', summary, (result) => renderSummary(ctx, result), summary.ok);
         return summary.ok ? 0 : 1;
       }
       const store = new DashboardStore();
@@ -136,4 +144,4 @@ export const demoCommand: CommandSpec = {
       await demo.stop();
     }
   },
-};
+});

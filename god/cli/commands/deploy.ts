@@ -1,60 +1,72 @@
 // `god deploy` and `god rollback`: thin flags (each also a GOD_* env var) over the deploy services.
-import { durationMs } from '../../../kernel/units.ts';
+import { z } from 'zod';
 import { UserError } from '../../../kernel/errors.ts';
+import { intFrom } from '../../../kernel/flags.ts';
+import { defineOptions, type OptionValues } from '../../../kernel/options.ts';
+import { durationMs } from '../../../kernel/units.ts';
 import { deploy } from '../../core/deploy/deploy.ts';
 import type { DeployResult, ProcessMode, RemoteRunOptions } from '../../core/deploy/types.ts';
 import { parseRole } from '../../core/operations.ts';
 import { isRemoteProvider } from '../../core/providers/types.ts';
-import { type CliContext, intArg } from '../context.ts';
-import type { CommandSpec, OptionDef } from '../spec.ts';
+import type { CliContext } from '../context.ts';
+import { defineCommand } from '../spec.ts';
 import { table } from '../output.ts';
 
-export const COMMON_OPTIONS: OptionDef[] = [
-  {
-    flags: '--roles <roles>',
+const PROCESS_MODES = ['auto', 'systemd', 'supervisor'] as const satisfies readonly ProcessMode[];
+
+export const COMMON_OPTIONS = defineOptions({
+  roles: {
+    flag: '--roles <roles>',
     env: 'GOD_ROLES',
     description: 'only these roles (comma-separated), on the hosts that run them',
   },
-  {
-    flags: '--concurrency <n>',
+  concurrency: {
+    flag: '--concurrency <n>',
     env: 'GOD_CONCURRENCY',
     description: 'hosts handled at once (default: ssh.concurrency, 10)',
+    schema: intFrom(1).optional(),
   },
-  {
-    flags: '--dry-run',
+  dryRun: {
+    flag: '--dry-run',
     env: 'GOD_DRY_RUN',
     description: 'print what would change (files, restarts) and change nothing',
     default: false,
   },
-  {
-    flags: '--health-timeout <duration>',
+  healthTimeout: {
+    flag: '--health-timeout <duration>',
     env: 'GOD_HEALTH_TIMEOUT',
     description: 'how long a restarted process has to beat with the new release',
+    schema: durationMs,
     default: '30s',
   },
-  {
-    flags: '--no-health',
+  health: {
+    flag: '--no-health',
     env: 'GOD_HEALTH',
     description: 'do not wait for heartbeats / endpoint answers after restarting',
   },
-  {
-    flags: '--accept-new',
+  acceptNew: {
+    flag: '--accept-new',
     env: 'GOD_SSH_ACCEPT_NEW',
     description: 'pin host keys of hosts missing from known_hosts (a changed key is always refused)',
     default: false,
   },
-  {
-    flags: '--mode <mode>',
+  mode: {
+    flag: '--mode <mode>',
     env: 'GOD_PROCESS_MODE',
     description: 'auto (systemd when the host has it and we are root), systemd or supervisor',
+    schema: z.enum(PROCESS_MODES, {
+      error: (issue) =>
+        `${JSON.stringify(issue.input)} is not a process mode: use auto, systemd or supervisor`,
+    }),
     default: 'auto',
   },
-];
+});
+export type RemoteFlags = OptionValues<typeof COMMON_OPTIONS>;
 
 /** What deploy and rollback share, from their common flags: the provider's hosts, SSH, the fleet's Redis. */
 export async function remoteRunOptions(
   ctx: CliContext,
-  o: Record<string, unknown>,
+  flags: RemoteFlags,
   verb: string,
 ): Promise<RemoteRunOptions> {
   const provider = await ctx.provider();
@@ -67,31 +79,14 @@ export async function remoteRunOptions(
       },
     );
   }
-  const roles = o.roles
-    ? String(o.roles)
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-        .map((r) => parseRole(r)!)
-    : undefined;
-  const h = durationMs.safeParse(String(o.healthTimeout ?? '30s'));
-  if (!h.success) {
-    throw new UserError(`--health-timeout ${String(o.healthTimeout)} is not a duration`, {
-      code: 'GOD_USAGE',
-      hint: 'Use e.g. 30s, 2m.',
-    });
-  }
-  const mode = String(o.mode ?? 'auto');
-  if (!['auto', 'systemd', 'supervisor'].includes(mode)) {
-    throw new UserError(`--mode ${mode} is not a process mode`, {
-      code: 'GOD_USAGE',
-      hint: 'Use auto, systemd or supervisor.',
-    });
-  }
-  const ssh = { ...provider.sshOptions(), ...(o.acceptNew ? { acceptNew: true } : {}) };
+  const roles = flags.roles
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter(Boolean)
+    .map((name) => parseRole(name)!);
+  const ssh = { ...provider.sshOptions(), ...(flags.acceptNew ? { acceptNew: true } : {}) };
   const hosts = await provider.deployHosts();
-  const concurrency =
-    o.concurrency !== undefined ? intArg(o.concurrency, '--concurrency', 1) : provider.concurrency();
+  const concurrency = flags.concurrency ?? provider.concurrency();
   const fleet = await ctx.redis();
   return {
     hosts,
@@ -100,10 +95,10 @@ export async function remoteRunOptions(
     keys: fleet.keys,
     roles,
     concurrency,
-    dryRun: !!o.dryRun,
-    mode: mode as ProcessMode,
-    healthTimeoutMs: h.data,
-    noHealth: o.health === false,
+    dryRun: flags.dryRun,
+    mode: flags.mode,
+    healthTimeoutMs: flags.healthTimeout,
+    noHealth: !flags.health,
     events: ctx.events,
   };
 }
@@ -140,44 +135,50 @@ export function renderDeploy(ctx: CliContext, r: DeployResult): string[] {
   ];
 }
 
-export const deployCommand: CommandSpec = {
-  options: [
-    {
-      flags: '--version <version>',
+export const deployCommand = defineCommand({
+  options: {
+    version: {
+      flag: '--version <version>',
       env: 'GOD_VERSION',
       description: 'release name (default: bundle version + content hash)',
     },
-    {
-      flags: '--batch <n>',
+    batch: {
+      flag: '--batch <n>',
       env: 'GOD_BATCH',
       description:
         'hosts per batch, N or N% (default: all at once); a failed batch is rolled back and stops the rollout',
     },
-    {
-      flags: '--build',
+    build: {
+      flag: '--build',
       env: 'GOD_BUILD',
       description: 'run `npm run build` first (it runs anyway when dist/roles lacks a bundle)',
       default: false,
     },
-    {
-      flags: '--bundle-dir <dir>',
+    bundleDir: {
+      flag: '--bundle-dir <dir>',
       env: 'GOD_BUNDLE_DIR',
       description: 'take the bundles from here instead of dist/roles',
     },
-    { flags: '--keep <n>', env: 'GOD_KEEP', description: 'releases kept on each host', default: '5' },
+    keep: {
+      flag: '--keep <n>',
+      env: 'GOD_KEEP',
+      description: 'releases kept on each host',
+      schema: intFrom(1),
+      default: '5',
+    },
     ...COMMON_OPTIONS,
-  ],
-  async run(ctx, _args, o) {
+  },
+  async run(ctx, _args, opts) {
     const r = await deploy({
-      ...(await remoteRunOptions(ctx, o, 'deploy')),
-      version: o.version as string | undefined,
-      bundleDir: o.bundleDir as string | undefined,
-      build: !!o.build,
-      batch: o.batch as string | undefined,
-      keep: intArg(o.keep ?? 5, '--keep', 1),
+      ...(await remoteRunOptions(ctx, opts, 'deploy')),
+      version: opts.version,
+      bundleDir: opts.bundleDir,
+      build: opts.build,
+      batch: opts.batch,
+      keep: opts.keep,
       signal: ctx.signal,
     });
     ctx.out.result('deploy', r, (d) => renderDeploy(ctx, d), r.ok);
     return r.ok ? 0 : 1;
   },
-};
+});

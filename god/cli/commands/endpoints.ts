@@ -1,7 +1,7 @@
 // `god endpoints [--json]` (the registry) and `god endpoints shed ID N`.
 import { type EndpointsReport, listEndpoints, shedEndpoint } from '../../core/endpoints.ts';
 import { type CliContext, intArg } from '../context.ts';
-import type { CommandSpec } from '../spec.ts';
+import { defineCommand } from '../spec.ts';
 import { table } from '../output.ts';
 
 function render(ctx: CliContext, r: EndpointsReport): string[] {
@@ -25,18 +25,18 @@ function render(ctx: CliContext, r: EndpointsReport): string[] {
   ];
 }
 
-export const endpointsCommand: CommandSpec = {
+export const endpointsCommand = defineCommand({
   async run(ctx) {
     const r = await listEndpoints(await ctx.redis());
     ctx.out.result('endpoints', r, (d) => render(ctx, d));
     return 0;
   },
-};
+});
 
-export const endpointsShedCommand: CommandSpec = {
+export const endpointsShedCommand = defineCommand({
   async run(ctx, [id, n]) {
     const r = await shedEndpoint(await ctx.redis(), id!, intArg(n, 'clients', 1), ctx.events);
     ctx.out.result('endpoints shed', r, (d) => [`${d.endpoint}: asked to shed ${d.clients} client(s)`]);
     return 0;
   },
-};
+});

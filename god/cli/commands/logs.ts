@@ -1,7 +1,8 @@
 // `god logs [-f] [--role R] [--id ID] [--host H] [--level L] [--grep RE] [--since 10m] [-n N] [--json]`.
 import { lastLogId, type LogRecord, parseLogFilter, readLogs, safeText, tailLogs } from '../../core/logs.ts';
-import { type CliContext, intArg } from '../context.ts';
-import type { CommandSpec } from '../spec.ts';
+import { intFrom } from '../../../kernel/flags.ts';
+import type { CliContext } from '../context.ts';
+import { defineCommand } from '../spec.ts';
 import type { Style } from '../output.ts';
 
 const LEVEL_STYLE: Record<string, Style[]> = {
@@ -33,51 +34,47 @@ export function renderLog(ctx: CliContext, r: LogRecord): string {
   return line;
 }
 
-export const logsCommand: CommandSpec = {
-  options: [
-    {
-      flags: '-f, --follow',
+export const logsCommand = defineCommand({
+  options: {
+    follow: {
+      flag: '-f, --follow',
       env: 'GOD_FOLLOW',
       description: 'keep printing new lines as they arrive',
       default: false,
     },
-    { flags: '--role <roles>', env: 'GOD_ROLE', description: 'only these roles (comma-separated)' },
-    { flags: '--id <ids>', env: 'GOD_ID', description: 'only these processes (comma-separated)' },
-    { flags: '--host <hosts>', env: 'GOD_HOST', description: 'only these hosts (comma-separated)' },
-    {
-      flags: '--level <level>',
+    role: { flag: '--role <roles>', env: 'GOD_ROLE', description: 'only these roles (comma-separated)' },
+    id: { flag: '--id <ids>', env: 'GOD_ID', description: 'only these processes (comma-separated)' },
+    host: { flag: '--host <hosts>', env: 'GOD_HOST', description: 'only these hosts (comma-separated)' },
+    level: {
+      flag: '--level <level>',
       env: 'GOD_LEVEL',
       description: 'this level and above: trace|debug|info|warn|error|fatal',
     },
-    { flags: '--grep <regex>', env: 'GOD_GREP', description: 'only lines matching (case-insensitive)' },
-    {
-      flags: '--since <duration>',
+    grep: { flag: '--grep <regex>', env: 'GOD_GREP', description: 'only lines matching (case-insensitive)' },
+    since: {
+      flag: '--since <duration>',
       env: 'GOD_SINCE',
       description: 'only lines younger than this, e.g. 30s, 10m, 2h',
     },
-    {
-      flags: '-n, --lines <n>',
+    lines: {
+      flag: '-n, --lines <n>',
       env: 'GOD_LINES',
       description: 'how many history lines (default 100, 10000 with --since)',
+      schema: intFrom(0).optional(),
     },
-  ],
-  async run(ctx, _args, o) {
-    const filter = parseLogFilter({
-      role: o.role as string | undefined,
-      id: o.id as string | undefined,
-      host: o.host as string | undefined,
-      level: o.level as string | undefined,
-      grep: o.grep as string | undefined,
-      since: o.since as string | undefined,
-    });
-    const limit = o.lines !== undefined ? intArg(o.lines, '--lines') : undefined;
+  },
+  async run(ctx, _args, opts) {
+    const { role, id, host, level, grep, since } = opts;
+    // --since and --level are read by the filter, which names them in its errors
+    const filter = parseLogFilter({ role, id, host, level, grep, since });
+    const limit = opts.lines;
     const fleetRedis = await ctx.redis();
     // the tail starts where the history ends, so no line is shown twice or skipped
-    const startId = o.follow ? await lastLogId(fleetRedis) : undefined;
+    const startId = opts.follow ? await lastLogId(fleetRedis) : undefined;
     const history = limit === 0 ? [] : await readLogs(fleetRedis, { ...filter, limit, until: startId });
     const show = (r: LogRecord) => ctx.out.item('log', r, renderLog(ctx, r));
     for (const r of history) show(r);
-    if (!o.follow) {
+    if (!opts.follow) {
       if (!ctx.out.json && history.length === 0)
         ctx.events.emit({ type: 'info', message: 'no matching log lines' });
       ctx.out.result('logs', { count: history.length }, () => []);
@@ -86,4 +83,4 @@ export const logsCommand: CommandSpec = {
     await tailLogs(fleetRedis, filter, startId!, show, ctx.signal);
     return 0;
   },
-};
+});

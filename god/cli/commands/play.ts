@@ -1,10 +1,11 @@
 // `god play FILE [--dry-run] [--var NAME=VALUE ...]`: validate the whole playbook, then run it step by step
 // (god/core/playbook). Exit 0 ok, 1 a step failed (named), 2 the playbook or the command line is wrong.
+import { z } from 'zod';
 import { loadPlaybook, PlaybookError } from '../../core/playbook/load.ts';
 import { type PlayResult, runPlaybook } from '../../core/playbook/runner.ts';
 import { exitCodeOf } from '../../../kernel/errors.ts';
 import type { CliContext } from '../context.ts';
-import type { CommandSpec } from '../spec.ts';
+import { defineCommand } from '../spec.ts';
 
 function render(ctx: CliContext, r: PlayResult): string[] {
   const s = ctx.out.style.bind(ctx.out);
@@ -35,24 +36,31 @@ function render(ctx: CliContext, r: PlayResult): string[] {
   return lines;
 }
 
-export const playCommand: CommandSpec = {
-  options: [
-    {
-      flags: '--dry-run',
+export const playCommand = defineCommand({
+  options: {
+    dryRun: {
+      flag: '--dry-run',
       env: 'GOD_DRY_RUN',
       description: 'print the plan and what each step would change; change nothing',
       default: false,
     },
-    {
-      flags: '--var <name=value...>',
+    var: {
+      flag: '--var <name=value...>',
       env: 'GOD_PLAY_VARS',
       description:
         'set playbook variables (after FILE; also GOD_VAR_<NAME>=value, or GOD_PLAY_VARS="a=1,b=2")',
+      schema: z
+        .union([
+          z.array(z.string()),
+          // from GOD_PLAY_VARS the option is one string: loadPlaybook reads that variable itself (it ranks
+          // below GOD_VAR_<NAME>)
+          z.string().transform((): string[] => []),
+        ])
+        .default([]),
     },
-  ],
-  async run(ctx, [file], o) {
-    // from the environment (GOD_PLAY_VARS) the option is one string; loadPlaybook reads that variable itself
-    const flags = Array.isArray(o.var) ? (o.var as string[]) : [];
+  },
+  async run(ctx, [file], opts) {
+    const flags = opts.var;
     let pb: ReturnType<typeof loadPlaybook>;
     try {
       pb = loadPlaybook(file!, { flags, env: ctx.env }, ctx.cwd);
@@ -75,7 +83,7 @@ export const playCommand: CommandSpec = {
       provider: await ctx.provider(),
       config: ctx.loaded.config,
       events: ctx.events,
-      dryRun: !!o.dryRun,
+      dryRun: opts.dryRun,
       signal: ctx.signal,
       env: ctx.env,
       cwd: ctx.cwd,
@@ -84,4 +92,4 @@ export const playCommand: CommandSpec = {
     ctx.out.result('play', r, (d) => render(ctx, d), r.ok);
     return r.ok ? 0 : 1;
   },
-};
+});

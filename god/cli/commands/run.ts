@@ -5,7 +5,7 @@ import { redactUrl } from '../../../kernel/redact.ts';
 import { runSupervisor } from '../../core/local/daemon.ts';
 import { resolveStateDir } from '../../core/local/state.ts';
 import type { CliContext } from '../context.ts';
-import type { CommandSpec } from '../spec.ts';
+import { defineCommand } from '../spec.ts';
 
 async function supervise(ctx: CliContext, initial: 'config' | undefined): Promise<number> {
   const { config, baseDir, file } = ctx.loaded;
@@ -42,10 +42,10 @@ async function supervise(ctx: CliContext, initial: 'config' | undefined): Promis
   return 0;
 }
 
-export const runCommand: CommandSpec = {
+export const runCommand = defineCommand({
   run: (ctx) => supervise(ctx, 'config'),
-};
+});
 
-export const superviseCommand: CommandSpec = {
+export const superviseCommand = defineCommand({
   run: (ctx) => supervise(ctx, undefined),
-};
+});

@@ -1,6 +1,8 @@
 // `god up [ROLE] [-n N]`, `god down [ROLE] [--id IDS]`, `god restart [ROLE] [--id IDS]`.
-import { durationMs } from '../../../kernel/units.ts';
 import { UserError } from '../../../kernel/errors.ts';
+import { intFrom } from '../../../kernel/flags.ts';
+import { defineOptions, type OptionValues } from '../../../kernel/options.ts';
+import { durationMs } from '../../../kernel/units.ts';
 import {
   downOp,
   type OperationResult,
@@ -12,47 +14,42 @@ import {
   type WaitOptions,
 } from '../../core/operations.ts';
 import { describeChange } from '../../core/providers/types.ts';
-import { type CliContext, intArg } from '../context.ts';
-import type { CommandSpec, OptionDef } from '../spec.ts';
+import type { CliContext } from '../context.ts';
+import { defineCommand } from '../spec.ts';
 import { table } from '../output.ts';
 
-const WAIT_OPTIONS: OptionDef[] = [
-  { flags: '--no-wait', env: 'GOD_WAIT', description: 'return without waiting for heartbeats' },
-  {
-    flags: '--timeout <duration>',
+const WAIT_OPTIONS = defineOptions({
+  wait: { flag: '--no-wait', env: 'GOD_WAIT', description: 'return without waiting for heartbeats' },
+  timeout: {
+    flag: '--timeout <duration>',
     env: 'GOD_TIMEOUT',
     description: 'how long to wait for heartbeats',
+    schema: durationMs,
     default: '60s',
   },
-];
+});
 
-const DRY_RUN: OptionDef = {
-  flags: '--dry-run',
-  env: 'GOD_DRY_RUN',
-  description: 'print what would change (processes, supervisor, Redis) and change nothing',
-  default: false,
-};
+const DRY_RUN = defineOptions({
+  dryRun: {
+    flag: '--dry-run',
+    env: 'GOD_DRY_RUN',
+    description: 'print what would change (processes, machines, supervisor, Redis) and change nothing',
+  },
+});
 
-function waitOptions(ctx: CliContext, o: Record<string, unknown>): WaitOptions | undefined {
-  if (o.wait === false) return undefined;
-  const t = durationMs.safeParse(String(o.timeout ?? '60s'));
-  if (!t.success) {
-    throw new UserError(`--timeout ${String(o.timeout)} is not a duration`, {
-      code: 'GOD_USAGE',
-      hint: 'Use e.g. 30s, 2m.',
-    });
-  }
-  return { redis: () => ctx.redis(), timeoutMs: t.data, signal: ctx.signal, events: ctx.events };
+function waitOptions(ctx: CliContext, flags: OptionValues<typeof WAIT_OPTIONS>): WaitOptions | undefined {
+  if (!flags.wait) return undefined;
+  return { redis: () => ctx.redis(), timeoutMs: flags.timeout, signal: ctx.signal, events: ctx.events };
 }
 
 /** down and restart: the fleet, a ROLE, or --id processes */
-async function target(ctx: CliContext, roleArg: string | undefined, o: Record<string, unknown>) {
+async function target(ctx: CliContext, roleArg: string | undefined, ids: string | undefined) {
   return {
     provider: await ctx.provider(),
     role: parseRole(roleArg),
-    ids: (o.id as string | undefined)
+    ids: ids
       ?.split(',')
-      .map((s) => s.trim())
+      .map((id) => id.trim())
       .filter(Boolean),
     events: ctx.events,
   };
@@ -68,27 +65,27 @@ function render(r: OperationResult): string[] {
   return r.processes.length ? [head, ...table(r.processes.map((p) => [p.role, p.id, p.host]))] : [head];
 }
 
-export const upCommand: CommandSpec = {
-  options: [
-    {
-      flags: '-n, --count <n>',
+export const upCommand = defineCommand({
+  options: {
+    count: {
+      flag: '-n, --count <n>',
       env: 'GOD_COUNT',
       description: "how many (default: the role's configured count)",
+      schema: intFrom(0).optional(),
     },
     ...WAIT_OPTIONS,
-    DRY_RUN,
-  ],
-  async run(ctx, [roleArg], o) {
+    ...DRY_RUN,
+  },
+  async run(ctx, [roleArg], opts) {
     const role = parseRole(roleArg);
-    if (o.count !== undefined && !role) {
+    if (opts.count !== undefined && !role) {
       throw new UserError('-n/--count needs a role', {
         code: 'GOD_USAGE',
         hint: 'e.g. god up endpoint -n 3',
       });
     }
-    const count = o.count !== undefined ? intArg(o.count, '--count') : undefined;
-    if (o.dryRun) {
-      const p = { provider: await ctx.provider(), config: ctx.loaded.config, role, count };
+    if (opts.dryRun) {
+      const p = { provider: await ctx.provider(), config: ctx.loaded.config, role, count: opts.count };
       ctx.out.result('up', await planOp({ ...p, action: 'up' }), renderPlan);
       return 0;
     }
@@ -96,41 +93,45 @@ export const upCommand: CommandSpec = {
       provider: await ctx.provider(),
       config: ctx.loaded.config,
       role,
-      count,
-      wait: waitOptions(ctx, o),
+      count: opts.count,
+      wait: waitOptions(ctx, opts),
       events: ctx.events,
     });
     ctx.out.result('up', r, render);
     return 0;
   },
-};
+});
 
-export const downCommand: CommandSpec = {
-  options: [
-    { flags: '--id <ids>', env: 'GOD_ID', description: 'only these processes/instances (comma-separated)' },
-    DRY_RUN,
-  ],
-  async run(ctx, [roleArg], o) {
-    if (o.dryRun) {
-      const t = await target(ctx, roleArg, o);
+export const downCommand = defineCommand({
+  options: {
+    id: {
+      flag: '--id <ids>',
+      env: 'GOD_ID',
+      description: 'only these processes/instances (comma-separated)',
+    },
+    ...DRY_RUN,
+  },
+  async run(ctx, [roleArg], opts) {
+    if (opts.dryRun) {
+      const t = await target(ctx, roleArg, opts.id);
       ctx.out.result('down', await planOp({ ...t, config: ctx.loaded.config, action: 'down' }), renderPlan);
       return 0;
     }
-    const r = await downOp(await target(ctx, roleArg, o));
+    const r = await downOp(await target(ctx, roleArg, opts.id));
     ctx.out.result('down', r, render);
     return 0;
   },
-};
+});
 
-export const restartCommand: CommandSpec = {
-  options: [
-    { flags: '--id <ids>', env: 'GOD_ID', description: 'only these processes (comma-separated)' },
+export const restartCommand = defineCommand({
+  options: {
+    id: { flag: '--id <ids>', env: 'GOD_ID', description: 'only these processes (comma-separated)' },
     ...WAIT_OPTIONS,
-    DRY_RUN,
-  ],
-  async run(ctx, [roleArg], o) {
-    if (o.dryRun) {
-      const t = await target(ctx, roleArg, o);
+    ...DRY_RUN,
+  },
+  async run(ctx, [roleArg], opts) {
+    if (opts.dryRun) {
+      const t = await target(ctx, roleArg, opts.id);
       ctx.out.result(
         'restart',
         await planOp({ ...t, config: ctx.loaded.config, action: 'restart' }),
@@ -138,8 +139,8 @@ export const restartCommand: CommandSpec = {
       );
       return 0;
     }
-    const r = await restartOp({ ...(await target(ctx, roleArg, o)), wait: waitOptions(ctx, o) });
+    const r = await restartOp({ ...(await target(ctx, roleArg, opts.id)), wait: waitOptions(ctx, opts) });
     ctx.out.result('restart', r, render);
     return 0;
   },
-};
+});

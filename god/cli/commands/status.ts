@@ -2,7 +2,7 @@
 import { ERROR_CODES } from '../../../kernel/errors.ts';
 import { formatBytes } from '../../../kernel/units.ts';
 import type { CliContext } from '../context.ts';
-import type { CommandSpec } from '../spec.ts';
+import { defineCommand } from '../spec.ts';
 import { fmtDuration, type Style, table } from '../output.ts';
 import { PROCESS_STATES, type Tone } from '../../core/process-states.ts';
 import { getStatus, type ProcessStatus, type StatusReport } from '../../core/status.ts';
@@ -68,15 +68,15 @@ export function renderStatus(ctx: CliContext, r: StatusReport): string[] {
   return lines;
 }
 
-export const statusCommand: CommandSpec = {
-  options: [
-    {
-      flags: '--check',
+export const statusCommand = defineCommand({
+  options: {
+    check: {
+      flag: '--check',
       env: 'GOD_CHECK',
       description: 'exit with code 3 unless every expected process is up',
       default: false,
     },
-  ],
+  },
   async run(ctx, _args, opts) {
     const provider = await ctx.provider();
     const redisUrl = await ctx.redisUrl();
@@ -93,4 +93,4 @@ export const statusCommand: CommandSpec = {
     ctx.out.result('status', report, (r) => renderStatus(ctx, r), report.ok);
     return opts.check && !report.ok ? ERROR_CODES.GOD_CHECK_FAILED.exit : 0;
   },
-};
+});

@@ -1,46 +1,57 @@
 // The environment of one role process, built from the config: what the local supervisor, systemd units
-// and the remote supervisor all pass to a role (every role option is an FG_* variable).
+// and the remote supervisor all pass to a role (every role option is an FG_* variable, named by the role's own
+// option spec: roles/options.ts).
 import path from 'node:path';
+import { z } from 'zod';
 import type { Role } from '../../../protocol/redis-contract.ts';
 import { UserError } from '../../../kernel/errors.ts';
+import type { OptionsSpec } from '../../../kernel/options.ts';
 import { durationMs } from '../../../kernel/units.ts';
-import type { GodConfig } from './schema.ts';
+import { ROLE_OPTIONS } from '../../../roles/options.ts';
+import { EndpointOptionsSchema, FeederOptionsSchema, type GodConfig, KeeperOptionsSchema } from './schema.ts';
+
+/**
+ * Config options (`roles.<role>.options`, dotted when nested) whose role option is not their camelCase
+ * (`max_per_ip` is the endpoint's `maxPerIp`, `tls.cert` its `tlsCert`): the keeper's alerts block.
+ */
+const OPTION_OF_KEY: { [R in Role]?: Record<string, keyof (typeof ROLE_OPTIONS)[R]> } = {
+  keeper: {
+    'alerts.sms': 'alertSms',
+    'alerts.email': 'alertEmail',
+    'alerts.email_from': 'emailFrom',
+    'alerts.silence': 'silence',
+  },
+};
+
+const camelCase = (key: string) => key.replace(/[._]([a-z])/g, (_, letter: string) => letter.toUpperCase());
+
+/** The dotted keys of the leaves of a config options schema: `port`, `tls.cert`, `tls.key`, ... */
+function configKeys(schema: z.core.$ZodType, prefix = ''): string[] {
+  const inner = schema instanceof z.ZodOptional || schema instanceof z.ZodDefault ? schema.unwrap() : schema;
+  if (!(inner instanceof z.ZodObject)) return [prefix];
+  return Object.entries(inner.shape).flatMap(([key, field]) =>
+    configKeys(field, prefix ? `${prefix}.${key}` : key),
+  );
+}
+
+/** Config option → the role option it sets → that option's env var, from the role's own spec. */
+function optionEnv(role: Role, schema: z.core.$ZodType): Record<string, string> {
+  const specs: OptionsSpec = ROLE_OPTIONS[role];
+  const aliases: Record<string, PropertyKey> = OPTION_OF_KEY[role] ?? {};
+  const out: Record<string, string> = {};
+  for (const key of configKeys(schema)) {
+    const option = specs[String(aliases[key] ?? camelCase(key))];
+    if (!option) throw new Error(`roles.${role}.options.${key} matches no option of the ${role} role`);
+    out[key] = option.env;
+  }
+  return out;
+}
 
 /** Config option (dotted, under roles.<role>.options) → the role's environment variable. */
 export const ROLE_OPTION_ENV: Record<Role, Record<string, string>> = {
-  feeder: {
-    source: 'FG_SOURCE',
-    catalog: 'FG_CATALOG',
-    rate: 'FG_SYNTHETIC_RATE',
-    replay: 'FG_REPLAY_FILE',
-    speed: 'FG_REPLAY_SPEED',
-    loop: 'FG_REPLAY_LOOP',
-    summary_interval: 'FG_SUMMARY_INTERVAL',
-  },
-  endpoint: {
-    port: 'FG_ENDPOINT_PORT',
-    host: 'FG_ENDPOINT_HOST',
-    public_host: 'FG_ENDPOINT_PUBLIC_HOST',
-    'tls.cert': 'FG_ENDPOINT_TLS_CERT',
-    'tls.key': 'FG_ENDPOINT_TLS_KEY',
-    max_clients: 'FG_ENDPOINT_MAX_CLIENTS',
-    soft_limit: 'FG_ENDPOINT_SOFT_LIMIT',
-    max_per_ip: 'FG_ENDPOINT_MAX_PER_IP',
-    connect_timeout: 'FG_ENDPOINT_CONNECT_TIMEOUT',
-    summary_interval: 'FG_SUMMARY_INTERVAL',
-  },
-  keeper: {
-    archive: 'FG_KEEPER_ARCHIVE',
-    'alerts.sms': 'FG_KEEPER_ALERT_SMS',
-    'alerts.email': 'FG_KEEPER_ALERT_EMAIL',
-    'alerts.email_from': 'FG_KEEPER_EMAIL_FROM',
-    'alerts.silence': 'FG_KEEPER_SILENCE',
-    flush: 'FG_KEEPER_FLUSH',
-    spool_dir: 'FG_KEEPER_SPOOL_DIR',
-    exception_max_emails: 'FG_KEEPER_EXCEPTION_MAX_EMAILS',
-    archive_alert_after: 'FG_KEEPER_ARCHIVE_ALERT_AFTER',
-    summary_interval: 'FG_SUMMARY_INTERVAL',
-  },
+  feeder: optionEnv('feeder', FeederOptionsSchema),
+  endpoint: optionEnv('endpoint', EndpointOptionsSchema),
+  keeper: optionEnv('keeper', KeeperOptionsSchema),
 };
 
 /** Options holding file paths: resolved against the config's folder when running locally. */
@@ -72,17 +83,17 @@ export interface RoleEnvOptions {
   extra?: Record<string, string>;
 }
 
-export function roleEnv(config: GodConfig, role: Role, o: RoleEnvOptions): Record<string, string> {
+export function roleEnv(config: GodConfig, role: Role, options: RoleEnvOptions): Record<string, string> {
   const entry = config.roles[role];
   const env: Record<string, string> = {
-    FG_REDIS_URL: o.redisUrl,
+    FG_REDIS_URL: options.redisUrl,
     FG_PREFIX: config.redis.prefix,
-    FG_ID: o.id,
+    FG_ID: options.id,
   };
   if (config.redis.tls_ca) env.FG_REDIS_TLS_CA = config.redis.tls_ca;
-  const release = o.release ?? config.release;
+  const release = options.release ?? config.release;
   if (release) env.FG_RELEASE = release;
-  if (o.hostName) env.FG_HOST = o.hostName;
+  if (options.hostName) env.FG_HOST = options.hostName;
   // every role's summary line is its sign of life for the keeper's silence alert: log it at half the silence
   // (a role's own summary_interval option, applied below, wins)
   const silence = (config.roles.keeper.options as { alerts?: { silence?: string } }).alerts?.silence;
@@ -92,12 +103,13 @@ export function roleEnv(config: GodConfig, role: Role, o: RoleEnvOptions): Recor
   for (const [key, value] of flatten(entry.options as Record<string, unknown>)) {
     const name = names[key];
     if (!name) continue;
-    let v = String(value);
-    if (key === 'port' && o.index) v = String(Number(value) + o.index);
-    if (PATH_OPTIONS.has(key) && o.baseDir && !path.isAbsolute(v)) v = path.resolve(o.baseDir, v);
-    env[name] = v;
+    let text = String(value);
+    if (key === 'port' && options.index) text = String(Number(value) + options.index);
+    if (PATH_OPTIONS.has(key) && options.baseDir && !path.isAbsolute(text))
+      text = path.resolve(options.baseDir, text);
+    env[name] = text;
   }
-  Object.assign(env, entry.env, o.extra ?? {});
+  Object.assign(env, entry.env, options.extra ?? {});
   return env;
 }
 
@@ -151,9 +163,9 @@ export function inheritedEnv(role: Role, from: NodeJS.ProcessEnv = process.env):
 export function roleProcessEnv(
   config: GodConfig,
   role: Role,
-  o: RoleEnvOptions & { from?: NodeJS.ProcessEnv },
+  options: RoleEnvOptions & { from?: NodeJS.ProcessEnv },
 ): Record<string, string> {
-  return { ...inheritedEnv(role, o.from), ...roleEnv(config, role, o) };
+  return { ...inheritedEnv(role, options.from), ...roleEnv(config, role, options) };
 }
 
 /**
