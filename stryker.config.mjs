@@ -19,7 +19,7 @@ const MODULES = {
   'god/core/deploy/health.ts': ['test/god/deploy/health-units.test.ts'],
   'god/core/playbook/conditions.ts': ['test/playbooks/local.test.ts', 'test/playbooks/drill.test.ts'],
   // hand-written and left-behind heartbeats in a real Redis (local.test.ts starts a whole local fleet: too slow)
-  'god/core/status.ts': ['test/god/status.test.ts'],
+  'god/core/status.ts': ['test/god/status.test.ts', 'test/god/status-waits.test.ts'],
   // the Archiver class against real Redis + a folder archive (archive.test.ts, keepers on moto S3, is too slow)
   'roles/keeper/archiver.ts': ['test/keeper/archiver-units.test.ts'],
 };
