@@ -15,10 +15,13 @@ const MODULES = {
     'test/endpoint/limits.test.ts',
     'test/endpoint/protocol.test.ts',
   ],
-  'god/core/deploy/health.ts': ['test/god/deploy/deploy.test.ts'],
+  // hand-written heartbeats in a real Redis and loopback TCP/TLS servers (health.test.ts/deploy.test.ts need sshd)
+  'god/core/deploy/health.ts': ['test/god/deploy/health-units.test.ts'],
   'god/core/playbook/conditions.ts': ['test/playbooks/local.test.ts', 'test/playbooks/drill.test.ts'],
-  'god/core/status.ts': ['test/god/status.test.ts', 'test/god/local.test.ts'],
-  'roles/keeper/archiver.ts': ['test/keeper/archive.test.ts', 'test/keeper/units.test.ts'],
+  // hand-written and left-behind heartbeats in a real Redis (local.test.ts starts a whole local fleet: too slow)
+  'god/core/status.ts': ['test/god/status.test.ts', 'test/god/status-waits.test.ts'],
+  // the Archiver class against real Redis + a folder archive (archive.test.ts, keepers on moto S3, is too slow)
+  'roles/keeper/archiver.ts': ['test/keeper/archiver-units.test.ts'],
 };
 
 // `--mutate a.ts,b.ts` on the command line or FG_MUTATE; the CLI flag wins over this file's `mutate`,
