@@ -12,6 +12,11 @@ export interface DashboardActions {
   deploy?(): Promise<{ ok: boolean; error?: string } | undefined>;
   /** ask an endpoint to shed `clients` connections */
   shed?(row: ProcessRow, clients: number): Promise<unknown>;
+  /**
+   * What `up`/`down`/`restart` of this row would change, one line each (the provider's plan, as
+   * `god … --dry-run` prints it): shown in the confirm prompt before the operator says yes.
+   */
+  plan?(op: 'up' | 'down' | 'restart', row: ProcessRow): Promise<string[]>;
   /** leave the dashboard (the demo also stops the fleet) */
   quit(): void;
 }

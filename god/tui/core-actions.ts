@@ -3,7 +3,8 @@ import type { Role } from '../../protocol/redis-contract.ts';
 import type { GodConfig } from '../core/config/schema.ts';
 import { shedEndpoint } from '../core/endpoints.ts';
 import type { EventSink } from '../core/events.ts';
-import { downOp, restartOp, upOp } from '../core/operations.ts';
+import { downOp, planOp, restartOp, upOp } from '../core/operations.ts';
+import { describeChange } from '../core/providers/types.ts';
 import type { Provider } from '../core/providers/types.ts';
 import type { FleetRedis } from '../core/redis.ts';
 import type { DashboardActions } from './actions.ts';
@@ -26,5 +27,21 @@ export function coreActions(o: {
     restart: (row) => restartOp({ provider, ids: [row.id], events }),
     shed: (row, n) => shedEndpoint(fleetRedis, row.id, n, events),
     deploy: o.deploy,
+    // the provider's own plan, the same one `god up|down|restart --dry-run` prints
+    plan: provider.plan
+      ? async (op, row) => {
+          const r =
+            op === 'up'
+              ? await planOp({
+                  provider,
+                  config,
+                  action: 'up',
+                  role: row.role as Role,
+                  count: (await provider.expected()).filter((p) => p.role === row.role).length + 1,
+                })
+              : await planOp({ provider, config, action: op, ids: [row.id] });
+          return r.changes.map(describeChange);
+        }
+      : undefined,
   };
 }

@@ -1,6 +1,7 @@
 // Key bindings: one function from a key press to store changes and actions, so tests drive it without a
 // terminal and the help screen lists the same table.
 import type { DashboardActions } from './actions.ts';
+import type { ConfirmRequest } from './state/view.ts';
 import { type DashboardStore, PANES, type ProcessRow } from './store.ts';
 
 /** The subset of Ink's Key the bindings look at. */
@@ -124,7 +125,7 @@ function normalKey(store: DashboardStore, actions: DashboardActions, input: stri
       if (!up) return unavailable(store, 'up');
       const row = needProcess(store);
       if (!row) return;
-      return store.view.confirm({
+      return confirmWithPlan(store, actions, 'up', row, {
         title: `Start one more ${row.role}?`,
         body: `God will start a new ${row.role} process (on EC2: a new instance).`,
         run: () => perform(store, `starting a ${row.role}`, `started a ${row.role}`, () => up(row.role)),
@@ -135,7 +136,7 @@ function normalKey(store: DashboardStore, actions: DashboardActions, input: stri
       if (!down) return unavailable(store, 'down');
       const row = needProcess(store);
       if (!row) return;
-      return store.view.confirm({
+      return confirmWithPlan(store, actions, 'down', row, {
         title: `Stop ${row.id}?`,
         body: `${row.role} on ${row.host} will stop${row.clients ? `; its ${row.clients} clients will reconnect elsewhere` : ''}.`,
         run: () => perform(store, `stopping ${row.id}`, `stopped ${row.id}`, () => down(row)),
@@ -146,7 +147,7 @@ function normalKey(store: DashboardStore, actions: DashboardActions, input: stri
       if (!restart) return unavailable(store, 'restart');
       const row = needProcess(store);
       if (!row) return;
-      return store.view.confirm({
+      return confirmWithPlan(store, actions, 'restart', row, {
         title: `Restart ${row.id}?`,
         body: `${row.role} on ${row.host} will stop gracefully and start again.`,
         run: () => perform(store, `restarting ${row.id}`, `restarted ${row.id}`, () => restart(row)),
@@ -260,4 +261,23 @@ function keyOfChar(ch: string): KeyPress {
   if (ch === '\t') return { tab: true };
   if (ch === '\u007f' || ch === '\b') return { backspace: true };
   return {};
+}
+
+/**
+ * Open the prompt at once, then put the provider's plan in it when it arrives: the operator says yes to the
+ * changes God will make, not to a description of them. A plan that fails leaves the prompt as it was, with why.
+ */
+function confirmWithPlan(
+  store: DashboardStore,
+  actions: DashboardActions,
+  op: 'up' | 'down' | 'restart',
+  row: ProcessRow,
+  req: ConfirmRequest,
+): void {
+  store.view.confirm(req);
+  if (!actions.plan) return;
+  actions.plan(op, row).then(
+    (changes) => store.view.planned(req, { changes }),
+    (err: unknown) => store.view.planned(req, { error: (err as Error).message }),
+  );
 }

@@ -272,6 +272,34 @@ describe('keys', () => {
     expect(rec.calls).toEqual(['down endpoint-1']);
   });
 
+  it('the confirm prompts show the provider plan (the same as --dry-run), then do exactly that', async () => {
+    const { MemoryProvider } = await import('../harness/fake-provider.ts');
+    const { coreActions } = await import('../../god/tui/core-actions.ts');
+    const { parseConfigText } = await import('../../god/core/config/load.ts');
+    const { nullSink } = await import('../../god/core/events.ts');
+    const config = parseConfigText('roles:\n  endpoint:\n    count: 1\n', 'god.config.yaml');
+    const provider = new MemoryProvider({ running: { feeder: 1, endpoint: 1, keeper: 1 } });
+    const store = syntheticStore();
+    const actions = {
+      ...coreActions({ provider, config, fleetRedis: undefined as never, events: nullSink }),
+      quit: () => {},
+    };
+    const app = mount(store, actions);
+    await app.press('x');
+    await app.press();
+    expect(plain(app.frame())).toContain('· stop process endpoint-1');
+    expect(provider.calls).toContain('plan down endpoint-1');
+    expect(provider.calls.some((c) => c.startsWith('down'))).toBe(false); // planning changed nothing
+    await app.press('y');
+    await app.press();
+    expect(provider.calls).toContain('down endpoint-1');
+    await app.press('u');
+    await app.press();
+    expect(plain(app.frame())).toMatch(/· start process endpoint-\d/);
+    await app.press(KEYS.esc);
+    expect(provider.calls.filter((c) => c.startsWith('up'))).toEqual([]);
+  });
+
   it('u asks, then starts one more process of the selected role', async () => {
     const store = syntheticStore();
     const rec = recordingActions(store);

@@ -146,6 +146,7 @@ export class LocalProvider implements Provider {
 
   // ---- capabilities (see Provider) ----
   readonly ownServices = LOCAL_SERVICES;
+  readonly cheapListing = true;
   async isRunning(): Promise<boolean> {
     return (await this.state()) !== undefined;
   }
@@ -193,6 +194,7 @@ export function fleetProvider(
     close: async () => {},
     // capabilities (see Provider)
     ownServices: LOCAL_SERVICES,
+    cheapListing: true,
     isRunning: async () => fleet.machines().some((m) => m.state === 'running'),
   };
 }

@@ -119,6 +119,11 @@ export interface Provider {
    * plan says it: started with the first `up`, stopped by `down` of everything. Absent: nothing.
    */
   readonly ownServices?: { start: string; stop: string };
+  /**
+   * machines() and expected() only read local state (no cloud API call, no SSH), so a dashboard may poll them
+   * every second. Absent: they cost a round trip; poll every 10 s.
+   */
+  readonly cheapListing?: boolean;
   /** Where the keeper archives when the config names no archive (local: file://STATE_DIR/archive). */
   defaultArchive?(): string | undefined;
 }

@@ -35,7 +35,7 @@ export async function feedStatus(
   let expected: ExpectedProcess[] = [];
   let machines: Machine[] = [];
   let fleetAt = 0;
-  const fleetEvery = o.fleetEveryMs ?? (o.provider.kind === 'local' ? 1000 : 10_000);
+  const fleetEvery = o.fleetEveryMs ?? (o.provider.cheapListing ? 1000 : 10_000);
   let redisDown = false;
   await every(
     o.intervalMs ?? 1000,

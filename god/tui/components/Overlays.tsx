@@ -6,7 +6,7 @@ import type { ReactNode } from 'react';
 import { duration, pad } from '../format.ts';
 import { KEY_HELP } from '../keys.ts';
 import type { DeployState, HostProgress } from '../state/deploy.ts';
-import type { Mode } from '../state/view.ts';
+import type { ConfirmRequest, Mode } from '../state/view.ts';
 
 function Modal(p: {
   width: number;
@@ -70,6 +70,11 @@ export function ConfirmOverlay(p: {
   return (
     <Modal width={p.width} top={p.top} left={p.left} color="yellow" title={req.title}>
       <Row width={inner}>{req.body}</Row>
+      {planRows(req.plan).map((line) => (
+        <Row key={line} width={inner}>
+          {line}
+        </Row>
+      ))}
       {req.count ? (
         <Text wrap="truncate-end">
           <Text>{`${req.count.label}: `}</Text>
@@ -89,6 +94,18 @@ export function ConfirmOverlay(p: {
       </Text>
     </Modal>
   );
+}
+
+/** at most this many plan lines in a prompt; the rest are counted */
+const PLAN_ROWS = 6;
+
+function planRows(plan: ConfirmRequest['plan']): string[] {
+  if (!plan) return [];
+  if ('error' in plan) return [`no plan: ${plan.error}`];
+  if (!plan.changes.length) return ['plan: nothing to change'];
+  const shown = plan.changes.slice(0, PLAN_ROWS).map((c) => `· ${c}`);
+  const more = plan.changes.length - shown.length;
+  return more > 0 ? [...shown, `… ${more} more`] : shown;
 }
 
 function bar(progress: number | undefined, width: number): string {

@@ -18,6 +18,8 @@ export interface ConfirmRequest {
   /** a number the operator may edit before confirming (e.g. clients to shed) */
   count?: { label: string; value: number; min: number; max: number };
   run: (count?: number) => Promise<unknown> | unknown;
+  /** what God will change, from the provider's plan (arrives after the prompt opens); a note when it failed */
+  plan?: { changes: string[] } | { error: string };
 }
 
 export type Mode =
@@ -72,6 +74,13 @@ export class ViewState {
 
   confirm(req: ConfirmRequest): void {
     this.setMode({ kind: 'confirm', req, countText: req.count ? String(req.count.value) : '' });
+  }
+
+  /** the plan behind an open prompt arrived: show it (if that prompt is still open) */
+  planned(req: ConfirmRequest, plan: NonNullable<ConfirmRequest['plan']>): void {
+    if (this.mode.kind !== 'confirm' || this.mode.req !== req) return;
+    req.plan = plan;
+    this.changes.view();
   }
 
   /** tell the operator now (an action started, ended, failed) */
