@@ -17,7 +17,7 @@ import {
 import { DeployLock } from './lock.ts';
 import { type LocalRelease, loadRelease } from './release.ts';
 import { readState } from './remote-state.ts';
-import { cachedRuntime } from './runtime.ts';
+import { cachedRuntime, type RuntimePin } from './runtime.ts';
 import type { DeployHost, DeployResult, HostResult, ProcessMode, RemoteRunOptions } from './types.ts';
 import { batchSize, chunk, errorFields, hostsRunning, mapLimit, newHostResult } from './util.ts';
 
@@ -29,6 +29,8 @@ export interface DeployOptions extends RemoteRunOptions {
   batch?: string | number;
   /** aborted (Ctrl-C): the batch under way finishes, the next ones are skipped */
   signal?: AbortSignal;
+  /** the Node the release carries (default: runtime-pin.json) */
+  runtime?: RuntimePin;
 }
 
 interface HostRun {
@@ -58,7 +60,7 @@ export function planSummary(p: HostPlan): string {
 
 /** Select the hosts a deploy touches and the release it ships. */
 export function prepareRelease(
-  o: Pick<DeployOptions, 'hosts' | 'roles' | 'bundleDir' | 'version' | 'build'>,
+  o: Pick<DeployOptions, 'hosts' | 'roles' | 'bundleDir' | 'version' | 'build' | 'runtime'>,
 ): {
   hosts: DeployHost[];
   release: LocalRelease;
@@ -78,6 +80,7 @@ export function prepareRelease(
     bundleDir: o.bundleDir,
     version: o.version,
     build: o.build,
+    runtime: o.runtime,
   });
   return { hosts, release };
 }
