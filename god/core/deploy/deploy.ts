@@ -45,8 +45,7 @@ interface HostRun {
 
 export function planSummary(p: HostPlan): string {
   if (p.noop) return `already at ${p.version}: nothing to do`;
-  const parts = [`${p.previous ?? '(none)'} → ${p.version} on Node ${p.runtime.version}`];
-  if (p.runtime.install) parts.push(`install runtime ${p.runtime.name} (${formatBytes(p.runtime.bytes)})`);
+  const parts = [`${p.previous ?? '(none)'} → ${p.version}`];
   if (p.upload.length)
     parts.push(
       `upload ${p.upload.map((f) => f.name).join(', ')} (${formatBytes(p.upload.reduce((a, f) => a + f.bytes, 0))})`,
@@ -55,6 +54,11 @@ export function planSummary(p: HostPlan): string {
   if (p.unchanged.length) parts.push(`${p.unchanged.length} unchanged`);
   if (p.restart.length) parts.push(`restart ${p.restart.join(', ')}`);
   if (p.stop.length) parts.push(`stop ${p.stop.join(', ')}`);
+  parts.push(
+    p.runtime.install
+      ? `install Node ${p.runtime.version} (${p.runtime.name}, ${formatBytes(p.runtime.bytes)})`
+      : `Node ${p.runtime.version}`,
+  );
   return parts.join('; ');
 }
 
