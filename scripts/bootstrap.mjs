@@ -6,7 +6,9 @@
 //
 // 1. `npm ci` when node_modules is missing or out of date with package-lock.json (the lock's hash
 //    is kept in node_modules/.bootstrap-stamp).
-// 2. Checks the system tools: redis-server (both modes); for `test` also sshd, ssh-keygen, openssl
+// 2. For `test`: the pinned Node runtime the releases ship (god/core/deploy/runtime-pin.json) in God's cache,
+//    fetched once with npm and verified, so that `npm test` can run the suites on it (scripts/pinned-node.mjs).
+// 3. Checks the system tools: redis-server (both modes); for `test` also sshd, ssh-keygen, openssl
 //    tmux and moto_server. Missing ones are installed with apt-get / pip when we are root (or have
 //    password-less sudo) and FG_NO_INSTALL is not 1; otherwise it says exactly what to install and
 //    exits 1. Silent and fast when everything is in place.
@@ -16,6 +18,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { archOf, ensureRuntime, loadPin } from '../god/core/deploy/runtime-cache.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LOCK = path.join(ROOT, 'package-lock.json');
@@ -237,5 +240,18 @@ function ensureTools() {
   say('all tools installed');
 }
 
+// ---------------------------------------------------------------- the pinned runtime
+
+async function ensurePinnedRuntime() {
+  const arch = archOf(process.arch);
+  if (process.platform !== 'linux' || !arch) return; // pinned-node.mjs says so and skips
+  try {
+    await ensureRuntime(loadPin(), arch, { log: say });
+  } catch (err) {
+    fail(`${err.message}${err.hint ? `\n  ${err.hint}` : ''}`);
+  }
+}
+
 ensureNodeModules();
 ensureTools();
+if (mode === 'test') await ensurePinnedRuntime();

@@ -26,7 +26,7 @@ await build({
   outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  target: 'node22', // see manifest.engines
   format: 'esm',
   minify: false,
   sourcemap: false,
@@ -38,7 +38,8 @@ await build({
     js: "#!/usr/bin/env node\nimport { createRequire as __fgCreateRequire } from 'node:module';\nconst require = __fgCreateRequire(import.meta.url);",
   },
 });
-const manifest = { version, built_at: new Date().toISOString(), roles: {} };
+// the roles run on the Node every release carries (god/core/deploy/runtime-pin.json: 24), 22 still supported
+const manifest = { version, built_at: new Date().toISOString(), engines: { node: '>=22' }, roles: {} };
 for (const r of roles) {
   const f = path.join(tmpdir, `${r}.mjs`);
   fs.chmodSync(f, 0o755);

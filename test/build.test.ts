@@ -58,6 +58,8 @@ describe('role bundles', () => {
     expect(hasNodeModulesAbove(hostDir)).toBe(false);
     const manifest = JSON.parse(fs.readFileSync(path.join(hostDir, 'manifest.json'), 'utf8'));
     expect(manifest.version).toBe(version);
+    // the roles' runtime: the Node 24 releases carry, 22 still supported (npm run test:pinned-node runs this on 24)
+    expect(manifest.engines).toEqual({ node: '>=22' });
     expect(Object.keys(manifest.roles).sort()).toEqual(['endpoint', 'feeder', 'keeper']);
   });
 

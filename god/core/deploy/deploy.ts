@@ -5,10 +5,19 @@ import { nullSink, timedStep } from '../events.ts';
 import type { SshConnection } from '../ssh/connection.ts';
 import { SshPool } from '../ssh/pool.ts';
 import { healthOf, heartbeatStarts } from './health.ts';
-import { activate, agent, type HostPlan, planHost, switchRelease, uploadFiles } from './host-ops.ts';
+import {
+  activate,
+  agent,
+  type HostPlan,
+  installRuntime,
+  planHost,
+  switchRelease,
+  uploadFiles,
+} from './host-ops.ts';
 import { DeployLock } from './lock.ts';
 import { type LocalRelease, loadRelease } from './release.ts';
 import { readState } from './remote-state.ts';
+import { cachedRuntime, type RuntimePin } from './runtime.ts';
 import type { DeployHost, DeployResult, HostResult, ProcessMode, RemoteRunOptions } from './types.ts';
 import { batchSize, chunk, errorFields, hostsRunning, mapLimit, newHostResult } from './util.ts';
 
@@ -20,6 +29,8 @@ export interface DeployOptions extends RemoteRunOptions {
   batch?: string | number;
   /** aborted (Ctrl-C): the batch under way finishes, the next ones are skipped */
   signal?: AbortSignal;
+  /** the Node the release carries (default: runtime-pin.json) */
+  runtime?: RuntimePin;
 }
 
 interface HostRun {
@@ -43,12 +54,17 @@ export function planSummary(p: HostPlan): string {
   if (p.unchanged.length) parts.push(`${p.unchanged.length} unchanged`);
   if (p.restart.length) parts.push(`restart ${p.restart.join(', ')}`);
   if (p.stop.length) parts.push(`stop ${p.stop.join(', ')}`);
+  parts.push(
+    p.runtime.install
+      ? `install Node ${p.runtime.version} (${p.runtime.name}, ${formatBytes(p.runtime.bytes)})`
+      : `Node ${p.runtime.version}`,
+  );
   return parts.join('; ');
 }
 
 /** Select the hosts a deploy touches and the release it ships. */
 export function prepareRelease(
-  o: Pick<DeployOptions, 'hosts' | 'roles' | 'bundleDir' | 'version' | 'build'>,
+  o: Pick<DeployOptions, 'hosts' | 'roles' | 'bundleDir' | 'version' | 'build' | 'runtime'>,
 ): {
   hosts: DeployHost[];
   release: LocalRelease;
@@ -68,6 +84,7 @@ export function prepareRelease(
     bundleDir: o.bundleDir,
     version: o.version,
     build: o.build,
+    runtime: o.runtime,
   });
   return { hosts, release };
 }
@@ -97,7 +114,7 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
   ev.emit({ type: 'step', step: stepName, phase: 'start' });
   ev.emit({
     type: 'info',
-    message: `release ${version}: ${release.files.map((f) => f.name).join(', ')}`,
+    message: `release ${version}: ${release.files.map((f) => f.name).join(', ')} on Node ${release.runtime.version}`,
     data: { version, hosts: hosts.length, batches: batches.length },
   });
 
@@ -199,6 +216,11 @@ async function deployHost(
     res.reused = plan.reuse.map(([, n]) => n);
     res.unchanged = plan.unchanged;
     res.bytes = plan.upload.reduce((a, f) => a + f.bytes, 0);
+    res.runtime = plan.runtime.name;
+    if (plan.runtime.install) {
+      res.runtimeInstalled = true;
+      res.bytes += plan.runtime.bytes;
+    }
     res.restarted = plan.restart;
     hostEv('end', { ok: true, detail: planSummary(plan), ms: Date.now() - t0 });
     if (o.dryRun) {
@@ -211,13 +233,25 @@ async function deployHost(
       res.ok = true;
       return;
     }
-    if (plan.upload.length) {
+    if (plan.upload.length || plan.runtime.install) {
       step = 'upload';
       const tu = Date.now();
-      hostEv('start', { detail: `${plan.upload.length} files, ${formatBytes(res.bytes)}`, progress: 0 });
-      await uploadFiles(conn, host, plan, (done, total, file) =>
-        hostEv('progress', { progress: total ? done / total : 1, detail: file }),
+      // fetched (once, whatever the number of hosts) and verified before a byte goes out
+      const rt = plan.runtime.install
+        ? await cachedRuntime(release.runtime, plan.runtime.arch, {
+            log: (message) => ev.emit({ type: 'info', message }),
+          })
+        : undefined;
+      const n = plan.upload.length + (rt ? 1 : 0);
+      hostEv('start', { detail: `${n} files, ${formatBytes(res.bytes)}`, progress: 0 });
+      await uploadFiles(
+        conn,
+        host,
+        plan,
+        (done, total, file) => hostEv('progress', { progress: total ? done / total : 1, detail: file }),
+        rt,
       );
+      if (rt) await installRuntime(conn, host, rt);
       hostEv('end', { ok: true, ms: Date.now() - tu, detail: `${formatBytes(res.bytes)}` });
     }
     step = 'activate';
@@ -226,12 +260,17 @@ async function deployHost(
     const procs = host.processes.filter((p) => plan.restart.includes(p.id));
     const before = o.noHealth ? { before: new Map() } : await heartbeatStarts(o.redis, o.keys, procs);
     run.activated = true;
-    const out = await activate(conn, host, plan, { keep: s.keep, mode: s.mode, killMs: o.killMs });
+    const out = await activate(
+      conn,
+      host,
+      { ...plan, runtime: plan.runtime.name },
+      { keep: s.keep, mode: s.mode, killMs: o.killMs },
+    );
     res.current = release.version;
     hostEv('end', {
       ok: true,
       ms: Date.now() - ta,
-      detail: `current → ${release.version} (${String(out.mode)}); restarted ${plan.restart.join(', ') || 'nothing'}${(out.pruned as string[])?.length ? `; pruned ${(out.pruned as string[]).join(', ')}` : ''}`,
+      detail: `current → ${release.version} (${String(out.mode)}, Node ${String(out.node)}); restarted ${plan.restart.join(', ') || 'nothing'}${(out.pruned as string[])?.length ? `; pruned ${(out.pruned as string[]).join(', ')}` : ''}`,
     });
     if (!o.noHealth && procs.length) {
       step = 'health';

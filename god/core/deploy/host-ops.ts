@@ -1,10 +1,13 @@
-// One host's side of a deploy: plan against its state, upload what changed, activate (switch + restart).
+// One host's side of a deploy: plan against its state, upload what changed (the runtime once per host),
+// activate (link the release to its runtime, switch + restart).
 import path from 'node:path';
 import type { Role } from '../../../protocol/redis-contract.ts';
 import { UserError } from '../../../kernel/errors.ts';
+import { formatBytes } from '../../../kernel/units.ts';
 import { type SshConnection, shq } from '../ssh/connection.ts';
 import { AGENT_FILE, type LocalRelease, type ReleaseFile, SUPERVISOR_FILE } from './release.ts';
 import type { RemoteState } from './remote-state.ts';
+import { type CachedRuntime, hostArch, integrityHex, type RuntimeArch, runtimeName } from './runtime.ts';
 import type { DeployHost, ProcessMode, ProcessSpec } from './types.ts';
 
 export interface HostPlan {
@@ -20,8 +23,27 @@ export interface HostPlan {
   processes: Array<{ role: Role; id: string; env: Record<string, string> }>;
   restart: string[];
   stop: string[];
+  /** the Node the release runs on here; `install` when the host lacks it */
+  runtime: { name: string; version: string; arch: RuntimeArch; install: boolean; bytes: number };
   /** nothing to do on this host */
   noop: boolean;
+}
+
+/** A host's releases/, runtimes/ and logs/ share base_dir: refuse an upload that cannot fit, naming what it needs. */
+function checkDisk(host: DeployHost, st: RemoteState, plan: HostPlan, unpacked: number): void {
+  const need =
+    plan.upload.reduce((a, f) => a + f.bytes, 0) + (plan.runtime.install ? plan.runtime.bytes + unpacked : 0);
+  if (st.freeKiB === undefined || need === 0 || st.freeKiB * 1024 >= need) return;
+  const what = plan.runtime.install
+    ? `the runtime ${plan.runtime.name} needs ${formatBytes(plan.runtime.bytes + unpacked)} (${formatBytes(plan.runtime.bytes)} download, ${formatBytes(unpacked)} unpacked)${need > plan.runtime.bytes + unpacked ? ` and the bundles ${formatBytes(need - plan.runtime.bytes - unpacked)}` : ''}`
+    : `the bundles need ${formatBytes(need)}`;
+  throw new UserError(
+    `not enough disk space on ${host.name} for release ${plan.version}: ${what}, but ${host.baseDir} has ${formatBytes(st.freeKiB * 1024)} free`,
+    {
+      code: 'GOD_DEPLOY_DISK',
+      hint: `Free at least ${formatBytes(need - st.freeKiB * 1024)} on ${host.name} (old files in ${host.baseDir}/logs, other data) or give it a bigger disk, then deploy again.`,
+    },
+  );
 }
 
 export function specFor(
@@ -38,6 +60,9 @@ export function planHost(
   roles: Role[] | undefined,
 ): HostPlan {
   const version = release.version;
+  const arch = hostArch(host.name, st.machine, release.runtime);
+  const pinned = release.runtime.arches[arch]!;
+  const rtName = runtimeName(release.runtime, arch);
   const hostRoles = [...new Set(host.processes.map((p) => p.role))];
   const deploying = (r: Role) => !roles || roles.includes(r);
   const currentSums = st.current ? st.releases.get(st.current) : undefined;
@@ -67,6 +92,13 @@ export function planHost(
     processes: [],
     restart: [],
     stop: [],
+    runtime: {
+      name: rtName,
+      version: release.runtime.version,
+      arch,
+      install: !st.runtimes.has(rtName),
+      bytes: pinned.bytes,
+    },
     noop: false,
   };
   for (const [name, w] of want) {
@@ -76,7 +108,12 @@ export function planHost(
     else if (w.file) plan.upload.push(w.file);
     else throw new Error(`no source for ${name} on ${host.name}`);
   }
-  const filesChanged = plan.upload.length > 0 || plan.reuse.length > 0 || st.current !== version;
+  checkDisk(host, st, plan, pinned.node_bytes);
+  const filesChanged =
+    plan.upload.length > 0 ||
+    plan.reuse.length > 0 ||
+    st.current !== version ||
+    st.runtimeOf.get(version) !== rtName;
   for (const p of host.processes) {
     if (!deploying(p.role)) continue;
     const spec = specFor(p, version);
@@ -99,21 +136,45 @@ export function planHost(
   return plan;
 }
 
-/** Upload the plan's files as `<name>.part` into the release dir (renamed at activation). */
+/** Where a runtime's tarball is uploaded to before `installRuntime` unpacks it. */
+const runtimeUpload = (host: DeployHost, name: string) =>
+  path.posix.join(host.baseDir, 'runtimes', `.${name}.tgz.part`);
+
+/**
+ * Upload the plan's files as `<name>.part` into the release dir (renamed at activation), and the runtime's
+ * tarball when the host lacks it (`runtime`: the verified cached one).
+ */
 export async function uploadFiles(
   conn: SshConnection,
   host: DeployHost,
   plan: HostPlan,
   onProgress: (done: number, total: number, file: string) => void,
+  runtime?: CachedRuntime,
 ): Promise<number> {
   const dir = path.posix.join(host.baseDir, 'releases', plan.version);
-  const total = plan.upload.reduce((a, f) => a + f.bytes, 0);
+  const files = plan.upload.map((f) => ({
+    name: f.name,
+    from: f.localPath,
+    to: `${dir}/${f.name}.part`,
+    bytes: f.bytes,
+    mode: f.name.endsWith('.mjs') ? 0o755 : 0o644,
+  }));
+  if (runtime) {
+    files.push({
+      name: runtime.name,
+      from: runtime.tgz,
+      to: runtimeUpload(host, runtime.name),
+      bytes: runtime.bytes,
+      mode: 0o600,
+    });
+  }
+  const total = files.reduce((a, f) => a + f.bytes, 0);
   const done = new Map<string, number>();
   let last = 0;
   await Promise.all(
-    plan.upload.map((f) =>
-      conn.upload(f.localPath, `${dir}/${f.name}.part`, {
-        mode: f.name.endsWith('.mjs') ? 0o755 : 0o644,
+    files.map((f) =>
+      conn.upload(f.from, f.to, {
+        mode: f.mode,
         onProgress: (d) => {
           done.set(f.name, d);
           const sum = [...done.values()].reduce((a, b) => a + b, 0);
@@ -127,6 +188,40 @@ export async function uploadFiles(
     ),
   );
   return total;
+}
+
+/**
+ * Unpack an uploaded runtime tarball into base_dir/runtimes/<name>/bin/node, checking the tarball against the
+ * pinned sha512 and the binary against its sha256 on the host (sh, tar, gzip and coreutils: nothing else).
+ * RUNTIME, written last, marks it complete.
+ */
+export async function installRuntime(
+  conn: SshConnection,
+  host: DeployHost,
+  rt: CachedRuntime,
+): Promise<void> {
+  const R = path.posix.join(host.baseDir, 'runtimes');
+  const cmd = [
+    `R=${shq(R)}; N=${shq(rt.name)}; T=${shq(runtimeUpload(host, rt.name))}`,
+    'if [ -f "$R/$N/RUNTIME" ]; then rm -f "$T"; exit 0; fi',
+    `[ "$(sha512sum < "$T" | cut -d' ' -f1)" = ${shq(integrityHex(rt.integrity))} ] || { echo "the uploaded tarball of $N does not match its sha512 (corrupt upload)" >&2; rm -f "$T"; exit 5; }`,
+    'D="$R/.$N.tmp.$$"; rm -rf "$D"; mkdir -p "$D/bin"',
+    'tar -xzf "$T" -C "$D" package/bin/node || { echo "could not unpack $T (tar and gzip are needed)" >&2; rm -rf "$D"; exit 5; }',
+    'mv "$D/package/bin/node" "$D/bin/node"; rm -rf "$D/package"',
+    `[ "$(sha256sum < "$D/bin/node" | cut -d' ' -f1)" = ${shq(rt.nodeSha256)} ] || { echo "the unpacked bin/node of $N does not match its sha256" >&2; rm -rf "$D"; exit 5; }`,
+    `echo ${shq(`${rt.version} ${rt.arch} ${rt.integrity}`)} > "$D/RUNTIME"`,
+    'rm -rf "$R/$N"; mv "$D" "$R/$N"; rm -f "$T"',
+  ].join('\n');
+  const r = await conn.exec(cmd, { timeoutMs: 300_000 });
+  if (r.code !== 0) {
+    throw new UserError(
+      `installing the runtime ${rt.name} on ${host.name} failed: ${(r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`).slice(-800)}`,
+      {
+        code: 'GOD_DEPLOY_AGENT',
+        hint: `Check the disk and ${R} on ${host.name}, then deploy again (the upload is retried).`,
+      },
+    );
+  }
 }
 
 export interface AgentResult {
@@ -163,6 +258,8 @@ export async function activate(
   host: DeployHost,
   plan: Pick<HostPlan, 'version' | 'reuse' | 'sums' | 'processes' | 'restart' | 'stop'> & {
     forget?: string[];
+    /** link the release to this runtime (a deploy); without it, the release keeps its own (a rollback) */
+    runtime?: string;
   },
   o: { keep: number; mode: ProcessMode; killMs?: number },
 ): Promise<AgentResult> {
@@ -173,7 +270,9 @@ export async function activate(
     ...plan.reuse.map(([from, to]) => `cp -p -- ${shq(path.posix.join(host.baseDir, from))} ${shq(to)}`),
     // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
     'for f in *.part; do [ -e "$f" ] || continue; mv -f -- "$f" "${f%.part}"; done',
-    `exec ${shq(host.nodeBin ?? 'node')} ${AGENT_FILE}`,
+    ...(plan.runtime ? [`ln -sfn ${shq(`../../runtimes/${plan.runtime}/bin/node`)} node`] : []),
+    NO_RUNTIME_EXIT,
+    `exec ./node ${AGENT_FILE}`,
   ].join('\n');
   const req = {
     cmd: 'activate',
@@ -189,7 +288,21 @@ export async function activate(
     kill_ms: o.killMs,
   };
   const r = await conn.exec(cmd, { stdin: JSON.stringify(req), timeoutMs: 120_000 });
+  if (r.code === 4) throw noRuntime(host, plan.version);
   return parseAgent(host, r, `activating ${plan.version}`);
+}
+
+/** The agent runs on the release's own Node (./node): exit 4 when the release has none. */
+const NO_RUNTIME_EXIT = '[ -x node ] || exit 4';
+
+function noRuntime(host: DeployHost, version: string): UserError {
+  return new UserError(
+    `release ${version} on ${host.name} has no Node runtime (it predates releases carrying Node, or its runtime was removed)`,
+    {
+      code: 'GOD_DEPLOY_NO_RELEASE',
+      hint: 'Deploy a release (`god deploy`): it brings its runtime; older releases cannot be switched to.',
+    },
+  );
 }
 
 /**
@@ -227,11 +340,17 @@ export async function agent(
   req: Record<string, unknown>,
   o: { mode?: ProcessMode; killMs?: number } = {},
 ): Promise<AgentResult> {
-  const cmd = `exec ${shq(host.nodeBin ?? 'node')} ${shq(path.posix.join(host.baseDir, 'current', AGENT_FILE))}`;
+  const cur = path.posix.join(host.baseDir, 'current');
+  const cmd = [
+    `cd ${shq(cur)} 2>/dev/null && [ -f ${AGENT_FILE} ] || exit 127`,
+    NO_RUNTIME_EXIT,
+    `exec ./node ${AGENT_FILE}`,
+  ].join('\n');
   const r = await conn.exec(cmd, {
     stdin: JSON.stringify({ base: host.baseDir, mode: o.mode, kill_ms: o.killMs, ...req }),
     timeoutMs: 120_000,
   });
+  if (r.code === 4) throw noRuntime(host, 'current');
   if (r.code === 127 || /Cannot find module/.test(r.stderr)) {
     throw new UserError(`${host.name} has no release in ${host.baseDir} yet`, {
       code: 'GOD_DEPLOY_NO_RELEASE',

@@ -1,4 +1,5 @@
-// The local side of a release: role bundles (dist/roles/*.mjs) plus the host agent and supervisor.
+// The local side of a release: role bundles (dist/roles/*.mjs), the host agent and supervisor, and the pinned
+// Node runtime they all run on (runtime.ts; fetched per host arch when a host lacks it).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -6,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Role } from '../../../protocol/redis-contract.ts';
 import { UserError } from '../../../kernel/errors.ts';
+import { RUNTIME_PIN, type RuntimePin } from './runtime.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const DEFAULT_BUNDLE_DIR = path.join(REPO_ROOT, 'dist', 'roles');
@@ -27,6 +29,8 @@ export interface LocalRelease {
   dir: string;
   files: ReleaseFile[];
   byName: Map<string, ReleaseFile>;
+  /** the Node every process of the release runs on */
+  runtime: RuntimePin;
 }
 
 function fileEntry(name: string, localPath: string, role?: Role): ReleaseFile {
@@ -72,7 +76,10 @@ export function loadRelease(opts: {
   bundleDir?: string;
   version?: string;
   build?: boolean;
+  /** default: the project's pin (runtime-pin.json) */
+  runtime?: RuntimePin;
 }): LocalRelease {
+  const runtime = opts.runtime ?? RUNTIME_PIN;
   const dir = opts.bundleDir ?? DEFAULT_BUNDLE_DIR;
   const missing = () => opts.roles.filter((r) => !fs.existsSync(path.join(dir, `${r}.mjs`)));
   if (opts.build || (missing().length && dir === DEFAULT_BUNDLE_DIR)) buildBundles();
@@ -106,8 +113,10 @@ export function loadRelease(opts: {
     }
     const h = createHash('sha256');
     for (const f of files) h.update(`${f.name}:${f.sha256}\n`);
+    // another runtime is another release (a rollback to it switches Node back)
+    for (const [arch, a] of Object.entries(runtime.arches)) h.update(`node-${arch}:${a.integrity}\n`);
     version = `${base}-${h.digest('hex').slice(0, 10)}`;
   }
   checkVersion(version);
-  return { version, dir, files, byName: new Map(files.map((f) => [f.name, f])) };
+  return { version, dir, files, byName: new Map(files.map((f) => [f.name, f])), runtime };
 }

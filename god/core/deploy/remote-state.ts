@@ -1,12 +1,18 @@
-// What a host already has: Node, the current release, the release history, file hashes, process specs.
-// Read with one shell command (before any upload there is no agent on a fresh host).
+// What a host already has: its arch and free disk, the runtimes, the current release, the release history, file
+// hashes, process specs. Read with one shell command: before the first upload a host has no Node at all.
 import { UserError } from '../../../kernel/errors.ts';
 import { type SshConnection, shq } from '../ssh/connection.ts';
-import { noNodeError } from '../ssh/errors.ts';
 import type { DeployHost } from './types.ts';
 
 export interface RemoteState {
-  node: string;
+  /** `uname -m` */
+  machine: string;
+  /** KiB free where base_dir lives (undefined when df said nothing) */
+  freeKiB?: number;
+  /** complete runtimes under base_dir/runtimes (node-v24.22.3-linux-x64, ...) */
+  runtimes: Set<string>;
+  /** release → the runtime its `node` link points at */
+  runtimeOf: Map<string, string>;
   current: string | null;
   history: string[];
   /** release → file → sha256 (from each complete release's SHA256SUMS) */
@@ -20,18 +26,24 @@ export interface RemoteState {
 
 export function stateCommand(host: DeployHost, version: string | undefined, mkdir: boolean): string {
   const B = shq(host.baseDir);
-  const node = shq(host.nodeBin ?? 'node');
   const V = version ? shq(version) : "''";
   return [
     `B=${B}; V=${V}`,
     // run/ (process specs with their secrets) and logs/: only the deploy user enters them
-    mkdir ? 'mkdir -p "$B/releases/$V" "$B/run" "$B/logs" && chmod 700 "$B/run" "$B/logs" || exit 3' : ':',
-    `N=$(${node} -e 'process.stdout.write(process.versions.node)' 2>&1); echo "@@node $? $N"`,
+    mkdir
+      ? 'mkdir -p "$B/releases/$V" "$B/runtimes" "$B/run" "$B/logs" && chmod 700 "$B/run" "$B/logs" || exit 3'
+      : ':',
+    'echo "@@machine $(uname -m)"',
+    `echo "@@free $(df -Pk "$B" 2>/dev/null | awk 'NR==2{print $4}')"`,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+    'echo "@@runtimes"; for f in "$B"/runtimes/*/RUNTIME; do [ -f "$f" ] || continue; d=${f%/RUNTIME}; echo "${d##*/}"; done',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+    'echo "@@links"; for l in "$B"/releases/*/node; do [ -L "$l" ] || continue; d=${l%/node}; echo "${d##*/} $(readlink "$l")"; done',
     'echo "@@current $(readlink "$B/current" 2>/dev/null)"',
     'echo "@@log"; cat "$B/releases.log" 2>/dev/null',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
     'echo "@@sums"; for f in "$B"/releases/*/SHA256SUMS; do [ -f "$f" ] || continue; d=${f%/SHA256SUMS}; d=${d##*/}; sed "s|^|$d |" "$f"; done',
-    'echo "@@target"; if [ -n "$V" ] && [ -d "$B/releases/$V" ]; then (cd "$B/releases/$V" && for f in *; do [ -f "$f" ] && sha256sum -- "$f"; done); fi',
+    'echo "@@target"; if [ -n "$V" ] && [ -d "$B/releases/$V" ]; then (cd "$B/releases/$V" && for f in *; do [ -f "$f" ] && [ ! -L "$f" ] && sha256sum -- "$f"; done); fi',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
     'echo "@@specs"; for f in "$B"/run/*.json; do [ -f "$f" ] || continue; id=${f##*/}; id=${id%.json}; a=0; p=$(cat "$B/run/$id.pid" 2>/dev/null); if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then a=1; elif command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "fg-$id.service" 2>/dev/null; then a=1; fi; echo "$id $a $(cat "$f")"; done',
     'echo "@@end"',
@@ -40,7 +52,9 @@ export function stateCommand(host: DeployHost, version: string | undefined, mkdi
 
 export function parseState(host: DeployHost, out: string): RemoteState {
   const st: RemoteState = {
-    node: '',
+    machine: '',
+    runtimes: new Set(),
+    runtimeOf: new Map(),
     current: null,
     history: [],
     releases: new Map(),
@@ -51,15 +65,13 @@ export function parseState(host: DeployHost, out: string): RemoteState {
   let section = '';
   let sawEnd = false;
   for (const line of out.split('\n')) {
-    if (line.startsWith('@@node ')) {
-      const m = /^@@node (\d+) ?(.*)$/.exec(line);
-      const code = Number(m?.[1]);
-      const v = (m?.[2] ?? '').trim();
-      const bin = host.nodeBin ?? 'node';
-      if (code === 127 || /not found|No such file/i.test(v)) throw noNodeError(host, bin, 'was not found');
-      if (code !== 0) throw noNodeError(host, bin, `does not run (${v.slice(0, 200)})`);
-      if (Number(v.split('.')[0]) < 20) throw noNodeError(host, bin, `is version ${v}, need 20+`);
-      st.node = v;
+    if (line.startsWith('@@machine')) {
+      st.machine = line.slice('@@machine'.length).trim();
+      continue;
+    }
+    if (line.startsWith('@@free')) {
+      const n = Number(line.slice('@@free'.length).trim() || NaN);
+      if (Number.isFinite(n)) st.freeKiB = n;
       continue;
     }
     if (line.startsWith('@@current')) {
@@ -74,7 +86,12 @@ export function parseState(host: DeployHost, out: string): RemoteState {
     }
     if (!line.trim()) continue;
     if (section === 'log') st.history.push(line.trim());
-    else if (section === 'sums') {
+    else if (section === 'runtimes') st.runtimes.add(line.trim());
+    else if (section === 'links') {
+      // <release> ../../runtimes/<runtime>/bin/node
+      const m = /^(\S+) .*runtimes\/([^/]+)\/bin\/node$/.exec(line.trim());
+      if (m) st.runtimeOf.set(m[1]!, m[2]!);
+    } else if (section === 'sums') {
       const m = /^(\S+) ([0-9a-f]{64}) [ *](.+)$/.exec(line);
       if (!m) continue;
       let rel = st.releases.get(m[1]!);

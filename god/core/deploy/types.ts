@@ -19,7 +19,7 @@ export interface ProcessSpec {
 export interface DeployHost extends SshTarget {
   /** where releases/, current, run/ and logs/ live on the host */
   baseDir: string;
-  /** node binary on the host (default `node`) */
+  /** unused: a release carries its own Node (runtime.ts); kept for configs that still set ssh.node_path */
   nodeBin?: string;
   processes: ProcessSpec[];
 }
@@ -69,6 +69,10 @@ export interface HostResult {
   unchanged: string[];
   bytes: number;
   restarted: string[];
+  /** the Node runtime of the release on this host (node-v24.22.3-linux-x64) */
+  runtime?: string;
+  /** this deploy uploaded and installed it */
+  runtimeInstalled?: boolean;
   ms: number;
 }
 

@@ -17,6 +17,7 @@ import {
   waitFor,
 } from '../../harness/index.ts';
 import { buildFixture } from './fixtures/build.ts';
+import { seedRuntime } from './helpers.ts';
 
 const PREFIX = 'cli:';
 
@@ -53,6 +54,7 @@ describe.skipIf(skipWithout({ sshd: sshAvailable() }, 'apt-get install -y openss
           },
         }),
       );
+      await Promise.all(fleet.hosts.map((h) => seedRuntime(path.join(h.root, 'fg'))));
       await buildFixture(path.join(dir, 'b1'), { version: 'r1', roles: ['feeder', 'keeper'] });
       await buildFixture(path.join(dir, 'b2'), { version: 'r2', roles: ['feeder', 'keeper'], marker: 'r2' });
       env = {

@@ -11,7 +11,7 @@ import type { DeployHost } from '../../../god/core/deploy/types.ts';
 import { redisContract } from '../../../protocol/redis-contract.ts';
 import { makeTempDir, sshAvailable, useRedis, useSshHosts, waitFor } from '../../harness/index.ts';
 import { buildFixture } from './fixtures/build.ts';
-import { deployHostOf, PREFIX, sshOpts } from './helpers.ts';
+import { deployHostOf, PREFIX, seedRuntime, sshOpts } from './helpers.ts';
 
 const keys = redisContract(PREFIX);
 
@@ -32,6 +32,7 @@ describe.skipIf(!sshAvailable())('deploy health: the process that should be ther
     const h = getFleet().hosts[0]!;
     const env = { FG_REDIS_URL: getRedis().url, FG_PREFIX: PREFIX, FG_HOST: h.name, FG_STOP_TIMEOUT: '3s' };
     host = deployHostOf(h, [{ role: 'feeder', id: `feeder-${h.name}`, env }]);
+    await seedRuntime(host.baseDir);
     const dir = makeTempDir('deploy-health-bundles');
     bundles = {
       g1: path.join(dir, 'g1'),

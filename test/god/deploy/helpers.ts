@@ -1,6 +1,8 @@
 // Shared set-up of the deploy tests: deploy hosts over the harness's loopback sshd hosts.
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
+import { cachedRuntime, RUNTIME_PIN } from '../../../god/core/deploy/runtime.ts';
 import type { DeployHost } from '../../../god/core/deploy/types.ts';
 import { freePort, type SshFleet, type SshHost } from '../../harness/index.ts';
 
@@ -18,11 +20,30 @@ export function deployHostOf(h: SshHost, processes: DeployHost['processes']): De
   };
 }
 
+/**
+ * Give a host the pinned runtime as if an earlier deploy had installed it (runtimes/<name>/bin/node + RUNTIME,
+ * linked from God's verified cache): suites about other things skip the 50 MiB upload and unpack per host.
+ * runtime.test.ts deploys to bare hosts and checks the install itself.
+ */
+export async function seedRuntime(baseDir: string): Promise<void> {
+  const rt = await cachedRuntime(RUNTIME_PIN, 'x64');
+  const dir = path.join(baseDir, 'runtimes', rt.name);
+  fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
+  const node = path.join(dir, 'bin', 'node');
+  try {
+    fs.linkSync(rt.node, node);
+  } catch {
+    fs.copyFileSync(rt.node, node);
+  }
+  fs.writeFileSync(path.join(dir, 'RUNTIME'), `${rt.version} ${rt.arch} ${rt.integrity}\n`);
+}
+
 /** Each host gets its own base_dir, FG_ID and endpoint port so the processes (all on this machine) do not collide. */
 export async function deployHosts(fleet: SshFleet, redisUrl: string): Promise<DeployHost[]> {
   return Promise.all(
     fleet.hosts.map(async (h) => {
       const port = await freePort(h.address);
+      await seedRuntime(path.join(h.root, 'fg'));
       const env = { FG_REDIS_URL: redisUrl, FG_PREFIX: PREFIX, FG_HOST: h.name, FG_STOP_TIMEOUT: '3s' };
       return deployHostOf(h, [
         { role: 'feeder', id: `feeder-${h.name}`, env },

@@ -18,7 +18,7 @@ import {
   useRedis,
   useSshHosts,
 } from '../../harness/index.ts';
-import { deployHostOf } from './helpers.ts';
+import { deployHostOf, seedRuntime } from './helpers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const MAIN = path.join(ROOT, 'roles', 'endpoint', 'main.ts');
@@ -70,6 +70,7 @@ describe.skipIf(skipWithout({ sshd: sshAvailable() }, 'apt-get install -y openss
           endpoint: { port },
         },
       ]);
+      await seedRuntime(host.baseDir);
       dir = makeTempDir('real-endpoint');
       await bundleEndpoint(path.join(dir, 'e1'), 'e1');
     }, 90_000);

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // Shipped with every release: does a host's side of a deploy in one SSH round trip. Plain Node, no dependencies.
+// Runs on the release's own Node (releases/<v>/node → runtimes/<name>/bin/node), and so do the supervisors and
+// the role processes it starts (process.execPath): switching `current` and restarting switches Node too.
 // Reads one JSON request on stdin, prints one JSON result on stdout (exit 1 with {error} on failure).
 //   activate  {base, version, processes:[{role,id,env}], restart:[id], stop:[id], sums:{file:sha}, forget:[version], keep, mode}
 //   start     {base, processes?:[...], ids?:[id]}   start what is not running (writing specs given)
@@ -309,12 +311,33 @@ class Host {
         pruned.push(v);
       }
     }
+    this.pruneRuntimes();
     return pruned;
+  }
+
+  /** A runtime no kept release links to goes with the last of them (never the one we run on). */
+  pruneRuntimes() {
+    const dir = path.join(this.base, 'runtimes');
+    const rels = path.join(this.base, 'releases');
+    const used = new Set([path.basename(path.dirname(path.dirname(process.execPath)))]);
+    for (const v of fs.existsSync(rels) ? fs.readdirSync(rels) : []) {
+      try {
+        used.add(path.basename(path.dirname(path.dirname(fs.readlinkSync(path.join(rels, v, 'node'))))));
+      } catch {
+        // a release without a runtime link
+      }
+    }
+    for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      // .<name>.tgz.part / .<name>.tmp.<pid>: an install under way (or one that died) is left to its deploy
+      if (name.startsWith('.') || used.has(name)) continue;
+      fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    }
   }
 
   status() {
     return {
       mode: this.mode,
+      node: process.version,
       current: this.current(),
       history: this.history(),
       processes: this.ids().map((id) => {
@@ -358,7 +381,7 @@ async function activate(req, host) {
   const started = [];
   for (const id of req.restart ?? []) started.push(await host.start(id));
   const pruned = host.prune(req.keep ?? 5);
-  return { previous, current: req.version, mode: host.mode, started, stopped, pruned };
+  return { previous, current: req.version, mode: host.mode, node: process.version, started, stopped, pruned };
 }
 
 async function main() {
