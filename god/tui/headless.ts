@@ -3,20 +3,17 @@
 // printed here: the command's Output prints them (core/events.ts' one stream), like every other command's.
 import { z } from 'zod';
 import { RankedMovieSchema } from '../../protocol/messages.ts';
+import { LogRecordSchema } from '../core/logs.ts';
 import { PROCESS_STATES, ProcessStateSchema } from '../core/process-states.ts';
 import { display, type LogLine } from './log-line.ts';
 import { DashboardStore } from './store.ts';
 
 /** The items `god dashboard` prints off a terminal (NDJSON with --json), documented in god/EVENTS.md. */
 export const DashboardItemSchema = z.discriminatedUnion('type', [
+  // a log line as `god logs` reads it from the stream, without its cursor and extra fields
   z.strictObject({
     type: z.literal('log'),
-    at: z.string(),
-    role: z.string(),
-    id: z.string(),
-    host: z.string(),
-    level: z.string(),
-    msg: z.string(),
+    ...LogRecordSchema.pick({ at: true, role: true, id: true, host: true, level: true, msg: true }).shape,
   }),
   z.strictObject({
     type: z.literal('process'),
