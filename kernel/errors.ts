@@ -41,6 +41,8 @@ export const ERROR_CODES = {
   ),
   GOD_UNHEALTHY: failed('`god status` and `god logs` show why the processes are not healthy.'),
   GOD_UNREACHABLE: failed('Check that the fleet is up (`god status`) and reachable from here.'),
+  GOD_LAST_ENDPOINT: failed('Start another endpoint first, or pass --force to take the last one down.'),
+  GOD_CANCELLED: failed('Nothing was changed; run the command again to answer differently.'),
   GOD_CAPACITY: failed('Add endpoints (`god scale endpoint N`) or shed fewer clients.'),
   GOD_ASSERT: failed('The condition did not hold; `god status` and `god logs` show the fleet.'),
   GOD_RUN: failed('The command failed; its output is above.'),

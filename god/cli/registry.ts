@@ -33,7 +33,8 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'down',
-    summary: 'stop everything (local: processes, Redis and the supervisor), a ROLE, or given --id processes',
+    summary:
+      'stop everything (local: processes, Redis and the supervisor), a ROLE, N of it, or --id processes; endpoints are drained first',
     args: ['[role]'],
     load: () => import('./commands/scale.ts').then((m) => m.downCommand),
   },

@@ -49,6 +49,13 @@ export const InfoDataSchema = z.union([
   z.strictObject({ change: PlannedChangeSchema }),
 ]);
 
+/** `data` of a host event of the `drain` step (`god down` of endpoints): clients still held, of how many. */
+export const DrainDataSchema = z.strictObject({
+  clients: z.number().int(),
+  /** clients the endpoint held when the drain began */
+  of: z.number().int(),
+});
+
 /** `data` of error events: one problem of a playbook file (before the fatal error line). */
 export const ProblemDataSchema = z.strictObject({
   file: z.string(),
@@ -80,6 +87,7 @@ const HostEventSchema = z.strictObject({
   ok: z.boolean().optional(),
   error: z.string().optional(),
   ms: z.number().optional(),
+  data: DrainDataSchema.optional(),
 });
 const MachineEventSchema = z.strictObject({
   type: z.literal('machine'),

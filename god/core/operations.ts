@@ -19,6 +19,8 @@ import { ProviderKindSchema } from '../../kernel/providers.ts';
 import type { FleetRedis } from './redis.ts';
 import { type ChangeMark, markChange } from './liveness.ts';
 import { waitHealthy } from './status.ts';
+import { type DrainOptions, drainBeforeDown } from './drain.ts';
+import { listEndpoints } from './endpoints.ts';
 
 export const OperationResultSchema = z.object({
   action: z.enum(['up', 'down', 'restart']),
@@ -142,24 +144,71 @@ export async function upOp(o: {
   };
 }
 
+/**
+ * Stop a role, ids, `count` of a role, or everything. With `drain` the endpoints among them are drained first
+ * (drain.ts) — unless the whole fleet goes down: then no endpoint is left to take clients and none is asked for.
+ */
 export async function downOp(o: {
   provider: Provider;
   role?: Role;
   ids?: string[];
+  /** take this many of `role` away, picked by downPick */
+  count?: number;
+  drain?: DrainOptions;
   events: EventSink;
 }): Promise<OperationResult> {
   const t0 = Date.now();
-  await timedStep(o.events, 'down', () => o.provider.down(targetOf(o)));
+  let ids = o.ids;
+  if (o.count !== undefined) {
+    if (!o.role) {
+      throw new UserError('-n/--count needs a role', {
+        code: 'GOD_USAGE',
+        hint: 'e.g. god down endpoint -n 1',
+      });
+    }
+    ids = await downPick(o.provider, o.role, o.count, o.drain);
+  }
+  const target = targetOf({ role: o.role, ids });
+  if (o.count === undefined || ids?.length) {
+    if (o.drain && target) {
+      const all = await o.provider.expected();
+      const going = all.filter((p) => selects(target, p));
+      await timedStep(o.events, 'drain', () => drainBeforeDown(going, all, o.drain!, o.events));
+    }
+    await timedStep(o.events, 'down', () => o.provider.down(target));
+  }
   return {
     action: 'down',
     provider: o.provider.kind,
     role: o.role ?? null,
-    count: null,
-    ids: o.ids?.length ? o.ids : null,
+    count: o.count ?? null,
+    ids: ids?.length ? ids : null,
     processes: await o.provider.expected(),
     healthy: null,
     ms: Date.now() - t0,
   };
+}
+
+const selects = (t: { role?: Role; ids?: string[] }, p: ExpectedProcess) =>
+  (!t.role || p.role === t.role) && (!t.ids?.length || t.ids.includes(p.id));
+
+/**
+ * Which `count` processes of `role` a `down ROLE -n N` takes: for endpoints the ones holding the fewest clients
+ * (read from the registry when `drain` gives Redis; unknown counts as 0), then, as for the other roles, the
+ * newest first: the last listed by the provider (local, ssh: the highest number).
+ */
+async function downPick(provider: Provider, role: Role, count: number, drain?: DrainOptions) {
+  const listed = (await provider.expected()).filter((p) => p.role === role);
+  const clients = new Map<string, number>();
+  if (role === 'endpoint' && drain && !drain.force) {
+    const fr = await drain.redis().catch(() => undefined);
+    const r = fr ? await listEndpoints(fr).catch(() => undefined) : undefined;
+    for (const e of r?.endpoints ?? []) clients.set(e.id, e.clients);
+  }
+  const held = (p: ExpectedProcess) => clients.get(p.id) ?? 0;
+  const order = listed.map((p, i) => ({ p, i }));
+  order.sort((a, b) => held(a.p) - held(b.p) || b.i - a.i);
+  return order.slice(0, count).map((x) => x.p.id);
 }
 
 export async function restartOp(o: {

@@ -1,4 +1,5 @@
-// `god up [ROLE] [-n N]`, `god down [ROLE] [--id IDS]`, `god restart [ROLE] [--id IDS]`.
+// `god up [ROLE] [-n N]`, `god down [ROLE] [-n N | --id IDS] [--force]`, `god restart [ROLE] [--id IDS]`.
+import { createInterface } from 'node:readline/promises';
 import { UserError } from '../../../kernel/errors.ts';
 import { intFrom } from '../../../kernel/flags.ts';
 import { defineOptions, type OptionValues } from '../../../kernel/options.ts';
@@ -102,6 +103,23 @@ export const upCommand = defineCommand({
   },
 });
 
+/** Interactive when a person can answer: both ends a terminal, not CI, not --json. */
+function canAsk(ctx: CliContext): boolean {
+  return !!process.stdin.isTTY && !!process.stderr.isTTY && !ctx.env.CI && !ctx.opts.json;
+}
+
+async function askLast(ids: string[]): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const a = await rl.question(
+      `${ids.join(', ')} ${ids.length > 1 ? 'are' : 'is'} the last endpoint(s): clients will have nowhere to go. Take down anyway? [y/N] `,
+    );
+    return /^y(es)?$/i.test(a.trim());
+  } finally {
+    rl.close();
+  }
+}
+
 export const downCommand = defineCommand({
   options: {
     id: {
@@ -109,15 +127,49 @@ export const downCommand = defineCommand({
       env: 'GOD_ID',
       description: 'only these processes/instances (comma-separated)',
     },
+    count: {
+      flag: '-n, --count <n>',
+      env: 'GOD_COUNT',
+      description: 'take this many of ROLE away (endpoints: fewest clients first; else the newest)',
+      schema: intFrom(1).optional(),
+    },
+    force: {
+      flag: '--force',
+      env: 'GOD_FORCE',
+      description: 'stop endpoints without draining them first, and the last endpoint without asking',
+    },
+    drainTimeout: {
+      flag: '--drain-timeout <duration>',
+      env: 'GOD_DRAIN_TIMEOUT',
+      description: "how long to wait for a draining endpoint's clients to move before stopping it anyway",
+      schema: durationMs,
+      default: '60s',
+    },
     ...DRY_RUN,
   },
   async run(ctx, [roleArg], opts) {
+    if (opts.count !== undefined && (!roleArg || opts.id)) {
+      throw new UserError('-n/--count needs a role and no --id', {
+        code: 'GOD_USAGE',
+        hint: 'e.g. god down endpoint -n 1, or god down --id endpoint-2',
+      });
+    }
     if (opts.dryRun) {
       const t = await target(ctx, roleArg, opts.id);
       ctx.out.result('down', await planOp({ ...t, config: ctx.loaded.config, action: 'down' }), renderPlan);
       return 0;
     }
-    const r = await downOp(await target(ctx, roleArg, opts.id));
+    const r = await downOp({
+      ...(await target(ctx, roleArg, opts.id)),
+      count: opts.count,
+      drain: {
+        redis: () => ctx.redis(),
+        timeoutMs: opts.drainTimeout,
+        force: !!opts.force,
+        confirmLast: canAsk(ctx) ? askLast : undefined,
+        signal: ctx.signal,
+      },
+    });
     ctx.out.result('down', r, render);
     return 0;
   },
