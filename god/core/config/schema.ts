@@ -144,6 +144,18 @@ export const SshHostSchema = z
   })
   .strict();
 
+/** A jump host (bastion): hosts in private subnets are reached through it (ssh -J), for every SSH use. */
+export const SshJumpSchema = z
+  .object({
+    address: z.string().min(1),
+    port: port.default(22),
+    /** default: ssh.user */
+    user: z.string().min(1).optional(),
+    /** private key file for the jump host; default: ssh.key */
+    key: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const SshSchema = z
   .object({
     user: z.string().min(1).optional(),
@@ -159,6 +171,8 @@ export const SshSchema = z
     /** hosts handled at once */
     concurrency: z.number().int().min(1).max(500).default(10),
     connect_timeout: duration.default('10s'),
+    /** reach every host through this jump host; its key is pinned in known_hosts like theirs */
+    jump: SshJumpSchema.optional(),
     hosts: z.array(SshHostSchema).default([]),
   })
   .strict()

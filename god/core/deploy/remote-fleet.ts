@@ -40,6 +40,12 @@ export function sshOptionsFrom(
         ? !['0', 'false', 'no', ''].includes(accept.toLowerCase())
         : !!s?.accept_new_host_keys,
     connectTimeoutMs: durationMs.parse(s?.connect_timeout ?? '10s'),
+    jump: s?.jump && {
+      address: s.jump.address,
+      port: s.jump.port,
+      user: s.jump.user,
+      privateKeyPath: s.jump.key ? expandPath(s.jump.key, baseDir) : undefined,
+    },
   };
 }
 

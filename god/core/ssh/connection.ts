@@ -2,9 +2,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import { UserError } from '../../../kernel/errors.ts';
-import { connectError, type HostKeyProblem, noNodeError } from './errors.ts';
+import { connectError, forwardError, type HostKeyProblem, noNodeError } from './errors.ts';
 import { fingerprint, KnownHosts, keyTypeOfBlob } from './known-hosts.ts';
 import { defaultKnownHosts, type ExecResult, type SshOptions, type SshTarget } from './types.ts';
 
@@ -53,7 +54,77 @@ export class SshConnection {
     this.closeHandlers.push(h);
   }
 
-  static connect(target: SshTarget, opts: SshOptions = {}): Promise<SshConnection> {
+  /**
+   * Connect to `target`: directly, through `via` (an open connection to the jump host; the pool shares one),
+   * or, when the options name a jump host and no `via` is given, through a jump connection of its own that
+   * closes with this one.
+   */
+  static async connect(
+    target: SshTarget,
+    opts: SshOptions = {},
+    via?: SshConnection,
+  ): Promise<SshConnection> {
+    if (via || !opts.jump) return SshConnection.open(target, opts, via);
+    const jump = await SshConnection.connectJump(opts);
+    try {
+      const c = await SshConnection.open(target, opts, jump);
+      c.onClose(() => jump.close());
+      return c;
+    } catch (err) {
+      jump.close();
+      throw err;
+    }
+  }
+
+  /** The connection to the options' jump host: its own user and key when given, else the targets'. */
+  static connectJump(opts: SshOptions): Promise<SshConnection> {
+    const j = opts.jump;
+    if (!j) return Promise.reject(new Error('connectJump: no jump host in the SSH options'));
+    const target: SshTarget = {
+      name: `jump host ${j.address}`,
+      address: j.address,
+      port: j.port,
+      user: j.user,
+    };
+    return SshConnection.open(target, {
+      ...opts,
+      jump: undefined,
+      privateKeyPath: j.privateKeyPath ?? opts.privateKeyPath,
+      privateKey: j.privateKeyPath ? undefined : opts.privateKey,
+    });
+  }
+
+  /** A TCP stream from this (jump) host to host:port, for a connection through it (ProxyJump). */
+  private forward(host: string, port: number): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      this.client.forwardOut('127.0.0.1', 0, host, port, (err, stream) =>
+        err ? reject(err) : resolve(stream),
+      );
+    });
+  }
+
+  private static async open(
+    target: SshTarget,
+    opts: SshOptions,
+    via?: SshConnection,
+  ): Promise<SshConnection> {
+    let sock: Duplex | undefined;
+    if (via) {
+      const t = {
+        ...target,
+        port: target.port ?? 22,
+        user: target.user ?? opts.user ?? os.userInfo().username,
+      };
+      try {
+        sock = await via.forward(t.address, t.port);
+      } catch (err) {
+        throw forwardError(t, via.target, err as Error);
+      }
+    }
+    return SshConnection.handshake(target, opts, sock);
+  }
+
+  private static handshake(target: SshTarget, opts: SshOptions, sock?: Duplex): Promise<SshConnection> {
     const knownHostsPath = opts.knownHostsPath ?? defaultKnownHosts();
     const known = knownHostsFor(knownHostsPath);
     const port = target.port ?? 22;
@@ -105,6 +176,7 @@ export class SshConnection {
         client.connect({
           host: t.address,
           port,
+          sock,
           username: user,
           privateKey,
           passphrase: opts.passphrase,

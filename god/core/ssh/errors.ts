@@ -81,6 +81,16 @@ export function connectError(
   });
 }
 
+/** The jump host is up but could not open a TCP forward to `t` (the target is down, or forwarding is off). */
+export function forwardError(t: SshTarget, jump: SshTarget, err: Error): UserError {
+  const port = t.port ?? 22;
+  return new UserError(`host ${where(t)} is unreachable through ${where(jump)}: ${err.message}.`, {
+    code: 'GOD_SSH_UNREACHABLE',
+    hint: `Check that ${t.address}:${port} answers from the jump host (\`ssh -J ${jump.user ? `${jump.user}@` : ''}${jump.address}:${jump.port ?? 22} -p ${port} ${t.address}\`) and that the jump host's sshd allows TCP forwarding (AllowTcpForwarding).`,
+    cause: err,
+  });
+}
+
 export function noNodeError(t: SshTarget, nodeBin: string, detail: string): UserError {
   return new UserError(`Node.js is missing on ${where(t)}: \`${nodeBin}\` ${detail}.`, {
     code: 'GOD_SSH_NO_NODE',

@@ -25,6 +25,19 @@ export interface SshOptions {
   connectTimeoutMs?: number;
   /** default user when a target names none (default: the local user) */
   user?: string;
+  /**
+   * A jump host (bastion, ProxyJump): every target is reached through a TCP forward on an SSH connection to
+   * it. Its host key is pinned in the same known_hosts, with the same accept-new rule, as the targets'.
+   */
+  jump?: SshJump;
+}
+
+/** The jump host: where it is, and who logs in (defaults: the options' user and key). */
+export interface SshJump {
+  address: string;
+  port?: number;
+  user?: string;
+  privateKeyPath?: string;
 }
 
 export const defaultKnownHosts = (): string => path.join(os.homedir(), '.ssh', 'known_hosts');
