@@ -14,8 +14,13 @@ import { describeChange } from '../../god/core/providers/types.ts';
 import { SshConnection } from '../../god/core/ssh/connection.ts';
 import { SshPool } from '../../god/core/ssh/pool.ts';
 import type { SshOptions } from '../../god/core/ssh/types.ts';
+import { Redis } from 'ioredis';
+import { deploy } from '../../god/core/deploy/deploy.ts';
+import { redisContract } from '../../protocol/redis-contract.ts';
 import { killTracked, makeTempDir, skipWithout, spawnTracked } from '../harness/index.ts';
 import { type JumpHosts, jumpHostsAvailable, startJumpHosts } from '../harness/jump-hosts.ts';
+import { buildFixture } from './deploy/fixtures/build.ts';
+import { PREFIX, seedRuntime } from './deploy/helpers.ts';
 
 describe.skipIf(skipWithout({ netns: jumpHostsAvailable() }, 'run as root with iproute2 and openssh-server'))(
   'SSH through a jump host',
@@ -49,7 +54,7 @@ describe.skipIf(skipWithout({ netns: jumpHostsAvailable() }, 'run as root with i
     const targetOf = () => ({ name: 'target', address: net.target.address, port: 22 });
 
     beforeAll(async () => {
-      net = await startJumpHosts();
+      net = await startJumpHosts({ redis: true });
       dir = makeTempDir('ssh-jump');
       // the target runs endpoint-target (a live pid in run/, as the host agent leaves it)
       const run = path.join(net.target.root, 'fg', 'run');
@@ -120,6 +125,47 @@ describe.skipIf(skipWithout({ netns: jumpHostsAvailable() }, 'run as root with i
         await direct.close();
       }
     });
+
+    it('a deploy through the jump host: upload, activate, and the health check sees the new release beat', async () => {
+      const baseDir = path.join(net.target.root, 'fg-deploy');
+      await seedRuntime(baseDir);
+      const bundleDir = path.join(dir, 'v1');
+      await buildFixture(bundleDir, { version: 'v1', roles: ['feeder'] });
+      const redis = new Redis(net.redis!.outside);
+      try {
+        const env = {
+          FG_REDIS_URL: net.redis!.inside,
+          FG_PREFIX: PREFIX,
+          FG_HOST: 'target',
+          FG_STOP_TIMEOUT: '3s',
+        };
+        const res = await deploy({
+          hosts: [
+            {
+              ...targetOf(),
+              user: net.user,
+              baseDir,
+              processes: [{ role: 'feeder', id: 'feeder-target', env }],
+            },
+          ],
+          ssh: sshOptionsFrom(config(true), dir, {}),
+          redis,
+          keys: redisContract(PREFIX),
+          bundleDir,
+          version: 'v1',
+          healthTimeoutMs: 20_000,
+          killMs: 3000,
+        });
+        expect(res.hosts.map((h) => [h.host, h.status, h.error])).toEqual([
+          ['target', 'deployed', undefined],
+        ]);
+        expect(fs.readlinkSync(path.join(baseDir, 'current'))).toBe('releases/v1');
+        const hb = JSON.parse((await redis.get(`${PREFIX}proc:feeder:feeder-target`))!);
+        expect(hb).toMatchObject({ version: 'v1', host: 'target' });
+      } finally {
+        redis.disconnect();
+      }
+    }, 40_000);
 
     it('an unpinned jump host key is refused, and a target the jump host cannot reach is named', async () => {
       const opts = sshOptionsFrom(config(true), dir, {});

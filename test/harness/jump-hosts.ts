@@ -39,6 +39,8 @@ export interface JumpHosts {
   privateKeyPath: string;
   /** both hosts pinned */
   knownHostsPath: string;
+  /** with `redis: true`: a redis-server in the jump namespace, which God and the target both reach */
+  redis?: { outside: string; inside: string };
   stop(): Promise<void>;
 }
 
@@ -70,7 +72,7 @@ function pickSubnets(): [string, string] {
   throw new Error('jump-hosts: no free 10.x.y.0/24 pair found');
 }
 
-export async function startJumpHosts(): Promise<JumpHosts> {
+export async function startJumpHosts(o: { redis?: boolean } = {}): Promise<JumpHosts> {
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const tag = randomInt(0, 36 ** 5)
     .toString(36)
@@ -171,9 +173,31 @@ export async function startJumpHosts(): Promise<JumpHosts> {
       host('jump', nsJump, `${outer}.2`),
       host('target', nsTarget, `${inner}.2`),
     ]);
+    let redis: JumpHosts['redis'];
+    if (o.redis) {
+      // on the jump host, listening on both sides: God connects from outside, the target's roles from inside
+      const c = spawnTracked(
+        'ip',
+        [
+          'netns',
+          'exec',
+          nsJump,
+          'redis-server',
+          '--bind',
+          `${outer}.2`,
+          `${inner}.1`,
+          '--port',
+          '6379',
+        ].concat(['--protected-mode', 'no', '--save', '', '--appendonly', 'no', '--dir', dir]),
+        { name: 'redis:jump', cwd: dir },
+      );
+      children.push(c);
+      await waitForLine(c, /Ready to accept connections/, 15_000);
+      redis = { outside: `redis://${outer}.2:6379`, inside: `redis://${inner}.1:6379` };
+    }
     const knownHostsPath = path.join(dir, 'known_hosts');
     fs.writeFileSync(knownHostsPath, [jump, target].map((h) => `${h.address} ${h.hostPublicKey}\n`).join(''));
-    return { jump, target, jumpInside: `${inner}.1`, user, privateKeyPath, knownHostsPath, stop };
+    return { jump, target, jumpInside: `${inner}.1`, user, privateKeyPath, knownHostsPath, redis, stop };
   } catch (err) {
     await stop();
     throw err;
