@@ -189,8 +189,10 @@ export async function downOp(o: {
   };
 }
 
+/** `--id` names a process (`endpoint-i-0abc`) or, on ec2, its instance (`i-0abc`): both select it. */
 const selects = (t: { role?: Role; ids?: string[] }, p: ExpectedProcess) =>
-  (!t.role || p.role === t.role) && (!t.ids?.length || t.ids.includes(p.id));
+  (!t.role || p.role === t.role) &&
+  (!t.ids?.length || t.ids.some((id) => id === p.id || `${p.role}-${id}` === p.id));
 
 /**
  * Which `count` processes of `role` a `down ROLE -n N` takes: for endpoints the ones holding the fewest clients

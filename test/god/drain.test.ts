@@ -6,7 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FilmgrainClient } from '../../protocol/client/client.ts';
+import { drainBeforeDown } from '../../god/core/drain.ts';
 import { EndpointsReportSchema } from '../../god/core/endpoints.ts';
+import type { GodEvent } from '../../god/core/events.ts';
+import { connectFleetRedis } from '../../god/core/redis.ts';
 import { readState } from '../../god/core/local/state.ts';
 import { OperationResultSchema } from '../../god/core/operations.ts';
 import { makeTempDir, pidAlive, waitFor } from '../harness/index.ts';
@@ -169,4 +172,64 @@ local:
     resultOf(await run('down', '--id', idle[0]!, '--force', '--json'), 'down', OperationResultSchema);
     expect(pidAlive(pid)).toBe(false);
   }, 60_000);
+
+  it('the wait is bounded: an endpoint that keeps its clients is reported and stopped anyway', async () => {
+    const fr = await connectFleetRedis(readState(path.join(dir, '.god/local'))!.redis_url, { prefix: 'fg:' });
+    const listener = fr.redis.duplicate();
+    try {
+      // an endpoint that hears the drain but never lets go of its 5 clients
+      const rec = { id: 'endpoint-stuck', host: '127.0.0.1', port: 1, tls: false, clients: 5 };
+      await fr.redis.set(
+        fr.keys.endpoint('endpoint-stuck'),
+        JSON.stringify({
+          ...rec,
+          capacity: 10,
+          soft_limit: 8,
+          draining: false,
+          at: new Date().toISOString(),
+        }),
+      );
+      await fr.redis.zadd(fr.keys.endpointIndex, Date.now(), 'endpoint-stuck');
+      const heard: string[] = [];
+      listener.on('message', (_c, m) => heard.push(m));
+      await listener.subscribe(fr.keys.control('endpoint', 'endpoint-stuck'));
+      const events: GodEvent[] = [];
+      const stuck = { role: 'endpoint' as const, id: 'endpoint-stuck', host: 'h' };
+      const other = { role: 'endpoint' as const, id: 'endpoint-other', host: 'h' };
+      const out = await drainBeforeDown(
+        [stuck],
+        [stuck, other],
+        { redis: async () => fr, timeoutMs: 600, force: false, pollMs: 50 },
+        { emit: (e) => events.push(e) },
+      );
+      expect(out).toEqual({ drained: [], timed_out: ['endpoint-stuck'] });
+      expect(heard).toEqual([JSON.stringify({ cmd: 'drain' })]);
+      const end = events.filter((e) => e.type === 'host' && e.phase === 'end');
+      expect(end).toEqual([
+        expect.objectContaining({ host: 'endpoint-stuck', ok: false, data: { clients: 5, of: 5 } }),
+      ]);
+      // no healthy peer in the registry to take them: said before waiting
+      expect(events[0]).toMatchObject({ type: 'warn' });
+    } finally {
+      await fr.redis.del(fr.keys.endpoint('endpoint-stuck'));
+      listener.disconnect();
+      await fr.close();
+    }
+  });
+
+  it('without Redis it cannot drain, and says --force stops without it', async () => {
+    const p = { role: 'endpoint' as const, id: 'endpoint-a', host: 'h' };
+    const q = { role: 'endpoint' as const, id: 'endpoint-b', host: 'h' };
+    const redis = () => Promise.reject(new Error('connection refused'));
+    await expect(
+      drainBeforeDown([p], [p, q], { redis, timeoutMs: 1000, force: false }, { emit() {} }),
+    ).rejects.toMatchObject({ code: 'GOD_UNREACHABLE', hint: expect.stringContaining('--force') });
+    // --force: no Redis needed
+    expect(
+      await drainBeforeDown([p], [p, q], { redis, timeoutMs: 1000, force: true }, { emit() {} }),
+    ).toEqual({
+      drained: [],
+      timed_out: [],
+    });
+  });
 });
