@@ -199,7 +199,12 @@ const selects = (t: { role?: Role; ids?: string[] }, p: ExpectedProcess) =>
  * (read from the registry when `drain` gives Redis; unknown counts as 0), then, as for the other roles, the
  * newest first: the last listed by the provider (local, ssh: the highest number).
  */
-async function downPick(provider: Provider, role: Role, count: number, drain?: DrainOptions) {
+export async function downPick(
+  provider: Provider,
+  role: Role,
+  count: number,
+  drain?: DrainOptions,
+): Promise<string[]> {
   const listed = (await provider.expected()).filter((p) => p.role === role);
   const clients = new Map<string, number>();
   if (role === 'endpoint' && drain && !drain.force) {

@@ -11,7 +11,7 @@ import { EndpointsReportSchema } from '../../god/core/endpoints.ts';
 import type { GodEvent } from '../../god/core/events.ts';
 import { connectFleetRedis } from '../../god/core/redis.ts';
 import { readState } from '../../god/core/local/state.ts';
-import { OperationResultSchema } from '../../god/core/operations.ts';
+import { OperationResultSchema, PlanResultSchema } from '../../god/core/operations.ts';
 import { makeTempDir, pidAlive, waitFor } from '../harness/index.ts';
 import { errorOf, godIn, resultOf } from './cli-helpers.ts';
 
@@ -154,6 +154,12 @@ local:
     const few = await connect((await portOf(busy))!, 20);
     await waitFor(async () => (await heldBy(busy)) === 20, 10_000, 'the registry to count them');
 
+    const plan = resultOf(
+      await run('down', 'endpoint', '-n', '1', '--dry-run', '--json'),
+      'down',
+      PlanResultSchema,
+    );
+    expect(plan.changes.map((c) => `${c.action} ${c.subject}`)).toEqual([`stop ${idle[1]}`]);
     const n1 = resultOf(await run('down', 'endpoint', '-n', '1', '--json'), 'down', OperationResultSchema);
     expect(n1.ids).toEqual([idle[1]]);
     expect(listed()).toEqual([idle[0], busy]);

@@ -4,8 +4,10 @@ import { UserError } from '../../../kernel/errors.ts';
 import { intFrom } from '../../../kernel/flags.ts';
 import { defineOptions, type OptionValues } from '../../../kernel/options.ts';
 import { durationMs } from '../../../kernel/units.ts';
+import type { DrainOptions } from '../../core/drain.ts';
 import {
   downOp,
+  downPick,
   type OperationResult,
   parseRole,
   type PlanResult,
@@ -154,22 +156,26 @@ export const downCommand = defineCommand({
         hint: 'e.g. god down endpoint -n 1, or god down --id endpoint-2',
       });
     }
+    const t = await target(ctx, roleArg, opts.id);
+    const drain: DrainOptions = {
+      redis: () => ctx.redis(),
+      timeoutMs: opts.drainTimeout,
+      force: !!opts.force,
+      confirmLast: canAsk(ctx) ? askLast : undefined,
+      signal: ctx.signal,
+    };
     if (opts.dryRun) {
-      const t = await target(ctx, roleArg, opts.id);
-      ctx.out.result('down', await planOp({ ...t, config: ctx.loaded.config, action: 'down' }), renderPlan);
+      // -n: the plan of the processes the down would pick
+      const ids =
+        opts.count !== undefined && t.role ? await downPick(t.provider, t.role, opts.count, drain) : t.ids;
+      ctx.out.result(
+        'down',
+        await planOp({ ...t, ids, config: ctx.loaded.config, action: 'down' }),
+        renderPlan,
+      );
       return 0;
     }
-    const r = await downOp({
-      ...(await target(ctx, roleArg, opts.id)),
-      count: opts.count,
-      drain: {
-        redis: () => ctx.redis(),
-        timeoutMs: opts.drainTimeout,
-        force: !!opts.force,
-        confirmLast: canAsk(ctx) ? askLast : undefined,
-        signal: ctx.signal,
-      },
-    });
+    const r = await downOp({ ...t, count: opts.count, drain });
     ctx.out.result('down', r, render);
     return 0;
   },
