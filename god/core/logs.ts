@@ -3,7 +3,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { LOG_LEVELS, LogEntryFieldsSchema } from '../../protocol/redis-contract.ts';
-import { durationMs } from '../../kernel/units.ts';
+import { DURATION_EXAMPLES, DURATION_UNITS, durationMs } from '../../kernel/units.ts';
 import { UserError } from '../../kernel/errors.ts';
 import type { FleetRedis } from './redis.ts';
 
@@ -106,15 +106,27 @@ export function parseLogFilter(o: {
   }
   if (o.since) {
     const r = durationMs.safeParse(o.since);
-    if (!r.success) {
-      throw new UserError(`--since ${o.since} is not a duration`, {
-        code: 'GOD_USAGE',
-        hint: 'Use e.g. 30s, 10m, 2h (entries younger than that are shown).',
-      });
-    }
+    if (!r.success) throw badSince(o.since);
     f.sinceMs = (o.now ?? Date.now()) - r.data;
   }
   return f;
+}
+
+/** `--since` that the duration grammar does not read: what is wrong with it, and the forms it takes. */
+function badSince(text: string): UserError {
+  const units = `${DURATION_UNITS.slice(0, -1).join(', ')} or ${DURATION_UNITS.at(-1)}`;
+  const unit = /^\s*\d+(?:\.\d+)?\s*([a-z]+)\s*$/i.exec(text)?.[1];
+  const why = text.trim().startsWith('-')
+    ? 'it is negative; it is an age: how far back from now'
+    : unit
+      ? `"${unit}" is not a unit (${units})`
+      : /\d/.test(text)
+        ? 'it is not one number followed by a unit'
+        : 'it has no number';
+  return new UserError(`--since ${text} is not a duration: ${why}`, {
+    code: 'GOD_USAGE',
+    hint: `Give a number and a unit (${units}), e.g. ${DURATION_EXAMPLES}; a bare number is milliseconds. Lines younger than that are shown.`,
+  });
 }
 
 function levelRank(l: string): number {

@@ -256,12 +256,6 @@ export async function planOp(o: {
   ids?: string[];
 }): Promise<PlanResult> {
   const { provider } = o;
-  if (!provider.plan) {
-    throw new UserError(`the ${provider.kind} provider cannot plan yet, so --dry-run is not available`, {
-      code: 'GOD_USAGE',
-      hint: `Run the command without --dry-run, or use \`god status\` to see the ${provider.kind} fleet first.`,
-    });
-  }
   const ops: PlanOp[] =
     o.action === 'up'
       ? upTargets(o).map(([role, count]) => ({ op: 'up', role, count }))
@@ -288,7 +282,7 @@ export async function planOp(o: {
 }
 
 /** a role and/or ids, or everything (undefined) */
-function targetOf(o: { role?: Role; ids?: string[] }): { role?: Role; ids?: string[] } | undefined {
+export function targetOf(o: { role?: Role; ids?: string[] }): { role?: Role; ids?: string[] } | undefined {
   return o.role || o.ids?.length ? { role: o.role, ids: o.ids } : undefined;
 }
 

@@ -118,7 +118,7 @@ export class Demo {
   }
 
   get provider() {
-    return fleetProvider(this.fleet);
+    return fleetProvider(this.fleet, { config: this.config });
   }
 
   /** Redis, the roles, then (in the background) the swarm once the keeper has written endpoints.json. */

@@ -28,20 +28,18 @@ export function coreActions(o: {
     shed: (row, n) => shedEndpoint(fleetRedis, row.id, n, events),
     deploy: o.deploy,
     // the provider's own plan, the same one `god up|down|restart --dry-run` prints
-    plan: provider.plan
-      ? async (op, row) => {
-          const r =
-            op === 'up'
-              ? await planOp({
-                  provider,
-                  config,
-                  action: 'up',
-                  role: row.role as Role,
-                  count: (await provider.expected()).filter((p) => p.role === row.role).length + 1,
-                })
-              : await planOp({ provider, config, action: op, ids: [row.id] });
-          return r.changes.map(describeChange);
-        }
-      : undefined,
+    async plan(op, row) {
+      const r =
+        op === 'up'
+          ? await planOp({
+              provider,
+              config,
+              action: 'up',
+              role: row.role as Role,
+              count: (await provider.expected()).filter((p) => p.role === row.role).length + 1,
+            })
+          : await planOp({ provider, config, action: op, ids: [row.id] });
+      return r.changes.map(describeChange);
+    },
   };
 }

@@ -73,57 +73,63 @@ export class HeadlessPrinter {
   }
 
   print(): void {
-    const s = this.store;
+    const store = this.store;
     // logs: everything since the last print that is still held (a flood beyond the buffer is skipped)
-    const logs = s.logs.lines;
+    const logs = store.logs.lines;
     const from = Math.max(this.printedSeq, logs.firstSeq);
     for (let seq = from; seq < logs.nextSeq; seq++) this.printLog(logs.at(seq)!);
     this.printedSeq = logs.nextSeq;
-    for (const p of s.fleet.processes) {
-      const key = `${p.role}:${p.id}`;
-      if (this.procState.get(key) === p.state) continue;
-      this.procState.set(key, p.state);
+    for (const proc of store.fleet.processes) {
+      const key = `${proc.role}:${proc.id}`;
+      if (this.procState.get(key) === proc.state) continue;
+      this.procState.set(key, proc.state);
       this.emit(
         {
           type: 'process',
           at: new Date().toISOString(),
-          role: p.role,
-          id: p.id,
-          host: p.host,
-          state: p.state,
-          pid: p.pid,
-          version: p.version,
-          clients: p.clients,
-          tweets_per_s: p.tweetsPerS,
+          role: proc.role,
+          id: proc.id,
+          host: proc.host,
+          state: proc.state,
+          pid: proc.pid,
+          version: proc.version,
+          clients: proc.clients,
+          tweets_per_s: proc.tweetsPerS,
         },
-        `process ${p.id} (${p.role}@${p.host}) ${PROCESS_STATES[p.state].label}${p.pid ? ` pid ${p.pid}` : ''}`,
+        `process ${proc.id} (${proc.role}@${proc.host}) ${PROCESS_STATES[proc.state].label}${proc.pid ? ` pid ${proc.pid}` : ''}`,
       );
     }
-    const top = s.movies.ranking.slice(0, this.o.top ?? 5);
-    const key = top.map((m) => m.id).join(',');
+    const top = store.movies.ranking.slice(0, this.o.top ?? 5);
+    const key = top.map((movie) => movie.id).join(',');
     if (top.length && key !== this.rankingKey) {
       this.rankingKey = key;
       this.emit(
-        { type: 'ranking', at: new Date(s.movies.at ?? Date.now()).toISOString(), movies: top },
-        `ranking ${top.map((m, i) => `${i + 1}. ${m.title} (${m.count})`).join('  ')}`,
+        { type: 'ranking', at: new Date(store.movies.at ?? Date.now()).toISOString(), movies: top },
+        `ranking ${top.map((movie, i) => `${i + 1}. ${movie.title} (${movie.count})`).join('  ')}`,
       );
     }
-    for (const a of [...s.alerts.rows].reverse()) {
-      if (this.alertKeys.has(a.key)) continue;
-      this.alertKeys.add(a.key);
+    for (const alert of [...store.alerts.rows].reverse()) {
+      if (this.alertKeys.has(alert.key)) continue;
+      this.alertKeys.add(alert.key);
       this.emit(
-        { type: 'alert', at: new Date(a.at).toISOString(), kind: a.kind, level: a.level, message: a.message },
-        `alert ${a.kind} ${a.message}`,
+        {
+          type: 'alert',
+          at: new Date(alert.at).toISOString(),
+          kind: alert.kind,
+          level: alert.level,
+          message: alert.message,
+        },
+        `alert ${alert.kind} ${alert.message}`,
       );
     }
   }
 
-  private printLog(l: LogLine): void {
-    const d = display(l);
-    const at = new Date(d.time).toISOString();
+  private printLog(line: LogLine): void {
+    const shown = display(line);
+    const at = new Date(shown.time).toISOString();
     this.emit(
-      { type: 'log', at, role: l.role, id: l.id, host: l.host, level: l.level, msg: d.text },
-      `${at} ${l.role}@${l.host} ${l.level.toUpperCase().padEnd(5)} ${d.text}`,
+      { type: 'log', at, role: line.role, id: line.id, host: line.host, level: line.level, msg: shown.text },
+      `${at} ${line.role}@${line.host} ${line.level.toUpperCase().padEnd(5)} ${shown.text}`,
     );
   }
 

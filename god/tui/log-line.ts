@@ -79,8 +79,8 @@ export function fieldsFromList(list: string[]): LogEntryFields {
 function compact(v: unknown): string {
   if (typeof v === 'string') return /\s/.test(v) || v === '' ? JSON.stringify(v) : v;
   if (v !== null && typeof v === 'object') {
-    const s = JSON.stringify(v);
-    return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+    const json = JSON.stringify(v);
+    return json.length > 80 ? `${json.slice(0, 77)}...` : json;
   }
   return String(v);
 }

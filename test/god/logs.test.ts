@@ -114,6 +114,30 @@ describe('god logs', () => {
       expect(() => parseLogFilter({ grep: '(' })).toThrow(/not a valid regular expression/);
       expect(() => parseLogFilter({ since: 'yesterday' })).toThrow(/--since yesterday is not a duration/);
     });
+
+    it('a bad --since says what is wrong with it and the forms it takes', () => {
+      const why = (since: string) => {
+        try {
+          parseLogFilter({ since });
+        } catch (err) {
+          return err;
+        }
+        throw new Error(`--since ${since} was taken`);
+      };
+      expect(why('yesterday')).toMatchObject({
+        code: 'GOD_USAGE',
+        message: '--since yesterday is not a duration: it has no number',
+        hint: 'Give a number and a unit (ms, s, m or h), e.g. 250ms, 30s, 5m, 1h; a bare number is milliseconds. Lines younger than that are shown.',
+      });
+      expect(why('2d')).toMatchObject({
+        message: '--since 2d is not a duration: "d" is not a unit (ms, s, m or h)',
+      });
+      expect(why('10 minutes')).toMatchObject({ message: expect.stringMatching(/"minutes" is not a unit/) });
+      expect(why('-5m')).toMatchObject({ message: expect.stringMatching(/: it is negative; it is an age/) });
+      expect(why('1h30m')).toMatchObject({
+        message: expect.stringMatching(/: it is not one number followed by a unit$/),
+      });
+    });
   });
 
   describe('god logs (CLI)', () => {

@@ -6,8 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../god/core/config/load.ts';
+import { onHosts, selectOnHosts } from '../../god/core/deploy/remote-fleet.ts';
 import { nullSink } from '../../god/core/events.ts';
 import { type LocalPlanInput, planLocal } from '../../god/core/local/plan.ts';
+import { hostLines } from '../../god/core/playbook/kinds/provider-plan.ts';
 import { type LocalProcess, type LocalState, readState, writeState } from '../../god/core/local/state.ts';
 import type { LocalFleet } from '../../god/core/local/fleet.ts';
 import { fleetProvider, LocalProvider } from '../../god/core/providers/local.ts';
@@ -15,6 +17,7 @@ import { type HostState, planDeploy, planProcesses } from '../../god/core/provid
 import { SshProvider } from '../../god/core/providers/ssh.ts';
 import { describeChange, type PlanOp } from '../../god/core/providers/types.ts';
 import { PlanResultSchema } from '../../god/core/operations.ts';
+import type { SshPool } from '../../god/core/ssh/pool.ts';
 import { killTracked, makeTempDir, spawnTracked } from '../harness/index.ts';
 import { godIn, resultOf } from './cli-helpers.ts';
 
@@ -209,17 +212,16 @@ describe('local plan', () => {
 });
 
 describe('fleetProvider (an in-process fleet) plans from its snapshot', () => {
-  it('plans only with the config it runs, and a down of everything leaves its Redis', async () => {
+  it('plans with the config it runs, and a down of everything leaves its Redis', async () => {
     const snap = state([proc('endpoint-1', 5), proc('keeper-1', 6)], { socket: undefined });
     // only what plan reads of a LocalFleet
     const fleet = { stateDir: '/demo', snapshot: () => snap } as unknown as LocalFleet;
-    expect(fleetProvider(fleet).plan).toBeUndefined();
     const p = fleetProvider(fleet, { config: config() });
-    expect((await p.plan!({ op: 'down' })).map(describeChange)).toEqual([
+    expect((await p.plan({ op: 'down' })).map(describeChange)).toEqual([
       'stop process endpoint-1 (pid 5)',
       'stop process keeper-1 (pid 6)',
     ]);
-    expect((await p.plan!({ op: 'up', role: 'endpoint', count: 2 })).map(describeChange)).toEqual([
+    expect((await p.plan({ op: 'up', role: 'endpoint', count: 2 })).map(describeChange)).toEqual([
       'start process endpoint-2 (a free port)',
     ]);
   });
@@ -291,6 +293,27 @@ describe('ssh plan', () => {
     expect(all.map((c) => c.subject)).toEqual(['feeder-a', 'keeper-b']);
   });
 
+  it('a deploy of a known version says from → to, skips a host already there, and reads per host in a playbook', async () => {
+    const hosts = await provider().deployHosts();
+    const states = new Map<string, HostState>([
+      ['a', up(['endpoint-a', 'keeper-a'], { current: 'r2' })],
+      ['b', up(['endpoint-b'], { current: 'r1', specs: { 'keeper-b': 'keeper' } })],
+      ['c', { ok: false, error: 'timed out' }],
+    ]);
+    const changes = planDeploy(hosts, states, undefined, 'r2');
+    expect(changes.filter((c) => c.host === 'a')).toEqual([]); // at r2, everything runs
+    expect(hostLines(changes)).toEqual([
+      'b: r1 → r2; fg-agent.mjs, fg-supervisor.mjs, manifest.json, endpoint.mjs, feeder.mjs into /srv/fg/releases (files it has are reused); restart endpoint-b, feeder-b; stop keeper-b',
+      'c: ? → r2; fg-agent.mjs, fg-supervisor.mjs, manifest.json, endpoint.mjs into /srv/fg/releases (files it has are reused); state unknown (timed out): listed as it would be tried; restart endpoint-c',
+    ]);
+    // a host at r2 whose process does not run still restarts it
+    states.set('a', up(['endpoint-a'], { current: 'r2' }));
+    expect(planDeploy(hosts, states, { role: 'keeper' }, 'r2').map(describeChange)).toEqual([
+      'upload release a (r2 → r2; fg-agent.mjs, fg-supervisor.mjs, manifest.json, keeper.mjs into /srv/fg/releases (files it has are reused))',
+      'restart process keeper-a (on a, with the new release)',
+    ]);
+  });
+
   it('fails as the operation would, before any host is reached', async () => {
     const p = provider();
     // 10.0.0.x is never connected to: both errors come first
@@ -301,6 +324,33 @@ describe('ssh plan', () => {
       code: 'GOD_USAGE',
     });
     await p.close();
+  });
+
+  it('an op on the hosts and its plan select the same way: the hosts with a picked process, unknown ids first', async () => {
+    const hosts = await provider().deployHosts();
+    const picked = (t?: { role?: 'endpoint' | 'feeder' | 'keeper'; ids?: string[] }) =>
+      selectOnHosts(hosts, t).map(({ host, procs }) => `${host.name}: ${procs.map((x) => x.id).join(', ')}`);
+    expect(picked()).toEqual(['a: endpoint-a, keeper-a', 'b: endpoint-b, feeder-b', 'c: endpoint-c']);
+    expect(picked({ role: 'feeder' })).toEqual(['b: feeder-b']);
+    expect(picked({ ids: ['endpoint-c', 'feeder-b'] })).toEqual(['b: feeder-b', 'c: endpoint-c']);
+    expect(picked({ role: 'endpoint', ids: ['endpoint-c'] })).toEqual(['c: endpoint-c']);
+    const unknown = { code: 'GOD_USAGE', message: 'no process feeder-b, endpoint-z in the fleet' };
+    expect(() => picked({ role: 'endpoint', ids: ['feeder-b', 'endpoint-z'] })).toThrow(
+      expect.objectContaining(unknown),
+    );
+    // the op fails with that error before any host is reached (the pool is never asked for a connection)
+    let reached = 0;
+    const pool = { get: () => reached++ } as unknown as SshPool;
+    const run = () => reached++ as unknown as Promise<undefined>;
+    await expect(
+      onHosts(
+        hosts,
+        pool,
+        { step: 'stop', target: { role: 'endpoint', ids: ['feeder-b', 'endpoint-z'] } },
+        run,
+      ),
+    ).rejects.toMatchObject(unknown);
+    expect(reached).toBe(0);
   });
 });
 

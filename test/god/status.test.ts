@@ -37,6 +37,7 @@ function fleetOf(expected: ExpectedProcess[]): Provider {
     up: async () => {},
     down: async () => {},
     restart: async () => {},
+    plan: async () => [],
     close: async () => {},
   };
 }

@@ -13,6 +13,7 @@ import { parsePlaybookText, playbookHint } from '../../god/core/playbook/load.ts
 import { STEP_KINDS, type Step, StepSchema } from '../../god/core/playbook/schema.ts';
 import { planStep } from '../../god/core/playbook/steps.ts';
 import type { ExpectedProcess, Provider } from '../../god/core/providers/types.ts';
+import { MemoryProvider } from '../harness/fake-provider.ts';
 
 const README = fs.readFileSync(path.resolve(import.meta.dirname, '../../playbooks/README.md'), 'utf8');
 
@@ -68,6 +69,9 @@ function fakeProvider(procs: ExpectedProcess[], caps: Partial<Provider> = {}): P
     up: async () => {},
     down: async () => {},
     restart: async () => {},
+    plan: async () => {
+      throw new Error('these tests plan steps that read the capabilities, not the plan');
+    },
     close: async () => {},
     ...caps,
   };
@@ -112,8 +116,6 @@ describe('kinds plan from the provider capabilities', () => {
       'start endpoint-a on a',
       'start endpoint-b on b',
     ]);
-    // listed but not beating: nothing to stop
-    expect(await planStep(pc, step('down', {}))).toEqual([]);
   });
 
   it('a machine per process (machinePerProcess): converging creates or terminates machines', async () => {
@@ -127,18 +129,51 @@ describe('kinds plan from the provider capabilities', () => {
   });
 
   it('own services: started with a stopped fleet, stopped by down of everything while it runs', async () => {
-    const ownServices = { start: 'start the services', stop: 'stop the services' };
+    const ownServices = { start: 'start the services' };
     const stopped = ctxOf(fakeProvider([], { ownServices, isRunning: async () => false }));
     expect(await planStep(stopped, step('provision', { role: 'keeper', count: 1, wait: true }))).toEqual([
       'start the services',
       'start keeper-1',
     ]);
+    // a fleet stopped as a whole has nothing to stop, restart or deploy (its plan is not even asked)
     expect(await planStep(stopped, step('down', {}))).toEqual([]);
-    const running = ctxOf(
-      fakeProvider([proc('keeper', 'keeper-1')], { ownServices, isRunning: async () => true }),
-    );
-    expect(await planStep(running, step('down', {}))).toEqual(['stop keeper-1', 'stop the services']);
-    expect(await planStep(running, step('down', { role: 'keeper' }))).toEqual(['stop keeper-1']);
+    expect(await planStep(stopped, step('restart', {}))).toEqual([]);
+    expect(await planStep(stopped, step('deploy', {}))).toEqual([]);
+  });
+
+  it("down, restart and deploy say the provider's own plan (what `god … --dry-run` prints)", async () => {
+    const provider = new MemoryProvider({ running: { endpoint: 2, keeper: 1 } });
+    const pc = ctxOf(provider);
+    // down of everything: what the fleet runs besides its processes too (here its machine)
+    expect(await planStep(pc, step('down', {}))).toEqual([
+      'stop endpoint-1',
+      'stop endpoint-2',
+      'stop keeper-1',
+      'stop machine memory',
+    ]);
+    expect(await planStep(pc, step('down', { role: 'keeper' }))).toEqual(['stop keeper-1']);
+    expect(await planStep(pc, step('restart', { ids: ['endpoint-2'] }))).toEqual(['restart endpoint-2']);
+    // a deploy to a fleet on this machine: the processes its plan restarts, by batches
+    expect(await planStep(pc, step('deploy', { batch: 2 }))).toEqual([
+      'batch 1/2: restart endpoint-1, endpoint-2',
+      'batch 2/2: restart keeper-1',
+    ]);
+    expect(await planStep(pc, step('deploy', { roles: ['keeper'] }))).toEqual([
+      'batch 1/1: restart keeper-1',
+    ]);
+    expect(await planStep(pc, step('deploy', { roles: ['feeder'] }))).toEqual([]);
+    expect(provider.calls.filter((c) => c.startsWith('plan'))).toEqual([
+      'plan down all',
+      'plan down keeper',
+      'plan restart endpoint-2',
+      'plan deploy all',
+      'plan deploy keeper-1',
+    ]);
+    // its errors are the step's: an unknown id fails the plan as it would fail the op
+    await expect(planStep(pc, step('restart', { ids: ['endpoint-9'] }))).rejects.toMatchObject({
+      code: 'GOD_TARGET',
+    });
+    expect(provider.restarts.size).toBe(0);
   });
 
   it("publish_endpoints without a target uses the provider's default archive", async () => {

@@ -8,7 +8,7 @@ import { UserError } from '../../../kernel/errors.ts';
 import { checkProcessEnv, roleEnv } from '../config/role-env.ts';
 import type { GodConfig } from '../config/schema.ts';
 import { type EventSink, nullSink } from '../events.ts';
-import type { ExpectedProcess } from '../providers/types.ts';
+import type { ExpectedProcess, Target } from '../providers/types.ts';
 import type { SshPool } from '../ssh/pool.ts';
 import type { SshOptions } from '../ssh/types.ts';
 import { agent } from './host-ops.ts';
@@ -96,9 +96,32 @@ export function expectedOf(hosts: DeployHost[]): ExpectedProcess[] {
   return hosts.flatMap((h) => h.processes.map((p) => ({ role: p.role, id: p.id, host: h.name })));
 }
 
-type Target = { role?: Role; ids?: string[] };
 const selects = (p: ProcessSpec, t?: Target) =>
   (!t?.role || p.role === t.role) && (!t?.ids || t.ids.includes(p.id));
+
+/**
+ * The hosts with a selected process, each with those processes. An id no host has is the operation's error,
+ * before any host is reached: the one check of an op on the hosts (onHosts) and of its plan (remote-plan.ts).
+ */
+export function selectOnHosts(
+  hosts: DeployHost[],
+  target: Target | undefined,
+): Array<{ host: DeployHost; procs: ProcessSpec[] }> {
+  const selected = hosts
+    .map((host) => ({ host, procs: host.processes.filter((p) => selects(p, target)) }))
+    .filter((x) => x.procs.length);
+  if (target?.ids) {
+    const known = new Set(selected.flatMap((x) => x.procs.map((p) => p.id)));
+    const unknown = target.ids.filter((id) => !known.has(id));
+    if (unknown.length) {
+      throw new UserError(`no process ${unknown.join(', ')} in the fleet`, {
+        code: 'GOD_USAGE',
+        hint: '`god status` lists the process ids.',
+      });
+    }
+  }
+  return selected;
+}
 
 /**
  * Run an agent command on every host that has a selected process; every host is tried and reported, then
@@ -111,21 +134,9 @@ export async function onHosts(
   fn: (host: DeployHost, procs: ProcessSpec[]) => Promise<string | undefined>,
 ): Promise<void> {
   const ev = o.events ?? nullSink;
-  const todo = hosts
-    .map((h) => ({ h, procs: h.processes.filter((p) => selects(p, o.target)) }))
-    .filter((x) => x.procs.length);
-  if (o.target?.ids) {
-    const known = new Set(todo.flatMap((x) => x.procs.map((p) => p.id)));
-    const unknown = o.target.ids.filter((id) => !known.has(id));
-    if (unknown.length) {
-      throw new UserError(`no process ${unknown.join(', ')} in the fleet`, {
-        code: 'GOD_USAGE',
-        hint: '`god status` lists the process ids.',
-      });
-    }
-  }
+  const todo = selectOnHosts(hosts, o.target);
   const failed: string[] = [];
-  await mapLimit(todo, o.concurrency ?? 10, async ({ h, procs }) => {
+  await mapLimit(todo, o.concurrency ?? 10, async ({ host: h, procs }) => {
     const t0 = Date.now();
     ev.emit({ type: 'host', step: o.step, host: h.name, phase: 'start' });
     try {

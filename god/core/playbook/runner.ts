@@ -66,20 +66,20 @@ export interface RunPlaybookOptions {
 }
 
 /** The fleet's Redis, reconnecting when its URL changes (a local fleet stopped and started again). */
-function redisSource(o: RunPlaybookOptions) {
-  let cur: { url: string; fr: FleetRedis } | undefined;
+function redisSource(options: RunPlaybookOptions) {
+  let cur: { url: string; fleetRedis: FleetRedis } | undefined;
   const get = async (): Promise<FleetRedis> => {
-    const url = await resolveRedisUrl(o.config, o.provider, o.redisUrl);
-    if (cur && cur.url === url) return cur.fr;
-    cur?.fr.close();
+    const url = await resolveRedisUrl(options.config, options.provider, options.redisUrl);
+    if (cur && cur.url === url) return cur.fleetRedis;
+    cur?.fleetRedis.close();
     cur = undefined;
-    const fr = await connectFleetRedis(url, {
-      prefix: o.config.redis.prefix,
-      tlsCa: o.config.redis.tls_ca,
+    const fleetRedis = await connectFleetRedis(url, {
+      prefix: options.config.redis.prefix,
+      tlsCa: options.config.redis.tls_ca,
       name: 'god-play',
     });
-    cur = { url: url!, fr };
-    return fr;
+    cur = { url: url!, fleetRedis };
+    return fleetRedis;
   };
   return {
     get,
@@ -91,7 +91,7 @@ function redisSource(o: RunPlaybookOptions) {
       }
     },
     close() {
-      cur?.fr.close();
+      cur?.fleetRedis.close();
       cur = undefined;
     },
   };
@@ -99,75 +99,76 @@ function redisSource(o: RunPlaybookOptions) {
 
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-export async function runPlaybook(pb: Playbook, o: RunPlaybookOptions): Promise<PlayResult> {
+export async function runPlaybook(playbook: Playbook, options: RunPlaybookOptions): Promise<PlayResult> {
   const t0 = Date.now();
-  const dryRun = !!o.dryRun;
-  const ev = o.events;
-  const redis = redisSource(o);
+  const dryRun = !!options.dryRun;
+  const events = options.events;
+  const redis = redisSource(options);
   let pool: SshPool | undefined;
   const clients: ClientGroups = new Map();
-  const pc: PlayContext = {
-    provider: o.provider,
-    config: o.config,
-    events: ev,
+  const ctx: PlayContext = {
+    provider: options.provider,
+    config: options.config,
+    events,
     dryRun,
-    signal: o.signal,
-    env: o.env ?? process.env,
-    cwd: o.cwd ?? process.cwd(),
+    signal: options.signal,
+    env: options.env ?? process.env,
+    cwd: options.cwd ?? process.cwd(),
     startedAt: t0,
     redis: redis.get,
     tryRedis: redis.tryGet,
     pool: () => {
       pool ??= new SshPool(
-        'sshOptions' in o.provider ? (o.provider as { sshOptions(): never }).sshOptions() : {},
+        'sshOptions' in options.provider ? (options.provider as { sshOptions(): never }).sshOptions() : {},
       );
       return pool;
     },
     clients,
-    steps: pb.steps,
+    steps: playbook.steps,
     marks: { steps: new Map() },
     targeted: new Map(),
   };
-  const needs = markNeeds(pb);
-  if (!dryRun && needs.play) pc.marks.play = await markIfUp(pc);
-  const playStep = dryRun ? `play ${pb.name} (dry run)` : `play ${pb.name}`;
-  const n = pb.steps.length;
-  ev.emit({
+  const needs = markNeeds(playbook);
+  if (!dryRun && needs.play) ctx.marks.play = await markIfUp(ctx);
+  const playStep = dryRun ? `play ${playbook.name} (dry run)` : `play ${playbook.name}`;
+  const n = playbook.steps.length;
+  events.emit({
     type: 'step',
     step: playStep,
     phase: 'start',
-    data: { play: pb.name, file: pb.file, steps: n, dry_run: dryRun, vars: pb.vars },
+    data: { play: playbook.name, file: playbook.file, steps: n, dry_run: dryRun, vars: playbook.vars },
   });
   const results: StepResult[] = [];
   let failed: PlayResult['failed_step'] = null;
   try {
-    for (const s of pb.steps) {
-      if (failed || o.signal?.aborted) {
-        if (!failed) failed = { index: s.index, name: s.name, error: 'interrupted' };
-        results.push(base(s, 'skipped'));
+    for (const step of playbook.steps) {
+      if (failed || options.signal?.aborted) {
+        if (!failed) failed = { index: step.index, name: step.name, error: 'interrupted' };
+        results.push(base(step, 'skipped'));
         continue;
       }
-      if (s.providers && !s.providers.includes(o.provider.kind)) {
+      if (step.providers && !step.providers.includes(options.provider.kind)) {
         results.push({
-          ...base(s, 'skipped'),
+          ...base(step, 'skipped'),
           changed: false,
-          detail: `only with ${s.providers.join(', ')}`,
+          detail: `only with ${step.providers.join(', ')}`,
         });
-        ev.emit({
+        events.emit({
           type: 'info',
-          message: `[${s.index}/${n}] ${s.name}: skipped (only with ${s.providers.join(', ')}; this fleet is ${o.provider.kind})`,
+          message: `[${step.index}/${n}] ${step.name}: skipped (only with ${step.providers.join(', ')}; this fleet is ${options.provider.kind})`,
         });
         continue;
       }
-      pc.current = s.index;
-      if (!dryRun && needs.before.has(s.index)) pc.marks.steps.set(s.index, { start: await markIfUp(pc) });
-      results.push(await doStep(pc, s, n, pb.name));
-      if (!dryRun && needs.after.has(s.index)) {
-        pc.marks.steps.set(s.index, { ...pc.marks.steps.get(s.index), end: await markIfUp(pc) });
+      ctx.current = step.index;
+      if (!dryRun && needs.before.has(step.index))
+        ctx.marks.steps.set(step.index, { start: await markIfUp(ctx) });
+      results.push(await doStep(ctx, step, n, playbook.name));
+      if (!dryRun && needs.after.has(step.index)) {
+        ctx.marks.steps.set(step.index, { ...ctx.marks.steps.get(step.index), end: await markIfUp(ctx) });
       }
-      const r = results[results.length - 1]!;
-      if (r.status === 'failed' && !r.ignored)
-        failed = { index: s.index, name: s.name, error: r.error ?? '' };
+      const result = results[results.length - 1]!;
+      if (result.status === 'failed' && !result.ignored)
+        failed = { index: step.index, name: step.name, error: result.error ?? '' };
     }
   } finally {
     closeGroups(clients);
@@ -175,71 +176,71 @@ export async function runPlaybook(pb: Playbook, o: RunPlaybookOptions): Promise<
     await pool?.closeAll();
   }
   const res: PlayResult = {
-    play: pb.name,
-    file: pb.file,
+    play: playbook.name,
+    file: playbook.file,
     dry_run: dryRun,
     ok: failed === null,
-    vars: pb.vars,
+    vars: playbook.vars,
     steps: results,
-    changed: results.filter((r) => r.changed).length,
+    changed: results.filter((result) => result.changed).length,
     failed_step: failed,
     ms: Date.now() - t0,
   };
-  ev.emit({
+  events.emit({
     type: 'step',
     step: playStep,
     phase: 'end',
     ok: res.ok,
     ms: res.ms,
     ...(failed ? { error: `step ${failed.index} (${failed.name}) failed: ${failed.error}` } : {}),
-    data: { play: pb.name, changed: res.changed, failed_step: failed, dry_run: dryRun },
+    data: { play: playbook.name, changed: res.changed, failed_step: failed, dry_run: dryRun },
   });
   return res;
 }
 
 /** A mark on the Redis clock, or undefined when the fleet's Redis cannot be reached now. */
-async function markIfUp(pc: PlayContext): Promise<PointMark | undefined> {
-  const fr = await pc.tryRedis();
-  return fr ? takeMark(fr).catch(() => undefined) : undefined;
+async function markIfUp(ctx: PlayContext): Promise<PointMark | undefined> {
+  const fleetRedis = await ctx.tryRedis();
+  return fleetRedis ? takeMark(fleetRedis).catch(() => undefined) : undefined;
 }
 
 /**
  * Refuse a step that needs the fleet when it is not running, saying how to start it, rather than letting its
  * checks fail one by one ("0 up of 0 expected", "no healthy endpoint").
  */
-async function requireRunningFleet(pc: PlayContext, s: Step): Promise<void> {
+async function requireRunningFleet(ctx: PlayContext, step: Step): Promise<void> {
   const start = {
     code: 'GOD_NOT_RUNNING' as const,
     hint: 'Start the fleet with `god up` (or `god play playbooks/launch.yaml`), then run this playbook again.',
   };
-  const what = `step ${s.index} (${s.name}) needs a running fleet`;
-  if (pc.provider.isRunning && !(await pc.provider.isRunning())) {
-    throw new UserError(`${what}, and the ${pc.provider.kind} fleet is not running`, start);
+  const what = `step ${step.index} (${step.name}) needs a running fleet`;
+  if (ctx.provider.isRunning && !(await ctx.provider.isRunning())) {
+    throw new UserError(`${what}, and the ${ctx.provider.kind} fleet is not running`, start);
   }
-  let fr: FleetRedis;
+  let fleetRedis: FleetRedis;
   try {
-    fr = await pc.redis();
+    fleetRedis = await ctx.redis();
   } catch (err) {
     throw new UserError(`${what}, but its Redis cannot be reached: ${errText(err)}`, {
       ...start,
       hint: `${start.hint} If it runs, check redis.url in the config (or --redis / GOD_REDIS_URL) and the network.`,
     });
   }
-  const st = await getStatus({ provider: pc.provider, redis: fr });
-  if (st.redis.ok && st.summary.expected > 0 && st.summary.up === 0) {
-    throw new UserError(`${what}, and none of its ${st.summary.expected} processes beats`, start);
+  const status = await getStatus({ provider: ctx.provider, redis: fleetRedis });
+  if (status.redis.ok && status.summary.expected > 0 && status.summary.up === 0) {
+    throw new UserError(`${what}, and none of its ${status.summary.expected} processes beats`, start);
   }
-  if (st.summary.expected === 0) {
+  if (status.summary.expected === 0) {
     throw new UserError(`${what}, and it has no processes`, start);
   }
 }
 
-function base(s: Step, status: StepResult['status']): StepResult {
+function base(step: Step, status: StepResult['status']): StepResult {
   return {
-    index: s.index,
-    name: s.name,
-    kind: s.kind,
-    line: s.line ?? null,
+    index: step.index,
+    name: step.name,
+    kind: step.kind,
+    line: step.line ?? null,
     status,
     changed: null,
     changes: [],
@@ -247,55 +248,55 @@ function base(s: Step, status: StepResult['status']): StepResult {
   };
 }
 
-async function doStep(pc: PlayContext, s: Step, of: number, play: string): Promise<StepResult> {
+async function doStep(ctx: PlayContext, step: Step, of: number, play: string): Promise<StepResult> {
   const t0 = Date.now();
-  const label = `[${s.index}/${of}] ${s.name}`;
-  const data = { play, index: s.index, of, kind: s.kind, name: s.name, dry_run: pc.dryRun };
-  pc.events.emit({ type: 'step', step: label, phase: 'start', data: { ...data, status: 'running' } });
-  const r = base(s, 'ok');
+  const label = `[${step.index}/${of}] ${step.name}`;
+  const data = { play, index: step.index, of, kind: step.kind, name: step.name, dry_run: ctx.dryRun };
+  ctx.events.emit({ type: 'step', step: label, phase: 'start', data: { ...data, status: 'running' } });
+  const result = base(step, 'ok');
   try {
-    if (pc.dryRun) {
-      r.status = 'planned';
-      r.changes = await planStep(pc, s);
-      r.changed = r.changes.length > 0;
-      const checks = describeStep(s);
-      if (checks.length) r.detail = checks.join('; ');
-      for (const c of [...r.changes.map((c) => `would ${c}`), ...checks]) {
-        pc.events.emit({ type: 'info', message: `    ${c}` });
+    if (ctx.dryRun) {
+      result.status = 'planned';
+      result.changes = await planStep(ctx, step);
+      result.changed = result.changes.length > 0;
+      const checks = describeStep(step);
+      if (checks.length) result.detail = checks.join('; ');
+      for (const line of [...result.changes.map((change) => `would ${change}`), ...checks]) {
+        ctx.events.emit({ type: 'info', message: `    ${line}` });
       }
-      if (!r.changes.length && !checks.length)
-        pc.events.emit({ type: 'info', message: '    nothing to change' });
+      if (!result.changes.length && !checks.length)
+        ctx.events.emit({ type: 'info', message: '    nothing to change' });
     } else {
-      if (needsFleet(s)) await requireRunningFleet(pc, s);
-      const out = await runStep(pc, s);
-      r.changed = out.changed;
-      r.changes = out.changes;
-      if (out.detail) r.detail = out.detail;
-      if (!out.changed && !isCheck(s)) {
-        pc.events.emit({ type: 'info', message: '    nothing to change' });
+      if (needsFleet(step)) await requireRunningFleet(ctx, step);
+      const out = await runStep(ctx, step);
+      result.changed = out.changed;
+      result.changes = out.changes;
+      if (out.detail) result.detail = out.detail;
+      if (!out.changed && !isCheck(step)) {
+        ctx.events.emit({ type: 'info', message: '    nothing to change' });
       }
     }
   } catch (err) {
-    r.status = 'failed';
-    r.error = errText(err);
-    if (err instanceof UserError && err.hint) r.hint = err.hint;
-    if (s.continue_on_error) {
-      r.ignored = true;
-      pc.events.emit({
+    result.status = 'failed';
+    result.error = errText(err);
+    if (err instanceof UserError && err.hint) result.hint = err.hint;
+    if (step.continue_on_error) {
+      result.ignored = true;
+      ctx.events.emit({
         type: 'warn',
-        message: `step ${s.index} (${s.name}) failed; continuing (continue_on_error): ${r.error}`,
+        message: `step ${step.index} (${step.name}) failed; continuing (continue_on_error): ${result.error}`,
       });
     }
   }
-  r.ms = Date.now() - t0;
-  pc.events.emit({
+  result.ms = Date.now() - t0;
+  ctx.events.emit({
     type: 'step',
     step: label,
     phase: 'end',
-    ok: r.status !== 'failed',
-    ms: r.ms,
-    ...(r.error ? { error: r.error } : {}),
-    data: { ...data, status: r.status, changed: r.changed, changes: r.changes },
+    ok: result.status !== 'failed',
+    ms: result.ms,
+    ...(result.error ? { error: result.error } : {}),
+    data: { ...data, status: result.status, changed: result.changed, changes: result.changes },
   });
-  return r;
+  return result;
 }

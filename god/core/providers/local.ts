@@ -157,20 +157,17 @@ export class LocalProvider implements Provider {
 }
 
 /** What a local fleet runs besides its role processes. */
-const LOCAL_SERVICES = {
-  start: 'start the local supervisor and its private redis-server',
-  stop: 'stop the private redis-server and the supervisor',
-};
+const LOCAL_SERVICES = { start: 'start the local supervisor and its private redis-server' };
 
 export const createProvider: ProviderFactory = (ctx) => new LocalProvider(ctx);
 
 /**
- * A LocalFleet run in this process (demo, playbooks) seen through the Provider interface. With the config it
- * was started with (and its baseDir, dist) it also plans: ports and role programs come from there.
+ * A LocalFleet run in this process (demo, playbooks) seen through the Provider interface, with the config it
+ * was started with (and its baseDir, dist): its plans take ports and role programs from there.
  */
 export function fleetProvider(
   fleet: LocalFleet,
-  planning?: { config: GodConfig; baseDir?: string; dist?: boolean },
+  planning: { config: GodConfig; baseDir?: string; dist?: boolean },
 ): Provider {
   return {
     kind: 'local',
@@ -180,17 +177,15 @@ export function fleetProvider(
     down: (t) => fleet.down(t),
     restart: (t) => fleet.restart(t),
     redisUrl: async () => fleet.redisUrl,
-    ...(planning && {
-      plan: async (op: PlanOp) =>
-        planLocal(op, {
-          config: planning.config,
-          baseDir: planning.baseDir ?? process.cwd(),
-          dist: planning.dist ?? planning.config.local.dist,
-          stateDir: fleet.stateDir,
-          state: fleet.snapshot(),
-          runner: 'in-process',
-        }),
-    }),
+    plan: async (op: PlanOp) =>
+      planLocal(op, {
+        config: planning.config,
+        baseDir: planning.baseDir ?? process.cwd(),
+        dist: planning.dist ?? planning.config.local.dist,
+        stateDir: fleet.stateDir,
+        state: fleet.snapshot(),
+        runner: 'in-process',
+      }),
     close: async () => {},
     // capabilities (see Provider)
     ownServices: LOCAL_SERVICES,

@@ -3,10 +3,10 @@
 // made, no agent needed: the same read as a rollback's). It follows remote-fleet.ts and the host agent: `start`
 // skips a process that runs, `stop` of one that does not is nothing, `restart` stops and starts each.
 import type { Role } from '../../../protocol/redis-contract.ts';
-import { UserError } from '../../../kernel/errors.ts';
 import { AGENT_FILE, SUPERVISOR_FILE } from '../deploy/release.ts';
+import { selectOnHosts } from '../deploy/remote-fleet.ts';
 import { readState } from '../deploy/remote-state.ts';
-import type { DeployHost, ProcessSpec } from '../deploy/types.ts';
+import type { DeployHost } from '../deploy/types.ts';
 import { errorFields, mapLimit } from '../deploy/util.ts';
 import type { SshPool } from '../ssh/pool.ts';
 import type { PlannedChange, Target } from './types.ts';
@@ -36,27 +36,6 @@ export async function readHostStates(
   return new Map(hosts.map((h, i) => [h.name, states[i]!]));
 }
 
-/** The hosts with a selected process, each with those processes; unknown ids are the op's error (onHosts). */
-export function selectOnHosts(
-  hosts: DeployHost[],
-  target: Target | undefined,
-): Array<{ host: DeployHost; procs: ProcessSpec[] }> {
-  const todo = hosts
-    .map((host) => ({ host, procs: host.processes.filter((p) => selects(p, target)) }))
-    .filter((x) => x.procs.length);
-  if (target?.ids) {
-    const known = new Set(todo.flatMap((x) => x.procs.map((p) => p.id)));
-    const unknown = target.ids.filter((id) => !known.has(id));
-    if (unknown.length) {
-      throw new UserError(`no process ${unknown.join(', ')} in the fleet`, {
-        code: 'GOD_USAGE',
-        hint: '`god status` lists the process ids.',
-      });
-    }
-  }
-  return todo;
-}
-
 /** start / stop / restart of the selected processes, as the agents would do them. */
 export function planProcesses(
   action: 'start' | 'stop' | 'restart',
@@ -73,7 +52,7 @@ export function planProcesses(
       const notes = [`on ${host.name}`];
       if (action === 'restart' && runs === false) notes.push('not running now: it starts');
       if (!st?.ok) notes.push(unknownState(st));
-      return [{ action, resource: 'process', subject: p.id, detail: notes.join('; ') }];
+      return [{ action, resource: 'process', subject: p.id, detail: notes.join('; '), host: host.name }];
     });
   });
 }
@@ -81,30 +60,50 @@ export function planProcesses(
 /**
  * A deploy: each host with a selected process gets the release (files it already has are reused, which only
  * the local release can tell), its selected processes restart, and processes it runs that the inventory no
- * longer lists (of the deployed roles) stop.
+ * longer lists (of the deployed roles) stop. Given the `version` it ships, a host already at it whose
+ * selected processes all run has nothing to do, and each upload says "from → to".
  */
 export function planDeploy(
   hosts: DeployHost[],
   states: Map<string, HostState>,
   target?: Target,
+  version?: string,
 ): PlannedChange[] {
   const deploying = (r: Role | undefined) => !r || !target?.role || r === target.role;
   return selectOnHosts(hosts, target).flatMap(({ host, procs }) => {
     const st = states.get(host.name);
     const roles = [...new Set(procs.map((p) => p.role))];
-    const files = [AGENT_FILE, SUPERVISOR_FILE, 'manifest.json', ...roles.map((r) => `${r}.mjs`)];
-    const notes = [
-      `${files.join(', ')} into ${host.baseDir}/releases (files it has are reused)`,
-      st?.ok ? `now at ${st.current ?? 'no release'}` : unknownState(st),
-    ];
+    const files = `${[AGENT_FILE, SUPERVISOR_FILE, 'manifest.json', ...roles.map((r) => `${r}.mjs`)].join(', ')} into ${host.baseDir}/releases (files it has are reused)`;
     const wanted = new Set(host.processes.map((p) => p.id));
     const stray = st?.ok ? [...st.specs].filter(([id, role]) => !wanted.has(id) && deploying(role)) : [];
+    if (
+      version &&
+      st?.ok &&
+      st.current === version &&
+      !stray.length &&
+      procs.every((p) => st.alive.has(p.id))
+    )
+      return [];
+    const notes = !version
+      ? [files, st?.ok ? `now at ${st.current ?? 'no release'}` : unknownState(st)]
+      : [
+          `${st?.ok ? (st.current ?? '(none)') : '?'} → ${version}`,
+          files,
+          ...(st?.ok ? [] : [unknownState(st)]),
+        ];
+    const on = { resource: 'process', host: host.name } as const;
     return [
-      { action: 'upload', resource: 'release', subject: host.name, detail: notes.join('; ') },
+      {
+        action: 'upload',
+        resource: 'release',
+        subject: host.name,
+        detail: notes.join('; '),
+        host: host.name,
+      },
       ...procs.map(
         (p): PlannedChange => ({
           action: 'restart',
-          resource: 'process',
+          ...on,
           subject: p.id,
           detail: `on ${host.name}, with the new release`,
         }),
@@ -112,7 +111,7 @@ export function planDeploy(
       ...stray.map(
         ([id]): PlannedChange => ({
           action: 'stop',
-          resource: 'process',
+          ...on,
           subject: id,
           detail: `on ${host.name}: the inventory no longer lists it`,
         }),
@@ -120,9 +119,6 @@ export function planDeploy(
     ];
   });
 }
-
-const selects = (p: ProcessSpec, t?: Target) =>
-  (!t?.role || p.role === t.role) && (!t?.ids || t.ids.includes(p.id));
 
 function unknownState(st: HostState | undefined): string {
   return `state unknown (${st && !st.ok ? st.error : 'not read'}): listed as it would be tried`;

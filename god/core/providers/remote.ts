@@ -2,13 +2,13 @@
 // settings), processes started, stopped and restarted through each host's agent. Each says which hosts it has.
 import type { Role } from '../../../protocol/redis-contract.ts';
 import type { GodConfig } from '../config/schema.ts';
-import { remoteProcesses, sshOptionsFrom } from '../deploy/remote-fleet.ts';
+import { remoteProcesses, selectOnHosts, sshOptionsFrom } from '../deploy/remote-fleet.ts';
 import type { DeployHost } from '../deploy/types.ts';
 import type { EventSink } from '../events.ts';
 import { SshPool } from '../ssh/pool.ts';
 import type { SshOptions } from '../ssh/types.ts';
-import { planDeploy, planProcesses, readHostStates, selectOnHosts } from './remote-plan.ts';
-import type { ExpectedProcess, Machine, PlannedChange, RemoteProvider } from './types.ts';
+import { planDeploy, planProcesses, readHostStates } from './remote-plan.ts';
+import type { ExpectedProcess, Machine, PlannedChange, PlanOp, RemoteProvider } from './types.ts';
 
 export type Target = { role?: Role; ids?: string[] };
 
@@ -33,6 +33,7 @@ export abstract class RemoteFleetProvider implements RemoteProvider {
   abstract expected(): Promise<ExpectedProcess[]>;
   abstract up(role: Role, count: number): Promise<void>;
   abstract down(target?: Target): Promise<void>;
+  abstract plan(op: PlanOp): Promise<PlannedChange[]>;
 
   sshOptions(): SshOptions {
     return this.ssh;
@@ -55,18 +56,19 @@ export abstract class RemoteFleetProvider implements RemoteProvider {
   }
 
   /**
-   * What `processes(action, hosts, target)` (or, for 'deploy', a deploy) would change: reads the selected
+   * What `processes(action, hosts, target)` (or, for 'deploy', a deploy of `version`) would change: reads the selected
    * hosts' state over SSH, read-only. Unknown ids fail here, before any host is reached, as they do in the op.
    */
   protected async planOnHosts(
     action: 'start' | 'stop' | 'restart' | 'deploy',
     hosts: DeployHost[],
     target?: Target,
+    version?: string,
   ): Promise<PlannedChange[]> {
     const reached = selectOnHosts(hosts, target).map((x) => x.host);
     const states = await readHostStates(reached, this.pool, this.concurrency());
     return action === 'deploy'
-      ? planDeploy(hosts, states, target)
+      ? planDeploy(hosts, states, target, version)
       : planProcesses(action, hosts, states, target);
   }
 

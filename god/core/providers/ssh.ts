@@ -91,7 +91,7 @@ export class SshProvider extends RemoteFleetProvider {
       case 'restart':
         return this.planOnHosts('restart', this.hostsCache, op.target);
       case 'deploy':
-        return this.planOnHosts('deploy', this.hostsCache, op.target);
+        return this.planOnHosts('deploy', this.hostsCache, op.target, op.version);
     }
   }
 

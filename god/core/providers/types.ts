@@ -37,8 +37,11 @@ export const PlanOpSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('up'), role: RoleSchema, count: z.number().int().min(0) }),
   z.object({ op: z.literal('down'), target: TargetSchema.optional() }),
   z.object({ op: z.literal('restart'), target: TargetSchema.optional() }),
-  /** ship the current release to the target's hosts/processes and restart them */
-  z.object({ op: z.literal('deploy'), target: TargetSchema.optional() }),
+  /**
+   * ship the current release to the target's hosts/processes and restart them; `version`: the release it
+   * ships, when the caller has worked it out (the deploy service does, from the bundle)
+   */
+  z.object({ op: z.literal('deploy'), target: TargetSchema.optional(), version: z.string().optional() }),
 ]);
 export type PlanOp = z.infer<typeof PlanOpSchema>;
 
@@ -76,6 +79,8 @@ export const PlannedChangeSchema = z.object({
   subject: z.string(),
   /** one line more for a human: "t3.small in eu-west-1b", "from 1.2.0 to 1.3.0" */
   detail: z.string().optional(),
+  /** the inventory host it happens on (ssh): a playbook's deploy plan says it per host */
+  host: z.string().optional(),
 });
 export type PlannedChange = z.infer<typeof PlannedChangeSchema>;
 
@@ -97,7 +102,7 @@ export interface Provider {
    * The changes `op` would make, read-only (no instance started, no file written). Implemented by every
    * provider; `god … --dry-run`, confirm prompts and playbook plans all print this same list.
    */
-  plan?(op: PlanOp): Promise<PlannedChange[]>;
+  plan(op: PlanOp): Promise<PlannedChange[]>;
   /** The fleet's Redis when the provider runs its own (local: the private redis-server); else config redis.url. */
   redisUrl?(): Promise<string | undefined>;
   close(): Promise<void>;
@@ -115,10 +120,11 @@ export interface Provider {
   /** Each process is a machine of its own (ec2: an instance): `up` creates or terminates machines. */
   readonly machinePerProcess?: boolean;
   /**
-   * What the fleet runs besides its role processes (local: a supervisor and a private redis-server), as the
-   * plan says it: started with the first `up`, stopped by `down` of everything. Absent: nothing.
+   * What the fleet runs besides its role processes (local: a supervisor and a private redis-server), as a
+   * playbook's plan says it: started with the first `up` (a `down` of everything stops it: its plan says so).
+   * Absent: nothing.
    */
-  readonly ownServices?: { start: string; stop: string };
+  readonly ownServices?: { start: string };
   /**
    * machines() and expected() only read local state (no cloud API call, no SSH), so a dashboard may poll them
    * every second. Absent: they cost a round trip; poll every 10 s.

@@ -43,18 +43,21 @@ export function LogsPane(p: { logs: LogViewport; width: number; height: number; 
           {view.held ? 'no line matches the filter (esc clears it)' : 'waiting for log lines…'}
         </Text>
       ) : null}
-      {view.lines.map((l, i) => {
-        const d = display(l);
-        const src = withHost ? `${l.role}@${l.host}` : l.role;
+      {view.lines.map((line, i) => {
+        const shown = display(line);
+        const src = withHost ? `${line.role}@${line.host}` : line.role;
         return (
           // biome-ignore lint/suspicious/noArrayIndexKey: rows are positions on screen, not items
           <Text key={i} wrap="truncate-end">
-            <Text color="gray">{clock(d.time, withMs)} </Text>
+            <Text color="gray">{clock(shown.time, withMs)} </Text>
             <Text color="cyan">{pad(src, who)} </Text>
-            <Text color={LEVEL_COLOR[l.level] ?? 'white'} bold={l.level === 'error' || l.level === 'fatal'}>
-              {pad(l.level.toUpperCase(), 5)}
+            <Text
+              color={LEVEL_COLOR[line.level] ?? 'white'}
+              bold={line.level === 'error' || line.level === 'fatal'}
+            >
+              {pad(line.level.toUpperCase(), 5)}
             </Text>
-            <Text> {d.text}</Text>
+            <Text> {shown.text}</Text>
           </Text>
         );
       })}
