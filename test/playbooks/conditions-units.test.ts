@@ -31,6 +31,7 @@ import type { Step } from '../../god/core/playbook/schema.ts';
 import { connectFleetRedis, type FleetRedis } from '../../god/core/redis.ts';
 import { UserError } from '../../kernel/errors.ts';
 import { buildObject } from '../../protocol/archive-format.ts';
+import { buildEndpointList } from '../../protocol/endpoint-list.ts';
 import { queueHeartbeat } from '../../protocol/heartbeats.ts';
 import {
   ENDPOINT_TTL_S,
@@ -825,8 +826,26 @@ describe('client and clients', () => {
     expect(pc.clients.get('g')).toBe(g2);
     // the old clients were closed: they do not come back on the new endpoint
     expect(c.instance.server.clients.size).toBe(2);
-    for (const k of g2) k.client.close();
+    // a kept group replaced while it is still connected: its clients are closed
+    const memo2: CheckMemo = new Map();
+    expect(await evaluate(pc, parse({ client: { count: 1, keep: 'g', fresh: true } }), memo2, 5000)).toEqual([
+      { check: 'client', ok: true, detail: `1 client(s) got set_movies from ${C}; kept as g` },
+    ]);
+    await waitFor(() => c.instance.server.clients.size === 1, 10_000, 'the replaced clients gone');
+    for (const k of pc.clients.get('g')!) k.client.close();
   }, 60_000);
+
+  it('connects to the endpoints a list names (an endpoints.json file), not the registry', async () => {
+    const { pc, fr, cwd } = await ctx();
+    // an endpoint of another fleet: this fleet's registry is empty
+    const d = await startEndpoint(server().url, `${fr.keys.prefix}other:`);
+    eps.push(d);
+    const file = path.join(cwd, 'endpoints.json');
+    fs.writeFileSync(file, JSON.stringify(buildEndpointList([record('d', { port: d.port })])));
+    expect(await once(pc, { client: { source: file } })).toEqual([
+      { check: 'client', ok: true, detail: `1 client(s) got set_movies from 127.0.0.1:${d.port}` },
+    ]);
+  });
 });
 
 // ---- the check kinds and what they describe ----
