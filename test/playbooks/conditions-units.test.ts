@@ -640,6 +640,13 @@ describe('replaced', () => {
       ok: false,
       detail: "feeder-1: still the old process's heartbeat (pid 100)",
     });
+    // the same pid with a later start (a restart that got the pid back) is not taken for a new process either
+    await beat(fr, hb('feeder', 'feeder-1', { pid: 100, started_at: T1 }));
+    expect((await r(['kill feeder']))[0]).toEqual({
+      check: 'replaced',
+      ok: false,
+      detail: "feeder-1: still the old process's heartbeat (pid 100)",
+    });
     await beat(fr, hb('feeder', 'feeder-1', { pid: 101, started_at: T0 }));
     expect((await r(['kill feeder']))[0]).toEqual({
       check: 'replaced',
