@@ -909,14 +909,21 @@ describe('assert and wait', () => {
   it('wait polls until the checks hold, and at its deadline (or an abort) says what is still not true', async () => {
     const { pc, fr } = await ctx();
     const c = { endpoints: { healthy: 1 } };
-    const pending = waitKind.run(pc, step('wait', c), 20_000);
+    const pending = waitKind.run(pc, step('wait', { ...c, no_alerts: true }), 20_000);
     setTimeout(() => void register(fr, record('ep-1'), 1), 700);
     await expect(pending).resolves.toEqual({
       changed: false,
       changes: [],
-      detail: '1 healthy endpoint(s), 0 with clients: ep-1×0',
+      detail: 'no alert since the play started; 1 healthy endpoint(s), 0 with clients: ep-1×0',
     });
     const { pc: pc2 } = await ctx();
+    // only the checks still failing are named
+    const two = await waitKind
+      .run(pc2, step('wait', { ...c, no_alerts: true, alerts: {} }), 1000)
+      .catch((e: unknown) => e);
+    expect((two as Error).message).toBe(
+      'still not true after 1 s: alerts: 0 alert(s) since this step started (want ≥ 1); endpoints: 0 healthy endpoint(s), 0 with clients: ',
+    );
     const timedOut = await waitKind.run(pc2, step('wait', c), 1000).catch((e: unknown) => e);
     expect(timedOut).toBeInstanceOf(UserError);
     expect(timedOut).toMatchObject({
