@@ -17,7 +17,16 @@ const MODULES = {
   ],
   // hand-written heartbeats in a real Redis and loopback TCP/TLS servers (health.test.ts/deploy.test.ts need sshd)
   'god/core/deploy/health.ts': ['test/god/deploy/health-units.test.ts'],
-  'god/core/playbook/conditions.ts': ['test/playbooks/local.test.ts', 'test/playbooks/drill.test.ts'],
+  // each check against a real Redis, a folder archive and in-process endpoints (local.test.ts/drill.test.ts run
+  // whole fleets: minutes per mutant)
+  'god/core/playbook/conditions.ts': ['test/playbooks/conditions-units.test.ts'],
+  // only its refine callbacks (lines 32, 92, 126) are worth a run: the rest is module-level values, and a
+  // static mutant is activated after its module was imported when testFiles is set (stryker-js#6144), so it
+  // always "survives" (ignoreStatic does not catch them with this runner either)
+  'god/core/playbook/conditions-schema.ts': ['test/playbooks/conditions-units.test.ts'],
+  'god/core/playbook/kinds/checks.ts': ['test/playbooks/conditions-units.test.ts'],
+  'god/core/playbook/kinds/assert.ts': ['test/playbooks/conditions-units.test.ts'],
+  'god/core/playbook/kinds/wait.ts': ['test/playbooks/conditions-units.test.ts'],
   // hand-written and left-behind heartbeats in a real Redis (local.test.ts starts a whole local fleet: too slow)
   'god/core/status.ts': ['test/god/status.test.ts', 'test/god/status-waits.test.ts'],
   // the Archiver class against real Redis + a folder archive (archive.test.ts, keepers on moto S3, is too slow)
