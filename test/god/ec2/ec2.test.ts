@@ -61,6 +61,8 @@ describe.skipIf(
         security_group: sg.GroupId,
         fleet: 'test',
         tags: { team: 'ops' },
+        // these tests drive instances only (and deploy by hand): up stops at running
+        ready: { serve: false },
       },
       ssh: { key: fleet.privateKeyPath, known_hosts: fleet.knownHostsPath },
       roles: { keeper: { env: { FG_STOP_TIMEOUT: '3s' } } },
