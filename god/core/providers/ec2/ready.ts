@@ -113,9 +113,9 @@ export async function makeReady(
       await waitSsh(d, id, host, keep);
       sshOk.push(id);
     } catch (err) {
-      failed.push(
-        fail(id, err instanceof UserError && err.code === 'GOD_SSH_HOSTKEY' ? 'host key' : 'ssh', err),
-      );
+      const code = err instanceof UserError ? err.code : undefined;
+      const hostKey = code === 'GOD_SSH_HOSTKEY' || code === 'GOD_SSH_HOSTKEY_UNKNOWN';
+      failed.push(fail(id, hostKey ? 'host key' : 'ssh', err));
     }
   });
 
