@@ -34,6 +34,7 @@ import {
   startRedis,
   useMoto,
 } from '../../harness/index.ts';
+import { seedRuntime } from '../deploy/helpers.ts';
 import { type NetnsFleet, type NetnsHost, netnsAvailable, startNetnsHosts } from '../../harness/netns.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -53,6 +54,8 @@ describe.skipIf(
   let redis: Redis;
   let ec2: EC2Client;
   let provider: Ec2Provider;
+  /** the same fleet with ec2.ready.on_failure: keep */
+  let keeping: Ec2Provider;
   let dir: string;
   const events: GodEvent[] = [];
   const env: NodeJS.ProcessEnv = {};
@@ -72,6 +75,9 @@ describe.skipIf(
       );
       const cloudConfig = YAML.parse(Buffer.from(ud.UserData!.Value!, 'base64').toString('utf8'));
       if (how === 'cloud-init') await host.startSshd(cloudConfig.ssh_keys.ed25519_private);
+      // the pinned Node already in place, as after an earlier deploy: its 52 MB upload would cost this file
+      // ~10 s (the runtime's install over SSH is covered by test/god/deploy/runtime.test.ts)
+      await seedRuntime(path.join(host.root, 'fg'));
       if (how === 'impostor') await host.startSshd();
       addressMap[i.PublicIpAddress ?? i.PrivateIpAddress!] = {
         address: host.address,
@@ -87,7 +93,7 @@ describe.skipIf(
     (await provider.instances('endpoint', ['pending', 'running'])).map((i) => i.InstanceId!).sort();
 
   beforeAll(async () => {
-    fleet = await startNetnsHosts(4);
+    fleet = await startNetnsHosts(5);
     redisServer = await startRedis({ host: fleet.gateway });
     redis = new Redis(redisServer.url);
     Object.assign(process.env, getMoto().env);
@@ -141,15 +147,22 @@ describe.skipIf(
         keeper: { options: { archive: `file://${path.join(dir, 'archive')}` } },
       },
     });
-    provider = new Ec2Provider(
-      config,
-      { baseDir: dir, env, events: { emit: (e) => events.push(e) } },
-      { pollMs: 100, addressMap, onRunning: boot },
-    );
+    const providerOf = (c: typeof config) =>
+      new Ec2Provider(
+        c,
+        { baseDir: dir, env, events: { emit: (e) => events.push(e) } },
+        { pollMs: 100, addressMap, onRunning: boot },
+      );
+    provider = providerOf(config);
+    keeping = providerOf({
+      ...config,
+      ec2: { ...config.ec2!, ready: { ...config.ec2!.ready, on_failure: 'keep' } },
+    });
   }, 60_000);
 
   afterAll(async () => {
     await provider?.close();
+    await keeping?.close();
     ec2?.destroy();
     redis?.disconnect();
     // the role processes run inside the namespaces: stopping them goes with the namespaces
@@ -241,8 +254,33 @@ describe.skipIf(
     expect(err!.hint).toMatch(/god up endpoint/);
     // both terminated; nothing was deployed to the impostor; the first two still serve and are still listed
     expect(await serving()).toEqual(good);
-    expect(fs.existsSync(path.join(booted.get(impostor)!.host.root, 'fg'))).toBe(false);
+    const impostorDisk = path.join(booted.get(impostor)!.host.root, 'fg');
+    expect(fs.readdirSync(impostorDisk)).toEqual(['runtimes']);
     const list = parseEndpointList(fs.readFileSync(endpointsJson(), 'utf8'));
     expect(list.endpoints).toHaveLength(2);
   }, 60_000);
+
+  it('on_failure: keep leaves the failed instance running, says so, and the next up tries it again', async () => {
+    const good = await serving();
+    boots.push('no-ssh');
+    const err = await keeping.up('endpoint', 3).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string; hint?: string },
+    );
+    const kept = (await serving()).filter((id) => !good.includes(id));
+    expect(kept).toHaveLength(1);
+    expect(err?.code).toBe('GOD_EC2_NOT_READY');
+    expect(err!.message).toContain(`${kept[0]} failed at ssh: ${kept[0]} did not open SSH`);
+    expect(err!.message).toContain('(kept)');
+    expect(err!.message).toContain(`aws ec2 get-console-output --instance-id ${kept[0]}`);
+    expect(err!.hint).toMatch(/retries the kept instances/);
+    // not ready: the next up goes through the steps again for it (and fails the same way)
+    const from = events.length;
+    await expect(keeping.up('endpoint', 3)).rejects.toMatchObject({ code: 'GOD_EC2_NOT_READY' });
+    expect(events.slice(from).some((e) => e.type === 'host' && e.step === 'ssh' && e.host === kept[0])).toBe(
+      true,
+    );
+    await keeping.down({ ids: kept });
+    expect(await serving()).toEqual(good);
+  }, 30_000);
 });
