@@ -371,7 +371,7 @@ export class Ec2Provider extends RemoteFleetProvider {
     );
     if (failed.length) {
       throw new UserError(
-        `${failed.length} of ${todo.length} new ${role} instance(s) do not serve:\n  ${failed
+        `${failed.length} of ${todo.length} ${role} instance(s) God was making ready do not serve:\n  ${failed
           .map(
             (f) =>
               `${f.id} failed at ${f.step}: ${f.error.split('\n')[0]}${f.kept ? ' (kept)' : ' (terminated)'}\n    → ${f.hint}`,

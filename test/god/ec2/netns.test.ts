@@ -13,6 +13,7 @@ import {
   DescribeInstanceAttributeCommand,
   EC2Client,
   type Instance,
+  RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { build } from 'esbuild';
@@ -63,11 +64,19 @@ describe.skipIf(
   /** boot of the next instances (default cloud-init), and what each instance booted as */
   const boots: Boot[] = [];
   const booted = new Map<string, { boot: Boot; host: NetnsHost }>();
+  let imageId: string;
 
   // stands in for each instance's boot: cloud-init applies user-data's ssh_keys, then sshd starts
   async function boot(instances: Instance[]) {
     for (const i of instances) {
       if (booted.has(i.InstanceId!)) continue;
+      if (!i.Tags?.some((t) => t.Key === HOST_KEY_TAG)) {
+        // not God's: an address of our own bridge where nothing answers (God must not even try it)
+        addressMap[i.PublicIpAddress ?? i.PrivateIpAddress!] = {
+          address: fleet.gateway.replace(/\.1$/, '.250'),
+        };
+        continue;
+      }
       const host = fleet.hosts[booted.size]!;
       const how = boots.shift() ?? 'cloud-init';
       const ud = await ec2.send(
@@ -120,6 +129,7 @@ describe.skipIf(
     const images = await ec2.send(
       new DescribeImagesCommand({ Filters: [{ Name: 'architecture', Values: ['x86_64'] }] }),
     );
+    imageId = images.Images![0]!.ImageId!;
     const ssm = new SSMClient(getMoto().clientConfig);
     await ssm.send(
       new PutParameterCommand({
@@ -282,5 +292,39 @@ describe.skipIf(
     );
     await keeping.down({ ids: kept });
     expect(await serving()).toEqual(good);
+  }, 30_000);
+
+  it('an instance God did not launch with a host key is never connected to nor terminated', async () => {
+    const good = await serving();
+    const r = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: imageId,
+        InstanceType: 't3.small',
+        MinCount: 1,
+        MaxCount: 1,
+        TagSpecifications: [
+          {
+            ResourceType: 'instance',
+            Tags: [
+              { Key: 'project', Value: 'filmgrain' },
+              { Key: 'fleet', Value: 'nn' },
+              { Key: 'role', Value: 'endpoint' },
+            ],
+          },
+        ],
+      }),
+    );
+    const legacy = r.Instances![0]!.InstanceId!;
+    const from = events.length;
+    const err = await provider.up('endpoint', 3).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    );
+    expect(err?.code).toBe('GOD_EC2_NOT_READY');
+    expect(err!.message).toContain(`${legacy} failed at host key: ${legacy} carries no host key made by God`);
+    expect(err!.message).toContain('(kept)');
+    expect(events.slice(from).filter((e) => e.type === 'host')).toEqual([]);
+    expect(await serving()).toEqual([...good, legacy].sort());
+    await provider.down({ ids: [legacy] });
   }, 30_000);
 });

@@ -67,6 +67,7 @@ export async function makeReady(
   const failed: Array<Omit<ReadyFailure, 'kept'>> = [];
   const hosts = new Map<string, DeployHost>();
   const known = new KnownHosts(d.ssh.knownHostsPath ?? defaultKnownHosts());
+  const untagged = new Set<string>();
 
   // 1. host key: pinned before God ever connects
   for (const i of instances) {
@@ -86,6 +87,7 @@ export async function makeReady(
     if (ctx.ec2c.host_keys === 'pin') {
       const r = pinHostKey(known, i, { address: host.address, port: host.port ?? 22 });
       if (!r.pinned) {
+        untagged.add(id);
         failed.push(
           fail(
             id,
@@ -93,7 +95,7 @@ export async function makeReady(
             new Error(
               `${id} carries no host key made by God (tag god:host-key): it was not launched by \`god up\``,
             ),
-            `Terminate it (god down --id ${id}) and run \`god up\` again, or set ec2.host_keys: accept-new to trust its key on first use.`,
+            `Kept as it is. Replace it (god down --id ${id}, then \`god up\`), or set ec2.host_keys: accept-new to trust its key on first use.`,
           ),
         );
         continue;
@@ -154,20 +156,24 @@ export async function makeReady(
             id,
             'publish',
             err,
-            'The endpoints serve; run `god play` with a publish_endpoints step or let the keeper publish them.',
+            'The endpoints serve but clients do not know them yet: fix the archive target (roles.keeper.options.archive), then run a playbook with a publish_endpoints step, or let the keeper publish them.',
           ),
         );
     }
   }
 
-  const out: ReadyFailure[] = failed.map((f) => ({ ...f, kept: keep }));
+  // never terminated whatever on_failure says: an endpoint that serves (the list could not be written), and an
+  // instance God did not launch with a key (an older God's, or someone else's: it may well be serving)
+  const spared = (f: Omit<ReadyFailure, 'kept'>) => f.step === 'publish' || untagged.has(f.id);
+  const out: ReadyFailure[] = failed.map((f) => ({ ...f, kept: keep || spared(f) }));
   for (const f of out)
     ctx.events.emit({
       type: 'error',
       message: `${f.id} failed at ${f.step}: ${f.error}${f.kept ? ' (kept running)' : ' (terminating it)'}`,
       hint: f.hint,
     });
-  if (!keep && out.length) await d.terminate(out.map((f) => f.id));
+  const doomed = out.filter((f) => !f.kept).map((f) => f.id);
+  if (doomed.length) await d.terminate(doomed);
   return { ready, failed: out };
 }
 
