@@ -25,6 +25,8 @@ import type { DeployHost } from '../deploy/types.ts';
 import { listEndpoints } from '../endpoints.ts';
 import { type EventSink, nullSink, timedStep } from '../events.ts';
 import { connectFleetRedis } from '../redis.ts';
+import { KnownHosts } from '../ssh/known-hosts.ts';
+import { defaultKnownHosts } from '../ssh/types.ts';
 import { type Image, resolveImage } from './ec2/ami.ts';
 import {
   awsError,
@@ -35,7 +37,7 @@ import {
   type Mode,
   PROJECT_TAG,
 } from './ec2/context.ts';
-import { generateHostKey } from './ec2/host-keys.ts';
+import { generateHostKey, pinHostKey } from './ec2/host-keys.ts';
 import { ensureInstanceProfile } from './ec2/iam.ts';
 import { archOf } from './ec2/images.ts';
 import { ensureKeyPair } from './ec2/key-pair.ts';
@@ -211,11 +213,18 @@ export class Ec2Provider extends RemoteFleetProvider {
     };
   }
 
+  /** The running instances as deploy hosts; their God-made host keys pinned (a new operator machine has none). */
   async deployHosts(): Promise<DeployHost[]> {
     const map = this.addressMap();
-    const specs = (await this.instances(undefined, ['running']))
-      .map((i) => this.hostSpec(i, map))
-      .filter((x): x is RemoteHostSpec => !!x);
+    const running = await this.instances(undefined, ['running']);
+    if (this.ec2.host_keys === 'pin') {
+      const known = new KnownHosts(this.ssh.knownHostsPath ?? defaultKnownHosts());
+      for (const i of running) {
+        const h = this.hostSpec(i, map);
+        if (h) pinHostKey(known, i, { address: h.address, port: h.port ?? 22 });
+      }
+    }
+    const specs = running.map((i) => this.hostSpec(i, map)).filter((x): x is RemoteHostSpec => !!x);
     return this.withPublicHost(deployHostsFrom(this.config, specs));
   }
 

@@ -21,12 +21,14 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { GodConfigSchema } from '../../../god/core/config/schema.ts';
+import { deploy } from '../../../god/core/deploy/deploy.ts';
 import type { GodEvent } from '../../../god/core/events.ts';
 import { type AddressMap, Ec2Provider } from '../../../god/core/providers/ec2.ts';
 import { HOST_KEY_TAG } from '../../../god/core/providers/ec2/host-keys.ts';
 import { READY_TAG } from '../../../god/core/providers/ec2/ready.ts';
 import { FilmgrainClient } from '../../../protocol/client/client.ts';
 import { parseEndpointList } from '../../../protocol/endpoint-list.ts';
+import { redisContract } from '../../../protocol/redis-contract.ts';
 import {
   makeTempDir,
   motoAvailable,
@@ -243,6 +245,27 @@ describe.skipIf(
     expect(after.filter((e) => e.type === 'host')).toEqual([]);
     expect(await serving()).toEqual(before.ids);
     expect(fs.readFileSync(endpointsJson(), 'utf8')).toBe(before.list);
+  }, 30_000);
+
+  it('god deploy from a machine with an empty known_hosts: the keys come from the instances, not first use', async () => {
+    const file = path.join(dir, 'ssh', 'known_hosts');
+    const had = fs.readFileSync(file, 'utf8');
+    fs.rmSync(file);
+    const hosts = await provider.deployHosts();
+    expect(fs.readFileSync(file, 'utf8').split('\n').sort()).toEqual(had.split('\n').sort());
+    const res = await deploy({
+      hosts,
+      ssh: { ...provider.sshOptions(), acceptNew: false },
+      redis,
+      keys: redisContract('nn:'),
+      bundleDir: env.GOD_BUNDLE_DIR,
+      version: 'n1',
+      mode: 'supervisor',
+    });
+    expect(res.hosts.map((h) => [h.status, h.error])).toEqual([
+      ['unchanged', undefined],
+      ['unchanged', undefined],
+    ]);
   }, 30_000);
 
   it('an instance that never opens SSH and one with a foreign host key fail clearly; the others serve on', async () => {

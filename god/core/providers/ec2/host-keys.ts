@@ -83,7 +83,7 @@ export function pinHostKey(
 ): { pinned: boolean; fingerprint?: string } {
   const blob = pinnedKeyOf(i);
   if (!blob) return { pinned: false };
-  known.pin(at.address, at.port, blob);
+  if (known.check(at.address, at.port, blob).status !== 'match') known.pin(at.address, at.port, blob);
   return { pinned: true, fingerprint: fingerprint(blob) };
 }
 
