@@ -148,9 +148,16 @@ export class KnownHosts {
     while (kept.length && kept[kept.length - 1] === '') kept.pop();
     kept.push(`${name} ${keyTypeOfBlob(blob)} ${blob.toString('base64')}`, '');
     fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.tmp`;
+    // a known_hosts that is a symlink stays one: the file it points at is replaced
+    let file = this.file;
+    try {
+      file = fs.realpathSync(this.file);
+    } catch {
+      // new file
+    }
+    const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, kept.join('\n'), { mode: 0o600 });
-    fs.renameSync(tmp, this.file);
+    fs.renameSync(tmp, file);
     this.cache = undefined;
   }
 
