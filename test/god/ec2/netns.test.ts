@@ -104,7 +104,7 @@ describe.skipIf(
     (await provider.instances('endpoint', ['pending', 'running'])).map((i) => i.InstanceId!).sort();
 
   beforeAll(async () => {
-    fleet = await startNetnsHosts(5);
+    fleet = await startNetnsHosts(6);
     redisServer = await startRedis({ host: fleet.gateway });
     redis = new Redis(redisServer.url);
     Object.assign(process.env, getMoto().env);
@@ -349,5 +349,27 @@ describe.skipIf(
     expect(events.slice(from).filter((e) => e.type === 'host')).toEqual([]);
     expect(await serving()).toEqual([...good, legacy].sort());
     await provider.down({ ids: [legacy] });
+  }, 30_000);
+
+  it('a deploy that cannot start (another holds the lock) keeps the new instance: nothing is wrong with it', async () => {
+    const good = await serving();
+    const lock = redisContract('nn:').deployLock;
+    await redis.set(lock, JSON.stringify({ owner: 'alice@laptop', what: 'deploy v9' }), 'PX', 60_000);
+    try {
+      const err = await provider.up('endpoint', 3).then(
+        () => undefined,
+        (e: unknown) => e as Error & { code?: string },
+      );
+      const fresh = (await serving()).filter((id) => !good.includes(id));
+      expect(fresh).toHaveLength(1);
+      expect(err?.code).toBe('GOD_EC2_NOT_READY');
+      expect(err!.message).toContain(
+        `${fresh[0]} failed at deploy: another deploy holds the deploy lock: alice@laptop (deploy v9)`,
+      );
+      expect(err!.message).toContain('(kept)');
+      await provider.down({ ids: fresh });
+    } finally {
+      await redis.del(lock);
+    }
   }, 30_000);
 });

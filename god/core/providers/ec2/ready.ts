@@ -67,7 +67,8 @@ export async function makeReady(
   const failed: Array<Omit<ReadyFailure, 'kept'>> = [];
   const hosts = new Map<string, DeployHost>();
   const known = new KnownHosts(d.ssh.knownHostsPath ?? defaultKnownHosts());
-  const untagged = new Set<string>();
+  /** spared whatever on_failure says (see below) */
+  const spare = new Set<string>();
 
   // 1. host key: pinned before God ever connects
   for (const i of instances) {
@@ -87,7 +88,7 @@ export async function makeReady(
     if (ctx.ec2c.host_keys === 'pin') {
       const r = pinHostKey(known, i, { address: host.address, port: host.port ?? 22 });
       if (!r.pinned) {
-        untagged.add(id);
+        spare.add(id);
         failed.push(
           fail(
             id,
@@ -131,7 +132,18 @@ export async function makeReady(
     for (const id of sshOk) {
       const r = results instanceof Error ? undefined : results.hosts.find((h) => h.host === id);
       if (r?.ok) ready.push(id);
-      else failed.push(deployFailure(id, r, results instanceof Error ? results : undefined));
+      else if (results instanceof Error) {
+        // the deploy never started (its lock is held, no release): nothing is wrong with the host
+        spare.add(id);
+        failed.push(
+          fail(
+            id,
+            'deploy',
+            results,
+            `${results instanceof UserError && results.hint ? `${results.hint} ` : ''}Then run \`god up\` again: it deploys to the instances kept.`,
+          ),
+        );
+      } else failed.push(deployFailure(id, r));
     }
     if (ready.length && !(results instanceof Error)) {
       try {
@@ -162,9 +174,10 @@ export async function makeReady(
     }
   }
 
-  // never terminated whatever on_failure says: an endpoint that serves (the list could not be written), and an
-  // instance God did not launch with a key (an older God's, or someone else's: it may well be serving)
-  const spared = (f: Omit<ReadyFailure, 'kept'>) => f.step === 'publish' || untagged.has(f.id);
+  // never terminated whatever on_failure says: an endpoint that serves (the list could not be written), an
+  // instance God did not launch with a key (an older God's, or someone else's: it may well be serving), and
+  // hosts a deploy that never started did not reach
+  const spared = (f: Omit<ReadyFailure, 'kept'>) => f.step === 'publish' || spare.has(f.id);
   const out: ReadyFailure[] = failed.map((f) => ({ ...f, kept: keep || spared(f) }));
   for (const f of out)
     ctx.events.emit({
@@ -254,8 +267,8 @@ async function deployTo(d: ReadyDeps, hosts: DeployHost[]) {
   }
 }
 
-function deployFailure(id: string, r: HostResult | undefined, err?: Error): Omit<ReadyFailure, 'kept'> {
-  if (!r) return fail(id, 'deploy', err ?? new Error('not deployed'));
+function deployFailure(id: string, r: HostResult | undefined): Omit<ReadyFailure, 'kept'> {
+  if (!r) return fail(id, 'deploy', new Error('not in the deploy result'));
   const step: ReadyStep = r.code === 'GOD_DEPLOY_HEALTH' ? 'health' : 'deploy';
   return {
     id,
