@@ -284,6 +284,12 @@ describe.skipIf(
       `${impostor} failed at host key: ${impostor}: its SSH host key is not the one God generated for it`,
     );
     expect(err!.message).toMatch(/was terminated/);
+    // the bounded wait said how it went, attempt by attempt
+    const waits = events.filter((e) => e.type === 'host' && e.step === 'ssh' && e.host === silent);
+    expect(waits.at(0)).toMatchObject({ phase: 'start', progress: 0 });
+    expect(waits.filter((e) => e.type === 'host' && e.phase === 'progress').length).toBeGreaterThan(1);
+    expect(waits.at(-1)).toMatchObject({ phase: 'end', ok: false });
+    expect(waits.at(-1)).toHaveProperty('error', expect.stringMatching(/connection refused/));
     expect(err!.hint).toMatch(/god up endpoint/);
     // both terminated; nothing was deployed to the impostor; the first two still serve and are still listed
     expect(await serving()).toEqual(good);
