@@ -69,6 +69,7 @@ export const ERROR_CODES = {
   GOD_EC2_AUTH: failed('Check the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...).'),
   GOD_EC2_UNREACHABLE: failed('Check the network and ec2.endpoint / AWS_ENDPOINT_URL.'),
   GOD_EC2_TIMEOUT: failed('The instances took too long; raise ec2.wait_timeout or look in the EC2 console.'),
+  GOD_EC2_NOT_READY: failed("Some new instances do not serve (see each one's step and next action above)."),
 
   // ---- God: deploy ----
   GOD_DEPLOY: failed('See the message above; `god deploy --dry-run` shows the plan.'),

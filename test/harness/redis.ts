@@ -29,6 +29,8 @@ export interface StartRedisOptions {
   tls?: RedisTlsFiles;
   /** Extra redis-server arguments, e.g. ['--maxmemory', '64mb']. */
   args?: string[];
+  /** Address to listen on (default 127.0.0.1): a netns fleet's gateway, so its hosts reach it. */
+  host?: string;
 }
 
 export interface RedisServer {
@@ -105,7 +107,7 @@ export async function pingRedis(
  */
 export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisServer> {
   const bin = redisServerBin();
-  const host = '127.0.0.1';
+  const host = opts.host ?? '127.0.0.1';
   const dir = makeTempDir('redis');
   let port = 0;
   let child: ChildProcess | undefined;

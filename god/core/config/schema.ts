@@ -288,6 +288,25 @@ export const Ec2Schema = z
     user_data: z.string().min(1).optional(),
     /** how long to wait for instances to be running */
     wait_timeout: duration.default('5m'),
+    /**
+     * pin: God makes each new instance's SSH host key, hands it over in user-data (cloud-init ssh_keys) and
+     * pins its public half in known_hosts before the first connection. accept-new: trust on first use.
+     */
+    host_keys: z.enum(['pin', 'accept-new']).default('pin'),
+    /** what `up` does after `running` (providers/ec2/ready.ts) */
+    ready: z
+      .object({
+        /** wait for SSH, deploy the current release, start the role, wait for its health (false: stop at running) */
+        serve: z.boolean().default(true),
+        /** how long a new instance may take to open SSH */
+        ssh_timeout: duration.default('3m'),
+        /** how long the started role has to beat with the release (and, an endpoint, to answer connect) */
+        health_timeout: duration.default('60s'),
+        /** an instance failing a step: terminate it (the next `up` replaces it) or keep it to look at */
+        on_failure: z.enum(['terminate', 'keep']).default('terminate'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((o, ctx) => {

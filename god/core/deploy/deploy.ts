@@ -31,6 +31,11 @@ export interface DeployOptions extends RemoteRunOptions {
   signal?: AbortSignal;
   /** the Node the release carries (default: runtime-pin.json) */
   runtime?: RuntimePin;
+  /**
+   * Hosts stand alone (the new instances of an ec2 `up`): one failing its health check is rolled back by
+   * itself and the others go on, instead of the whole batch rolling back and the rollout stopping.
+   */
+  independent?: boolean;
 }
 
 interface HostRun {
@@ -146,7 +151,9 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
         deployHost(run, o, release, pool, { keep, mode, healthMs }),
       );
       const bad = batch.filter((r) => r.activated && !r.healthy);
-      if (bad.length && !o.dryRun) {
+      if (bad.length && !o.dryRun && o.independent) {
+        await mapLimit(bad, o.concurrency ?? 10, (run) => rollbackHost(run, o, { keep, mode, healthMs }));
+      } else if (bad.length && !o.dryRun) {
         result.stoppedAtBatch = b + 1;
         ev.emit({
           type: 'error',

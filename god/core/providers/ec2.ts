@@ -20,10 +20,13 @@ import { durationMs } from '../../../kernel/units.ts';
 import { UserError } from '../../../kernel/errors.ts';
 import type { Ec2Config, GodConfig } from '../config/schema.ts';
 import { deployHostsFrom, expandPath, type RemoteHostSpec } from '../deploy/remote-fleet.ts';
+import { loadRelease } from '../deploy/release.ts';
 import type { DeployHost } from '../deploy/types.ts';
 import { listEndpoints } from '../endpoints.ts';
-import { type EventSink, nullSink } from '../events.ts';
+import { type EventSink, nullSink, timedStep } from '../events.ts';
 import { connectFleetRedis } from '../redis.ts';
+import { KnownHosts } from '../ssh/known-hosts.ts';
+import { defaultKnownHosts } from '../ssh/types.ts';
 import { type Image, resolveImage } from './ec2/ami.ts';
 import {
   awsError,
@@ -34,10 +37,12 @@ import {
   type Mode,
   PROJECT_TAG,
 } from './ec2/context.ts';
+import { generateHostKey, pinHostKey } from './ec2/host-keys.ts';
 import { ensureInstanceProfile } from './ec2/iam.ts';
 import { archOf } from './ec2/images.ts';
 import { ensureKeyPair } from './ec2/key-pair.ts';
 import { launchDetail, launchInput, spread } from './ec2/launch.ts';
+import { isReady, makeReady } from './ec2/ready.ts';
 import { removalOrder } from './ec2/removal.ts';
 import { ensureSecurityGroup } from './ec2/security-group.ts';
 import { ensureSubnets, type Placement, resolveVpc } from './ec2/subnets.ts';
@@ -108,8 +113,14 @@ export interface Ec2ProviderOptions {
   /** endpoint instance id → clients it holds (default: the endpoint registry in redis.url, when reachable) */
   endpointClients?: () => Promise<Map<string, number> | undefined>;
   addressMap?: AddressMap;
-  /** poll interval while waiting for instance states (default 2 s; tests use less) */
+  /** poll interval while waiting for instance states and SSH (default 2 s; tests use less) */
   pollMs?: number;
+  /**
+   * Test seam, the one place tests stand in for the instances' boot: called with the running instances about
+   * to be made ready, before God connects (the netns tests apply each one's user-data to a namespace's sshd
+   * here and map its address in addressMap).
+   */
+  onRunning?: (instances: Instance[]) => Promise<void>;
 }
 
 export class Ec2Provider extends RemoteFleetProvider {
@@ -202,12 +213,19 @@ export class Ec2Provider extends RemoteFleetProvider {
     };
   }
 
+  /** The running instances as deploy hosts; their God-made host keys pinned (a new operator machine has none). */
   async deployHosts(): Promise<DeployHost[]> {
     const map = this.addressMap();
-    const specs = (await this.instances(undefined, ['running']))
-      .map((i) => this.hostSpec(i, map))
-      .filter((x): x is RemoteHostSpec => !!x);
-    return deployHostsFrom(this.config, specs);
+    const running = await this.instances(undefined, ['running']);
+    if (this.ec2.host_keys === 'pin') {
+      const known = new KnownHosts(this.ssh.knownHostsPath ?? defaultKnownHosts());
+      for (const i of running) {
+        const h = this.hostSpec(i, map);
+        if (h) pinHostKey(known, i, { address: h.address, port: h.port ?? 22 });
+      }
+    }
+    const specs = running.map((i) => this.hostSpec(i, map)).filter((x): x is RemoteHostSpec => !!x);
+    return this.withPublicHost(deployHostsFrom(this.config, specs));
   }
 
   async machines(): Promise<Machine[]> {
@@ -281,6 +299,13 @@ export class Ec2Provider extends RemoteFleetProvider {
         });
     const changes: PlannedChange[] = [];
     if (count > 0) {
+      // no instance is launched for a release that cannot be shipped
+      if (mode === 'apply' && this.ec2.ready.serve)
+        loadRelease({
+          roles: [role],
+          bundleDir: this.ctx.env.GOD_BUNDLE_DIR,
+          version: this.ctx.env.GOD_VERSION,
+        });
       changes.push(...(await ensureKeyPair(this.aws, mode)));
       const vpc = await resolveVpc(this.aws);
       const sg = await ensureSecurityGroup(this.aws, mode, vpc.id);
@@ -300,6 +325,14 @@ export class Ec2Provider extends RemoteFleetProvider {
               subject: `${role} ${live.length + k + 1}/${count}`,
               detail: launchDetail(this.aws, role, image, p),
             });
+            if (this.ec2.ready.serve)
+              changes.push({
+                action: 'upload',
+                resource: 'release',
+                subject: `${role} ${live.length + k + 1}/${count}`,
+                detail:
+                  'once SSH opens with its pinned host key: deploy the current release, start the role, wait for its health',
+              });
           }
         } else {
           changes.push(...(await this.launch(role, count, live, image, where, sg.id!, profile.name)));
@@ -316,7 +349,58 @@ export class Ec2Provider extends RemoteFleetProvider {
         );
     }
     if (mode === 'apply') await this.waitRunning(role, count);
+    if (mode === 'apply' && count > 0 && this.ec2.ready.serve) await this.serve(role);
     return changes;
+  }
+
+  /** The role's running instances that do not serve yet: made ready (ec2/ready.ts); an error names each failure. */
+  private async serve(role: Role): Promise<void> {
+    const todo = (await this.instances(role, ['running'])).filter((i) => !isReady(i));
+    if (todo.length === 0) return;
+    await this.o.onRunning?.(todo);
+    const map = this.addressMap();
+    const hostOf = (i: Instance) => {
+      const spec = this.hostSpec(i, map);
+      return spec ? this.withPublicHost(deployHostsFrom(this.config, [spec]))[0] : undefined;
+    };
+    const { failed } = await timedStep(this.events, `ready ${role}`, () =>
+      makeReady(
+        {
+          ctx: this.aws,
+          role,
+          pool: this.pool,
+          ssh: { ...this.ssh, acceptNew: this.ssh.acceptNew || this.ec2.host_keys === 'accept-new' },
+          env: this.ctx.env,
+          hostOf,
+          terminate: (ids) => this.terminate(ids, role),
+          pollMs: this.o.pollMs ?? 2000,
+        },
+        todo,
+      ),
+    );
+    if (failed.length) {
+      throw new UserError(
+        `${failed.length} of ${todo.length} ${role} instance(s) God was making ready do not serve:\n  ${failed
+          .map(
+            (f) =>
+              `${f.id} failed at ${f.step}: ${f.error.split('\n')[0]}${f.kept ? ' (kept)' : ' (terminated)'}\n    → ${f.hint}`,
+          )
+          .join('\n  ')}`,
+        {
+          code: 'GOD_EC2_NOT_READY',
+          hint: `The other instances serve. Fix what is named above, then \`god up ${role}\` again: it ${failed.some((f) => f.kept) ? 'retries the kept instances and ' : ''}launches what is missing.`,
+        },
+      );
+    }
+  }
+
+  /** An endpoint registers (and endpoints.json lists) the address clients reach it at: the instance's. */
+  private withPublicHost(hosts: DeployHost[]): DeployHost[] {
+    for (const h of hosts)
+      for (const p of h.processes)
+        if (p.role === 'endpoint' && !p.env.FG_ENDPOINT_PUBLIC_HOST)
+          p.env.FG_ENDPOINT_PUBLIC_HOST = h.address;
+    return hosts;
   }
 
   /** One RunInstances per subnet; retried while a new instance profile is not yet visible to EC2. */
@@ -330,13 +414,21 @@ export class Ec2Provider extends RemoteFleetProvider {
     profile: string | undefined,
   ): Promise<PlannedChange[]> {
     const changes: PlannedChange[] = [];
-    const bySubnet = new Map<string, Placement[]>();
-    for (const p of where) bySubnet.set(p.subnetId!, [...(bySubnet.get(p.subnetId!) ?? []), p]);
+    // pinned host keys: one request per instance (user-data is per request); else one per subnet
+    const pin = this.ec2.host_keys === 'pin';
+    const groups: Array<{ subnetId: string; ps: Placement[]; n: number }> = [];
+    for (const [n, p] of where.entries()) {
+      const g = pin ? undefined : groups.find((x) => x.subnetId === p.subnetId);
+      if (g) g.ps.push(p);
+      else groups.push({ subnetId: p.subnetId!, ps: [p], n });
+    }
     const deadline = Date.now() + durationMs.parse(this.ec2.wait_timeout);
-    for (const [subnetId, ps] of bySubnet) {
+    for (const { subnetId, ps, n } of groups) {
       // the same request retried (God crashed mid-call) must not launch twice
       const token = createHash('sha256')
-        .update(`${this.ec2.fleet}/${role}/${count}/${subnetId}/${live.map((i) => i.InstanceId).join(',')}`)
+        .update(
+          `${this.ec2.fleet}/${role}/${count}/${subnetId}/${pin ? n : ''}/${live.map((i) => i.InstanceId).join(',')}`,
+        )
         .digest('hex')
         .slice(0, 60);
       const input = launchInput(this.aws, {
@@ -347,6 +439,7 @@ export class Ec2Provider extends RemoteFleetProvider {
         profile,
         count: ps.length,
         token,
+        hostKey: pin ? generateHostKey() : undefined,
       });
       for (;;) {
         try {

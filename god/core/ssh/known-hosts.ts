@@ -119,6 +119,48 @@ export class KnownHosts {
     return checkHostKey(this.entries(), address, port, blob);
   }
 
+  /**
+   * Make `blob` the one key of `address:port`: lines naming exactly that host (plain or hashed) are dropped,
+   * then the key is added. For keys God knows from elsewhere (an ec2 instance's generated key); rewritten
+   * through a temp file so a reader never sees half a file.
+   */
+  pin(address: string, port: number, blob: Buffer): void {
+    const name = knownHostName(address, port);
+    let text = '';
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch {
+      // new file
+    }
+    const kept: string[] = [];
+    for (const raw of text.split('\n')) {
+      const parts = raw.trim().split(/\s+/);
+      const hosts = parts[0] ?? '';
+      if (!hosts || hosts.startsWith('#') || hosts.startsWith('@')) kept.push(raw);
+      else if (hosts.startsWith('|1|')) {
+        if (!entryMatches(hosts, name)) kept.push(raw);
+      } else {
+        // exact names only (a wildcard covers other hosts too); a line naming others as well keeps them
+        const others = hosts.split(',').filter((h) => h !== name);
+        if (others.length) kept.push([others.join(','), ...parts.slice(1)].join(' '));
+      }
+    }
+    while (kept.length && kept[kept.length - 1] === '') kept.pop();
+    kept.push(`${name} ${keyTypeOfBlob(blob)} ${blob.toString('base64')}`, '');
+    fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    // a known_hosts that is a symlink stays one: the file it points at is replaced
+    let file = this.file;
+    try {
+      file = fs.realpathSync(this.file);
+    } catch {
+      // new file
+    }
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, kept.join('\n'), { mode: 0o600 });
+    fs.renameSync(tmp, file);
+    this.cache = undefined;
+  }
+
   /** Append a new host's key (accept-new). One appendFileSync per line keeps concurrent appends whole. */
   add(address: string, port: number, blob: Buffer): void {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });

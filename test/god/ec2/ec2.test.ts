@@ -61,6 +61,10 @@ describe.skipIf(
         security_group: sg.GroupId,
         fleet: 'test',
         tags: { team: 'ops' },
+        // these tests drive instances only (and deploy by hand): up stops at running
+        ready: { serve: false },
+        // the loopback sshd hosts run the harness's host keys (in its known_hosts), not keys God made
+        host_keys: 'accept-new',
       },
       ssh: { key: fleet.privateKeyPath, known_hosts: fleet.knownHostsPath },
       roles: { keeper: { env: { FG_STOP_TIMEOUT: '3s' } } },

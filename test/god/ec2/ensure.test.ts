@@ -56,6 +56,8 @@ describe.skipIf(skipWithout({ moto_server: motoAvailable() }, "pip install 'moto
           access: { ssh_cidrs: ['203.0.113.7/32'] },
           fleet: 'ens',
           tags: { team: 'ops' },
+          // resources and launches only: up stops at running (netns.test.ts makes instances serve)
+          ready: { serve: false },
           ...over,
         },
         roles: {

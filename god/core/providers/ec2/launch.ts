@@ -1,10 +1,12 @@
 // How an instance is launched: hardened (IMDSv2 only with hop limit 1, encrypted root volume, optional
-// termination protection and spot), placed in the zone with the fewest of its role, tagged. No user-data
-// unless the config gives some: the runtime comes over SSH with the release.
+// termination protection and spot), placed in the zone with the fewest of its role, tagged. The only user-data
+// is the host key God made for the instance (host-keys.ts) and what the config gives: the runtime comes over
+// SSH with the release.
 import type { Instance, RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import type { Role } from '../../../../protocol/redis-contract.ts';
 import type { Image } from './ami.ts';
 import { type Ec2Ctx, fleetTags, instanceTypeOf } from './context.ts';
+import { HOST_KEY_TAG, type HostKey, userDataWith } from './host-keys.ts';
 import type { Placement } from './subnets.ts';
 
 /**
@@ -43,10 +45,13 @@ export function launchInput(
     profile?: string;
     count: number;
     token: string;
+    /** this instance's host key (then count is 1): in its user-data, its public half in a tag */
+    hostKey?: HostKey;
   },
 ): RunInstancesCommandInput {
   const c = ctx.ec2c;
   const tags = fleetTags(c, { role: o.role });
+  const userData = o.hostKey ? userDataWith(o.hostKey, c.user_data) : c.user_data;
   return {
     ImageId: o.image.id,
     InstanceType: instanceTypeOf(c, o.role) as never,
@@ -79,10 +84,17 @@ export function launchInput(
           },
         }
       : {}),
-    ...(c.user_data ? { UserData: Buffer.from(c.user_data).toString('base64') } : {}),
+    ...(userData ? { UserData: Buffer.from(userData).toString('base64') } : {}),
     ClientToken: o.token,
     TagSpecifications: [
-      { ResourceType: 'instance', Tags: [...tags, { Key: 'Name', Value: `${c.fleet}-${o.role}` }] },
+      {
+        ResourceType: 'instance',
+        Tags: [
+          ...tags,
+          { Key: 'Name', Value: `${c.fleet}-${o.role}` },
+          ...(o.hostKey ? [{ Key: HOST_KEY_TAG, Value: o.hostKey.public }] : []),
+        ],
+      },
       { ResourceType: 'volume', Tags: tags },
     ],
   };
