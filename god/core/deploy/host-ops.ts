@@ -3,12 +3,13 @@
 import path from 'node:path';
 import type { Role } from '../../../protocol/redis-contract.ts';
 import { UserError } from '../../../kernel/errors.ts';
+import { endpointOptions } from '../../../roles/options.ts';
 import { formatBytes } from '../../../kernel/units.ts';
 import { type SshConnection, shq } from '../ssh/connection.ts';
 import { AGENT_FILE, type LocalRelease, type ReleaseFile, SUPERVISOR_FILE } from './release.ts';
 import type { RemoteState } from './remote-state.ts';
 import { type CachedRuntime, hostArch, integrityHex, type RuntimeArch, runtimeName } from './runtime.ts';
-import type { DeployHost, ProcessMode, ProcessSpec } from './types.ts';
+import { type DeployHost, type ProcessMode, type ProcessSpec, RUN_AS_DEFAULT } from './types.ts';
 
 export interface HostPlan {
   version: string;
@@ -20,7 +21,7 @@ export interface HostPlan {
   reuse: Array<[string, string]>;
   unchanged: string[];
   /** process specs written on the host */
-  processes: Array<{ role: Role; id: string; env: Record<string, string> }>;
+  processes: HostSpec[];
   restart: string[];
   stop: string[];
   /** the Node the release runs on here; `install` when the host lacks it */
@@ -46,11 +47,30 @@ function checkDisk(host: DeployHost, st: RemoteState, plan: HostPlan, unpacked: 
   );
 }
 
-export function specFor(
-  p: ProcessSpec,
-  version: string,
-): { role: Role; id: string; env: Record<string, string> } {
-  return { role: p.role, id: p.id, env: { ...p.env, FG_ID: p.id, FG_RELEASE: version } };
+/**
+ * What the host agent is told about one process: its env, and for an endpoint the port it binds (a port below
+ * 1024 gets CAP_NET_BIND_SERVICE under systemd, and is refused by the supervisor) and the open files its
+ * --max-clients needs (LimitNOFILE).
+ */
+export interface HostSpec {
+  role: Role;
+  id: string;
+  env: Record<string, string>;
+  port?: number;
+  nofile?: number;
+}
+
+/** open files per client (its socket) plus what the process needs besides (Redis, logs, the runtime) */
+const NOFILE_SPARE = 4096;
+
+export function specFor(p: ProcessSpec, version: string): HostSpec {
+  const spec: HostSpec = { role: p.role, id: p.id, env: { ...p.env, FG_ID: p.id, FG_RELEASE: version } };
+  if (p.endpoint) {
+    spec.port = p.endpoint.port;
+    const max = endpointOptions.maxClients;
+    spec.nofile = Number(p.env[max.env] ?? max.default) + NOFILE_SPARE;
+  }
+  return spec;
 }
 
 export function planHost(
@@ -286,6 +306,7 @@ export async function activate(
     keep: o.keep,
     mode: o.mode,
     kill_ms: o.killMs,
+    run_as: host.runAs ?? RUN_AS_DEFAULT,
   };
   const r = await conn.exec(cmd, { stdin: JSON.stringify(req), timeoutMs: 120_000 });
   if (r.code === 4) throw noRuntime(host, plan.version);
@@ -347,7 +368,13 @@ export async function agent(
     `exec ./node ${AGENT_FILE}`,
   ].join('\n');
   const r = await conn.exec(cmd, {
-    stdin: JSON.stringify({ base: host.baseDir, mode: o.mode, kill_ms: o.killMs, ...req }),
+    stdin: JSON.stringify({
+      base: host.baseDir,
+      mode: o.mode,
+      kill_ms: o.killMs,
+      run_as: host.runAs ?? RUN_AS_DEFAULT,
+      ...req,
+    }),
     timeoutMs: 120_000,
   });
   if (r.code === 4) throw noRuntime(host, 'current');
@@ -360,15 +387,24 @@ export async function agent(
   return parseAgent(host, r, String(req.cmd));
 }
 
-/** The last lines of a process's log on the host (for failed health checks). */
+/**
+ * The last lines of a process's log on the host (for failed health checks): journald's under systemd (the
+ * unit exists), else the supervisor's log file.
+ */
 export async function logTail(
   conn: SshConnection,
   host: DeployHost,
   id: string,
   lines = 15,
 ): Promise<string> {
+  const unit = `fg-${id}.service`;
+  const file = shq(path.posix.join(host.baseDir, 'logs', `${id}.log`));
   const r = await conn.exec(
-    `tail -n ${lines} ${shq(path.posix.join(host.baseDir, 'logs', `${id}.log`))} 2>/dev/null`,
+    [
+      `if [ -f /etc/systemd/system/${shq(unit)} ] && command -v journalctl >/dev/null 2>&1; then`,
+      `  journalctl -u ${shq(unit)} -n ${lines} --no-pager -o cat 2>/dev/null`,
+      `else tail -n ${lines} ${file} 2>/dev/null; fi`,
+    ].join('\n'),
   );
   return r.stdout.trim();
 }

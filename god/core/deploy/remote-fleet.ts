@@ -81,6 +81,7 @@ export function deployHostsFrom(config: GodConfig, hosts: RemoteHostSpec[]): Dep
     port: h.port ?? 22,
     user: h.user ?? config.ssh?.user,
     baseDir: h.baseDir ?? config.ssh?.base_dir ?? '/opt/filmgrain',
+    runAs: config.ssh?.run_as,
     nodeBin: config.ssh?.node_path,
     processes: h.roles.map((r) => processFor(config, r, h.name, redisUrl)),
   }));

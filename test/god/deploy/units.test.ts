@@ -26,9 +26,12 @@ interface UnitOptions {
   role: string;
   execPath: string;
   base: string;
-  logs: string;
   killMs: number;
   envFile: string;
+  user: string;
+  stateDir: string;
+  port?: number;
+  nofile?: number;
 }
 const agent = (await import(AGENT)) as {
   envFileText(env: Record<string, string>): string;
@@ -43,9 +46,10 @@ function unitFor(base: string) {
     role: 'feeder',
     execPath: process.execPath,
     base,
-    logs: path.join(base, 'logs'),
     killMs: 15_000,
     envFile: path.join(base, 'run', 'feeder-h1.env'),
+    user: 'filmgrain',
+    stateDir: path.join(base, 'state', 'feeder-h1'),
   });
 }
 
@@ -109,7 +113,8 @@ describe('systemd unit and environment file', () => {
   const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
   it.skipIf(analyze.status !== 0)('systemd-analyze verify accepts the unit, with no warning', () => {
     const base = makeTempDir('unit');
-    for (const d of ['current', 'run', 'logs']) fs.mkdirSync(path.join(base, d));
+    for (const d of ['current', 'run', 'logs', 'state/feeder-h1'])
+      fs.mkdirSync(path.join(base, d), { recursive: true });
     fs.writeFileSync(path.join(base, 'current', 'feeder.mjs'), '');
     fs.writeFileSync(
       path.join(base, 'run', 'feeder-h1.env'),
