@@ -110,7 +110,7 @@ function currentUser(): string {
  * Deploys as root run the roles as an unprivileged fleet user, which must enter every folder down to base_dir
  * (a host's /opt/filmgrain is): add o+x (enter, not list) where the harness's 0700 temp folders lack it.
  */
-function enterableByOthers(dir: string): void {
+export function enterableByOthers(dir: string): void {
   for (let d = path.resolve(dir); d !== path.dirname(d); d = path.dirname(d)) {
     const st = fs.statSync(d);
     if (!(st.mode & 0o001) && st.uid === process.getuid?.()) fs.chmodSync(d, (st.mode & 0o7777) | 0o001);

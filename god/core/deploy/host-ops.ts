@@ -3,7 +3,8 @@
 import path from 'node:path';
 import type { Role } from '../../../protocol/redis-contract.ts';
 import { UserError } from '../../../kernel/errors.ts';
-import { endpointOptions } from '../../../roles/options.ts';
+import { parseArchiveUrl } from '../../../protocol/archive-target.ts';
+import { endpointOptions, feederOptions, keeperOptions } from '../../../roles/options.ts';
 import { formatBytes } from '../../../kernel/units.ts';
 import { type SshConnection, shq } from '../ssh/connection.ts';
 import { AGENT_FILE, type LocalRelease, type ReleaseFile, SUPERVISOR_FILE } from './release.ts';
@@ -58,13 +59,40 @@ export interface HostSpec {
   env: Record<string, string>;
   port?: number;
   nofile?: number;
+  /** absolute folders its options name for it to write, besides its state folder (ReadWritePaths=) */
+  writable?: string[];
+}
+
+/**
+ * Options naming where a role writes: the keeper's file:// archive and spool folder, the feeder's --record
+ * file (its folder). A relative path lands in the role's working directory, its state folder.
+ */
+const WRITES: Array<{ env: string; folder: (v: string) => string | undefined }> = [
+  {
+    env: keeperOptions.archive.env,
+    folder: (v) => {
+      const t = v.startsWith('file://') ? parseArchiveUrl(v) : undefined;
+      return t?.kind === 'file' ? t.dir : undefined;
+    },
+  },
+  { env: keeperOptions.spoolDir.env, folder: (v) => v },
+  { env: feederOptions.record.env, folder: (v) => path.posix.dirname(v) },
+];
+
+function writableOf(env: Record<string, string>): string[] {
+  const dirs = WRITES.map((w) => (env[w.env] ? w.folder(env[w.env]!) : undefined));
+  return [...new Set(dirs.filter((d): d is string => !!d && path.posix.isAbsolute(d)))];
 }
 
 /** open files per client (its socket) plus what the process needs besides (Redis, logs, the runtime) */
 const NOFILE_SPARE = 4096;
 
-export function specFor(p: ProcessSpec, version: string): HostSpec {
-  const spec: HostSpec = { role: p.role, id: p.id, env: { ...p.env, FG_ID: p.id, FG_RELEASE: version } };
+/** Without `version` (`god up`), the agent adds FG_RELEASE: the host's current release. */
+export function specFor(p: ProcessSpec, version?: string): HostSpec {
+  const env = { ...p.env, FG_ID: p.id, ...(version ? { FG_RELEASE: version } : {}) };
+  const spec: HostSpec = { role: p.role, id: p.id, env };
+  const writable = writableOf(p.env);
+  if (writable.length) spec.writable = writable;
   if (p.endpoint) {
     spec.port = p.endpoint.port;
     const max = endpointOptions.maxClients;

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy } from '../../../god/core/deploy/deploy.ts';
+import { specFor } from '../../../god/core/deploy/host-ops.ts';
 import { RotatingLog } from '../../../god/core/deploy/remote/fg-supervisor.mjs';
 import type { DeployHost } from '../../../god/core/deploy/types.ts';
 import { redisContract } from '../../../protocol/redis-contract.ts';
@@ -36,6 +37,7 @@ interface UnitOptions {
   stateDir: string;
   port?: number;
   nofile?: number;
+  writable?: string[];
 }
 const agent = (await import(path.join(REMOTE, 'fg-agent.mjs'))) as {
   unitText(o: UnitOptions): string;
@@ -49,12 +51,14 @@ describe.skipIf(skipWithout({ 'systemd-analyze': hasAnalyze }, 'apt-get install 
   () => {
     const base = '/opt/filmgrain';
     // one unit per kind of process God runs: an endpoint on a low port is the one with a capability
-    const kinds: Array<{ name: string; role: string; port?: number; nofile?: number }> = [
-      { name: 'feeder', role: 'feeder' },
-      { name: 'keeper', role: 'keeper' },
-      { name: 'endpoint', role: 'endpoint', port: 7000, nofile: 104_096 },
-      { name: 'endpoint-443', role: 'endpoint', port: 443, nofile: 54_096 },
-    ];
+    const kinds: Array<{ name: string; role: string; port?: number; nofile?: number; writable?: string[] }> =
+      [
+        { name: 'feeder', role: 'feeder' },
+        // a file:// archive is the keeper's to write too
+        { name: 'keeper', role: 'keeper', writable: ['/srv/fg archive'] },
+        { name: 'endpoint', role: 'endpoint', port: 7000, nofile: 104_096 },
+        { name: 'endpoint-443', role: 'endpoint', port: 443, nofile: 54_096 },
+      ];
     const units = kinds.map((k) => {
       const id = `${k.name}-h1`;
       return {
@@ -71,6 +75,7 @@ describe.skipIf(skipWithout({ 'systemd-analyze': hasAnalyze }, 'apt-get install 
           stateDir: `${base}/state/${id}`,
           port: k.port,
           nofile: k.nofile,
+          writable: k.writable,
         }),
       };
     });
@@ -85,7 +90,7 @@ describe.skipIf(skipWithout({ 'systemd-analyze': hasAnalyze }, 'apt-get install 
           'User=filmgrain',
           'NoNewPrivileges=yes',
           'ProtectSystem=strict',
-          `ReadWritePaths="${base}/state/${u.id}"`,
+          `ReadWritePaths=${[`${base}/state/${u.id}`, ...(u.writable ?? [])].map((d) => `"${d}"`).join(' ')}`,
           'ProtectHome=yes',
           'PrivateTmp=yes',
           'PrivateDevices=yes',
@@ -131,6 +136,37 @@ describe.skipIf(skipWithout({ 'systemd-analyze': hasAnalyze }, 'apt-get install 
     });
   },
 );
+
+describe('what God tells the host agent about a process', () => {
+  it('an endpoint its port and the open files of its --max-clients; a role the folders its options write', () => {
+    expect(
+      specFor(
+        { role: 'endpoint', id: 'e1', env: { FG_ENDPOINT_MAX_CLIENTS: '50000' }, endpoint: { port: 443 } },
+        'v1',
+      ),
+    ).toMatchObject({ port: 443, nofile: 54_096 });
+    // the default --max-clients (100000)
+    expect(specFor({ role: 'endpoint', id: 'e1', env: {}, endpoint: { port: 7000 } }, 'v1').nofile).toBe(
+      104_096,
+    );
+    const keeper = specFor(
+      {
+        role: 'keeper',
+        id: 'k1',
+        env: { FG_KEEPER_ARCHIVE: 'file:///srv/archive', FG_KEEPER_SPOOL_DIR: 'spool' },
+      },
+      'v1',
+    );
+    // a relative spool lives in the working directory, the state folder
+    expect(keeper.writable).toEqual(['/srv/archive']);
+    expect(
+      specFor({ role: 'feeder', id: 'f1', env: { FG_RECORD: '/var/lib/fg/tweets.ndjson' } }, 'v1').writable,
+    ).toEqual(['/var/lib/fg']);
+    expect(
+      specFor({ role: 'keeper', id: 'k1', env: { FG_KEEPER_ARCHIVE: 's3://b/p' } }, 'v1').writable,
+    ).toBeUndefined();
+  });
+});
 
 describe('the supervisor log', () => {
   it('rotates by size and keeps at most its count of files, dropping older extra ones', async () => {

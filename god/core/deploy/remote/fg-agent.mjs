@@ -86,8 +86,20 @@ const PRIVILEGED_PORT = 1024;
  * fleet `user` in a read-only system with only its `stateDir` writable; output goes to journald (bounded by
  * journald's own limits). A unit needing another EnvironmentFile= adds it next to the first one.
  */
-export function unitText({ id, role, execPath, base, killMs, envFile, user, stateDir, port, nofile }) {
-  for (const [k, v] of Object.entries({ id, role, execPath, base, envFile, user, stateDir })) {
+export function unitText({
+  id,
+  role,
+  execPath,
+  base,
+  killMs,
+  envFile,
+  user,
+  stateDir,
+  port,
+  nofile,
+  writable = [],
+}) {
+  for (const [k, v] of Object.entries({ id, role, execPath, base, envFile, user, stateDir, writable })) {
     if (/[\n\r\0]/.test(String(v))) throw new Error(`the ${k} of a unit contains a newline or NUL; refused`);
   }
   const lowPort = Number.isInteger(port) && port > 0 && port < PRIVILEGED_PORT;
@@ -115,7 +127,7 @@ export function unitText({ id, role, execPath, base, killMs, envFile, user, stat
     'UMask=0077',
     // the role's code and runtime are read-only to it; it writes only its state folder
     'ProtectSystem=strict',
-    `ReadWritePaths=${unitArg(stateDir)}`,
+    `ReadWritePaths=${[stateDir, ...writable].map(unitArg).join(' ')}`,
     'ProtectHome=yes',
     'PrivateTmp=yes',
     'PrivateDevices=yes',
@@ -315,6 +327,9 @@ class Host {
       this._user = { name: me.username, uid: me.uid, gid: me.gid, drop: false };
     } else {
       const u = await ensureUser(this.runAs, '/nonexistent');
+      // base_dir made by `mkdir -p` under a umask of 077: ours, so open it to enter (not to list)
+      const st = fs.statSync(this.base);
+      if (st.uid === 0 && !(st.mode & 0o001)) fs.chmodSync(this.base, (st.mode & 0o7777) | 0o001);
       checkReachable(this.base, u);
       this._user = { ...u, drop: true };
     }
@@ -333,6 +348,24 @@ class Host {
     if (u.drop && (st.uid !== u.uid || st.gid !== u.gid)) fs.chownSync(dir, u.uid, u.gid);
     fs.chmodSync(dir, 0o700);
     return dir;
+  }
+
+  /**
+   * The other folders a role writes (its options name them: a file:// archive, a spool): created for the fleet
+   * user when missing, left as they are when they exist (the operator's), reachable either way.
+   */
+  async writable(spec) {
+    const u = await this.user();
+    const dirs = (spec.writable ?? []).filter((d) => typeof d === 'string' && path.isAbsolute(d));
+    for (const d of dirs) {
+      if (!fs.existsSync(d)) {
+        fs.mkdirSync(path.dirname(d), { recursive: true, mode: 0o755 });
+        fs.mkdirSync(d, { mode: 0o700 });
+        if (u.drop) fs.chownSync(d, u.uid, u.gid);
+      }
+      if (u.drop) checkReachable(d, u);
+    }
+    return dirs;
   }
 
   /** Refuse what a role could not do here before anything changes (a low port needs systemd's capability). */
@@ -422,6 +455,7 @@ class Host {
     this.check(spec);
     const u = await this.user();
     const state = await this.stateDir(id);
+    const writable = await this.writable(spec);
     // the role's home is its own folder: the keeper's default spool lands there, nothing writes elsewhere
     const home = { HOME: state, XDG_STATE_HOME: state, USER: u.name, LOGNAME: u.name };
     if (this.mode === 'systemd') {
@@ -438,6 +472,7 @@ class Host {
         stateDir: state,
         port: spec.port,
         nofile: spec.nofile,
+        writable,
       });
       fs.writeFileSync(`/etc/systemd/system/${this.unit(id)}`, unit);
       execFileSync('systemctl', ['daemon-reload']);
