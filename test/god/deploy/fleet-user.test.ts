@@ -291,6 +291,13 @@ describe.skipIf(skipWithout({ sshd: sshAvailable() }, 'apt-get install -y openss
           expect(fs.statSync(path.join(h.baseDir, 'releases', 'v1')).uid).toBe(process.getuid!());
         }
       }
+      // `god logs` reads the Redis stream, which the roles write whatever user they run as
+      const ids = new Set<string>();
+      for (const [, fields] of await redis.xrange(redisContract(PREFIX).logStream, '-', '+')) {
+        const i = fields.indexOf('id');
+        if (i >= 0) ids.add(fields[i + 1]!);
+      }
+      for (const h of hosts) for (const p of h.processes) expect([...ids]).toContain(p.id);
     });
 
     it('the supervisor refuses an endpoint below port 1024 (only systemd grants the capability)', () => {
