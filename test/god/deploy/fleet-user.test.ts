@@ -225,7 +225,7 @@ setInterval(() => {}, 1000);\n`,
 
 const isRoot = process.getuid?.() === 0;
 // a user of this test run (the hosts are this machine): created by the deploy, removed after
-const FLEET_USER = `fgt${process.pid}`;
+const FLEET_USER = `fgt-${process.pid}-${Date.now().toString(36)}`;
 
 describe.skipIf(skipWithout({ sshd: sshAvailable() }, 'apt-get install -y openssh-server openssh-client'))(
   'roles on loopback sshd hosts run as the fleet user',
