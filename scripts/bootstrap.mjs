@@ -9,7 +9,7 @@
 // 2. For `test`: the pinned Node runtime the releases ship (god/core/deploy/runtime-pin.json) in God's cache,
 //    fetched once with npm and verified, so that `npm test` can run the suites on it (scripts/pinned-node.mjs).
 // 3. Checks the system tools: redis-server (both modes); for `test` also sshd, ssh-keygen, openssl
-//    tmux and moto_server. Missing ones are installed with apt-get / pip when we are root (or have
+//    tmux, systemd-analyze (package systemd) and moto_server. Missing ones are installed with apt-get / pip when we are root (or have
 //    password-less sudo) and FG_NO_INSTALL is not 1; otherwise it says exactly what to install and
 //    exits 1. Silent and fast when everything is in place.
 
@@ -130,13 +130,15 @@ const TOOLS = {
   openssl: { find: () => onPath('openssl'), apt: 'openssl' },
   // the dashboard's real-terminal test drives the demo inside tmux
   tmux: { find: () => onPath('tmux'), apt: 'tmux' },
+  // the deploy tests check every unit God writes with `systemd-analyze verify` / `security` (no running systemd needed)
+  'systemd-analyze': { find: () => onPath('systemd-analyze'), apt: 'systemd' },
   moto_server: { find: () => onPath('moto_server'), pip: 'moto[server]' },
 };
 
 const wanted =
   mode === 'demo'
     ? ['redis-server']
-    : ['redis-server', 'sshd', 'ssh-keygen', 'openssl', 'tmux', 'moto_server'];
+    : ['redis-server', 'sshd', 'ssh-keygen', 'openssl', 'tmux', 'systemd-analyze', 'moto_server'];
 
 function run(cmd, args, opts = {}) {
   return spawnSync(cmd, args, { encoding: 'utf8', ...opts });

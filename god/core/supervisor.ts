@@ -1,9 +1,10 @@
 // One supervised child process: restarted on crash with exponential backoff (reset once it has been up for a
-// stable period), stdout/stderr kept in a capped log file and a small in-memory tail, stopped with SIGTERM then
+// stable period), stdout/stderr kept in a log rotated by size with a count (the hosts' supervisor's
+// RotatingLog) and a small in-memory tail, stopped with SIGTERM then
 // SIGKILL. The local provider runs one per role process.
 import { type ChildProcess, spawn } from 'node:child_process';
-import fs from 'node:fs';
 import type { Role } from '../../protocol/redis-contract.ts';
+import { RotatingLog } from './deploy/remote/fg-supervisor.mjs';
 import type { EventSink } from './events.ts';
 
 export interface SupervisedSpec {
@@ -15,7 +16,7 @@ export interface SupervisedSpec {
   /** false: `env` is the child's whole environment (the local fleet picks what each role gets) */
   inheritEnv?: boolean;
   cwd?: string;
-  /** stdout+stderr are appended here (rotated to .1 past maxLogBytes) */
+  /** stdout+stderr are appended here (0600; past LOG_BYTES it becomes .1, keeping LOG_FILES files in all) */
   logFile?: string;
 }
 
@@ -43,7 +44,8 @@ export interface SupervisedInfo {
 }
 
 const TAIL_LINES = 200;
-const MAX_LOG_BYTES = 5 * 1024 * 1024;
+const LOG_BYTES = 5 * 1024 * 1024;
+const LOG_FILES = 3;
 
 /** Delay before restart number `crashesInRow` (1-based): min, 2·min, 4·min ... capped at max. */
 export function backoffDelay(crashesInRow: number, p: Pick<RestartPolicy, 'backoffMinMs' | 'backoffMaxMs'>) {
@@ -61,7 +63,7 @@ export class SupervisedProcess {
   private restartAt?: number;
   private exited?: Promise<void>;
   private readonly lines: string[] = [];
-  private log?: { fd: number; bytes: number };
+  private log?: RotatingLog;
 
   constructor(
     readonly spec: SupervisedSpec,
@@ -215,31 +217,13 @@ export class SupervisedProcess {
       if (line) this.lines.push(line.length > 2000 ? line.slice(0, 2000) : line);
     if (this.lines.length > TAIL_LINES) this.lines.splice(0, this.lines.length - TAIL_LINES);
     if (!this.spec.logFile) return;
-    try {
-      if (!this.log) {
-        // 0600: role output can hold secrets
-        const fd = fs.openSync(this.spec.logFile, 'a', 0o600);
-        this.log = { fd, bytes: fs.fstatSync(fd).size };
-      }
-      if (this.log.bytes + d.length > MAX_LOG_BYTES) {
-        // keep one previous file: enough to see why it crashed, bounded on disk
-        fs.closeSync(this.log.fd);
-        fs.renameSync(this.spec.logFile, `${this.spec.logFile}.1`);
-        this.log = { fd: fs.openSync(this.spec.logFile, 'a', 0o600), bytes: 0 };
-      }
-      fs.writeSync(this.log.fd, d);
-      this.log.bytes += d.length;
-    } catch {
-      // a full disk must not take the supervisor down; the in-memory tail still has the lines
-    }
+    // a full disk must not take the supervisor down (RotatingLog drops the write); the tail still has the lines
+    this.log ??= new RotatingLog(this.spec.logFile, { maxBytes: LOG_BYTES, files: LOG_FILES });
+    this.log.write(d);
   }
 
   private closeLog(): void {
-    if (this.log) {
-      try {
-        fs.closeSync(this.log.fd);
-      } catch {}
-      this.log = undefined;
-    }
+    this.log?.close();
+    this.log = undefined;
   }
 }

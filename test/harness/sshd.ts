@@ -106,6 +106,17 @@ function currentUser(): string {
   }
 }
 
+/**
+ * Deploys as root run the roles as an unprivileged fleet user, which must enter every folder down to base_dir
+ * (a host's /opt/filmgrain is): add o+x (enter, not list) where the harness's 0700 temp folders lack it.
+ */
+export function enterableByOthers(dir: string): void {
+  for (let d = path.resolve(dir); d !== path.dirname(d); d = path.dirname(d)) {
+    const st = fs.statSync(d);
+    if (!(st.mode & 0o001) && st.uid === process.getuid?.()) fs.chmodSync(d, (st.mode & 0o7777) | 0o001);
+  }
+}
+
 function sftpSubsystem(): string {
   return 'internal-sftp';
 }
@@ -221,6 +232,7 @@ export async function startSshHosts(n: number, opts: StartSshHostsOptions = {}):
       const hostDir = path.join(dir, name);
       const root = path.join(hostDir, 'root');
       fs.mkdirSync(root, { recursive: true });
+      enterableByOthers(root);
       const hostKeyPath = path.join(hostDir, 'ssh_host_ed25519_key');
       const hostPublicKey = keygen(hostKeyPath, `${name}-hostkey`);
       hosts.push({ name, address, port: 0, user, hostKeyPath, hostPublicKey, root });

@@ -10,7 +10,15 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlayResultSchema, PlayStepEventDataSchema } from '../../god/core/playbook/runner.ts';
 import { redisContract } from '../../protocol/redis-contract.ts';
-import { freePort, makeTempDir, skipWithout, sshAvailable, useRedis, useSshHosts } from '../harness/index.ts';
+import {
+  enterableByOthers,
+  freePort,
+  makeTempDir,
+  skipWithout,
+  sshAvailable,
+  useRedis,
+  useSshHosts,
+} from '../harness/index.ts';
 import { godIn, resultOf } from '../god/cli-helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -32,6 +40,8 @@ describe.skipIf(skipWithout({ sshd: sshAvailable() }, 'apt-get install -y openss
 
     beforeAll(async () => {
       dir = makeTempDir('play-ssh');
+      // the keepers run as the fleet user and write the file:// archive under it (a host's /srv would be open)
+      enterableByOthers(dir);
       // a private build: a clean clone has no dist/, and another `npm run build` must not change the release under test
       bundles = path.join(dir, 'bundles');
       execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs'), '--outdir', bundles], {

@@ -149,7 +149,7 @@ const HINTS: Array<[RegExp, string]> = [
   [/^ssh$/, 'Add an ssh section with user, key, known_hosts and hosts (see god/examples/god.ssh.yaml).'],
   [
     /^ssh\./,
-    'ssh takes user, key, known_hosts, accept_new_host_keys, base_dir, node_path, concurrency, hosts.',
+    'ssh takes user, key, known_hosts, accept_new_host_keys, base_dir, run_as, node_path, concurrency, hosts.',
   ],
   [/^ec2\.region$/, 'e.g. region: eu-west-1.'],
   [/^ec2\.ami$/, 'The AMI id of a Debian 12 or Ubuntu 24.04 image in that region; leave it out to use os.'],

@@ -166,6 +166,12 @@ export const SshSchema = z
     accept_new_host_keys: z.boolean().default(false),
     /** where releases live on the hosts: BASE/releases/<version>, BASE/current */
     base_dir: z.string().min(1).default('/opt/filmgrain'),
+    /** the unprivileged user the roles run as on the hosts (God creates it on first deploy) */
+    run_as: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a user name (lowercase letters, digits, _ and -)')
+      .refine((u) => u !== 'root', 'must not be root: roles never run as root')
+      .default('filmgrain'),
     /** node binary on the hosts */
     node_path: z.string().min(1).default('node'),
     /** hosts handled at once */

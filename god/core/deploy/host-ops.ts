@@ -3,12 +3,14 @@
 import path from 'node:path';
 import type { Role } from '../../../protocol/redis-contract.ts';
 import { UserError } from '../../../kernel/errors.ts';
+import { parseArchiveUrl } from '../../../protocol/archive-target.ts';
+import { endpointOptions, feederOptions, keeperOptions } from '../../../roles/options.ts';
 import { formatBytes } from '../../../kernel/units.ts';
 import { type SshConnection, shq } from '../ssh/connection.ts';
 import { AGENT_FILE, type LocalRelease, type ReleaseFile, SUPERVISOR_FILE } from './release.ts';
 import type { RemoteState } from './remote-state.ts';
 import { type CachedRuntime, hostArch, integrityHex, type RuntimeArch, runtimeName } from './runtime.ts';
-import type { DeployHost, ProcessMode, ProcessSpec } from './types.ts';
+import { type DeployHost, type ProcessMode, type ProcessSpec, RUN_AS_DEFAULT } from './types.ts';
 
 export interface HostPlan {
   version: string;
@@ -20,7 +22,7 @@ export interface HostPlan {
   reuse: Array<[string, string]>;
   unchanged: string[];
   /** process specs written on the host */
-  processes: Array<{ role: Role; id: string; env: Record<string, string> }>;
+  processes: HostSpec[];
   restart: string[];
   stop: string[];
   /** the Node the release runs on here; `install` when the host lacks it */
@@ -46,11 +48,57 @@ function checkDisk(host: DeployHost, st: RemoteState, plan: HostPlan, unpacked: 
   );
 }
 
-export function specFor(
-  p: ProcessSpec,
-  version: string,
-): { role: Role; id: string; env: Record<string, string> } {
-  return { role: p.role, id: p.id, env: { ...p.env, FG_ID: p.id, FG_RELEASE: version } };
+/**
+ * What the host agent is told about one process: its env, and for an endpoint the port it binds (a port below
+ * 1024 gets CAP_NET_BIND_SERVICE under systemd, and is refused by the supervisor) and the open files its
+ * --max-clients needs (LimitNOFILE).
+ */
+export interface HostSpec {
+  role: Role;
+  id: string;
+  env: Record<string, string>;
+  port?: number;
+  nofile?: number;
+  /** absolute folders its options name for it to write, besides its state folder (ReadWritePaths=) */
+  writable?: string[];
+}
+
+/**
+ * Options naming where a role writes: the keeper's file:// archive and spool folder, the feeder's --record
+ * file (its folder). A relative path lands in the role's working directory, its state folder.
+ */
+const WRITES: Array<{ env: string; folder: (v: string) => string | undefined }> = [
+  {
+    env: keeperOptions.archive.env,
+    folder: (v) => {
+      const t = v.startsWith('file://') ? parseArchiveUrl(v) : undefined;
+      return t?.kind === 'file' ? t.dir : undefined;
+    },
+  },
+  { env: keeperOptions.spoolDir.env, folder: (v) => v },
+  { env: feederOptions.record.env, folder: (v) => path.posix.dirname(v) },
+];
+
+function writableOf(env: Record<string, string>): string[] {
+  const dirs = WRITES.map((w) => (env[w.env] ? w.folder(env[w.env]!) : undefined));
+  return [...new Set(dirs.filter((d): d is string => !!d && path.posix.isAbsolute(d)))];
+}
+
+/** open files per client (its socket) plus what the process needs besides (Redis, logs, the runtime) */
+const NOFILE_SPARE = 4096;
+
+/** Without `version` (`god up`), the agent adds FG_RELEASE: the host's current release. */
+export function specFor(p: ProcessSpec, version?: string): HostSpec {
+  const env = { ...p.env, FG_ID: p.id, ...(version ? { FG_RELEASE: version } : {}) };
+  const spec: HostSpec = { role: p.role, id: p.id, env };
+  const writable = writableOf(p.env);
+  if (writable.length) spec.writable = writable;
+  if (p.endpoint) {
+    spec.port = p.endpoint.port;
+    const max = endpointOptions.maxClients;
+    spec.nofile = Number(p.env[max.env] ?? max.default) + NOFILE_SPARE;
+  }
+  return spec;
 }
 
 export function planHost(
@@ -286,6 +334,7 @@ export async function activate(
     keep: o.keep,
     mode: o.mode,
     kill_ms: o.killMs,
+    run_as: host.runAs ?? RUN_AS_DEFAULT,
   };
   const r = await conn.exec(cmd, { stdin: JSON.stringify(req), timeoutMs: 120_000 });
   if (r.code === 4) throw noRuntime(host, plan.version);
@@ -347,7 +396,13 @@ export async function agent(
     `exec ./node ${AGENT_FILE}`,
   ].join('\n');
   const r = await conn.exec(cmd, {
-    stdin: JSON.stringify({ base: host.baseDir, mode: o.mode, kill_ms: o.killMs, ...req }),
+    stdin: JSON.stringify({
+      base: host.baseDir,
+      mode: o.mode,
+      kill_ms: o.killMs,
+      run_as: host.runAs ?? RUN_AS_DEFAULT,
+      ...req,
+    }),
     timeoutMs: 120_000,
   });
   if (r.code === 4) throw noRuntime(host, 'current');
@@ -360,15 +415,24 @@ export async function agent(
   return parseAgent(host, r, String(req.cmd));
 }
 
-/** The last lines of a process's log on the host (for failed health checks). */
+/**
+ * The last lines of a process's log on the host (for failed health checks): journald's under systemd (the
+ * unit exists), else the supervisor's log file.
+ */
 export async function logTail(
   conn: SshConnection,
   host: DeployHost,
   id: string,
   lines = 15,
 ): Promise<string> {
+  const unit = `fg-${id}.service`;
+  const file = shq(path.posix.join(host.baseDir, 'logs', `${id}.log`));
   const r = await conn.exec(
-    `tail -n ${lines} ${shq(path.posix.join(host.baseDir, 'logs', `${id}.log`))} 2>/dev/null`,
+    [
+      `if [ -f /etc/systemd/system/${shq(unit)} ] && command -v journalctl >/dev/null 2>&1; then`,
+      `  journalctl -u ${shq(unit)} -n ${lines} --no-pager -o cat 2>/dev/null`,
+      `else tail -n ${lines} ${file} 2>/dev/null; fi`,
+    ].join('\n'),
   );
   return r.stdout.trim();
 }

@@ -11,7 +11,7 @@ import { type EventSink, nullSink } from '../events.ts';
 import type { ExpectedProcess, Target } from '../providers/types.ts';
 import type { SshPool } from '../ssh/pool.ts';
 import type { SshOptions } from '../ssh/types.ts';
-import { agent } from './host-ops.ts';
+import { agent, specFor } from './host-ops.ts';
 import type { DeployHost, ProcessSpec } from './types.ts';
 import { errorFields, mapLimit } from './util.ts';
 
@@ -87,6 +87,7 @@ export function deployHostsFrom(config: GodConfig, hosts: RemoteHostSpec[]): Dep
     port: h.port ?? 22,
     user: h.user ?? config.ssh?.user,
     baseDir: h.baseDir ?? config.ssh?.base_dir ?? '/opt/filmgrain',
+    runAs: config.ssh?.run_as,
     nodeBin: config.ssh?.node_path,
     processes: h.roles.map((r) => processFor(config, r, h.name, redisUrl)),
   }));
@@ -191,7 +192,8 @@ export async function remoteProcesses(
       action === 'start'
         ? {
             cmd: 'start',
-            processes: procs.map((p) => ({ role: p.role, id: p.id, env: { ...p.env, FG_ID: p.id } })),
+            // the spec a deploy writes (a later deploy sees it unchanged), the agent adds FG_RELEASE
+            processes: procs.map((p) => specFor(p)),
           }
         : { cmd: action, ids, forget: action === 'stop' ? false : undefined };
     const out = await agent(conn, h, req);

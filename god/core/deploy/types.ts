@@ -19,10 +19,15 @@ export interface ProcessSpec {
 export interface DeployHost extends SshTarget {
   /** where releases/, current, run/ and logs/ live on the host */
   baseDir: string;
+  /** the unprivileged user the roles run as (created by the agent on first deploy; default RUN_AS_DEFAULT) */
+  runAs?: string;
   /** unused: a release carries its own Node (runtime.ts); kept for configs that still set ssh.node_path */
   nodeBin?: string;
   processes: ProcessSpec[];
 }
+
+/** The fleet user when the config names none (`ssh.run_as`). */
+export const RUN_AS_DEFAULT = 'filmgrain';
 
 /** systemd where the host has it and we are root, else our own supervisor */
 export type ProcessMode = 'auto' | 'systemd' | 'supervisor';

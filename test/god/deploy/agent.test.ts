@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { makeTempDir, waitFor } from '../../harness/index.ts';
+import { enterableByOthers, makeTempDir, waitFor } from '../../harness/index.ts';
 
 const REMOTE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../god/core/deploy/remote');
 
@@ -55,19 +55,20 @@ describe('host agent', () => {
 
   it('starts a process under the supervisor, restarts it on a crash, stops it', async () => {
     const base = makeTempDir('agent');
-    // a "role" that crashes on its first run and then stays up
+    // run as the fleet user when we are root: it must reach base (a host's /opt/filmgrain is enterable)
+    enterableByOthers(base);
+    // a "role" that crashes on its first run and then stays up; it writes only in its own folder (its HOME)
     release(base, 'v1', {
       'keeper.mjs': `import fs from 'node:fs';
-const f = process.env.MARK;
+const f = process.env.HOME + '/mark';
 if (!fs.existsSync(f)) { fs.writeFileSync(f, 'x'); process.exit(3); }
 setInterval(() => {}, 1000);
 process.on('SIGTERM', () => process.exit(0));`,
     });
-    const mark = path.join(base, 'mark');
     const out = agent(base, 'v1', {
       cmd: 'activate',
       version: 'v1',
-      processes: [{ role: 'keeper', id: 'k1', env: { MARK: mark } }],
+      processes: [{ role: 'keeper', id: 'k1', env: {} }],
       restart: ['k1'],
     });
     expect(out).toMatchObject({ ok: true, started: [{ id: 'k1' }] });

@@ -3,7 +3,12 @@
 // Runs on the release's own Node (releases/<v>/node → runtimes/<name>/bin/node), and so do the supervisors and
 // the role processes it starts (process.execPath): switching `current` and restarting switches Node too.
 // Reads one JSON request on stdin, prints one JSON result on stdout (exit 1 with {error} on failure).
-//   activate  {base, version, processes:[{role,id,env}], restart:[id], stop:[id], sums:{file:sha}, forget:[version], keep, mode}
+// Roles never run as root: an agent running as root creates the fleet user (`run_as`, default filmgrain) on
+// first use and runs every role as it; an agent running as another user runs them as that user.
+// Folders under base: releases/, runtimes/ (root's, readable), run/ and logs/ (0700, the agent's: specs and
+// env files hold secrets), state/<id>/ (0700, the fleet user's: the only place a role writes).
+//   activate  {base, version, processes:[{role,id,env,port?,nofile?}], restart:[id], stop:[id], sums:{file:sha}, forget:[version], keep, mode}
+//   (every request may carry run_as, log_bytes, log_files)
 //   start     {base, processes?:[...], ids?:[id]}   start what is not running (writing specs given)
 //   stop      {base, ids?:[id], role?}              stop (and forget) processes
 //   restart   {base, ids?:[id], role?}
@@ -12,11 +17,17 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const MAX_LOG = 20 * 1024 * 1024;
+/** supervisor mode: a role's log is rotated at this size, keeping this many files (the live one included) */
+const LOG_BYTES = 10 * 1024 * 1024;
+const LOG_FILES = 5;
+export const DEFAULT_RUN_AS = 'filmgrain';
+/** open files of a role (systemd LimitNOFILE): an endpoint gets its --max-clients above this */
+export const NOFILE_MIN = 65_536;
 
 async function readStdin() {
   const chunks = [];
@@ -67,25 +78,81 @@ export function envFileText(env) {
 const unitPath = (p) => p.replace(/%/g, '%%');
 const unitArg = (p) => `"${unitPath(p).replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 
-/** The unit of one role process: no secret in it (world-readable); they are in `envFile`. */
-export function unitText({ id, role, execPath, base, logs, killMs, envFile }) {
-  for (const [k, v] of Object.entries({ id, role, execPath, base, logs, envFile })) {
+/** Ports below this need CAP_NET_BIND_SERVICE (systemd grants it to such an endpoint, and nothing else). */
+const PRIVILEGED_PORT = 1024;
+
+/**
+ * The unit of one role process: no secret in it (world-readable); they are in `envFile`. The role runs as the
+ * fleet `user` in a read-only system with only its `stateDir` writable; output goes to journald (bounded by
+ * journald's own limits). A unit needing another EnvironmentFile= adds it next to the first one.
+ */
+export function unitText({
+  id,
+  role,
+  execPath,
+  base,
+  killMs,
+  envFile,
+  user,
+  stateDir,
+  port,
+  nofile,
+  writable = [],
+}) {
+  for (const [k, v] of Object.entries({ id, role, execPath, base, envFile, user, stateDir, writable })) {
     if (/[\n\r\0]/.test(String(v))) throw new Error(`the ${k} of a unit contains a newline or NUL; refused`);
   }
-  const log = unitPath(path.join(logs, `${id}.log`));
+  const lowPort = Number.isInteger(port) && port > 0 && port < PRIVILEGED_PORT;
   return [
     '[Unit]',
     `Description=Filmgrain ${unitPath(role)} ${unitPath(id)}`,
     'After=network-online.target',
+    'Wants=network-online.target',
+    // Restart=on-failure gives up after 5 failed starts in 2 minutes (then `god restart` or a deploy starts it)
+    'StartLimitIntervalSec=120',
+    'StartLimitBurst=5',
     '[Service]',
     `ExecStart=${unitArg(execPath)} ${unitArg(path.join(base, 'current', `${role}.mjs`))}`,
-    `WorkingDirectory=${unitPath(base)}`,
+    `WorkingDirectory=${unitPath(stateDir)}`,
     `EnvironmentFile=${unitPath(envFile)}`,
+    `User=${user}`,
+    `Group=${user}`,
     'Restart=on-failure',
     'RestartSec=1',
     `TimeoutStopSec=${Math.ceil(killMs / 1000)}`,
-    `StandardOutput=append:${log}`,
-    `StandardError=append:${log}`,
+    `LimitNOFILE=${Math.max(NOFILE_MIN, Number(nofile) || 0)}`,
+    'StandardOutput=journal',
+    'StandardError=journal',
+    `SyslogIdentifier=fg-${unitPath(id)}`,
+    'UMask=0077',
+    // the role's code and runtime are read-only to it; it writes only its state folder
+    'ProtectSystem=strict',
+    `ReadWritePaths=${[stateDir, ...writable].map(unitArg).join(' ')}`,
+    'ProtectHome=yes',
+    'PrivateTmp=yes',
+    'PrivateDevices=yes',
+    'PrivateMounts=yes',
+    'NoNewPrivileges=yes',
+    ...(lowPort
+      ? ['AmbientCapabilities=CAP_NET_BIND_SERVICE', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE']
+      : ['CapabilityBoundingSet=', 'PrivateUsers=yes']),
+    'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX',
+    'RestrictNamespaces=yes',
+    'RestrictRealtime=yes',
+    'RestrictSUIDSGID=yes',
+    'LockPersonality=yes',
+    'RemoveIPC=yes',
+    'ProtectKernelTunables=yes',
+    'ProtectKernelModules=yes',
+    'ProtectKernelLogs=yes',
+    'ProtectControlGroups=yes',
+    'ProtectClock=yes',
+    'ProtectHostname=yes',
+    'ProtectProc=invisible',
+    'SystemCallArchitectures=native',
+    'SystemCallFilter=@system-service',
+    'SystemCallFilter=~@privileged',
+    'SystemCallErrorNumber=EPERM',
     '[Install]',
     'WantedBy=multi-user.target',
     '',
@@ -122,16 +189,214 @@ function readJson(file, dflt) {
   }
 }
 
+const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/** uid, gid of `name` from the user database (getent: NSS too; /etc/passwd where there is no getent). */
+export function lookupUser(name) {
+  let line;
+  try {
+    line = execFileSync('getent', ['passwd', name], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+  } catch (err) {
+    if (err.code !== 'ENOENT') return undefined; // exit 2: no such user
+    line = fs
+      .readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${name}:`));
+  }
+  const f = (line ?? '').trim().split(':');
+  if (f[0] !== name) return undefined;
+  return { name, uid: Number(f[2]), gid: Number(f[3]) };
+}
+
+function tryRun(cmd, args) {
+  try {
+    execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    return '';
+  } catch (err) {
+    return err.code === 'ENOENT' ? `${cmd} not found` : String(err.stderr || err.message).trim();
+  }
+}
+
+/**
+ * The fleet user, created when missing (a system user with its own group, no home, no login shell).
+ * Idempotent, and safe when two agents on one host race (the loser finds the winner's user).
+ */
+export async function ensureUser(name, home) {
+  if (!USER_NAME.test(name ?? '')) {
+    throw new Error(
+      `the fleet user name ${JSON.stringify(name)} is not valid (lowercase letters, digits, _ and -)`,
+    );
+  }
+  let u = lookupUser(name);
+  const tried = [];
+  for (let i = 0; !u && i < 10; i++) {
+    const shell =
+      ['/usr/sbin/nologin', '/sbin/nologin', '/bin/false'].find((f) => fs.existsSync(f)) ?? '/bin/false';
+    const why =
+      tryRun('useradd', [
+        '--system',
+        '--user-group',
+        '--no-create-home',
+        '--home-dir',
+        home,
+        '--shell',
+        shell,
+        name,
+      ]) &&
+      // busybox (Alpine): adduser makes the group of the same name
+      tryRun('adduser', ['-S', '-D', '-H', '-h', home, '-s', shell, name]);
+    u = lookupUser(name);
+    if (!u && why) tried.push(why);
+    if (!u) await sleep(100 + 100 * i); // /etc/passwd locked by a concurrent useradd
+  }
+  if (!u) {
+    throw new Error(
+      `could not create the fleet user ${name} (${tried.at(-1) ?? 'unknown error'}); create it (useradd --system --user-group --no-create-home --shell /usr/sbin/nologin ${name}) and deploy again`,
+    );
+  }
+  if (u.uid === 0 || u.gid === 0) {
+    throw new Error(
+      `the fleet user ${name} is root (uid ${u.uid}, gid ${u.gid}); roles never run as root: set ssh.run_as to another user`,
+    );
+  }
+  return u;
+}
+
+/** Whether `u` may enter `dir` (its own folder, its group's, or one open to others). */
+function canEnter(st, u) {
+  if (st.uid === u.uid) return (st.mode & 0o100) !== 0;
+  if (st.gid === u.gid) return (st.mode & 0o010) !== 0;
+  return (st.mode & 0o001) !== 0;
+}
+
+/** Every folder from / to `dir` must be enterable by the fleet user, or the roles cannot read their release. */
+function checkReachable(dir, u) {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const st = fs.statSync(d);
+    if (!canEnter(st, u)) {
+      throw new Error(
+        `the fleet user ${u.name} cannot enter ${d} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}, owner uid ${st.uid}), so its roles cannot read ${dir}; make it enterable (chmod o+x ${d}) or choose a base_dir it can reach`,
+      );
+    }
+    if (d === path.dirname(d)) return;
+  }
+}
+
+/** Folders the hardened unit hides from the role (PrivateTmp=, ProtectHome=): base_dir cannot be there. */
+const HIDDEN_FROM_UNITS = ['/tmp', '/var/tmp', '/home', '/root', '/run/user'];
+
+/** The code of a release and its runtime: the fleet user reads and runs it, only root changes it. */
+function shareRead(file) {
+  try {
+    const st = fs.lstatSync(file);
+    if (st.isSymbolicLink()) return;
+    const want = st.isDirectory() || st.mode & 0o100 ? st.mode | 0o555 : st.mode | 0o444;
+    if ((st.mode & 0o7777) !== (want & 0o7777)) fs.chmodSync(file, want & 0o7777);
+  } catch {
+    // gone: checked where it is used
+  }
+}
+
 class Host {
   constructor(req) {
     this.base = req.base;
     this.run = path.join(this.base, 'run');
     this.logs = path.join(this.base, 'logs');
+    this.states = path.join(this.base, 'state');
     // specs and env files hold secrets, logs may: only the agent's user (root under systemd) reads them
     privateDir(this.run);
     privateDir(this.logs);
     this.mode = req.mode === 'supervisor' || req.mode === 'systemd' ? req.mode : this.detectMode();
     this.killMs = Number(req.kill_ms ?? 15_000);
+    this.runAs = req.run_as ?? DEFAULT_RUN_AS;
+    this.logBytes = Number(req.log_bytes ?? LOG_BYTES);
+    this.logFiles = Math.max(1, Number(req.log_files ?? LOG_FILES));
+  }
+
+  /**
+   * Who the roles run as: the fleet user (created on first use) when we are root, else ourselves (we cannot
+   * switch users, and are not root). `drop`: the supervisor / systemd switches to it.
+   */
+  async user() {
+    if (this._user) return this._user;
+    if (process.getuid?.() !== 0) {
+      const me = os.userInfo();
+      this._user = { name: me.username, uid: me.uid, gid: me.gid, drop: false };
+    } else {
+      const u = await ensureUser(this.runAs, '/nonexistent');
+      // base_dir made by `mkdir -p` under a umask of 077: ours, so open it to enter (not to list)
+      const st = fs.statSync(this.base);
+      if (st.uid === 0 && !(st.mode & 0o001)) fs.chmodSync(this.base, (st.mode & 0o7777) | 0o001);
+      checkReachable(this.base, u);
+      this._user = { ...u, drop: true };
+    }
+    return this._user;
+  }
+
+  /** state/<id>: the role's own folder (HOME, XDG_STATE_HOME: the keeper's spool), the fleet user's, 0700. */
+  async stateDir(id) {
+    const u = await this.user();
+    fs.mkdirSync(this.states, { recursive: true, mode: 0o755 });
+    if (u.drop) fs.chmodSync(this.states, 0o755);
+    const dir = path.join(this.states, id);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = fs.lstatSync(dir);
+    if (!st.isDirectory()) throw new Error(`${dir} is not a folder; remove it and deploy again`);
+    if (u.drop && (st.uid !== u.uid || st.gid !== u.gid)) fs.chownSync(dir, u.uid, u.gid);
+    fs.chmodSync(dir, 0o700);
+    return dir;
+  }
+
+  /**
+   * The other folders a role writes (its options name them: a file:// archive, a spool): created for the fleet
+   * user when missing, left as they are when they exist (the operator's), reachable either way.
+   */
+  async writable(spec) {
+    const u = await this.user();
+    const dirs = (spec.writable ?? []).filter((d) => typeof d === 'string' && path.isAbsolute(d));
+    for (const d of dirs) {
+      if (!fs.existsSync(d)) {
+        fs.mkdirSync(path.dirname(d), { recursive: true, mode: 0o755 });
+        fs.mkdirSync(d, { mode: 0o700 });
+        if (u.drop) fs.chownSync(d, u.uid, u.gid);
+      }
+      if (u.drop) checkReachable(d, u);
+    }
+    return dirs;
+  }
+
+  /** Refuse what a role could not do here before anything changes (a low port needs systemd's capability). */
+  check(spec) {
+    const port = Number(spec.port);
+    if (this.mode === 'supervisor' && Number.isInteger(port) && port > 0 && port < PRIVILEGED_PORT) {
+      throw new Error(
+        `${spec.id} listens on port ${port}, below ${PRIVILEGED_PORT}: roles never run as root, and only systemd mode grants an endpoint CAP_NET_BIND_SERVICE (AmbientCapabilities=); use a port of ${PRIVILEGED_PORT} or more (with a load balancer or a port redirect in front) or deploy with --mode systemd on a host with systemd`,
+      );
+    }
+    if (this.mode === 'systemd') {
+      const hidden = HIDDEN_FROM_UNITS.find((d) => this.base === d || this.base.startsWith(`${d}/`));
+      if (hidden) {
+        throw new Error(
+          `base_dir ${this.base} is under ${hidden}, which the hardened units hide from the roles (PrivateTmp=, ProtectHome=); choose a base_dir such as /opt/filmgrain`,
+        );
+      }
+    }
+  }
+
+  /** The release's files and its runtime: readable by the fleet user whatever the SSH session's umask was. */
+  shareRelease(version) {
+    const rel = path.join(this.base, 'releases', version);
+    for (const d of [path.join(this.base, 'releases'), rel, path.join(this.base, 'runtimes')]) shareRead(d);
+    for (const f of fs.readdirSync(rel)) shareRead(path.join(rel, f));
+    try {
+      const bin = path.dirname(fs.realpathSync(path.join(rel, 'node')));
+      for (const d of [path.dirname(bin), bin, path.join(bin, 'node')]) shareRead(d);
+    } catch {
+      // no runtime link: the agent would not be running
+    }
   }
 
   detectMode() {
@@ -187,45 +452,61 @@ class Host {
   async start(id) {
     const spec = readJson(this.specFile(id));
     if (!spec) throw new Error(`no process spec for ${id} in ${this.run}`);
+    this.check(spec);
+    const u = await this.user();
+    const state = await this.stateDir(id);
+    const writable = await this.writable(spec);
+    // the role's home is its own folder: the keeper's default spool lands there, nothing writes elsewhere
+    const home = { HOME: state, XDG_STATE_HOME: state, USER: u.name, LOGNAME: u.name };
     if (this.mode === 'systemd') {
       // secrets in a 0600 root-owned EnvironmentFile, not in Environment= lines of a world-readable unit
-      writePrivate(this.envFile(id), envFileText(spec.env));
+      writePrivate(this.envFile(id), envFileText({ ...spec.env, ...home }));
       const unit = unitText({
         id,
         role: spec.role,
         execPath: process.execPath,
         base: this.base,
-        logs: this.logs,
         killMs: this.killMs,
         envFile: this.envFile(id),
+        user: u.name,
+        stateDir: state,
+        port: spec.port,
+        nofile: spec.nofile,
+        writable,
       });
-      // systemd creates an append: log 0644; made first so it is the agent's 0600 file
-      fs.closeSync(fs.openSync(path.join(this.logs, `${id}.log`), 'a', 0o600));
       fs.writeFileSync(`/etc/systemd/system/${this.unit(id)}`, unit);
       execFileSync('systemctl', ['daemon-reload']);
       execFileSync('systemctl', ['enable', this.unit(id)], { stdio: 'ignore' });
+      // a unit that hit its start limit stays failed until reset: a deploy or restart means "try again"
+      try {
+        execFileSync('systemctl', ['reset-failed', this.unit(id)], { stdio: 'ignore' });
+      } catch {
+        // not failed
+      }
       execFileSync('systemctl', ['restart', this.unit(id)]);
-      return { id, unit: this.unit(id) };
+      return { id, unit: this.unit(id), user: u.name };
     }
-    const log = path.join(this.logs, `${id}.log`);
-    try {
-      if (fs.statSync(log).size > MAX_LOG) fs.renameSync(log, `${log}.1`);
-    } catch {
-      // no log yet
-    }
-    const fd = fs.openSync(log, 'a', 0o600);
     const sup = path.join(this.base, 'current', 'fg-supervisor.mjs');
-    // own session: survives the SSH session, gets no SIGHUP when it ends
+    // the supervisor stays root (like systemd) to keep the logs and specs out of the role's reach; it runs the
+    // role as the fleet user. Own session: survives the SSH session, gets no SIGHUP when it ends.
+    const opts = {
+      kill_ms: this.killMs,
+      log: path.join(this.logs, `${id}.log`),
+      log_bytes: this.logBytes,
+      log_files: this.logFiles,
+      cwd: state,
+      env: home,
+      ...(u.drop ? { uid: u.uid, gid: u.gid } : {}),
+    };
     const child = spawn(process.execPath, [sup, this.base, id], {
       cwd: this.base,
       detached: true,
-      stdio: ['ignore', fd, fd],
-      env: { ...process.env, FG_SUPERVISOR_KILL_MS: String(this.killMs) },
+      stdio: 'ignore',
+      env: { ...process.env, FG_SUPERVISOR: JSON.stringify(opts) },
     });
     child.unref();
-    fs.closeSync(fd);
     fs.writeFileSync(path.join(this.run, `${id}.pid`), String(child.pid));
-    return { id, pid: child.pid };
+    return { id, pid: child.pid, user: u.name };
   }
 
   async stop(id, forget = false) {
@@ -373,6 +654,8 @@ async function activate(req, host) {
     const lines = Object.entries(sums).map(([f, s]) => `${s}  ${f}`);
     fs.writeFileSync(path.join(rel, 'SHA256SUMS'), `${lines.join('\n')}\n`);
   }
+  for (const p of req.processes ?? []) host.check(p);
+  host.shareRelease(req.version);
   for (const p of req.processes ?? []) host.writeSpec(p);
   const previous = host.current();
   host.switchTo(req.version, req.forget ?? []);
@@ -381,7 +664,17 @@ async function activate(req, host) {
   const started = [];
   for (const id of req.restart ?? []) started.push(await host.start(id));
   const pruned = host.prune(req.keep ?? 5);
-  return { previous, current: req.version, mode: host.mode, node: process.version, started, stopped, pruned };
+  const user = started.length ? (await host.user()).name : undefined;
+  return {
+    previous,
+    current: req.version,
+    mode: host.mode,
+    node: process.version,
+    user,
+    started,
+    stopped,
+    pruned,
+  };
 }
 
 async function main() {
@@ -394,6 +687,7 @@ async function main() {
     case 'start': {
       const current = host.current();
       if (!current) throw new Error(`no release in ${host.base} yet (run god deploy)`);
+      for (const p of req.processes ?? []) host.check(p);
       for (const p of req.processes ?? []) {
         // a process started outside a deploy runs (and reports) the current release
         host.writeSpec({ ...p, env: { ...p.env, FG_RELEASE: p.env?.FG_RELEASE ?? current } });
