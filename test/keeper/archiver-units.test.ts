@@ -155,9 +155,9 @@ async function spoilStream(keys: RedisContract): Promise<{ restore(): Promise<vo
   };
 }
 
-/** XREADGROUP calls that failed in Redis (INFO commandstats). */
-async function failedReads(): Promise<number> {
-  const m = /cmdstat_xreadgroup:.*failed_calls=(\d+)/.exec(await redis.info('commandstats'));
+/** Calls of a command that failed in Redis (INFO commandstats), e.g. `xreadgroup`. */
+async function failedCalls(cmd: string): Promise<number> {
+  const m = new RegExp(`cmdstat_${cmd}:.*failed_calls=(\\d+)`).exec(await redis.info('commandstats'));
   return Number(m?.[1] ?? 0);
 }
 
@@ -405,6 +405,7 @@ describe('Archiver', () => {
   });
 
   it('spools while the archive fails, acknowledges nothing unstored, then uploads the spool and acknowledges', async () => {
+    const t0 = Date.now();
     const r = rig();
     const broken = breakTarget(r.dir);
     const t = new HeldTarget(r.dir);
@@ -441,7 +442,11 @@ describe('Archiver', () => {
     expect(fs.readdirSync(r.spoolDir).filter((f) => f.endsWith('.spool'))).toEqual([]);
     expect((await r.archive()).map((l) => l.entryId)).toEqual(expect.arrayContaining(after));
     expect(a.objects).toBe(t.stored().length);
-    expect(r.logs.filter((l) => l.msg === 'archive reachable again; spool uploaded')).toHaveLength(1);
+    const back = r.logs.filter((l) => l.msg === 'archive reachable again; spool uploaded');
+    expect(back).toHaveLength(1);
+    // how long it was down, in seconds: within this test's own span
+    expect(back[0]!.down_s).toBeGreaterThanOrEqual(0);
+    expect(back[0]!.down_s).toBeLessThanOrEqual(Math.ceil((Date.now() - t0) / 1000));
     expect(new Set(t.puts.map((p) => p.contentType))).toEqual(new Set(['application/x-ndjson+gzip']));
   });
 
@@ -451,7 +456,12 @@ describe('Archiver', () => {
     const a = await r.start({ batch: 5, readCount: 5, flushMs: 50, spoolMax: 1 });
     await xaddLines(redis, r.keys, src, lines(30));
     await waitFor(() => a.backpressured, 10_000, 'back-pressure');
-    expect(r.logs.some((l) => l.msg.startsWith('spool full: reading paused'))).toBe(true);
+    expect(r.logs.find((l) => l.msg.startsWith('spool full: reading paused'))).toMatchObject({
+      level: 40,
+      spool_max: 1,
+      dir: r.spoolDir,
+      spool_bytes: expect.any(Number),
+    });
     const lag = await undelivered(r.keys);
     expect(lag).toBeGreaterThan(0); // not read: they wait in the stream
     expect(a.read).toBeLessThanOrEqual(30 - lag); // (a page read ahead is delivered, not yet taken)
@@ -459,7 +469,10 @@ describe('Archiver', () => {
     broken.restore();
     await waitFor(() => a.archived === 30, 30_000, 'everything archived after the outage');
     expect(a.backpressured).toBe(false);
-    expect(r.logs.some((l) => l.msg === 'spool has room again: reading resumed')).toBe(true);
+    expect(r.logs.find((l) => l.msg === 'spool has room again: reading resumed')).toMatchObject({
+      level: 30,
+      spool_bytes: expect.any(Number),
+    });
     expect(await undelivered(r.keys)).toBe(0);
     expect(await pendingCount(redis, r.keys)).toBe(0);
   });
@@ -562,9 +575,13 @@ describe('Archiver', () => {
       const before = a.archived;
       await xaddLines(redis, r.keys, src, lines(2, `s${streak}`));
       await waitFor(() => a.archived === before + 2, 10_000, 'archiving works');
-      const failed = await failedReads();
+      const failed = await failedCalls('xreadgroup');
       const spoiled = await spoilStream(r.keys);
-      await waitFor(async () => (await failedReads()) >= failed + 3, 10_000, 'three failed reads');
+      await waitFor(
+        async () => (await failedCalls('xreadgroup')) >= failed + 3,
+        10_000,
+        'three failed reads',
+      );
       expect(warns()).toHaveLength(streak); // the first failure of each streak, not every one
       await spoiled.restore();
     }
@@ -584,10 +601,12 @@ describe('Archiver', () => {
     t.hold();
     await xaddLines(redis, r.keys, src, lines(3));
     await waitFor(() => t.puts.length === 1, 10_000, 'an object in flight');
+    const failed = await failedCalls('xack');
     const spoiled = await spoilStream(r.keys);
     t.release();
     const xackFailed = () => r.logs.filter((l) => l.msg === 'XACK failed; retrying');
-    await waitFor(() => xackFailed().length > 0, 10_000, 'a failed XACK');
+    await waitFor(async () => (await failedCalls('xack')) >= failed + 3, 10_000, 'three failed XACKs');
+    expect(xackFailed()).toHaveLength(1); // logged once, not on every retry
     expect(xackFailed()[0]).toMatchObject({ level: 40, err: expect.stringMatching(/WRONGTYPE/) });
     expect(a.archived).toBe(0); // stored, but counted only once acknowledged
     await spoiled.restore();
@@ -645,7 +664,16 @@ describe('Archiver', () => {
   it('a spool folder it cannot write holds the object in memory and retries; a stop then gives up on it (pending in Redis)', async () => {
     const r = rig();
     const broken = breakTarget(r.dir);
-    const a = await r.start({ batch: 3, flushMs: 50 });
+    // (the Spool's own add(), counted)
+    const spool = new Spool(r.spoolDir, 64 * 1024 * 1024);
+    const add = spool.add.bind(spool);
+    let adds = 0;
+    spool.add = (obj) => {
+      adds++;
+      return add(obj);
+    };
+    // --batch 3 and no flush due: the three lines are one object
+    const a = await r.start({ batch: 3, spool });
     // the spool folder is gone (a disk unmounted) while the archive is down
     const spoilSpool = () => {
       fs.rmSync(r.spoolDir, { recursive: true, force: true });
@@ -662,6 +690,8 @@ describe('Archiver', () => {
     expect(spoolErrors()[0]).toMatchObject({ level: 50, dir: r.spoolDir });
     expect(a.pending).toBe(3); // held in memory
     expect(await pendingCount(redis, r.keys)).toBe(3);
+    await waitFor(() => adds >= 3, 10_000, 'two retries');
+    expect(spoolErrors()).toHaveLength(1); // logged once, not on every retry
     mendSpool();
     await waitFor(() => spoolFiles(r.spoolDir) === 1, 10_000, 'spooled on a retry');
     expect(spoolErrors()).toHaveLength(1); // logged once, not on every retry
@@ -676,7 +706,7 @@ describe('Archiver', () => {
     // stopping while the object cannot be spooled: the stop ends, the entries stay pending for the next run
     const r2 = rig();
     breakTarget(r2.dir);
-    const b = await r2.start({ batch: 3, flushMs: 50 });
+    const b = await r2.start({ batch: 3 });
     fs.rmSync(r2.spoolDir, { recursive: true, force: true });
     fs.writeFileSync(r2.spoolDir, 'not a folder');
     await xaddLines(redis, r2.keys, src, lines(3));
@@ -700,6 +730,17 @@ describe('Archiver', () => {
     await spoiled.restore();
     expect(await pendingCount(redis, r.keys)).toBe(3);
     expect((await r.archive()).map((l) => l.entryId)).toEqual(ids);
+  });
+  it('acknowledges an object of exactly 10 000 entries (XACK goes in chunks of 10 000)', async () => {
+    const r = rig();
+    await xaddLines(redis, r.keys, src, lines(10_000));
+    const a = await r.start({ batch: 10_000 });
+    await waitFor(
+      async () => a.archived === 10_000 && (await pendingCount(redis, r.keys)) === 0,
+      20_000,
+      'the object stored and acknowledged',
+    );
+    expect(a.objects).toBe(1);
   });
 });
 
