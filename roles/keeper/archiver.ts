@@ -343,7 +343,8 @@ export class Archiver {
             'cannot write to the spool folder (disk full? permissions?); holding the object in memory',
           );
         }
-        if (this.stopped) throw err;
+        // stopping: give up (stop() awaits this store); the entries stay pending in Redis for the next run
+        if (this.stopping) throw err;
         await sleep(retryDelay(attempt));
       }
     }
@@ -394,7 +395,8 @@ export class Archiver {
           break;
         } catch (err) {
           const msg = (err as Error).message;
-          if (/NOGROUP/.test(msg) || this.stopped) return;
+          // stopping: stop() awaits this store, so do not retry past it (the entries stay pending: a duplicate)
+          if (/NOGROUP/.test(msg) || this.stopping) return;
           if (attempt % 10 === 0) this.o.log.warn({ err: msg }, 'XACK failed; retrying');
           await sleep(retryDelay(attempt));
         }
