@@ -18,7 +18,7 @@ import {
   spawnTracked,
   waitForLine,
 } from './procs.ts';
-import { SSHD_BIN, sshAvailable } from './sshd.ts';
+import { enterableByOthers, SSHD_BIN, sshAvailable } from './sshd.ts';
 
 export interface NsHost {
   name: string;
@@ -135,6 +135,7 @@ export async function startJumpHosts(o: { redis?: boolean } = {}): Promise<JumpH
       const hostDir = path.join(dir, name);
       const root = path.join(hostDir, 'root');
       fs.mkdirSync(root, { recursive: true });
+      enterableByOthers(root); // deploys run roles as the unprivileged fleet user
       const key = path.join(hostDir, 'ssh_host_ed25519_key');
       const hostPublicKey = keygen(key, `${name}-hostkey`);
       const cfg = path.join(hostDir, 'sshd_config');

@@ -17,7 +17,7 @@ import {
   sleep,
   spawnTracked,
 } from './procs.ts';
-import { SSHD_BIN, sshAvailable, sshBanner } from './sshd.ts';
+import { enterableByOthers, SSHD_BIN, sshAvailable, sshBanner } from './sshd.ts';
 
 export interface NetnsHost {
   /** the namespace's name */
@@ -163,6 +163,7 @@ export async function startNetnsHosts(n: number): Promise<NetnsFleet> {
       const hostDir = path.join(dir, `host${k}`);
       const root = path.join(hostDir, 'root');
       fs.mkdirSync(root, { recursive: true });
+      enterableByOthers(root); // deploys run roles as the unprivileged fleet user
       const keyPath = path.join(hostDir, 'ssh_host_ed25519_key');
       const cfgPath = path.join(hostDir, 'sshd_config');
       fs.writeFileSync(

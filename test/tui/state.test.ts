@@ -116,7 +116,12 @@ describe('the store pieces', () => {
     const store = new DashboardStore({ autoFlush: false });
     store.deploy.start();
     for (const ev of events) store.applyEvent(ev);
-    expect(store.deploy.state?.hosts.map((h) => h.host)).toEqual(['edge-1', 'edge-2']);
+    expect(store.deploy.state?.hosts.map((h) => h.host)).toEqual([
+      'edge-1',
+      'edge-2',
+      'endpoint-1',
+      'i-0abc',
+    ]); // deploy, drain and ec2 ready host events
     expect(store.alerts.rows.map((a) => a.kind)).toContain('process');
     store.close();
   });
