@@ -8,8 +8,8 @@
 //    is kept in node_modules/.bootstrap-stamp).
 // 2. For `test`: the pinned Node runtime the releases ship (god/core/deploy/runtime-pin.json) in God's cache,
 //    fetched once with npm and verified, so that `npm test` can run the suites on it (scripts/pinned-node.mjs).
-// 3. Checks the system tools: redis-server (both modes); for `test` also sshd, ssh-keygen, openssl
-//    tmux, systemd-analyze (package systemd) and moto_server. Missing ones are installed with apt-get / pip when we are root (or have
+// 3. Checks the system tools: redis-server (both modes); for `test` also redis-sentinel, sshd, ssh-keygen, openssl,
+//    tmux, systemd-analyze (package systemd), prometheus + promtool and moto_server. Missing ones are installed with apt-get / pip when we are root (or have
 //    password-less sudo) and FG_NO_INSTALL is not 1; otherwise it says exactly what to install and
 //    exits 1. Silent and fast when everything is in place.
 
@@ -133,12 +133,28 @@ const TOOLS = {
   // the deploy tests check every unit God writes with `systemd-analyze verify` / `security` (no running systemd needed)
   'systemd-analyze': { find: () => onPath('systemd-analyze'), apt: 'systemd' },
   moto_server: { find: () => onPath('moto_server'), pip: 'moto[server]' },
+  // Redis failover tests run real sentinels (issue 16)
+  'redis-sentinel': { find: () => onPath('redis-sentinel'), apt: 'redis-sentinel' },
+  // the metrics tests scrape a running fleet with a real Prometheus and lint rules/metrics with promtool
+  prometheus: { find: () => onPath('prometheus'), apt: 'prometheus' },
+  promtool: { find: () => onPath('promtool'), apt: 'prometheus' },
 };
 
 const wanted =
   mode === 'demo'
     ? ['redis-server']
-    : ['redis-server', 'sshd', 'ssh-keygen', 'openssl', 'tmux', 'systemd-analyze', 'moto_server'];
+    : [
+        'redis-server',
+        'redis-sentinel',
+        'sshd',
+        'ssh-keygen',
+        'openssl',
+        'tmux',
+        'systemd-analyze',
+        'moto_server',
+        'prometheus',
+        'promtool',
+      ];
 
 function run(cmd, args, opts = {}) {
   return spawnSync(cmd, args, { encoding: 'utf8', ...opts });
