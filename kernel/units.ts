@@ -79,3 +79,20 @@ export function formatBytes(n: number | null | undefined, style: 'text' | 'compa
   if (compact) return `${v >= 100 ? Math.round(v) : v.toFixed(1)}${units[i]}`;
   return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
+
+/**
+ * A duration for people. `text` (CLI tables, alert texts): "45s", "3m07s", "2h05m", "3d4h". `compact` (the
+ * dashboard's narrow columns): "45s", "3m07", "2h05", up to 48 h, then "3d4h". Absent, negative or not
+ * finite: "-".
+ */
+export function formatDuration(ms: number | null | undefined, style: 'text' | 'compact' = 'text'): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return '-';
+  const s = style === 'compact' ? Math.floor(ms / 1000) : Math.round(ms / 1000);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const [m, h] = [Math.floor(s / 60), Math.floor(s / 3600)];
+  const unit = style === 'text' ? ['s', 'm'] : ['', ''];
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${m}m${two(s % 60)}${unit[0]}`;
+  if (h < (style === 'text' ? 24 : 48)) return `${h}h${two(m % 60)}${unit[1]}`;
+  return `${Math.floor(h / 24)}d${h % 24}h`;
+}

@@ -2,6 +2,7 @@
 // with --json, NDJSON on stdout: every GodEvent as it happens, then one `result` line (or an `error` line).
 import { z } from 'zod';
 import { ERROR_CODES, UserError } from '../../kernel/errors.ts';
+import { formatDuration } from '../../kernel/units.ts';
 import { scrubSecrets } from '../../kernel/redact.ts';
 import { type GodEvent, StampedEventSchema } from '../core/events.ts';
 
@@ -203,10 +204,6 @@ export function table(rows: string[][], header?: string[]): string[] {
   );
 }
 
-export function fmtDuration(s: number | null | undefined): string {
-  if (s === null || s === undefined) return '-';
-  if (s < 60) return `${Math.round(s)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-  return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
-}
+/** Seconds in CLI tables: "3m07s" (kernel/units.ts owns the format). */
+export const fmtDuration = (s: number | null | undefined): string =>
+  formatDuration(s === null || s === undefined ? s : s * 1000);

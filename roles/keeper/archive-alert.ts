@@ -3,7 +3,7 @@
 // spool is uploaded, once more. Per keeper: each has its own target connection and its own spool.
 import type { Logger } from '../runtime/logger.ts';
 import type { Notifier } from './notifier.ts';
-import { fmtDuration } from './silence.ts';
+import { formatDuration as fmtDuration } from '../../kernel/units.ts';
 import { formatBytes } from '../../kernel/units.ts';
 
 export interface ArchiveAlertOptions {

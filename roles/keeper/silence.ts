@@ -15,6 +15,7 @@ import type { RedisContract } from '../../protocol/redis-contract.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { StreamEntry } from '../../protocol/archive-format.ts';
 import type { Notifier } from './notifier.ts';
+import { formatDuration as fmtDuration } from '../../kernel/units.ts';
 
 export interface SilenceOptions {
   redis: Redis;
@@ -167,11 +168,4 @@ function describeSource(src: string): string {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
-}
-
-export function fmtDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }

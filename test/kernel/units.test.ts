@@ -4,6 +4,7 @@ import {
   durationMs,
   durationText,
   formatBytes,
+  formatDuration,
   parseDurationText,
   parseSizeText,
 } from '../../kernel/units.ts';
@@ -96,6 +97,30 @@ describe('formatBytes, the one byte formatter', () => {
     for (const n of [undefined, null, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(formatBytes(n)).toBe('-');
       expect(formatBytes(n, 'compact')).toBe('-');
+    }
+  });
+});
+
+describe('formatDuration, the one duration formatter (CLI tables, keeper alert texts, dashboard cells)', () => {
+  it('text: seconds, minutes with seconds, hours with minutes, then days', () => {
+    expect(formatDuration(0)).toBe('0s');
+    expect(formatDuration(59_400)).toBe('59s');
+    expect(formatDuration(59_600)).toBe('1m00s');
+    expect(formatDuration(187_000)).toBe('3m07s');
+    expect(formatDuration(3_600_000 + 5 * 60_000)).toBe('1h05m');
+    expect(formatDuration(23 * 3_600_000 + 59 * 60_000)).toBe('23h59m');
+    expect(formatDuration(76 * 3_600_000)).toBe('3d4h');
+  });
+  it('compact: whole seconds cut, no trailing unit, hours up to 48', () => {
+    expect(formatDuration(59_999, 'compact')).toBe('59s');
+    expect(formatDuration(187_900, 'compact')).toBe('3m07');
+    expect(formatDuration(47 * 3_600_000 + 60_000, 'compact')).toBe('47h01');
+    expect(formatDuration(49 * 3_600_000, 'compact')).toBe('2d1h');
+  });
+  it('absent, negative or not finite: a dash', () => {
+    for (const v of [undefined, null, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(formatDuration(v)).toBe('-');
+      expect(formatDuration(v, 'compact')).toBe('-');
     }
   });
 });

@@ -33,3 +33,23 @@ it('protocol/ imports no role or God code', () => {
   );
   expect(bad).toEqual([]);
 });
+
+it("God reaches roles/ only through their public entries (the option specs and the runtime's index)", () => {
+  const PUBLIC = new Set(['roles/options.ts', 'roles/runtime/index.ts']);
+  const bad = importsUnder('god').filter((i) => {
+    const t = target(i).split(path.sep).join('/');
+    return t.startsWith('roles/') && !PUBLIC.has(t);
+  });
+  expect(bad).toEqual([]);
+});
+
+it('the roles and God import nothing of each other beyond that, and kernel/ imports neither', () => {
+  const bad = importsUnder('kernel').filter((i) =>
+    /^(roles|god)\//.test(target(i).split(path.sep).join('/')),
+  );
+  expect(bad).toEqual([]);
+  const rolesIntoGod = importsUnder('roles').filter((i) =>
+    target(i).split(path.sep).join('/').startsWith('god/'),
+  );
+  expect(rolesIntoGod).toEqual([]);
+});

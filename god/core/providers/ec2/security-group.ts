@@ -8,7 +8,7 @@ import {
   type IpPermission,
   RevokeSecurityGroupIngressCommand,
 } from '@aws-sdk/client-ec2';
-import { endpointOptions } from '../../../../roles/endpoint/options.ts';
+import { endpointOptions } from '../../../../roles/options.ts';
 import { UserError } from '../../../../kernel/errors.ts';
 import type { GodConfig } from '../../config/schema.ts';
 import type { PlannedChange } from '../types.ts';
