@@ -13,7 +13,8 @@
 //   BENCH_TWEETS=50000 BENCH_RUNS=1 npm run bench:feeder      # quick look
 //
 // Flags (each also an env var): --tweets 200000 (BENCH_TWEETS), --runs 5 (BENCH_RUNS, medians),
-// --naive-tweets 2000 (BENCH_NAIVE_TWEETS), --unbatched-tweets 3000 (BENCH_UNBATCHED_TWEETS).
+// --naive-tweets 2000 (BENCH_NAIVE_TWEETS), --unbatched-tweets 3000 (BENCH_UNBATCHED_TWEETS),
+// --runtimes current,pinned (BENCH_RUNTIMES: the resp bundle also on the release's pinned Node, same rotation).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,10 +32,16 @@ import { cleanupAll, startRedis } from '../test/harness/index.ts';
 import { evaluate, loadEvalSet } from '../test/feeder/eval/evaluate.ts';
 import { cpu, type E2EResult, endToEnd } from './feeder/e2e.ts';
 import { NaiveMatcher } from './feeder/naive.ts';
+import { benchRuntimes } from './runtimes.ts';
 
 const opts = new Command('bench:feeder')
   .addOption(new Option('--tweets <n>', 'tweets per run').env('BENCH_TWEETS').default('200000'))
   .addOption(new Option('--runs <n>', 'runs (medians)').env('BENCH_RUNS').default('5'))
+  .addOption(
+    new Option('--runtimes <list>', 'Node runtimes of the bundled resp run: current,pinned')
+      .env('BENCH_RUNTIMES')
+      .default('current'),
+  )
   .addOption(
     new Option('--naive-tweets <n>', 'tweets for the naive matcher')
       .env('BENCH_NAIVE_TWEETS')
@@ -49,6 +56,7 @@ const opts = new Command('bench:feeder')
   .opts();
 const N = Number(opts.tweets);
 const RUNS = Number(opts.runs);
+const RUNTIMES = await benchRuntimes(String(opts.runtimes));
 const NAIVE_N = Number(opts.naiveTweets);
 const UNBATCHED_N = Number(opts.unbatchedTweets);
 
@@ -141,9 +149,9 @@ await build({
   },
 });
 
-function bundled(mode: PublishMode, prefix: string): E2EResult {
+function bundled(mode: PublishMode, prefix: string, node = process.execPath): E2EResult {
   const arg = { url: redis.url, redisPid: redis.pid(), linesFile, catalogFile: CATALOG, prefix, mode };
-  const out = execFileSync(process.execPath, [childFile, JSON.stringify(arg)], {
+  const out = execFileSync(node, [childFile, JSON.stringify(arg)], {
     encoding: 'utf8',
     timeout: 300_000,
   });
@@ -182,8 +190,13 @@ try {
   const runs = new Map<string, E2EResult[]>(MODES.map((m) => [m.mode, []]));
   const inProcess: E2EResult[] = [];
   const E2E_RUNS = RUNS;
+  // the runtimes beyond the current one: the resp bundle again on each, in the same rotation
+  const otherRuntimes = RUNTIMES.filter((rt) => rt.node !== process.execPath);
+  const byRuntime = new Map<string, E2EResult[]>(RUNTIMES.map((rt) => [rt.name, []]));
   for (let i = 0; i < E2E_RUNS; i++) {
     for (const { mode } of MODES) runs.get(mode)!.push(bundled(mode, `bench-${mode}${i}:`));
+    for (const rt of otherRuntimes)
+      byRuntime.get(rt.name)!.push(bundled('resp', `bench-${rt.name}${i}:`, rt.node));
     inProcess.push(
       await endToEnd({
         url: redis.url,
@@ -220,6 +233,25 @@ try {
   for (const { mode, name } of MODES) row(name, runs.get(mode)!);
   row('resp, in-process under tsx', inProcess);
   console.log(`  unbatched peer (1 RTT per tweet)    ${fmt(peer).padStart(11)}`);
+  if (otherRuntimes.length) {
+    const current = RUNTIMES.find((rt) => rt.node === process.execPath);
+    if (current) byRuntime.set(current.name, runs.get('resp')!);
+    const ref = summary(runs.get('resp')!);
+    console.log('\nresp bundle per runtime (same rotation), tweets/s');
+    console.log('  runtime                   wall clock   per feeder CPU-s   vs current (CPU-s)');
+    for (const rt of RUNTIMES) {
+      const x = summary(byRuntime.get(rt.name)!);
+      console.log(
+        `  ${`${rt.name} ${rt.version}`.padEnd(24)} ${fmt(x.wall).padStart(11)}   ${fmt(x.feederCpu).padStart(16)}   ${(x.feederCpu / ref.feederCpu).toFixed(2).padStart(17)}×`,
+      );
+      console.log(
+        `      runs (per feeder CPU-s): ${byRuntime
+          .get(rt.name)!
+          .map((r) => fmt(r.feederCpu))
+          .join(', ')}`,
+      );
+    }
+  }
   console.log(
     `\ngoals (per CPU second, the machine being shared): match ≥ 150,000 tweets/s: ${matchSyn >= 150_000 ? 'met' : 'NOT met'} (synthetic), ` +
       `${matchEval >= 150_000 ? 'met' : 'NOT met'} (evaluation); end to end ≥ 100,000 tweets/s (slower of feeder and Redis, best mode): ` +

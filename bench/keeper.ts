@@ -11,7 +11,8 @@
 //   BENCH_LINES=50000 BENCH_RUNS=1 npm run bench:keeper      # quick look
 //
 // Flags (each also an env var): --lines 150000 (BENCH_LINES), --runs 3 (BENCH_RUNS, medians),
-// --naive-lines 5000 (BENCH_NAIVE_LINES), --s3-lines 50000 (BENCH_S3_LINES, 0 skips), --batch 20000 (BENCH_BATCH).
+// --naive-lines 5000 (BENCH_NAIVE_LINES), --s3-lines 50000 (BENCH_S3_LINES, 0 skips), --batch 20000 (BENCH_BATCH),
+// --runtimes current,pinned (BENCH_RUNTIMES: the backlog drain also with the keeper on the release's pinned Node).
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,6 +24,7 @@ import { KEEPER_GROUP, LOG_STREAM_MAXLEN, redisContract } from '../protocol/redi
 import { createBucket, readS3Archive } from '../test/keeper/helpers.ts';
 import { cleanupAll, makeTempDir, motoAvailable, startMoto, startRedis } from '../test/harness/index.ts';
 import { naiveArchive } from './keeper/naive.ts';
+import { benchRuntimes } from './runtimes.ts';
 
 const opts = new Command('bench:keeper')
   .addOption(new Option('--lines <n>', 'lines per keeper run').env('BENCH_LINES').default('150000'))
@@ -34,6 +36,11 @@ const opts = new Command('bench:keeper')
     new Option('--s3-lines <n>', 'lines into S3 on moto (0 skips)').env('BENCH_S3_LINES').default('50000'),
   )
   .addOption(new Option('--batch <n>', 'keeper --batch').env('BENCH_BATCH').default('20000'))
+  .addOption(
+    new Option('--runtimes <list>', 'Node runtimes of the keeper process: current,pinned')
+      .env('BENCH_RUNTIMES')
+      .default('current'),
+  )
   .parse()
   .opts();
 const LINES = Number(opts.lines);
@@ -41,6 +48,7 @@ const RUNS = Number(opts.runs);
 const NAIVE_LINES = Number(opts.naiveLines);
 const S3_LINES = Number(opts.s3Lines);
 const BATCH = String(opts.batch);
+const RUNTIMES = await benchRuntimes(String(opts.runtimes));
 if (LINES >= LOG_STREAM_MAXLEN)
   throw new Error(`--lines must stay below the stream cap ${LOG_STREAM_MAXLEN}`);
 
@@ -112,8 +120,9 @@ async function groupDone(client: Redis, stream: string, n: number): Promise<bool
 function spawnKeeper(
   args: string[],
   env: Record<string, string> = {},
+  node = process.execPath,
 ): { child: ChildProcess; ready: Promise<void> } {
-  const c = spawn(process.execPath, [path.join(ROOT, 'bin/keeper.mjs'), ...args], {
+  const c = spawn(node, [path.join(ROOT, 'bin/keeper.mjs'), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -233,10 +242,11 @@ async function drainRun(
   archive: string,
   n: number,
   env = {},
+  node = process.execPath,
 ) {
   const keys = redisContract(prefix);
   await produce(client, keys.logStream, n);
-  const { child: k, ready } = spawnKeeper(keeperArgs(redisUrl, prefix, archive), env);
+  const { child: k, ready } = spawnKeeper(keeperArgs(redisUrl, prefix, archive), env, node);
   let first = 0;
   for (;;) {
     first = await entriesRead(client, keys.logStream);
@@ -299,6 +309,39 @@ async function main() {
         `  run ${r + 1}: keeper drain ${fmt(d.rate)} lines/s (keeper CPU ${d.keeperCpuUsPerLine.toFixed(1)} µs/line, redis-server CPU ${d.redisCpuUsPerLine.toFixed(1)} µs/line); live with producer ${fmt(l.rate)} lines/s (producer alone took ${Math.round(l.produceMs)} ms); ${stored} lines stored`,
       );
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+
+    // the keeper on the other runtimes, rotated with the current one run by run (issue 15)
+    const others = RUNTIMES.filter((rt) => rt.node !== process.execPath);
+    if (others.length) {
+      const drains = new Map<string, Array<{ rate: number; keeperCpuUsPerLine: number }>>(
+        RUNTIMES.map((rt) => [rt.name, []]),
+      );
+      for (let r = 0; r < RUNS; r++) {
+        for (const rt of RUNTIMES) {
+          const dir = makeTempDir('bench-archive');
+          const d = await drainRun(
+            redis.url,
+            client,
+            `rt${rt.name}${r}:`,
+            `file://${dir}`,
+            LINES,
+            {},
+            rt.node,
+          );
+          drains.get(rt.name)!.push(d);
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      }
+      const ref = median(drains.get(RUNTIMES[0]!.name)!.map((d) => d.keeperCpuUsPerLine));
+      console.log('  backlog drain per runtime (rotated run by run, medians):');
+      for (const rt of RUNTIMES) {
+        const ds = drains.get(rt.name)!;
+        const cpu = median(ds.map((d) => d.keeperCpuUsPerLine));
+        console.log(
+          `    ${rt.name} ${rt.version}: ${fmt(median(ds.map((d) => d.rate)))} lines/s wall, ${fmt(1e6 / cpu)} lines per keeper CPU-s (${(ref / cpu).toFixed(2)}× ${RUNTIMES[0]!.name}); runs ${ds.map((d) => fmt(d.rate)).join(', ')}`,
+        );
+      }
     }
 
     const naiveStream = redisContract('naive:').logStream;
