@@ -9,10 +9,11 @@ import { enterableByOthers, makeTempDir, waitFor } from '../../harness/index.ts'
 
 const REMOTE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../god/core/deploy/remote');
 
-function agent(base: string, version: string, req: Record<string, unknown>) {
+function agent(base: string, version: string, req: Record<string, unknown>, env?: Record<string, string>) {
   const r = spawnSync(process.execPath, [path.join(base, 'releases', version, 'fg-agent.mjs')], {
     input: JSON.stringify({ base, mode: 'supervisor', ...req }),
     encoding: 'utf8',
+    env: { ...process.env, ...env },
   });
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
 }
@@ -85,5 +86,31 @@ process.on('SIGTERM', () => process.exit(0));`,
     });
     expect(() => process.kill(child, 0)).toThrow();
     expect(fs.existsSync(path.join(base, 'run', 'k1.pid'))).toBe(false);
+  });
+
+  it("moves a root-run keeper's spool into the fleet user's before starting it (an upgrade strands no object)", async () => {
+    const base = makeTempDir('agent');
+    enterableByOthers(base);
+    // the agent's own (root's) state home, where the keeper of the earlier release spooled
+    const rootState = makeTempDir('agent-root-state');
+    const legacy = path.join(rootState, 'filmgrain', 'spool', 'k2');
+    fs.mkdirSync(legacy, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(legacy, '000007.obj'), 'spooled during an outage', { mode: 0o600 });
+    release(base, 'v1', {
+      'keeper.mjs': "setInterval(() => {}, 1000); process.on('SIGTERM', () => process.exit(0));",
+    });
+    const out = agent(
+      base,
+      'v1',
+      { cmd: 'activate', version: 'v1', processes: [{ role: 'keeper', id: 'k2', env: {} }], restart: ['k2'] },
+      { XDG_STATE_HOME: rootState },
+    );
+    expect(out).toMatchObject({ ok: true, started: [{ id: 'k2', spool: { moved: 1, left: 0 } }] });
+    const spool = path.join(base, 'state', 'k2', 'filmgrain', 'spool', 'k2');
+    expect(fs.readFileSync(path.join(spool, '000007.obj'), 'utf8')).toBe('spooled during an outage');
+    expect(fs.existsSync(legacy)).toBe(false);
+    // the keeper runs as the fleet user: it must own its spool (it refuses a folder of another user)
+    expect(fs.statSync(spool).uid).toBe(fs.statSync(path.join(base, 'state', 'k2')).uid);
+    expect(agent(base, 'v1', { cmd: 'stop', ids: ['k2'] })).toMatchObject({ ok: true });
   });
 });

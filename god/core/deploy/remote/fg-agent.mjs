@@ -192,6 +192,65 @@ function readJson(file, dflt) {
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 
 /** uid, gid of `name` from the user database (getent: NSS too; /etc/passwd where there is no getent). */
+/**
+ * Where a keeper spooled before roles ran as the fleet user: root's default (`$XDG_STATE_HOME`, else
+ * `~/.local/state`, then filmgrain/spool/<id>, as roles/keeper/spool.ts computes it for root).
+ */
+export function legacySpoolDir(id, env = process.env, home = os.homedir()) {
+  const base = env.XDG_STATE_HOME ? env.XDG_STATE_HOME : path.join(home, '.local', 'state');
+  return path.join(base, 'filmgrain', 'spool', id);
+}
+
+/**
+ * Move a keeper's spooled objects from `from` (the release that ran it as root) into `to` (its spool under
+ * state/<id>, the fleet user's), so that upgrading never strands an outage's log lines where the keeper no
+ * longer looks. A file already at `to` is kept and the old copy left in place (never overwritten); the
+ * folder `to` is created 0700 for `owner` ({uid, gid}) and each moved file is chowned. Returns how many
+ * files moved and how many were left behind.
+ */
+export function adoptLegacySpool(from, to, owner) {
+  let names;
+  try {
+    if (!fs.lstatSync(from).isDirectory()) return { moved: 0, left: 0 };
+    names = fs.readdirSync(from);
+  } catch {
+    return { moved: 0, left: 0 };
+  }
+  const files = names.filter((n) => !n.endsWith('.tmp') && fs.lstatSync(path.join(from, n)).isFile());
+  if (!files.length) return { moved: 0, left: 0 };
+  fs.mkdirSync(to, { recursive: true, mode: 0o700 });
+  for (let d = to; d.length > 1 && owner; d = path.dirname(d)) {
+    // the spool's folders below state/<id>: the fleet user's (state/<id> itself already is)
+    const st = fs.lstatSync(d);
+    if (st.uid === owner.uid) break;
+    fs.chownSync(d, owner.uid, owner.gid);
+    if (path.basename(path.dirname(d)) === 'state') break;
+  }
+  let moved = 0;
+  let left = 0;
+  for (const name of files) {
+    const src = path.join(from, name);
+    const dst = path.join(to, name);
+    if (fs.existsSync(dst)) {
+      left++;
+      continue;
+    }
+    try {
+      fs.renameSync(src, dst);
+    } catch (err) {
+      if (err.code !== 'EXDEV') throw err;
+      // another file system (base_dir on its own volume): copy, then remove the old one
+      fs.copyFileSync(src, dst, fs.constants.COPYFILE_EXCL);
+      fs.rmSync(src);
+    }
+    fs.chmodSync(dst, 0o600);
+    if (owner) fs.chownSync(dst, owner.uid, owner.gid);
+    moved++;
+  }
+  if (!left) fs.rmSync(from, { recursive: true, force: true });
+  return { moved, left };
+}
+
 export function lookupUser(name) {
   let line;
   try {
@@ -458,6 +517,14 @@ class Host {
     const writable = await this.writable(spec);
     // the role's home is its own folder: the keeper's default spool lands there, nothing writes elsewhere
     const home = { HOME: state, XDG_STATE_HOME: state, USER: u.name, LOGNAME: u.name };
+    const adopted =
+      spec.role === 'keeper' && !spec.env?.FG_KEEPER_SPOOL_DIR
+        ? adoptLegacySpool(
+            legacySpoolDir(id),
+            path.join(state, 'filmgrain', 'spool', id),
+            u.drop ? u : undefined,
+          )
+        : undefined;
     if (this.mode === 'systemd') {
       // secrets in a 0600 root-owned EnvironmentFile, not in Environment= lines of a world-readable unit
       writePrivate(this.envFile(id), envFileText({ ...spec.env, ...home }));
@@ -484,7 +551,12 @@ class Host {
         // not failed
       }
       execFileSync('systemctl', ['restart', this.unit(id)]);
-      return { id, unit: this.unit(id), user: u.name };
+      return {
+        id,
+        unit: this.unit(id),
+        user: u.name,
+        ...(adopted?.moved || adopted?.left ? { spool: adopted } : {}),
+      };
     }
     const sup = path.join(this.base, 'current', 'fg-supervisor.mjs');
     // the supervisor stays root (like systemd) to keep the logs and specs out of the role's reach; it runs the
@@ -506,7 +578,12 @@ class Host {
     });
     child.unref();
     fs.writeFileSync(path.join(this.run, `${id}.pid`), String(child.pid));
-    return { id, pid: child.pid, user: u.name };
+    return {
+      id,
+      pid: child.pid,
+      user: u.name,
+      ...(adopted?.moved || adopted?.left ? { spool: adopted } : {}),
+    };
   }
 
   async stop(id, forget = false) {
