@@ -19,4 +19,11 @@ export interface DashboardActions {
   plan?(op: 'up' | 'down' | 'restart', row: ProcessRow): Promise<string[]>;
   /** leave the dashboard (the demo also stops the fleet) */
   quit(): void;
+  /**
+   * A dashboard to look at, not to touch (`--read-only`, GOD_READ_ONLY=1): the keys that change the fleet are
+   * hidden from the help and the footer and refused, and the wiring gives none of the functions above.
+   */
+  readOnly?: boolean;
+  /** where `w` saves the log view (default: the working folder) */
+  saveDir?: string;
 }

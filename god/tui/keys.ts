@@ -1,6 +1,7 @@
 // Key bindings: one function from a key press to store changes and actions, so tests drive it without a
 // terminal and the help screen lists the same table.
 import type { DashboardActions } from './actions.ts';
+import { saveLogView } from './save-log.ts';
 import type { ConfirmRequest } from './state/view.ts';
 import { type DashboardStore, PANES, type ProcessRow } from './store.ts';
 
@@ -29,6 +30,7 @@ export const KEY_HELP: Array<[string, string]> = [
   ['/', 'filter the log: words, role:NAME, host:NAME, level:warn (esc clears)'],
   ['f', 'follow the log (jump to the newest line) on/off'],
   ['space', 'pause / resume the log view (lines keep arriving)'],
+  ['w', 'write the log view (filter applied, up to the pause) to god-log-<time>.log'],
   ['u', 'up: one more process of the selected role'],
   ['x', 'down: stop the selected process (asks first)'],
   ['r', 'restart the selected process (asks first)'],
@@ -46,12 +48,23 @@ export const FOOTER_KEYS: Array<[string, string]> = [
   ['/', 'filter'],
   ['f', 'follow'],
   ['␣', 'pause'],
+  ['w', 'save log'],
   ['r', 'restart'],
   ['d', 'deploy'],
   ['s', 'shed'],
   ['u', 'up'],
   ['x', 'down'],
 ];
+
+/** Keys that change the fleet: hidden and refused in a read-only dashboard. */
+export const ACTION_KEYS: ReadonlySet<string> = new Set(['u', 'x', 'r', 'd', 's']);
+
+const lookOnly = (rows: Array<[string, string]>) => rows.filter(([k]) => !ACTION_KEYS.has(k));
+
+/** The help screen's rows for this dashboard. */
+export const keyHelp = (readOnly = false) => (readOnly ? lookOnly(KEY_HELP) : KEY_HELP);
+/** The footer's hints for this dashboard. */
+export const footerKeys = (readOnly = false) => (readOnly ? lookOnly(FOOTER_KEYS) : FOOTER_KEYS);
 
 function errorText(err: unknown): string {
   const e = err as { message?: string; hint?: string };
@@ -103,7 +116,20 @@ function normalKey(store: DashboardStore, actions: DashboardActions, input: stri
     return;
   }
   if (/^[1-5]$/.test(input)) return store.view.setFocus(PANES[Number(input) - 1]!);
+  if (actions.readOnly && ACTION_KEYS.has(input)) {
+    return store.view.setNotice(
+      'read-only dashboard: actions are off (started with --read-only or GOD_READ_ONLY=1)',
+      'warn',
+    );
+  }
   switch (input) {
+    case 'w':
+      try {
+        const file = saveLogView(store.logs.matchedLines(), actions.saveDir ?? process.cwd());
+        return store.view.setNotice(`log view saved to ${file}`);
+      } catch (err) {
+        return store.view.setNotice(`could not save the log view: ${errorText(err)}`, 'error');
+      }
     case 'q':
       return actions.quit();
     case '?':

@@ -51,6 +51,13 @@ export const dashboardCommand = defineCommand({
       description: 'without the dashboard: stop after this long (default: until Ctrl-C)',
       schema: durationMs.optional(),
     },
+    readOnly: {
+      flag: '--read-only',
+      env: 'GOD_READ_ONLY',
+      description:
+        'look, do not touch: no key that changes the fleet (up, down, restart, deploy, shed) is shown or works',
+      default: false,
+    },
   },
   async run(ctx, _args, opts) {
     const { duration } = opts;
@@ -82,13 +89,16 @@ export const dashboardCommand = defineCommand({
     try {
       await openDashboard({
         store,
-        actions: coreActions({
-          provider,
-          config,
-          fleetRedis,
-          events: ctx.events,
-          deploy: isRemoteProvider(provider) ? deployAction(ctx) : undefined,
-        }),
+        // read-only: the services are not even handed to the dashboard, so no key can reach them
+        actions: opts.readOnly
+          ? { readOnly: true }
+          : coreActions({
+              provider,
+              config,
+              fleetRedis,
+              events: ctx.events,
+              deploy: isRemoteProvider(provider) ? deployAction(ctx) : undefined,
+            }),
       });
     } finally {
       await feeds.stop();

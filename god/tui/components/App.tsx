@@ -4,7 +4,7 @@ import { Box, Text, useInput, useStdout } from 'ink';
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import type { DashboardActions } from '../actions.ts';
 import { clock, num } from '../format.ts';
-import { FOOTER_KEYS, handleKey } from '../keys.ts';
+import { footerKeys, handleKey } from '../keys.ts';
 import type { HeaderInfo, ProcessRow } from '../state/fleet.ts';
 import type { Mode, Notice } from '../state/view.ts';
 import { type DashboardStore, PANE_TITLES, PANES, type PaneId } from '../store.ts';
@@ -96,10 +96,10 @@ function StatusLine({ mode, notice: n, now }: { mode: Mode; notice?: Notice; now
 
 const NOTICE_MS = 15_000;
 
-function Footer({ width }: { width: number }) {
-  const items: Array<[string, string]> = [];
-  let used = 0;
-  for (const [k, what] of FOOTER_KEYS) {
+function Footer({ width, readOnly }: { width: number; readOnly?: boolean }) {
+  const items: Array<[string, string]> = readOnly ? [['READ-ONLY', '']] : [];
+  let used = readOnly ? 11 : 0;
+  for (const [k, what] of footerKeys(readOnly)) {
     const w = k.length + what.length + 2;
     if (used + w > width) break;
     items.push([k, what]);
@@ -216,8 +216,10 @@ export function App({ store, actions, size: fixed }: AppProps) {
         <PaneOf store={store} id={focus} width={width} height={bodyH} focused />
       )}
       <StatusLine mode={mode} notice={notice} now={now} />
-      <Footer width={width} />
-      {mode.kind === 'help' ? <HelpOverlay width={modalW} top={modalTop} left={modalLeft} /> : null}
+      <Footer width={width} readOnly={actions.readOnly} />
+      {mode.kind === 'help' ? (
+        <HelpOverlay width={modalW} top={modalTop} left={modalLeft} readOnly={actions.readOnly} />
+      ) : null}
       {mode.kind === 'confirm' ? (
         <ConfirmOverlay
           mode={mode}

@@ -4,7 +4,7 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import { duration, pad } from '../format.ts';
-import { KEY_HELP } from '../keys.ts';
+import { keyHelp } from '../keys.ts';
 import type { DeployState, HostProgress } from '../state/deploy.ts';
 import type { ConfirmRequest, Mode } from '../state/view.ts';
 
@@ -36,12 +36,22 @@ function Row({ width, children, ...rest }: { width: number; children: string } &
   );
 }
 
-export function HelpOverlay({ width, top, left }: { width: number; top: number; left: number }) {
+export function HelpOverlay({
+  width,
+  top,
+  left,
+  readOnly = false,
+}: {
+  width: number;
+  top: number;
+  left: number;
+  readOnly?: boolean;
+}) {
   const inner = width - 2;
   const keyW = Math.min(22, Math.floor(inner / 3));
   return (
     <Modal width={width} top={top} left={left} color="cyan" title="Keys (any key closes)">
-      {KEY_HELP.map(([k, what]) => (
+      {keyHelp(readOnly).map(([k, what]) => (
         <Text key={k} wrap="truncate-end">
           <Text bold color="cyan">
             {pad(k, keyW)}
@@ -55,6 +65,11 @@ export function HelpOverlay({ width, top, left }: { width: number; top: number; 
       <Row width={inner} color="gray">
         Processes are red when missing or stale (no heartbeat). The log keeps the last 5,000 lines.
       </Row>
+      {readOnly ? (
+        <Row width={inner} color="yellow">
+          Read-only dashboard: the keys that change the fleet are off.
+        </Row>
+      ) : null}
     </Modal>
   );
 }

@@ -154,6 +154,18 @@ export class LogViewport {
     return count;
   }
 
+  /** every held line the filter lets through, oldest first, up to the newest one shown (a paused view stops
+   * at the pause): what "save the log view" writes */
+  matchedLines(): LogLine[] {
+    const limit = this.limitSeq();
+    const out: LogLine[] = [];
+    for (let s = this.lines.firstSeq; s <= limit; s++) {
+      const line = this.lines.at(s);
+      if (line && matches(this.filter, line)) out.push(line);
+    }
+    return out;
+  }
+
   /** the `rows` lines the log pane shows, oldest first */
   view(rows: number): LogView {
     this.rows = rows;
