@@ -190,7 +190,12 @@ export function checkExpr(expr: string): string[] {
   return problems;
 }
 
-/** Labels a legend or annotation template uses: `{{host}}`, `{{ $labels.host }}`. */
-export function templateLabels(text: string): string[] {
-  return [...text.matchAll(/\{\{\s*(?:\$labels\.)?([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g)].map((m) => m[1]!);
+/** Labels a Grafana legend uses: `{{host}}`. */
+export function legendLabels(text: string): string[] {
+  return [...text.matchAll(/\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g)].map((m) => m[1]!);
+}
+
+/** Labels an alert annotation template uses: `$labels.host`, anywhere in a `{{ ... }}`. */
+export function annotationLabels(text: string): string[] {
+  return [...text.matchAll(/\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)/g)].map((m) => m[1]!);
 }
