@@ -4,9 +4,12 @@
 // label (TARGET_LABELS, plus job/instance). The synthetic series of the rules' unit tests are held to it too,
 // so a renamed metric cannot leave tests that still pass on the old name.
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { makeTempDir, skipWithout } from '../harness/index.ts';
 import { METRICS } from '../../protocol/metrics.ts';
-import { DASHBOARD, loadRules, loadRuleTests } from './ops-files.ts';
+import { DASHBOARD, loadRules, loadRuleTests, promtool, promtoolAvailable } from './ops-files.ts';
 import { annotationLabels, checkExpr, legendLabels, namesIn, resolveMetric } from './promql-names.ts';
 
 interface Target {
@@ -130,6 +133,22 @@ describe('ops/grafana/filmgrain.json', () => {
     );
     for (const l of legendLabels(t.legendFormat ?? '')) expect(labels, `legend {{${l}}}`).toContain(l);
   });
+
+  // The lexer above checks names, not syntax: promtool parses every query, as recording rules, with Grafana's
+  // variables replaced by what Grafana would put there.
+  it.skipIf(skipWithout({ promtool: promtoolAvailable() }, 'apt-get install -y prometheus'))(
+    'every query is valid PromQL (promtool check rules)',
+    () => {
+      const grafana = (e: string) =>
+        e.replace(/\$__rate_interval|\$\{__rate_interval\}/g, '1m').replace(/\$\{?(job|role|host)\}?/g, '.*');
+      const rules = targets.map(([, t], i) => ({ record: `dashboard:query_${i}`, expr: grafana(t.expr) }));
+      const file = path.join(makeTempDir('dashboard-queries'), 'queries.yml');
+      fs.writeFileSync(file, YAML.stringify({ groups: [{ name: 'dashboard', rules }] }));
+      const r = promtool(['check', 'rules', file]);
+      expect(r.status, r.out).toBe(0);
+      expect(r.out).toContain(`SUCCESS: ${rules.length} rules found`);
+    },
+  );
 
   it('variable queries list labels the targets carry', () => {
     for (const v of dash.templating.list.filter((v) => v.type === 'query')) {
