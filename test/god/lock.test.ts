@@ -130,7 +130,10 @@ describe('destructive commands ask', () => {
   it('a "no" on the terminal cancels, a "yes" goes on, --yes does not ask', async () => {
     const ctx = { env: {}, opts: { json: false } } as unknown as CliContext;
     const asked: string[] = [];
-    const answer = (a: boolean) => async (q: string) => (asked.push(q), a);
+    const answer = (a: boolean) => async (q: string) => {
+      asked.push(q);
+      return a;
+    };
     await expect(
       confirm(ctx, { yes: false, what: 'stop the whole fleet', command: 'down', ask: answer(false) }),
     ).rejects.toMatchObject({ code: 'GOD_CANCELLED' });
