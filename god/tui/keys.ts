@@ -34,6 +34,7 @@ export const KEY_HELP: Array<[string, string]> = [
   ['r', 'restart the selected process (asks first)'],
   ['d', 'deploy the current build to the fleet (asks first; shows per-host progress)'],
   ['s', 'shed clients from the selected endpoint (asks first)'],
+  ['!', "a shell on the selected process's host (the dashboard comes back when it exits)"],
   ['?', 'this help'],
   ['q, ctrl-c', 'quit'],
 ];
@@ -160,6 +161,15 @@ function normalKey(store: DashboardStore, actions: DashboardActions, input: stri
         body: 'Every host gets the new release and its role processes restart, batch by batch.',
         run: () => runDeploy(store, actions),
       });
+    case '!': {
+      const shell = actions.shell;
+      if (!shell) return unavailable(store, 'a shell on the host');
+      const row = needProcess(store);
+      if (!row) return;
+      return void perform(store, `shell on ${row.host}`, `back from the shell on ${row.host}`, () =>
+        shell(row),
+      );
+    }
     case 's': {
       const shed = actions.shed;
       if (!shed) return unavailable(store, 'shed');

@@ -8,7 +8,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, skipWithout, sleep, sshAvailable, useSshHosts, waitFor } from '../harness/index.ts';
+import {
+  makeTempDir,
+  skipWithout,
+  sleep,
+  sshAvailable,
+  useRedis,
+  useSshHosts,
+  waitFor,
+} from '../harness/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const SOCKET = `fg-ssh-shell-${process.pid}`;
@@ -33,6 +41,7 @@ describe.skipIf(
   ),
 )('god ssh in tmux (loopback sshd host)', () => {
   const getFleet = useSshHosts(1);
+  const getRedis = useRedis();
   let dir: string;
   let sessions = 0;
 
@@ -43,7 +52,7 @@ describe.skipIf(
       path.join(dir, 'god.config.yaml'),
       stringify({
         provider: 'ssh',
-        redis: { url: 'redis://127.0.0.1:9' }, // never reached: the shell talks SSH only
+        redis: { url: getRedis().url }, // the dashboard reads the fleet's beats there
         ssh: {
           key: fleet.privateKeyPath,
           known_hosts: fleet.knownHostsPath,
@@ -66,12 +75,12 @@ describe.skipIf(
   });
 
   /** a tmux session running `god ssh TARGET` between two `stty -g`, then saying how it ended */
-  function open(target: string): { screen: () => string; keys: (...k: string[]) => void; name: string } {
+  function open(args: string): { screen: () => string; keys: (...k: string[]) => void; name: string } {
     const name = `s${++sessions}`;
     const cmd = [
       `cd ${dir}`,
       'S0=$(stty -g)',
-      `env -u CI -u GOD_JSON TERM=xterm-256color PS1='remote$ ' ${process.execPath} ${ROOT}/bin/god.mjs ssh ${target}`,
+      `env -u CI -u GOD_JSON TERM=xterm-256color PS1='remote$ ' ${process.execPath} ${ROOT}/bin/god.mjs ${args}`,
       'echo "GOD-EXIT=$?"',
       '[ "$(stty -g)" = "$S0" ] && echo TTY-RESTORED || echo TTY-CHANGED',
       'sleep 60',
@@ -86,7 +95,7 @@ describe.skipIf(
 
   it('types a command, sees its output, Ctrl-C goes to the remote, resize, exit, terminal back', async () => {
     const host = getFleet().hosts[0]!;
-    const t = open(host.name);
+    const t = open(`ssh ${host.name}`);
     // the remote shell answers (its own environment: FG_HOST_NAME is set by that sshd only)
     await sleep(1500);
     t.keys('echo "on-$FG_HOST_NAME-$((6*7))"', 'Enter');
@@ -116,10 +125,34 @@ describe.skipIf(
 
   it('a process id reaches its host', async () => {
     const host = getFleet().hosts[0]!;
-    const t = open(`keeper-${host.name}`);
+    const t = open(`ssh keeper-${host.name}`);
     await sleep(1500);
     t.keys('echo via-$FG_HOST_NAME; exit', 'Enter');
     await waitFor(() => t.screen().includes('GOD-EXIT=0'), 30_000, 'the shell through the process id');
     expect(t.screen()).toContain(`via-${host.name}`);
+  }, 90_000);
+
+  it('from the dashboard: ! on the selected process opens the shell, Ink steps aside and comes back', async () => {
+    const host = getFleet().hosts[0]!;
+    const t = open('dashboard');
+    await waitFor(() => t.screen().includes(`keeper-${host.name}`), 30_000, 'the dashboard with the process');
+    t.keys('2'); // the Processes pane, its first row selected
+    await sleep(300);
+    t.keys('!');
+    await waitFor(() => t.screen().includes(`shell on ${host.name}; exit it`), 20_000, 'the shell note');
+    await sleep(800);
+    t.keys('echo "from-dash-$((3*5))"', 'Enter');
+    await waitFor(() => t.screen().includes('from-dash-15'), 20_000, 'the command output in the shell');
+    t.keys('exit', 'Enter');
+    await waitFor(
+      () => /2 Processes/.test(t.screen()) && t.screen().includes(`back from the shell on ${host.name}`),
+      20_000,
+      'the dashboard back, saying so',
+    );
+    t.keys('j'); // keys reach the dashboard again
+    t.keys('q');
+    await waitFor(() => t.screen().includes('TTY-'), 20_000, 'the dashboard to quit');
+    expect(t.screen()).toContain('GOD-EXIT=0');
+    expect(t.screen()).toContain('TTY-RESTORED');
   }, 90_000);
 });
