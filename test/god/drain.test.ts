@@ -91,7 +91,7 @@ local:
 
   afterAll(async () => {
     for (const t of clients) t.c.close();
-    await run('down', '--yes'); // the whole fleet: neither drains nor asks
+    await run('down', '--yes'); // the whole fleet: does not drain
   });
 
   it(`moves all ${CLIENTS} clients of endpoint-1 to endpoint-2, then stops endpoint-1`, async () => {
