@@ -2,7 +2,10 @@
 // GOD_LOCK_WAIT), `god lock status` shows holder and age (no token), `god lock release` asks first (GOD_CONFIRM
 // without a terminal and without --yes), releases with --yes, and never removes a lock taken since it looked.
 // Also: `god down` without --yes and without a terminal refuses, naming the flag.
+import fs from 'node:fs';
+import path from 'node:path';
 import { Redis } from 'ioredis';
+import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliContext } from '../../god/cli/context.ts';
 import { confirm } from '../../god/cli/confirm.ts';
@@ -101,6 +104,35 @@ describe('deploy lock: wait, status, release', () => {
     expect(await redis.exists(keys.deployLock)).toBe(0);
     const none = await run('lock', 'release', '--yes', '--json');
     expect(none.lines.at(-1)).toMatchObject({ type: 'error', code: 'GOD_LOCK_NONE' });
+  });
+
+  it('god rollback: asks first (GOD_CONFIRM without --yes); --lock-wait reaches the lock from the CLI', async () => {
+    // an ssh inventory whose host is never reached: both answers come before any SSH
+    const cfg = path.join(dir, 'ssh.yaml');
+    fs.writeFileSync(
+      cfg,
+      stringify({
+        provider: 'ssh',
+        redis: { url: getRedis().url },
+        ssh: { hosts: [{ name: 'edge-1', address: '127.0.0.1', port: 9, roles: ['keeper'] }] },
+      }),
+    );
+    const rb = (...args: string[]) =>
+      godIn(['rollback', '-c', cfg, '--json', ...args], { cwd: dir, env: { GOD_REDIS_URL: getRedis().url } });
+    const no = await rb();
+    expect(no.code).toBe(2);
+    expect(no.lines.at(-1)).toMatchObject({ code: 'GOD_CONFIRM', hint: expect.stringContaining('--yes') });
+    const held = await DeployLock.acquire(redis, keys, { owner: 'alice@ci', what: 'deploy r1' });
+    try {
+      const r = await rb('--yes', '--lock-wait', '400ms');
+      expect(r.code).toBe(1);
+      expect(r.lines).toContainEqual(
+        expect.objectContaining({ type: 'info', data: { lock_owner: 'alice@ci', lock_what: 'deploy r1' } }),
+      );
+      expect(JSON.stringify(r.lines.at(-1))).toContain('GOD_LOCK_WAIT');
+    } finally {
+      await held.release();
+    }
   });
 
   it('release never removes a lock taken after the operator looked', async () => {
