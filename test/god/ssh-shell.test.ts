@@ -2,7 +2,8 @@
 // type a command and read its output, check raw mode (Ctrl-C reaches the remote `sleep`, not God), resize the
 // window and read the new size from the remote PTY, exit with a status, and find the operator's terminal as
 // it was (`stty -g` before and after; Node resets a raw TTY when it exits, so this checks the outcome, not
-// shell.ts' own restore, which the dashboard relies on). A process id selects its host the same way.
+// shell.ts' own restore, which the dashboard relies on). The target is a process id (exec.test.ts covers the
+// selector's other words). From the dashboard, `!` does the same and Ink comes back.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -93,9 +94,9 @@ describe.skipIf(
     };
   }
 
-  it('types a command, sees its output, Ctrl-C goes to the remote, resize, exit, terminal back', async () => {
+  it('ssh PROCESS: types a command, sees its output, Ctrl-C goes to the remote, resize, exit, terminal back', async () => {
     const host = getFleet().hosts[0]!;
-    const t = open(`ssh ${host.name}`);
+    const t = open(`ssh keeper-${host.name}`); // a process id: the shell is on its host
     // the remote shell answers (its own environment: FG_HOST_NAME is set by that sshd only)
     await sleep(1500);
     t.keys('echo "on-$FG_HOST_NAME-$((6*7))"', 'Enter');
@@ -121,15 +122,6 @@ describe.skipIf(
     await waitFor(() => t.screen().includes('TTY-'), 10_000, 'god ssh to end');
     expect(t.screen()).toContain('GOD-EXIT=7');
     expect(t.screen()).toContain('TTY-RESTORED');
-  }, 90_000);
-
-  it('a process id reaches its host', async () => {
-    const host = getFleet().hosts[0]!;
-    const t = open(`ssh keeper-${host.name}`);
-    await sleep(1500);
-    t.keys('echo via-$FG_HOST_NAME; exit', 'Enter');
-    await waitFor(() => t.screen().includes('GOD-EXIT=0'), 30_000, 'the shell through the process id');
-    expect(t.screen()).toContain(`via-${host.name}`);
   }, 90_000);
 
   it('from the dashboard: ! on the selected process opens the shell, Ink steps aside and comes back', async () => {
