@@ -58,7 +58,8 @@ export const execCommand = defineCommand({
     const pool = new SshPool({ ...provider.sshOptions(), ...(opts.acceptNew ? { acceptNew: true } : {}) });
     // plain: each line on stdout as `host | line`, escapes shown escaped (a host's output must not drive
     // the operator's terminal); --json prints the output events themselves
-    const width = Math.max(0, ...(await provider.deployHosts()).map((h) => h.name.length));
+    const hosts = await provider.deployHosts();
+    const width = Math.max(0, ...hosts.map((h) => h.name.length));
     const off = ctx.out.json
       ? () => {}
       : ctx.events.on((ev) => {
@@ -72,7 +73,7 @@ export const execCommand = defineCommand({
         });
     try {
       const r = await execOnHosts({
-        hosts: await provider.deployHosts(),
+        hosts,
         pool,
         selector: selector ?? '',
         command: words.join(' '),
