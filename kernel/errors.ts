@@ -113,6 +113,16 @@ export const ERROR_CODES = {
   GOD_SSH_TIMEOUT: failed('The host did not answer in time; check it and the network.'),
   GOD_SSH_UNREACHABLE: failed('Check that the host is up and sshd listens on the port in the inventory.'),
   GOD_SSH_UPLOAD: failed('The upload failed; check the disk space and permissions on the host.'),
+
+  // ---- God: exec, ssh shell, lock, confirmations (issue 19) ----
+  GOD_CONFIRM: usage('Run it on a terminal to answer the question, or pass --yes (GOD_YES=1) in scripts.'),
+  GOD_EXEC: failed('The command failed on the hosts named above; their output is above.'),
+  GOD_EXEC_LOCAL: usage('The local fleet has no remote hosts: run the command here directly.'),
+  GOD_SHELL: failed('The shell could not be opened; try `ssh` by hand to the host to see why.'),
+  GOD_LOCK_WAIT: failed(
+    'The lock was still held when --lock-wait ran out: `god lock status` shows who holds it.',
+  ),
+  GOD_LOCK_NONE: failed('No deploy lock is held; nothing to release.'),
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -141,6 +141,8 @@ export class Output {
         return `${this.style('warning:', 'yellow')} ${ev.message}${ev.hint ? `\n  → ${ev.hint}` : ''}`;
       case 'error':
         return `${this.style('error:', 'red')} ${ev.message}${ev.hint ? `\n  → ${ev.hint}` : ''}`;
+      case 'output':
+        return undefined; // a host's output is the command's own stdout (god exec prints it there)
     }
   }
 

@@ -76,6 +76,34 @@ export const commands: CommandEntry[] = [
     load: () => import('./commands/endpoints.ts').then((m) => m.endpointsShedCommand),
   },
   {
+    name: 'exec',
+    summary:
+      'run a command on every host a selector names (all, a role, a host, a process id), output prefixed per host',
+    args: ['<selector>', '[command...]'],
+    load: () => import('./commands/exec.ts').then((m) => m.execCommand),
+  },
+  {
+    name: 'ssh',
+    summary: 'an interactive shell on a host, or on the host of a process',
+    args: ['<target>'],
+    load: () => import('./commands/ssh.ts').then((m) => m.sshCommand),
+  },
+  {
+    name: 'lock',
+    summary: 'the deploy lock: who holds it and for how long (same as `god lock status`)',
+    load: () => import('./commands/lock.ts').then((m) => m.lockStatusCommand),
+  },
+  {
+    name: 'lock status',
+    summary: 'the deploy lock: who holds it and for how long',
+    load: () => import('./commands/lock.ts').then((m) => m.lockStatusCommand),
+  },
+  {
+    name: 'lock release',
+    summary: 'remove a deploy lock a dead run left behind (asks first; --yes in scripts)',
+    load: () => import('./commands/lock.ts').then((m) => m.lockReleaseCommand),
+  },
+  {
     name: 'run',
     summary: 'run the local fleet in the foreground until Ctrl-C (other `god` commands can still talk to it)',
     load: () => import('./commands/run.ts').then((m) => m.runCommand),

@@ -63,3 +63,13 @@ export const GLOBAL_OPTIONS = defineOptions({
   },
 });
 export type GlobalOptions = OptionValues<typeof GLOBAL_OPTIONS>;
+
+/** `--yes` of the commands that ask before they destroy (down, rollback, lock release): confirm.ts. */
+export const YES_OPTIONS = defineOptions({
+  yes: {
+    flag: '-y, --yes',
+    env: 'GOD_YES',
+    description: 'do not ask for confirmation (needed when there is no terminal to ask on)',
+    default: false,
+  },
+});

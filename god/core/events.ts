@@ -47,7 +47,15 @@ export const InfoDataSchema = z.union([
   z.strictObject({ version: z.string(), hosts: z.number().int(), batches: z.number().int() }),
   /** a provider made one change of its plan (ec2: a security group, key pair, instance …) */
   z.strictObject({ change: PlannedChangeSchema }),
+  /** `--lock-wait`: the deploy lock is held; God waits for it (who holds it) */
+  z.strictObject({ lock_owner: z.string().nullable(), lock_what: z.string().nullable() }),
 ]);
+
+/** `data` of a host event of the `exec` step (`god exec`): the command's exit status on that host. */
+export const ExecDataSchema = z.strictObject({
+  code: z.number().int().nullable(),
+  signal: z.string().nullable(),
+});
 
 /** `data` of a host event of the `drain` step (`god down` of endpoints): clients still held, of how many. */
 export const DrainDataSchema = z.strictObject({
@@ -87,7 +95,7 @@ const HostEventSchema = z.strictObject({
   ok: z.boolean().optional(),
   error: z.string().optional(),
   ms: z.number().optional(),
-  data: DrainDataSchema.optional(),
+  data: z.union([DrainDataSchema, ExecDataSchema]).optional(),
 });
 const MachineEventSchema = z.strictObject({
   type: z.literal('machine'),
@@ -116,6 +124,13 @@ const WarnEventSchema = z.strictObject({
   message: z.string(),
   hint: z.string().optional(),
 });
+/** one line a command printed on a host (`god exec`), as it came */
+const OutputEventSchema = z.strictObject({
+  type: z.literal('output'),
+  host: z.string(),
+  stream: z.enum(['stdout', 'stderr']),
+  line: z.string(),
+});
 /** not fatal: the command goes on (its fatal error is the last line, output.ts' ErrorLineSchema) */
 const ErrorEventSchema = z.strictObject({
   type: z.literal('error'),
@@ -132,6 +147,7 @@ const EVENT_SCHEMAS = [
   InfoEventSchema,
   WarnEventSchema,
   ErrorEventSchema,
+  OutputEventSchema,
 ] as const;
 
 export const GodEventSchema = z.discriminatedUnion('type', EVENT_SCHEMAS);
@@ -149,6 +165,7 @@ export const StampedEventSchema = z.discriminatedUnion('type', [
   InfoEventSchema.extend(AT),
   WarnEventSchema.extend(AT),
   ErrorEventSchema.extend(AT),
+  OutputEventSchema.extend(AT),
 ]);
 export type StampedEvent = z.infer<typeof StampedEventSchema>;
 

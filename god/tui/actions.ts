@@ -17,6 +17,11 @@ export interface DashboardActions {
    * `god … --dry-run` prints it): shown in the confirm prompt before the operator says yes.
    */
   plan?(op: 'up' | 'down' | 'restart', row: ProcessRow): Promise<string[]>;
+  /**
+   * An interactive shell on the host of this process (`god ssh`): the dashboard steps aside (run.tsx unmounts
+   * Ink and gives the terminal to the shell) and comes back when it exits.
+   */
+  shell?(row: ProcessRow): Promise<unknown>;
   /** leave the dashboard (the demo also stops the fleet) */
   quit(): void;
   /**

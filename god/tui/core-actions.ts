@@ -5,7 +5,9 @@ import { shedEndpoint } from '../core/endpoints.ts';
 import type { EventSink } from '../core/events.ts';
 import { downOp, planOp, restartOp, upOp } from '../core/operations.ts';
 import { describeChange } from '../core/providers/types.ts';
-import type { Provider } from '../core/providers/types.ts';
+import type { Provider, RemoteProvider } from '../core/providers/types.ts';
+import { interactiveShell } from '../core/shell.ts';
+import { SshPool } from '../core/ssh/pool.ts';
 import type { FleetRedis } from '../core/redis.ts';
 import type { DashboardActions } from './actions.ts';
 
@@ -16,6 +18,8 @@ export function coreActions(o: {
   events: EventSink;
   /** deploy the current build, when the fleet can be deployed to (ssh, ec2) */
   deploy?: () => Promise<{ ok: boolean; error?: string }>;
+  /** a shell on a process's host, when the hosts are reached over SSH (shellAction) */
+  shell?: DashboardActions['shell'];
 }): Omit<DashboardActions, 'quit'> {
   const { provider, config, fleetRedis, events } = o;
   return {
@@ -27,6 +31,7 @@ export function coreActions(o: {
     restart: (row) => restartOp({ provider, ids: [row.id], events }),
     shed: (row, n) => shedEndpoint(fleetRedis, row.id, n, events),
     deploy: o.deploy,
+    shell: o.shell,
     // the provider's own plan, the same one `god up|down|restart --dry-run` prints
     async plan(op, row) {
       const r =
@@ -41,5 +46,21 @@ export function coreActions(o: {
           : await planOp({ provider, config, action: op, ids: [row.id] });
       return r.changes.map(describeChange);
     },
+  };
+}
+
+/** `!` on a process of an ssh/ec2 fleet: `god ssh` to its host on this terminal (god/core/shell.ts). */
+export function shellAction(provider: RemoteProvider): NonNullable<DashboardActions['shell']> {
+  return async (row) => {
+    const host = (await provider.deployHosts()).find((h) => h.name === row.host);
+    if (!host) throw new Error(`${row.host} is not a host of the inventory`);
+    const pool = new SshPool(provider.sshOptions());
+    try {
+      const conn = await pool.get(host);
+      process.stdout.write(`god: shell on ${host.name}; exit it to go back to the dashboard\r\n`);
+      return await interactiveShell(conn, { stdin: process.stdin, stdout: process.stdout });
+    } finally {
+      await pool.closeAll();
+    }
   };
 }

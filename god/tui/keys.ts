@@ -36,6 +36,7 @@ export const KEY_HELP: Array<[string, string]> = [
   ['r', 'restart the selected process (asks first)'],
   ['d', 'deploy the current build to the fleet (asks first; shows per-host progress)'],
   ['s', 'shed clients from the selected endpoint (asks first)'],
+  ['!', "a shell on the selected process's host (the dashboard comes back when it exits)"],
   ['?', 'this help'],
   ['q, ctrl-c', 'quit'],
 ];
@@ -56,8 +57,8 @@ export const FOOTER_KEYS: Array<[string, string]> = [
   ['x', 'down'],
 ];
 
-/** Keys that change the fleet: hidden and refused in a read-only dashboard. */
-export const ACTION_KEYS: ReadonlySet<string> = new Set(['u', 'x', 'r', 'd', 's']);
+/** Keys that change the fleet, and `!` (a shell on a host reaches all they do): hidden and refused when read-only. */
+export const ACTION_KEYS: ReadonlySet<string> = new Set(['u', 'x', 'X', 'r', 'd', 's', '!']);
 
 const lookOnly = (rows: Array<[string, string]>) => rows.filter(([k]) => !ACTION_KEYS.has(k));
 
@@ -186,6 +187,15 @@ function normalKey(store: DashboardStore, actions: DashboardActions, input: stri
         body: 'Every host gets the new release and its role processes restart, batch by batch.',
         run: () => runDeploy(store, actions),
       });
+    case '!': {
+      const shell = actions.shell;
+      if (!shell) return unavailable(store, 'a shell on the host');
+      const row = needProcess(store);
+      if (!row) return;
+      return void perform(store, `shell on ${row.host}`, `back from the shell on ${row.host}`, () =>
+        shell(row),
+      );
+    }
     case 's': {
       const shed = actions.shed;
       if (!shed) return unavailable(store, 'shed');

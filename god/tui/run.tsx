@@ -30,16 +30,44 @@ export async function runDashboard(o: RunDashboardOptions): Promise<void> {
   stdout.write(ALT_SCREEN_ON);
   const restore = () => stdout.write(ALT_SCREEN_OFF + SHOW_CURSOR);
   process.once('exit', restore);
-  const ink = render(<App store={o.store} actions={actions} />, {
-    stdout,
-    stdin,
-    exitOnCtrlC: false,
-    patchConsole: true,
-    maxFps: o.maxFps ?? 30,
-    incrementalRendering: false,
-  });
+  const mount = () =>
+    render(<App store={o.store} actions={actions} />, {
+      stdout,
+      stdin,
+      exitOnCtrlC: false,
+      patchConsole: true,
+      maxFps: o.maxFps ?? 30,
+      incrementalRendering: false,
+    });
+  // a shell (`!`) gets the terminal to itself: Ink unmounts (releasing raw mode and stdin), the normal screen
+  // comes back for the shell, and the dashboard is mounted again on the alternate screen when it exits
+  let aside: Promise<void> | undefined;
+  if (o.actions.shell) {
+    const shell = o.actions.shell;
+    actions.shell = async (row) => {
+      let back!: () => void;
+      aside = new Promise<void>((r) => (back = r));
+      ink.unmount();
+      ink.cleanup();
+      restore();
+      try {
+        return await shell(row);
+      } finally {
+        stdout.write(ALT_SCREEN_ON);
+        ink = mount();
+        back();
+        aside = undefined;
+      }
+    };
+  }
+  let ink = mount();
   try {
-    await Promise.race([quitting, ink.waitUntilExit()]);
+    for (;;) {
+      await Promise.race([quitting, ink.waitUntilExit()]);
+      const away = aside;
+      if (!away) break; // quit, or Ink itself ended
+      await away;
+    }
   } finally {
     clearInterval(ticker);
     ink.unmount();

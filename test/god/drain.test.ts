@@ -91,7 +91,7 @@ local:
 
   afterAll(async () => {
     for (const t of clients) t.c.close();
-    await run('down'); // the whole fleet: neither drains nor asks
+    await run('down', '--yes'); // the whole fleet: does not drain
   });
 
   it(`moves all ${CLIENTS} clients of endpoint-1 to endpoint-2, then stops endpoint-1`, async () => {
@@ -101,7 +101,7 @@ local:
     const moved = await connect(p1!, CLIENTS);
     await waitFor(async () => (await heldBy('endpoint-1')) === CLIENTS, 10_000, 'the registry to count them');
 
-    const r = await run('down', '--id', 'endpoint-1', '--json');
+    const r = await run('down', '--yes', '--id', 'endpoint-1', '--json');
     const data = resultOf(r, 'down', OperationResultSchema);
     expect(data.processes.map((p) => p.id).sort()).toEqual(['endpoint-2', 'feeder-1']);
     expect(pidAlive(pid1)).toBe(false);
@@ -129,7 +129,7 @@ local:
 
   it('refuses to take the last endpoint down when no one can be asked', async () => {
     const pid2 = pidOf('endpoint-2')!;
-    const r = await run('down', '--id', 'endpoint-2', '--json');
+    const r = await run('down', '--yes', '--id', 'endpoint-2', '--json');
     expect(r.code).toBe(1);
     expect(errorOf(r)).toMatchObject({ code: 'GOD_LAST_ENDPOINT' });
     expect(errorOf(r).hint).toContain('--force');
@@ -160,13 +160,17 @@ local:
       PlanResultSchema,
     );
     expect(plan.changes.map((c) => `${c.action} ${c.subject}`)).toEqual([`stop ${idle[1]}`]);
-    const n1 = resultOf(await run('down', 'endpoint', '-n', '1', '--json'), 'down', OperationResultSchema);
+    const n1 = resultOf(
+      await run('down', '--yes', 'endpoint', '-n', '1', '--json'),
+      'down',
+      OperationResultSchema,
+    );
     expect(n1.ids).toEqual([idle[1]]);
     expect(listed()).toEqual([idle[0], busy]);
     expect(few.every((t) => t.reasons.length === 0)).toBe(true);
 
     const pidBusy = pidOf(busy)!;
-    const r = await run('down', '--id', busy, '--force', '--json');
+    const r = await run('down', '--yes', '--id', busy, '--force', '--json');
     resultOf(r, 'down', OperationResultSchema);
     expect(pidAlive(pidBusy)).toBe(false);
     expect(r.lines.some((l) => l.type === 'host' && l.step === 'drain')).toBe(false);
@@ -175,7 +179,11 @@ local:
 
     // and the last endpoint goes with --force, without a question
     const pid = pidOf(idle[0]!)!;
-    resultOf(await run('down', '--id', idle[0]!, '--force', '--json'), 'down', OperationResultSchema);
+    resultOf(
+      await run('down', '--yes', '--id', idle[0]!, '--force', '--json'),
+      'down',
+      OperationResultSchema,
+    );
     expect(pidAlive(pid)).toBe(false);
   }, 60_000);
 

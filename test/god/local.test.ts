@@ -64,7 +64,7 @@ describe('local provider through the CLI', () => {
     writeConfig(dir, { feeder: 1, endpoint: 2, keeper: 1 });
   });
   afterAll(async () => {
-    await run('down'); // a failed test must not leave the fleet running
+    await run('down', '--yes'); // a failed test must not leave the fleet running
   });
 
   it('god up starts the supervisor, Redis and every role, and waits for their heartbeats', async () => {
@@ -245,7 +245,7 @@ describe('local provider through the CLI', () => {
   });
 
   it('god down stops everything and leaves no process behind', async () => {
-    const r = await god(['down', '--json'], { cwd: dir });
+    const r = await god(['down', '--yes', '--json'], { cwd: dir });
     const data = resultOf(r, 'down', OperationResultSchema);
     expect(data).toMatchObject({ action: 'down', processes: [] });
     const all = [...statePids, ...(readState(stateDir)?.processes.map((p) => p.pid!) ?? [])];
@@ -253,7 +253,7 @@ describe('local provider through the CLI', () => {
     expect(fs.existsSync(path.join(stateDir, 'state.json'))).toBe(false);
     expect(findProcessesUsing(dir)).toEqual([]);
     // and again: nothing to do, still fine
-    expect((await run('down', '--json')).code).toBe(0);
+    expect((await run('down', '--yes', '--json')).code).toBe(0);
     const st = resultOf(await run('status', '--json'), 'status', StatusReportSchema);
     expect(st.machines[0]?.state).toBe('stopped');
     expect(st.processes).toEqual([]);

@@ -231,7 +231,7 @@ describe('background supervisor (god up)', () => {
         expect([f, (modeOf(f) & 0o077).toString(8)]).toEqual([f, '0']);
       expect(fs.readFileSync(path.join(stateDir, 'supervisor.log'), 'utf8')).not.toContain(password);
     } finally {
-      await godIn(['down'], { cwd: dir });
+      await godIn(['down', '--yes'], { cwd: dir });
     }
     expect(findProcessesUsing(dir)).toEqual([]);
   });

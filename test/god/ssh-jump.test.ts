@@ -19,6 +19,7 @@ import { deploy } from '../../god/core/deploy/deploy.ts';
 import { redisContract } from '../../protocol/redis-contract.ts';
 import { killTracked, makeTempDir, skipWithout, spawnTracked } from '../harness/index.ts';
 import { type JumpHosts, jumpHostsAvailable, startJumpHosts } from '../harness/jump-hosts.ts';
+import { godIn } from './cli-helpers.ts';
 import { buildFixture } from './deploy/fixtures/build.ts';
 import { PREFIX, seedRuntime } from './deploy/helpers.ts';
 
@@ -28,29 +29,26 @@ describe.skipIf(skipWithout({ netns: jumpHostsAvailable() }, 'run as root with i
     let net: JumpHosts;
     let dir: string;
     let sleeper: ReturnType<typeof spawnTracked>;
-    const config = (jump: boolean) =>
-      parseConfigText(
-        stringify({
-          provider: 'ssh',
-          redis: { url: 'redis://127.0.0.1:1' },
-          ssh: {
-            user: net.user,
-            key: net.privateKeyPath,
-            known_hosts: net.knownHostsPath,
-            connect_timeout: '5s',
-            ...(jump ? { jump: { address: net.jump.address, port: net.jump.port } } : {}),
-            hosts: [
-              {
-                name: 'target',
-                address: net.target.address,
-                roles: ['endpoint'],
-                base_dir: path.join(net.target.root, 'fg'),
-              },
-            ],
+    const configObject = (jump: boolean) => ({
+      provider: 'ssh',
+      redis: { url: 'redis://127.0.0.1:1' },
+      ssh: {
+        user: net.user,
+        key: net.privateKeyPath,
+        known_hosts: net.knownHostsPath,
+        connect_timeout: '5s',
+        ...(jump ? { jump: { address: net.jump.address, port: net.jump.port } } : {}),
+        hosts: [
+          {
+            name: 'target',
+            address: net.target.address,
+            roles: ['endpoint'],
+            base_dir: path.join(net.target.root, 'fg'),
           },
-        }),
-        'god.config.yaml',
-      );
+        ],
+      },
+    });
+    const config = (jump: boolean) => parseConfigText(stringify(configObject(jump)), 'god.config.yaml');
     const targetOf = () => ({ name: 'target', address: net.target.address, port: 22 });
 
     beforeAll(async () => {
@@ -124,6 +122,16 @@ describe.skipIf(skipWithout({ netns: jumpHostsAvailable() }, 'run as root with i
       } finally {
         await direct.close();
       }
+    });
+
+    it('god exec goes through the jump host too', async () => {
+      const file = path.join(dir, 'god.config.yaml');
+      fs.writeFileSync(file, stringify(configObject(true)));
+      const r = await godIn(['exec', 'endpoint', '--json', '--', 'echo "$SSH_CONNECTION"'], { cwd: dir });
+      expect(r.code).toBe(0);
+      const out = r.lines.find((l) => l.type === 'output') as { host: string; line: string };
+      expect(out.host).toBe('target');
+      expect(out.line.split(' ')[0]).toBe(net.jumpInside);
     });
 
     it('a deploy through the jump host: upload, activate, and the health check sees the new release beat', async () => {

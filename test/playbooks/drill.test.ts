@@ -38,7 +38,7 @@ local:
     );
   });
   afterAll(async () => {
-    await godIn(['down'], { cwd: dir });
+    await godIn(['down', '--yes'], { cwd: dir });
   });
 
   it('kills an endpoint and the keeper; clients moved, logs archived, alerts fired', async () => {

@@ -49,7 +49,7 @@ local:
     );
   });
   afterAll(async () => {
-    await godIn(['down'], { cwd: dir }); // a failed test must not leave the fleet running
+    await godIn(['down', '--yes'], { cwd: dir }); // a failed test must not leave the fleet running
   });
 
   /** What a dry run must not touch: every pid, each process's start, the endpoint set, the deploy lock. */

@@ -92,7 +92,7 @@ describe.skipIf(skipWithout({ sshd: sshAvailable() }, 'apt-get install -y openss
       );
     }, 60_000);
     afterAll(async () => {
-      await godIn(['down'], { cwd: dir });
+      await godIn(['down', '--yes'], { cwd: dir });
       redis?.disconnect();
     });
 

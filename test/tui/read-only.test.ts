@@ -22,7 +22,7 @@ describe('a read-only dashboard', () => {
     const rec = recordingActions(store);
     const app = mount(store, { ...rec.actions, readOnly: true });
     store.view.setFocus('processes');
-    for (const k of ['r', 'x', 'u', 'd', 's']) {
+    for (const k of ['r', 'x', 'u', 'd', 's', '!']) {
       await app.press(k, 'y', KEYS.enter);
       expect(store.view.mode.kind).toBe('normal');
       expect(plain(app.frame())).toContain('read-only dashboard: actions are off');

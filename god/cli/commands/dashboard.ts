@@ -5,7 +5,7 @@ import { durationMs } from '../../../kernel/units.ts';
 import { deploy } from '../../core/deploy/deploy.ts';
 import { isRemoteProvider } from '../../core/providers/types.ts';
 import { startFeeds } from '../../tui/adapters/index.ts';
-import { coreActions } from '../../tui/core-actions.ts';
+import { coreActions, shellAction } from '../../tui/core-actions.ts';
 import { HeadlessPrinter } from '../../tui/headless.ts';
 import { openDashboard } from '../../tui/open.ts';
 import { DashboardStore } from '../../tui/store.ts';
@@ -98,6 +98,7 @@ export const dashboardCommand = defineCommand({
               fleetRedis,
               events: ctx.events,
               deploy: isRemoteProvider(provider) ? deployAction(ctx) : undefined,
+              shell: isRemoteProvider(provider) ? shellAction(provider) : undefined,
             }),
       });
     } finally {

@@ -50,6 +50,12 @@ export const COMMON_OPTIONS = defineOptions({
     description: 'pin host keys of hosts missing from known_hosts (a changed key is always refused)',
     default: false,
   },
+  lockWait: {
+    flag: '--lock-wait <duration>',
+    env: 'GOD_LOCK_WAIT',
+    description: 'wait this long for a deploy lock another run holds instead of failing at once (e.g. 5m)',
+    schema: durationMs.optional(),
+  },
   mode: {
     flag: '--mode <mode>',
     env: 'GOD_PROCESS_MODE',
@@ -98,6 +104,7 @@ export async function remoteRunOptions(
     dryRun: flags.dryRun,
     mode: flags.mode,
     healthTimeoutMs: flags.healthTimeout,
+    lockWaitMs: flags.lockWait,
     noHealth: !flags.health,
     events: ctx.events,
   };

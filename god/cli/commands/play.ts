@@ -1,7 +1,9 @@
 // `god play FILE [--dry-run] [--var NAME=VALUE ...]`: validate the whole playbook, then run it step by step
 // (god/core/playbook). Exit 0 ok, 1 a step failed (named), 2 the playbook or the command line is wrong.
+import path from 'node:path';
 import { z } from 'zod';
 import { loadPlaybook, PlaybookError } from '../../core/playbook/load.ts';
+import { brokenPlayResult, writeJunit } from '../../core/playbook/junit.ts';
 import { type PlayResult, runPlaybook } from '../../core/playbook/runner.ts';
 import { exitCodeOf } from '../../../kernel/errors.ts';
 import type { CliContext } from '../context.ts';
@@ -58,6 +60,11 @@ export const playCommand = defineCommand({
         ])
         .default([]),
     },
+    junit: {
+      flag: '--junit <file>',
+      env: 'GOD_JUNIT',
+      description: 'also write a JUnit XML report there (one test case per step) for CI to display',
+    },
   },
   async run(ctx, [file], opts) {
     const flags = opts.var;
@@ -76,6 +83,10 @@ export const playCommand = defineCommand({
           });
         }
       }
+      if (opts.junit) {
+        const why = err instanceof PlaybookError ? err.message : (err as Error).message;
+        writeJunit(path.resolve(ctx.cwd, opts.junit), brokenPlayResult(file!, why));
+      }
       ctx.out.error(err);
       return exitCodeOf(err);
     }
@@ -89,6 +100,7 @@ export const playCommand = defineCommand({
       cwd: ctx.cwd,
       redisUrl: ctx.opts.redis,
     });
+    if (opts.junit) writeJunit(path.resolve(ctx.cwd, opts.junit), r);
     ctx.out.result('play', r, (d) => render(ctx, d), r.ok);
     return r.ok ? 0 : 1;
   },

@@ -18,7 +18,8 @@ import {
 } from '../../core/operations.ts';
 import { describeChange } from '../../core/providers/types.ts';
 import type { CliContext } from '../context.ts';
-import { defineCommand } from '../spec.ts';
+import { confirm } from '../confirm.ts';
+import { defineCommand, YES_OPTIONS } from '../spec.ts';
 import { table } from '../output.ts';
 
 const WAIT_OPTIONS = defineOptions({
@@ -148,6 +149,7 @@ export const downCommand = defineCommand({
       default: '60s',
     },
     ...DRY_RUN,
+    ...YES_OPTIONS,
   },
   async run(ctx, [roleArg], opts) {
     if (opts.count !== undefined && (!roleArg || opts.id)) {
@@ -175,6 +177,12 @@ export const downCommand = defineCommand({
       );
       return 0;
     }
+    const what = opts.id
+      ? `stop ${t.ids?.join(', ')}`
+      : t.role
+        ? `stop ${opts.count !== undefined ? `${opts.count} of ` : 'every '}${t.role}`
+        : 'stop the whole fleet';
+    await confirm(ctx, { yes: opts.yes, what, command: 'down' });
     const r = await downOp({ ...t, count: opts.count, drain });
     ctx.out.result('down', r, render);
     return 0;

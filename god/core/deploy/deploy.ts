@@ -131,6 +131,9 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
           owner: o.owner,
           what: `deploy ${version}`,
           ttlMs: o.lockTtlMs,
+          waitMs: o.lockWaitMs,
+          signal: o.signal,
+          events: ev,
         }),
       );
     }

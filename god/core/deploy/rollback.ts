@@ -57,6 +57,8 @@ export async function rollback(o: RollbackOptions): Promise<DeployResult> {
         owner: o.owner,
         what: `rollback${o.version ? ` to ${o.version}` : ''}`,
         ttlMs: o.lockTtlMs,
+        waitMs: o.lockWaitMs,
+        events: ev,
       });
     }
     await mapLimit(hosts, o.concurrency ?? 10, async (host, i) => {

@@ -51,6 +51,8 @@ export interface RemoteRunOptions {
   /** skip health checks (benchmarks comparing plain copy+restart) */
   noHealth?: boolean;
   lockTtlMs?: number;
+  /** wait this long for a lock another run holds instead of failing at once (`--lock-wait`) */
+  lockWaitMs?: number;
   owner?: string;
   /** how long a process may take to stop before it is killed (default 15 s) */
   killMs?: number;

@@ -1,4 +1,5 @@
-// One SSH connection to one host: exec with exit code and output, SFTP uploads with progress.
+// One SSH connection to one host: exec with exit code and output (buffered or streamed), an interactive
+// shell, SFTP uploads with progress.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -328,6 +329,40 @@ export class SshConnection {
                 ),
               )
             : resolve(),
+      );
+    });
+  }
+
+  /**
+   * Run a command, handing its output on as it comes (god exec: long commands show progress); resolves with
+   * the exit status. `signal` closes the channel (the remote command gets SIGHUP when sshd sees it go).
+   */
+  stream(
+    cmd: string,
+    on: { stdout(d: Buffer): void; stderr(d: Buffer): void },
+    signal?: AbortSignal,
+  ): Promise<{ code: number | null; signal?: string }> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(cmd, (err, ch) => {
+        if (err) return reject(this.lost(err));
+        const stop = () => ch.close();
+        signal?.addEventListener('abort', stop, { once: true });
+        ch.on('data', (d: Buffer) => on.stdout(d));
+        ch.stderr.on('data', (d: Buffer) => on.stderr(d));
+        ch.on('close', (code: number | null, sig?: string) => {
+          signal?.removeEventListener('abort', stop);
+          resolve({ code: code ?? null, signal: sig ?? undefined });
+        });
+        ch.end();
+      });
+    });
+  }
+
+  /** An interactive login shell on a PTY of `rows` x `cols` (god ssh); the caller wires it to a terminal. */
+  shell(win: { rows: number; cols: number; term?: string }): Promise<ssh2.ClientChannel> {
+    return new Promise((resolve, reject) => {
+      this.client.shell({ rows: win.rows, cols: win.cols, term: win.term ?? 'xterm-256color' }, (err, ch) =>
+        err ? reject(this.lost(err)) : resolve(ch),
       );
     });
   }

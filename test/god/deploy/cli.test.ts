@@ -146,7 +146,7 @@ describe.skipIf(skipWithout({ sshd: sshAvailable() }, 'apt-get install -y openss
       expect(res.hosts.map((h) => h.restarted)).toEqual([['keeper-host1'], ['keeper-host2']]);
       // the feeder on host1 was not restarted and still reports r1
       expect(JSON.parse((await redis.get(`${PREFIX}proc:feeder:feeder-host1`))!).version).toBe('r1');
-      const rb = await god(['rollback', '--json']);
+      const rb = await god(['rollback', '--yes', '--json']);
       expect(rb.code, rb.out).toBe(0);
       const rres = resultLineSchema('rollback', deployResult).parse(rb.lines.at(-1)).data;
       expect(rres.hosts.map((h) => h.current)).toEqual(['r1', 'r1']);
@@ -165,14 +165,14 @@ describe.skipIf(skipWithout({ sshd: sshAvailable() }, 'apt-get install -y openss
         15_000,
         'keeper-host2 restarted',
       );
-      const down = await god(['down']);
+      const down = await god(['down', '--yes']);
       expect(down.code, down.err).toBe(0);
       await waitFor(
         async () => (await redis.keys(`${PREFIX}proc:*`)).length === 0,
         15_000,
         'every process stopped',
       );
-      const bad = await god(['rollback', 'nope', '--json']);
+      const bad = await god(['rollback', 'nope', '--yes', '--json']);
       expect(bad.code).toBe(1);
       const res = resultLineSchema('rollback', deployResult).parse(bad.lines.at(-1)).data;
       expect(res.hosts.every((h) => h.status === 'failed')).toBe(true);
