@@ -47,6 +47,17 @@ export const InfoDataSchema = z.union([
   z.strictObject({ version: z.string(), hosts: z.number().int(), batches: z.number().int() }),
   /** a provider made one change of its plan (ec2: a security group, key pair, instance …) */
   z.strictObject({ change: PlannedChangeSchema }),
+  /** the config's secrets were resolved for the hosts: where each came from, never its value */
+  z.strictObject({
+    secrets: z.array(
+      z.strictObject({
+        name: z.string(),
+        source: z.enum(['env', 'file', 'ssm', 'secretsmanager']),
+        ref: z.string(),
+        roles: z.array(z.string()),
+      }),
+    ),
+  }),
 ]);
 
 /** `data` of a host event of the `drain` step (`god down` of endpoints): clients still held, of how many. */
