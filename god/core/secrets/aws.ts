@@ -52,8 +52,14 @@ export async function fetchAwsSecret(clients: AwsClients, name: string, ref: str
     }
   } catch (err) {
     if (err instanceof UserError) throw err;
-    const e = err as { name?: string; message?: string };
-    const code = e.name ?? 'Error';
+    const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    const status = e.$metadata?.httpStatusCode;
+    // a 403 whose body the SDK could not parse (an XML error from a JSON service: moto, some proxies) is
+    // still a refusal; its <Code> names it
+    const xmlCode = /<Code>([A-Za-z]+)<\/Code>/.exec(
+      String((err as { $response?: { body?: unknown } }).$response?.body ?? ''),
+    )?.[1];
+    const code = status === 403 && e.name === 'SyntaxError' ? (xmlCode ?? 'HTTP 403') : (e.name ?? 'Error');
     if (NOT_FOUND.has(code)) {
       throw new UserError(`secret ${name}: ${what} ${id} does not exist (${code})`, {
         code: 'GOD_SECRET_NOT_FOUND',
@@ -64,7 +70,7 @@ export async function fetchAwsSecret(clients: AwsClients, name: string, ref: str
             : `Create it: \`aws secretsmanager create-secret --name ${id} --secret-string …\`, or fix secrets.${name}.from.`,
       });
     }
-    if (DENIED.has(code) || /not authorized|access denied/i.test(e.message ?? '')) {
+    if (DENIED.has(code) || status === 403) {
       const action =
         kind === 'ssm' ? 'ssm:GetParameter (and kms:Decrypt for its key)' : 'secretsmanager:GetSecretValue';
       throw new UserError(`secret ${name}: access to ${what} ${id} was denied (${code})`, {
