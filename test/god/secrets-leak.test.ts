@@ -18,7 +18,11 @@ import {
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GodConfigSchema } from '../../god/core/config/schema.ts';
+import { awsClients } from '../../god/core/secrets/aws.ts';
 import { writeSecret } from '../../god/core/secrets/file.ts';
+import { resolveSecrets } from '../../god/core/secrets/resolve.ts';
+import { UserError } from '../../kernel/errors.ts';
 import {
   makeTempDir,
   motoAvailable,
@@ -28,6 +32,7 @@ import {
   useRedis,
   useSshHosts,
 } from '../harness/index.ts';
+import { runCli } from '../../god/cli/main.ts';
 import { god } from './cli-helpers.ts';
 import { buildFixture } from './deploy/fixtures/build.ts';
 import { seedRuntime } from './deploy/helpers.ts';
@@ -61,7 +66,7 @@ function samplePs() {
           resolve();
         }),
       );
-      await new Promise((r) => setTimeout(r, 40));
+      await new Promise((r) => setTimeout(r, 60));
     }
   })();
   return {
@@ -94,6 +99,8 @@ describe.skipIf(
   let dir: string;
   let env: NodeJS.ProcessEnv;
   let redis: Redis;
+  let denied: Record<string, string>;
+  const saved = { ...process.env };
   const base = (i: number) => path.join(getFleet().hosts[i]!.root, 'fg');
   const childPid = (i: number, id: string) =>
     Number(JSON.parse(fs.readFileSync(path.join(base(i), 'run', `${id}.state`), 'utf8')).child_pid);
@@ -124,6 +131,11 @@ describe.skipIf(
       }),
     );
     const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'god' }))).AccessKey!;
+    // an IAM user with no policy: what credentials without access get from AWS
+    await iam.send(new CreateUserCommand({ UserName: 'nobody' }));
+    const k2 = (await iam.send(new CreateAccessKeyCommand({ UserName: 'nobody' }))).AccessKey!;
+    denied = { AWS_ACCESS_KEY_ID: k2.AccessKeyId!, AWS_SECRET_ACCESS_KEY: k2.SecretAccessKey! };
+    // from here on moto checks every call against IAM (POST /moto-api/reset-auth 0): a real AccessDenied
     expect((await fetch(`${m.endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' })).ok).toBe(true);
 
     fs.writeFileSync(
@@ -170,7 +182,10 @@ describe.skipIf(
       AWS_SECRET_ACCESS_KEY: key.SecretAccessKey!,
     };
   });
-  afterAll(() => redis?.disconnect());
+  afterAll(() => {
+    redis?.disconnect();
+    process.env = saved;
+  });
 
   /** every place a value must not be: the hosts' files (but *.secrets.env), God's output, the roles' logs */
   async function leaks(values: string[], printed: string, ps: string[]): Promise<string[]> {
@@ -249,10 +264,18 @@ describe.skipIf(
   });
 
   it('secrets list shows names, sources and roles, never values', async () => {
-    const r = await god(['secrets', 'list', '--json'], { cwd: dir, env });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout + r.stderr).not.toMatch(/planted-/);
-    const data = (r.lines.at(-1) as { data: { secrets: Array<Record<string, unknown>> } }).data;
+    let out = '';
+    const code = await runCli(['secrets', 'list', '--json'], {
+      env: { ...process.env, ...env },
+      cwd: dir,
+      stdout: { write: (t: string) => (out += t) },
+      stderr: { write: (t: string) => (out += t) },
+    });
+    expect(code, out).toBe(0);
+    expect(out).not.toMatch(/planted-/);
+    const data = JSON.parse(out.trim().split('\n').at(-1)!).data as {
+      secrets: Array<Record<string, unknown>>;
+    };
     expect(
       data.secrets.map((s) => [s.name, s.env, s.source, s.ref, (s.roles as string[]).join(',')]),
     ).toEqual([
@@ -296,5 +319,45 @@ describe.skipIf(
     expect([after.k1, after.k2]).toEqual([before.k1, before.k2]);
     expect(environOf(after.feeder).FG_SECRET_ENV).toBe(NEW_ENV);
     expect(await leaks([...Object.values(VALUES), NEW_ENV], r.stdout + r.stderr, seen)).toEqual([]);
+  });
+
+  /** resolve in this process with the SDK's default chain: credentials and endpoint from the environment */
+  async function resolveWith(creds: Record<string, string>, from: string): Promise<UserError | string> {
+    process.env = { ...saved, ...env, ...creds };
+    const config = GodConfigSchema.parse({ secrets: { tok: { env: 'FG_TOK', from } } });
+    return resolveSecrets({ config, baseDir: dir, env: {}, clients: awsClients() }).then(
+      (r) => r[0]!.value,
+      (e: unknown) => e as UserError,
+    );
+  }
+
+  it('AWS: a missing parameter or secret names the secret and how to create it', async () => {
+    const e1 = (await resolveWith({}, 'ssm:/filmgrain/leak/nope')) as UserError;
+    expect([e1.code, e1.message]).toEqual([
+      'GOD_SECRET_NOT_FOUND',
+      'secret tok: SSM parameter /filmgrain/leak/nope does not exist (ParameterNotFound)',
+    ]);
+    expect(e1.hint).toMatch(/aws ssm put-parameter --name \/filmgrain\/leak\/nope --type SecureString/);
+    const e2 = (await resolveWith({}, 'secretsmanager:nope')) as UserError;
+    expect([e2.code, e2.message]).toEqual([
+      'GOD_SECRET_NOT_FOUND',
+      'secret tok: Secrets Manager secret nope does not exist (ResourceNotFoundException)',
+    ]);
+  });
+
+  it('AWS: access denied (an IAM user without a policy) names the secret and the permission, no value', async () => {
+    for (const [from, perm] of [
+      ['ssm:/filmgrain/leak/ssm', /ssm:GetParameter/],
+      ['secretsmanager:filmgrain/leak/sm', /secretsmanager:GetSecretValue/],
+    ] as const) {
+      const e = (await resolveWith(denied, from)) as UserError;
+      expect(e).toBeInstanceOf(UserError);
+      expect(e.code, e.message).toBe('GOD_SECRET_DENIED');
+      // moto answers these JSON services' 403 with an XML body the SDK cannot parse: HTTP 403 then
+      expect(e.message).toMatch(/^secret tok: access to .* was denied \((AccessDenied\w*|HTTP 403)\)$/);
+      expect(e.hint).toMatch(perm);
+      expect(`${e.message} ${e.hint}`).not.toMatch(/planted-/);
+    }
+    expect(await resolveWith({}, 'ssm:/filmgrain/leak/ssm')).toBe(VALUES.ssm);
   });
 });

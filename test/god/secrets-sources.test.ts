@@ -1,24 +1,15 @@
-// Where secrets come from (god/core/secrets): God's environment, .god/secrets (refused unless 0600 in 0700,
-// written by `god secrets set` from stdin and git-ignored), SSM and Secrets Manager through the real AWS SDK
-// against moto_server — a missing parameter, and a real AccessDenied: moto enforces IAM once told to
-// (POST /moto-api/reset-auth 0), for an IAM user God's credentials belong to that has no policy.
+// Where secrets come from (god/core/secrets): God's environment, then .god/secrets (refused unless 0600 in 0700,
+// written by `god secrets set` from stdin and git-ignored). The AWS sources (SSM, Secrets Manager on moto) are
+// tested in secrets-leak.test.ts, which shares its moto_server.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import {
-  CreateAccessKeyCommand,
-  CreateUserCommand,
-  IAMClient,
-  PutUserPolicyCommand,
-} from '@aws-sdk/client-iam';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UserError } from '../../kernel/errors.ts';
 import { GodConfigSchema } from '../../god/core/config/schema.ts';
-import { awsClients } from '../../god/core/secrets/aws.ts';
 import { describeSecrets, resolveSecrets } from '../../god/core/secrets/index.ts';
-import { makeTempDir, motoAvailable, skipWithout, useMoto } from '../harness/index.ts';
+import { runCli } from '../../god/cli/main.ts';
+import { makeTempDir } from '../harness/index.ts';
 import { GOD_BIN } from './cli-helpers.ts';
 
 const config = GodConfigSchema.parse({
@@ -94,9 +85,15 @@ describe('secrets: .god/secrets and God env', () => {
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
     expect(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe('node_modules\n/.god/secrets\n');
-    const l = await godWithStdin(['secrets', 'list', '--json'], '', dir);
-    expect(l.code, l.out).toBe(0);
-    const res = JSON.parse(l.out.trim().split('\n').at(-1)!);
+    let out = '';
+    const code = await runCli(['secrets', 'list', '--json'], {
+      env: { ...process.env, GOD_CONFIG: path.join(dir, 'god.config.yaml') },
+      cwd: dir,
+      stdout: { write: (t: string) => (out += t) },
+      stderr: { write: () => true },
+    });
+    expect(code, out).toBe(0);
+    const res = JSON.parse(out.trim().split('\n').at(-1)!);
     expect(res.data.secrets).toEqual([
       {
         name: 'from_file',
@@ -116,105 +113,3 @@ describe('secrets: .god/secrets and God env', () => {
     expect(v).toBe('v "1" $x');
   });
 });
-
-describe.skipIf(skipWithout({ moto_server: motoAvailable() }, "pip install 'moto[server]'"))(
-  'secrets from AWS (moto_server, real SDK)',
-  () => {
-    const getMoto = useMoto();
-    let allowed: { accessKeyId: string; secretAccessKey: string };
-    let denied: { accessKeyId: string; secretAccessKey: string };
-    const saved = { ...process.env };
-
-    beforeAll(async () => {
-      const m = getMoto();
-      const ssm = new SSMClient(m.clientConfig);
-      await ssm.send(
-        new PutParameterCommand({ Name: '/filmgrain/test/c', Type: 'SecureString', Value: 'ssm-planted' }),
-      );
-      await new SecretsManagerClient(m.clientConfig).send(
-        new CreateSecretCommand({ Name: 'filmgrain/test/d', SecretString: 'sm-planted' }),
-      );
-      const iam = new IAMClient(m.clientConfig);
-      const user = async (name: string, policy?: object) => {
-        await iam.send(new CreateUserCommand({ UserName: name }));
-        if (policy)
-          await iam.send(
-            new PutUserPolicyCommand({
-              UserName: name,
-              PolicyName: 'p',
-              PolicyDocument: JSON.stringify(policy),
-            }),
-          );
-        const k = (await iam.send(new CreateAccessKeyCommand({ UserName: name }))).AccessKey!;
-        return { accessKeyId: k.AccessKeyId!, secretAccessKey: k.SecretAccessKey! };
-      };
-      allowed = await user('god', {
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Action: ['ssm:GetParameter', 'secretsmanager:GetSecretValue'], Resource: '*' },
-        ],
-      });
-      denied = await user('nobody');
-      // from here on moto checks every call against IAM (the harness's test/test keys are no IAM user)
-      const r = await fetch(`${m.endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' });
-      expect(r.ok).toBe(true);
-      // moto stops with the suite; God's process env is restored
-      return () => {
-        process.env = saved;
-      };
-    });
-
-    /** resolve with God's default client chain: the credentials and endpoint come from the environment */
-    function resolveAs(creds: { accessKeyId: string; secretAccessKey: string }, cfg = config) {
-      process.env = {
-        ...saved,
-        AWS_ENDPOINT_URL: getMoto().endpoint,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: creds.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
-      };
-      return resolveSecrets({
-        config: cfg,
-        baseDir: makeTempDir('secrets-aws'),
-        env: { GOD_SECRET_FROM_ENV: 'a', GOD_SECRET_FROM_FILE: 'b' },
-        clients: awsClients(),
-      });
-    }
-
-    it('ssm: (SecureString, decrypted) and secretsmanager: give their values', async () => {
-      const got = await resolveAs(allowed);
-      expect(got.map((s) => [s.name, s.source, s.value])).toEqual([
-        ['from_env', 'env', 'a'],
-        ['from_file', 'env', 'b'],
-        ['from_ssm', 'ssm', 'ssm-planted'],
-        ['from_sm', 'secretsmanager', 'sm-planted'],
-      ]);
-    });
-
-    it('a missing parameter / secret names the secret and how to create it', async () => {
-      const missing = (from: string) =>
-        GodConfigSchema.parse({ secrets: { gone: { env: 'FG_GONE', from } } });
-      const e1 = await codeOf(resolveAs(allowed, missing('ssm:/filmgrain/test/nope')));
-      expect([e1.code, e1.message]).toEqual([
-        'GOD_SECRET_NOT_FOUND',
-        'secret gone: SSM parameter /filmgrain/test/nope does not exist (ParameterNotFound)',
-      ]);
-      expect(e1.hint).toMatch(/aws ssm put-parameter --name \/filmgrain\/test\/nope --type SecureString/);
-      const e2 = await codeOf(resolveAs(allowed, missing('secretsmanager:nope')));
-      expect([e2.code, e2.message]).toEqual([
-        'GOD_SECRET_NOT_FOUND',
-        'secret gone: Secrets Manager secret nope does not exist (ResourceNotFoundException)',
-      ]);
-    });
-
-    it('access denied (an IAM user without a policy) names the secret and the permission, never a value', async () => {
-      const e = await codeOf(resolveAs(denied));
-      expect(e.code, e.message).toBe('GOD_SECRET_DENIED');
-      expect(e.message).toMatch(
-        /^secret from_ssm: access to SSM parameter \/filmgrain\/test\/c was denied \((AccessDenied\w*|HTTP 403)\)$/,
-      );
-      expect(e.hint).toMatch(/ssm:GetParameter/);
-      expect(`${e.message} ${e.hint}`).not.toMatch(/planted/);
-    });
-  },
-);
