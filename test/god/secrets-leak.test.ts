@@ -66,7 +66,7 @@ function samplePs() {
           resolve();
         }),
       );
-      await new Promise((r) => setTimeout(r, 60));
+      await new Promise((r) => setTimeout(r, 80));
     }
   })();
   return {
@@ -187,6 +187,28 @@ describe.skipIf(
     process.env = saved;
   });
 
+  /** `god ARGS` in this process (runCli), with `env` as its and the process's environment */
+  async function godHere(args: string[], extra: NodeJS.ProcessEnv = {}) {
+    let stdout = '';
+    let stderr = '';
+    process.env = { ...saved, ...env, ...extra };
+    try {
+      const code = await runCli(args, {
+        env: process.env,
+        cwd: dir,
+        stdout: { write: (t: string) => (stdout += t) },
+        stderr: { write: (t: string) => (stderr += t) },
+      });
+      const lines = stdout
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      return { code, stdout, stderr, lines };
+    } finally {
+      process.env = saved;
+    }
+  }
+
   /** every place a value must not be: the hosts' files (but *.secrets.env), God's output, the roles' logs */
   async function leaks(values: string[], printed: string, ps: string[]): Promise<string[]> {
     const found: string[] = [];
@@ -264,18 +286,10 @@ describe.skipIf(
   });
 
   it('secrets list shows names, sources and roles, never values', async () => {
-    let out = '';
-    const code = await runCli(['secrets', 'list', '--json'], {
-      env: { ...process.env, ...env },
-      cwd: dir,
-      stdout: { write: (t: string) => (out += t) },
-      stderr: { write: (t: string) => (out += t) },
-    });
-    expect(code, out).toBe(0);
-    expect(out).not.toMatch(/planted-/);
-    const data = JSON.parse(out.trim().split('\n').at(-1)!).data as {
-      secrets: Array<Record<string, unknown>>;
-    };
+    const r = await godHere(['secrets', 'list', '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toMatch(/planted-/);
+    const data = (r.lines.at(-1) as { data: { secrets: Array<Record<string, unknown>> } }).data;
     expect(
       data.secrets.map((s) => [s.name, s.env, s.source, s.ref, (s.roles as string[]).join(',')]),
     ).toEqual([
@@ -293,11 +307,8 @@ describe.skipIf(
       k2: childPid(1, 'keeper-host2'),
     };
     const ps = samplePs();
-    const r = await god(['secrets', 'push', '--json'], {
-      cwd: dir,
-      env: { ...env, GOD_SECRET_TOK_ENV: NEW_ENV },
-      timeoutMs: 120_000,
-    });
+    // in this process (the deploy above ran the binary): the SDK reads the credentials from process.env
+    const r = await godHere(['secrets', 'push', '--json'], { GOD_SECRET_TOK_ENV: NEW_ENV });
     const seen = await ps.stop();
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const res = r.lines.at(-1) as {
