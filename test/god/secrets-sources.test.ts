@@ -1,7 +1,7 @@
 // Where secrets come from (god/core/secrets): God's environment, then .god/secrets (refused unless 0600 in 0700,
 // written by `god secrets set` from stdin and git-ignored). The AWS sources (SSM, Secrets Manager on moto) are
 // tested in secrets-leak.test.ts, which shares its moto_server.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { UserError } from '../../kernel/errors.ts';
 import { GodConfigSchema } from '../../god/core/config/schema.ts';
 import { describeSecrets, resolveSecrets } from '../../god/core/secrets/index.ts';
 import { runCli } from '../../god/cli/main.ts';
-import { makeTempDir } from '../harness/index.ts';
+import { makeTempDir, skipWithout } from '../harness/index.ts';
 import { GOD_BIN } from './cli-helpers.ts';
 
 const config = GodConfigSchema.parse({
@@ -112,4 +112,57 @@ describe('secrets: .god/secrets and God env', () => {
     ).map((s) => s.value);
     expect(v).toBe('v "1" $x');
   });
+});
+
+describe('secrets on a host: the agent writes, systemd and the supervisor read', async () => {
+  // plain JS shipped to hosts (no .d.mts): imported by path, typed here
+  const AGENT = path.resolve(import.meta.dirname, '../../god/core/deploy/remote/fg-agent.mjs');
+  const agent = (await import(AGENT)) as {
+    envFileText(env: Record<string, string>): string;
+    unitText(o: Record<string, unknown>): string;
+  };
+  const { readEnvFile } = (await import('../../god/core/deploy/remote/fg-supervisor.mjs')) as unknown as {
+    readEnvFile(file: string): Record<string, string>;
+  };
+  const TRICKY = 'pa"ss$wo`rd\\x y=z #not-a-comment';
+
+  it('the supervisor reads back exactly what the agent wrote (quotes, $, `, backslash)', () => {
+    const dir = makeTempDir('secrets-envfile');
+    const file = path.join(dir, 'x.secrets.env');
+    fs.writeFileSync(file, agent.envFileText({ FG_A: TRICKY, FG_B: '' }));
+    expect(readEnvFile(file)).toEqual({ FG_A: TRICKY, FG_B: '' });
+    expect(readEnvFile(path.join(dir, 'absent'))).toEqual({});
+  });
+
+  const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
+  it.skipIf(skipWithout({ 'systemd-analyze': analyze.status === 0 }, 'apt-get install -y systemd'))(
+    'a unit with the secrets file as a second EnvironmentFile= passes systemd-analyze verify',
+    () => {
+      const base = makeTempDir('secrets-unit');
+      for (const d of ['current', 'run', 'state/feeder-h1'])
+        fs.mkdirSync(path.join(base, d), { recursive: true });
+      fs.writeFileSync(path.join(base, 'current', 'feeder.mjs'), '');
+      const envFile = path.join(base, 'run', 'feeder-h1.env');
+      const secretsFile = path.join(base, 'run', 'feeder-h1.secrets.env');
+      fs.writeFileSync(envFile, agent.envFileText({ FG_ID: 'feeder-h1' }), { mode: 0o600 });
+      fs.writeFileSync(secretsFile, agent.envFileText({ FG_A: TRICKY }), { mode: 0o600 });
+      const unit = agent.unitText({
+        id: 'feeder-h1',
+        role: 'feeder',
+        execPath: process.execPath,
+        base,
+        killMs: 5000,
+        envFile,
+        secretsFile,
+        user: 'filmgrain',
+        stateDir: path.join(base, 'state', 'feeder-h1'),
+      });
+      expect(unit).toContain(`EnvironmentFile=${envFile}\nEnvironmentFile=${secretsFile}\n`);
+      expect(unit).not.toContain('pa"ss');
+      const file = path.join(base, 'fg-feeder-h1.service');
+      fs.writeFileSync(file, unit);
+      const r = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
+      expect([r.status, r.stderr.trim()]).toEqual([0, '']);
+    },
+  );
 });
