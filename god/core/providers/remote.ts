@@ -42,7 +42,7 @@ export abstract class RemoteFleetProvider implements RemoteProvider {
         this.events.emit({
           type: 'info',
           message: `secrets: ${secrets.map((x) => `${x.name} from ${x.ref}`).join(', ')}`,
-          data: { secrets: secrets as Array<(typeof secrets)[number] & { source: 'env' }> },
+          data: { secrets },
         });
       }
       return all;

@@ -22,7 +22,8 @@ export interface SecretInfo {
   ref: string;
 }
 
-export interface ResolvedSecret extends SecretInfo {
+export interface ResolvedSecret extends Omit<SecretInfo, 'source'> {
+  source: Exclude<SecretSource, 'missing'>;
   value: string;
 }
 
@@ -96,7 +97,8 @@ export async function resolveSecrets(c: SecretsContext): Promise<ResolvedSecret[
           ? file.get(s.name)!
           : await fetchAwsSecret(clients, s.name, s.ref);
     checkValue(s, value);
-    out.push({ ...s, value });
+    // missing ones were refused above
+    out.push({ ...s, source: s.source as ResolvedSecret['source'], value });
   }
   return out;
 }
