@@ -108,6 +108,23 @@ export const ERROR_CODES = {
   GOD_SSH_HOSTKEY_UNKNOWN: failed(
     'Add the host key to known_hosts, or run with --accept-new (GOD_SSH_ACCEPT_NEW=1).',
   ),
+  // ---- God: secrets (god/core/secrets; messages name a secret, never its value) ----
+  GOD_SECRET_MISSING: failed(
+    'Set GOD_SECRET_<NAME>, run `god secrets set NAME`, or give the secret a from: source.',
+  ),
+  GOD_SECRET_NOT_FOUND: failed(
+    "Create the parameter or secret named above in AWS, or fix the secret's from:.",
+  ),
+  GOD_SECRET_DENIED: failed(
+    'Give the credentials God runs with read access to the parameter or secret named above.',
+  ),
+  GOD_SECRET_AWS: failed(
+    'Check the AWS credentials and region God runs with (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL).',
+  ),
+  GOD_SECRET_VALUE: failed('Make the secret named above one line without "%" or NUL.'),
+  GOD_SECRETS_FILE: failed(
+    'Make .god/secrets private (chmod 700 .god; chmod 600 .god/secrets) and fix its NAME=value lines.',
+  ),
   GOD_SSH_KEY_UNREADABLE: failed('Point --ssh-key / GOD_SSH_KEY (or ssh.key) at a readable private key.'),
   GOD_SSH_NO_NODE: failed('Install Node 20+ on the host, or set its node path (ssh.node_path).'),
   GOD_SSH_TIMEOUT: failed('The host did not answer in time; check it and the network.'),

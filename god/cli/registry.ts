@@ -104,6 +104,27 @@ export const commands: CommandEntry[] = [
     load: () => import('./commands/lock.ts').then((m) => m.lockReleaseCommand),
   },
   {
+    name: 'secrets',
+    summary: "the config's secrets: names, sources and the roles that get them (never values)",
+    load: () => import('./commands/secrets.ts').then((m) => m.secretsListCommand),
+  },
+  {
+    name: 'secrets list',
+    summary: "the config's secrets: names, sources and the roles that get them (never values)",
+    load: () => import('./commands/secrets.ts').then((m) => m.secretsListCommand),
+  },
+  {
+    name: 'secrets set',
+    summary: 'store secret NAME in .god/secrets (0600, git-ignored), its value read from stdin',
+    args: ['<name>'],
+    load: () => import('./commands/secrets.ts').then((m) => m.secretsSetCommand),
+  },
+  {
+    name: 'secrets push',
+    summary: 'deliver the secrets to the hosts again and restart what uses them (rolling, health-checked)',
+    load: () => import('./commands/secrets.ts').then((m) => m.secretsPushCommand),
+  },
+  {
     name: 'run',
     summary: 'run the local fleet in the foreground until Ctrl-C (other `god` commands can still talk to it)',
     load: () => import('./commands/run.ts').then((m) => m.runCommand),

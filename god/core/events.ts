@@ -49,6 +49,17 @@ export const InfoDataSchema = z.union([
   z.strictObject({ change: PlannedChangeSchema }),
   /** `--lock-wait`: the deploy lock is held; God waits for it (who holds it) */
   z.strictObject({ lock_owner: z.string().nullable(), lock_what: z.string().nullable() }),
+  /** the config's secrets were resolved for the hosts: where each came from, never its value */
+  z.strictObject({
+    secrets: z.array(
+      z.strictObject({
+        name: z.string(),
+        source: z.enum(['env', 'file', 'ssm', 'secretsmanager']),
+        ref: z.string(),
+        roles: z.array(z.string()),
+      }),
+    ),
+  }),
 ]);
 
 /** `data` of a host event of the `exec` step (`god exec`): the command's exit status on that host. */

@@ -168,7 +168,11 @@ const HINTS: Array<[RegExp, string]> = [
   ],
   [/^local\.restart(\.|$)/, 'restart takes backoff_min, backoff_max and stable_after durations.'],
   [/^local(\.|$)/, 'local takes state_dir, dist, redis_server, entry, restart and stop_timeout.'],
-  [/^$/, 'The top level takes provider, redis, release, roles, local, ssh and ec2.'],
+  [
+    /^secrets(\.|$)/,
+    'Each secret: {env: VARIABLE, roles: [feeder, endpoint, keeper], from: ssm:/path or secretsmanager:NAME}; never its value (README "Secrets").',
+  ],
+  [/^$/, 'The top level takes provider, redis, release, roles, local, ssh, ec2 and secrets.'],
 ];
 
 export function hintFor(p: string): string {

@@ -5,6 +5,7 @@ import { redisUrl } from '../../../kernel/redis-url.ts';
 import { durationText } from '../../../kernel/units.ts';
 import { DEFAULT_PREFIX, type Role, RoleSchema } from '../../../protocol/redis-contract.ts';
 import { OS_NAMES } from '../providers/ec2/images.ts';
+import { SecretsSchema } from '../secrets/schema.ts';
 
 export const ROLES: readonly Role[] = RoleSchema.options;
 
@@ -383,6 +384,8 @@ export const GodConfigSchema = z
     local: LocalSchema,
     ssh: SshSchema.optional(),
     ec2: Ec2Schema.optional(),
+    /** secrets the roles get on remote hosts: where each comes from, never its value (god/core/secrets/) */
+    secrets: SecretsSchema,
   })
   .strict()
   .superRefine((c, ctx) => {

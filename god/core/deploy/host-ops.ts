@@ -1,5 +1,6 @@
 // One host's side of a deploy: plan against its state, upload what changed (the runtime once per host),
 // activate (link the release to its runtime, switch + restart).
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Role } from '../../../protocol/redis-contract.ts';
 import { UserError } from '../../../kernel/errors.ts';
@@ -61,6 +62,23 @@ export interface HostSpec {
   nofile?: number;
   /** absolute folders its options name for it to write, besides its state folder (ReadWritePaths=) */
   writable?: string[];
+  /** digest of `secret_env`, kept in the host's spec file: a changed secret restarts the process */
+  secrets_sha?: string;
+  /** the config's secrets (god/core/secrets): the agent writes them only to run/<id>.secrets.env (0600) */
+  secret_env?: Record<string, string>;
+}
+
+/** The spec as the agent stores it in run/<id>.json (what `readState` reads back): without secret values. */
+export function storedSpec(spec: HostSpec): string {
+  const { secret_env: _, ...stored } = spec;
+  return JSON.stringify(stored);
+}
+
+/** A digest of a process's secrets, salted with its id (the values never leave the env file in clear). */
+function secretsSha(id: string, secrets: Record<string, string>): string {
+  const h = createHash('sha256').update(`fg-secrets\0${id}`);
+  for (const k of Object.keys(secrets).sort()) h.update(`\0${k}=${secrets[k]}`);
+  return h.digest('hex');
 }
 
 /**
@@ -91,6 +109,7 @@ const NOFILE_SPARE = 4096;
 export function specFor(p: ProcessSpec, version?: string): HostSpec {
   const env = { ...p.env, FG_ID: p.id, ...(version ? { FG_RELEASE: version } : {}) };
   const spec: HostSpec = { role: p.role, id: p.id, env };
+  if (p.secretEnv) spec.secrets_sha = secretsSha(p.id, p.secretEnv);
   const writable = writableOf(p.env);
   if (writable.length) spec.writable = writable;
   if (p.endpoint) {
@@ -98,6 +117,7 @@ export function specFor(p: ProcessSpec, version?: string): HostSpec {
     const max = endpointOptions.maxClients;
     spec.nofile = Number(p.env[max.env] ?? max.default) + NOFILE_SPARE;
   }
+  if (p.secretEnv) spec.secret_env = p.secretEnv;
   return spec;
 }
 
@@ -166,7 +186,7 @@ export function planHost(
     if (!deploying(p.role)) continue;
     const spec = specFor(p, version);
     plan.processes.push(spec);
-    const same = st.specs.get(p.id) === JSON.stringify(spec);
+    const same = st.specs.get(p.id) === storedSpec(spec);
     if (filesChanged || !same || !st.alive.has(p.id)) plan.restart.push(p.id);
   }
   const wanted = new Set(host.processes.map((p) => p.id));

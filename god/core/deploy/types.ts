@@ -14,6 +14,8 @@ export interface ProcessSpec {
   env: Record<string, string>;
   /** for endpoints: where the health check connects (default: the host's address) */
   endpoint?: { host?: string; port: number; tls?: boolean };
+  /** the config's secrets for this process (variable → value), resolved at deploy time; only in its env file */
+  secretEnv?: Record<string, string>;
 }
 
 export interface DeployHost extends SshTarget {

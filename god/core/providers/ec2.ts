@@ -20,6 +20,7 @@ import { durationMs } from '../../../kernel/units.ts';
 import { UserError } from '../../../kernel/errors.ts';
 import type { Ec2Config, GodConfig } from '../config/schema.ts';
 import { deployHostsFrom, expandPath, type RemoteHostSpec } from '../deploy/remote-fleet.ts';
+import { attachSecrets } from '../secrets/hosts.ts';
 import { loadRelease } from '../deploy/release.ts';
 import type { DeployHost } from '../deploy/types.ts';
 import { listEndpoints } from '../endpoints.ts';
@@ -225,7 +226,7 @@ export class Ec2Provider extends RemoteFleetProvider {
       }
     }
     const specs = running.map((i) => this.hostSpec(i, map)).filter((x): x is RemoteHostSpec => !!x);
-    return this.withPublicHost(deployHostsFrom(this.config, specs));
+    return this.withSecrets(this.withPublicHost(deployHostsFrom(this.config, specs)));
   }
 
   async machines(): Promise<Machine[]> {
@@ -359,9 +360,12 @@ export class Ec2Provider extends RemoteFleetProvider {
     if (todo.length === 0) return;
     await this.o.onRunning?.(todo);
     const map = this.addressMap();
+    const secrets = await this.secrets();
     const hostOf = (i: Instance) => {
       const spec = this.hostSpec(i, map);
-      return spec ? this.withPublicHost(deployHostsFrom(this.config, [spec]))[0] : undefined;
+      return spec
+        ? attachSecrets(this.withPublicHost(deployHostsFrom(this.config, [spec])), secrets)[0]
+        : undefined;
     };
     const { failed } = await timedStep(this.events, `ready ${role}`, () =>
       makeReady(

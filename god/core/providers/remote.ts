@@ -5,6 +5,8 @@ import type { GodConfig } from '../config/schema.ts';
 import { remoteProcesses, selectOnHosts, sshOptionsFrom } from '../deploy/remote-fleet.ts';
 import type { DeployHost } from '../deploy/types.ts';
 import type { EventSink } from '../events.ts';
+import { attachSecrets } from '../secrets/hosts.ts';
+import { type ResolvedSecret, resolveSecrets } from '../secrets/resolve.ts';
 import { SshPool } from '../ssh/pool.ts';
 import type { SshOptions } from '../ssh/types.ts';
 import { planDeploy, planProcesses, readHostStates } from './remote-plan.ts';
@@ -16,15 +18,41 @@ export abstract class RemoteFleetProvider implements RemoteProvider {
   abstract readonly kind: 'ssh' | 'ec2';
   protected readonly ssh: SshOptions;
   protected readonly pool: SshPool;
+  private secretsP?: Promise<ResolvedSecret[]>;
 
   constructor(
     protected readonly config: GodConfig,
     protected readonly events: EventSink,
-    baseDir: string,
-    env: NodeJS.ProcessEnv,
+    private readonly secretsBaseDir: string,
+    private readonly secretsEnv: NodeJS.ProcessEnv,
   ) {
-    this.ssh = sshOptionsFrom(config, baseDir, env);
+    this.ssh = sshOptionsFrom(config, secretsBaseDir, secretsEnv);
     this.pool = new SshPool(this.ssh);
+  }
+
+  /** The config's secret values, resolved once per command (God's env, .god/secrets, AWS): god/core/secrets. */
+  protected secrets(): Promise<ResolvedSecret[]> {
+    this.secretsP ??= resolveSecrets({
+      config: this.config,
+      baseDir: this.secretsBaseDir,
+      env: this.secretsEnv,
+    }).then((all) => {
+      if (all.length) {
+        const secrets = all.map(({ name, source, ref, roles }) => ({ name, source, ref, roles }));
+        this.events.emit({
+          type: 'info',
+          message: `secrets: ${secrets.map((x) => `${x.name} from ${x.ref}`).join(', ')}`,
+          data: { secrets },
+        });
+      }
+      return all;
+    });
+    return this.secretsP;
+  }
+
+  /** `hosts` with each process's secrets, for what writes process specs on the hosts (deploy, start). */
+  protected async withSecrets(hosts: DeployHost[]): Promise<DeployHost[]> {
+    return attachSecrets(hosts, await this.secrets());
   }
 
   /** the hosts a deploy reaches now (ec2: the running instances) */
@@ -48,7 +76,8 @@ export abstract class RemoteFleetProvider implements RemoteProvider {
     hosts: DeployHost[],
     target?: Target,
   ): Promise<void> {
-    await remoteProcesses(action, hosts, this.pool, {
+    // a start writes the processes' specs: they carry their secrets
+    await remoteProcesses(action, action === 'start' ? await this.withSecrets(hosts) : hosts, this.pool, {
       target,
       concurrency: this.concurrency(),
       events: this.events,

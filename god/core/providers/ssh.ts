@@ -43,7 +43,7 @@ export class SshProvider extends RemoteFleetProvider {
   }
 
   async deployHosts(): Promise<DeployHost[]> {
-    return this.hostsCache;
+    return this.withSecrets(this.hostsCache);
   }
 
   async machines(): Promise<Machine[]> {

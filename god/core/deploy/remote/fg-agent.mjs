@@ -93,13 +93,25 @@ export function unitText({
   base,
   killMs,
   envFile,
+  secretsFile,
   user,
   stateDir,
   port,
   nofile,
   writable = [],
 }) {
-  for (const [k, v] of Object.entries({ id, role, execPath, base, envFile, user, stateDir, writable })) {
+  const paths = {
+    id,
+    role,
+    execPath,
+    base,
+    envFile,
+    user,
+    stateDir,
+    writable,
+    ...(secretsFile ? { secretsFile } : {}),
+  };
+  for (const [k, v] of Object.entries(paths)) {
     if (/[\n\r\0]/.test(String(v))) throw new Error(`the ${k} of a unit contains a newline or NUL; refused`);
   }
   const lowPort = Number.isInteger(port) && port > 0 && port < PRIVILEGED_PORT;
@@ -115,6 +127,8 @@ export function unitText({
     `ExecStart=${unitArg(execPath)} ${unitArg(path.join(base, 'current', `${role}.mjs`))}`,
     `WorkingDirectory=${unitPath(stateDir)}`,
     `EnvironmentFile=${unitPath(envFile)}`,
+    // the config's secrets (god/core/secrets): a file of their own, 0600 like envFile
+    ...(secretsFile ? [`EnvironmentFile=${unitPath(secretsFile)}`] : []),
     `User=${user}`,
     `Group=${user}`,
     'Restart=on-failure',
@@ -485,11 +499,22 @@ class Host {
     const ids = req.ids ?? this.ids();
     return req.role ? ids.filter((id) => readJson(this.specFile(id), {}).role === req.role) : ids;
   }
+  /**
+   * The spec without its secret values (`secret_env`): those go only into run/<id>.secrets.env (0600), which
+   * systemd reads as a second EnvironmentFile= and the supervisor reads before dropping privileges. The spec
+   * keeps `secrets_sha` (God's digest) so a deploy sees when they change. A spec without them removes the file.
+   */
   writeSpec(p) {
-    writePrivate(this.specFile(p.id), JSON.stringify(p));
+    const { secret_env: secrets, ...stored } = p;
+    writePrivate(this.specFile(p.id), JSON.stringify(stored));
+    if (secrets && Object.keys(secrets).length) writePrivate(this.secretsFile(p.id), envFileText(secrets));
+    else fs.rmSync(this.secretsFile(p.id), { force: true });
   }
   envFile(id) {
     return path.join(this.run, `${id}.env`);
+  }
+  secretsFile(id) {
+    return path.join(this.run, `${id}.secrets.env`);
   }
   unit(id) {
     return `fg-${id}.service`;
@@ -535,6 +560,7 @@ class Host {
         base: this.base,
         killMs: this.killMs,
         envFile: this.envFile(id),
+        secretsFile: fs.existsSync(this.secretsFile(id)) ? this.secretsFile(id) : undefined,
         user: u.name,
         stateDir: state,
         port: spec.port,
@@ -620,6 +646,7 @@ class Host {
     if (forget) {
       fs.rmSync(this.specFile(id), { force: true });
       fs.rmSync(this.envFile(id), { force: true });
+      fs.rmSync(this.secretsFile(id), { force: true });
       fs.rmSync(path.join(this.run, `${id}.state`), { force: true });
     }
     return { id, was_running: was };

@@ -75,6 +75,25 @@ export class RotatingLog {
   }
 }
 
+/**
+ * The config's secrets (run/<id>.secrets.env, 0600, written by the agent's envFileText: KEY="value" lines, a
+ * backslash escaping " \\ ` $). Read like the spec, as the agent's user; absent when the process has none.
+ */
+export function readEnvFile(file) {
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return {};
+  }
+  const env = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"$/.exec(line);
+    if (m) env[m[1]] = m[2].replace(/\\(.)/g, '$1');
+  }
+  return env;
+}
+
 function main(base, id) {
   const opts = JSON.parse(process.env.FG_SUPERVISOR || '{}');
   const runDir = path.join(base, 'run');
@@ -87,7 +106,12 @@ function main(base, id) {
   // read once, as the agent's user: the role cannot read it (0600) and a restart reuses it
   const spec = JSON.parse(fs.readFileSync(path.join(runDir, `${id}.json`), 'utf8'));
   const { FG_SUPERVISOR: _, ...inherited } = process.env;
-  const env = { ...inherited, ...opts.env, ...spec.env };
+  const env = {
+    ...inherited,
+    ...opts.env,
+    ...spec.env,
+    ...readEnvFile(path.join(runDir, `${id}.secrets.env`)),
+  };
   const drop = opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {};
 
   let child;
