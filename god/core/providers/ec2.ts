@@ -22,6 +22,7 @@ import type { Ec2Config, GodConfig } from '../config/schema.ts';
 import { deployHostsFrom, expandPath, type RemoteHostSpec } from '../deploy/remote-fleet.ts';
 import { loadRelease } from '../deploy/release.ts';
 import type { DeployHost } from '../deploy/types.ts';
+import { forgetEndpoints } from '../admission.ts';
 import { listEndpoints } from '../endpoints.ts';
 import { type EventSink, nullSink, timedStep } from '../events.ts';
 import { connectFleetRedis } from '../redis.ts';
@@ -541,6 +542,33 @@ export class Ec2Provider extends RemoteFleetProvider {
     }
     for (const id of ids)
       this.events.emit({ type: 'machine', action: 'terminated', id, role: role ?? 'unknown' });
+    if (role === 'endpoint') await this.forgetAdmissions(ids);
+  }
+
+  /** A terminated endpoint's admission (admission.ts) would only pile up: its id never comes back. */
+  private async forgetAdmissions(ids: string[]): Promise<void> {
+    if (!this.config.redis.url) return;
+    try {
+      const fr = await connectFleetRedis(this.config.redis.url, {
+        prefix: this.config.redis.prefix,
+        tlsCa: this.config.redis.tls_ca,
+        name: 'god:ec2',
+      });
+      try {
+        await forgetEndpoints(
+          fr.redis,
+          fr.keys,
+          ids.map((id) => `endpoint-${id}`),
+        );
+      } finally {
+        fr.close();
+      }
+    } catch (err) {
+      this.events.emit({
+        type: 'warn',
+        message: `cannot forget the admissions of ${ids.join(', ')} (${(err as Error).message}): harmless, they stay in Redis`,
+      });
+    }
   }
 
   /** The fleet's instances a target names: a role's, given ids (i-… or <role>-i-…), or all. */
