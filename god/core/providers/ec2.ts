@@ -200,11 +200,21 @@ export class Ec2Provider extends RemoteFleetProvider {
     return { ...parseAddressMap(this.ctx.env.GOD_EC2_ADDRESS_MAP), ...(this.o.addressMap ?? {}) };
   }
 
+  /** Where God connects to an instance: through a bastion (ssh.jump) its private address, which needs no public IP. */
+  private sshIp(i: Instance): string | undefined {
+    return this.ssh.jump ? i.PrivateIpAddress : (i.PublicIpAddress ?? i.PrivateIpAddress);
+  }
+
+  /** The address clients reach an endpoint instance at: its public one (mapped like God's), else God's. */
+  private readonly clientHosts = new Map<string, string>();
+
   private hostSpec(i: Instance, map: AddressMap): RemoteHostSpec | undefined {
     const role = roleOf(i);
-    const ip = i.PublicIpAddress ?? i.PrivateIpAddress;
+    const ip = this.sshIp(i);
     if (!role || !i.InstanceId || !ip) return undefined;
     const m = map[i.InstanceId] ?? map[ip];
+    const pub = i.PublicIpAddress;
+    this.clientHosts.set(i.InstanceId, pub ? (map[pub]?.address ?? pub) : (m?.address ?? ip));
     return {
       name: i.InstanceId,
       address: m?.address ?? ip,
@@ -400,7 +410,9 @@ export class Ec2Provider extends RemoteFleetProvider {
     for (const h of hosts)
       for (const p of h.processes)
         if (p.role === 'endpoint' && !p.env.FG_ENDPOINT_PUBLIC_HOST)
-          p.env.FG_ENDPOINT_PUBLIC_HOST = h.address;
+          p.env.FG_ENDPOINT_PUBLIC_HOST = this.ssh.jump
+            ? (this.clientHosts.get(h.name) ?? h.address)
+            : h.address;
     return hosts;
   }
 
