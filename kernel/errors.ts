@@ -67,6 +67,9 @@ export const ERROR_CODES = {
   // ---- God: EC2 ----
   GOD_EC2: failed('See the AWS error above; check the ec2 section of god.config.yaml.'),
   GOD_EC2_AUTH: failed('Check the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...).'),
+  GOD_EC2_CAPACITY: failed(
+    'EC2 refused more instances (quota or capacity): raise the quota or change type/zone, then `god up` again.',
+  ),
   GOD_EC2_UNREACHABLE: failed('Check the network and ec2.endpoint / AWS_ENDPOINT_URL.'),
   GOD_EC2_TIMEOUT: failed('The instances took too long; raise ec2.wait_timeout or look in the EC2 console.'),
   GOD_EC2_NOT_READY: failed("Some new instances do not serve (see each one's step and next action above)."),

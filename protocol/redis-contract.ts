@@ -141,6 +141,9 @@ export function redisContract(prefix: string = DEFAULT_PREFIX) {
     endpoint: (id: string) => `${p}endpoint:${id}`,
     /** zset: endpoint id → last registration (ms) */
     endpointIndex: `${p}endpoints`,
+    /** hash: endpoint id → the release God admitted it at (after its health check); an `--unlisted` endpoint
+     * writes its record only while this names its own release. God writes it, and deletes a terminated one's */
+    endpointAdmitted: `${p}endpoint-admitted`,
     /** pubsub: ControlMessage for one process / every process of a role */
     control: (role: string, id: string) => `${p}control:${role}:${id}`,
     controlRole: (role: string) => `${p}control:${role}:*all*`,

@@ -4,11 +4,72 @@
 // processes (and terminate the instances). It goes through Redis, so it is the same for every provider.
 import type { ControlMessage } from '../../protocol/redis-contract.ts';
 import { UserError } from '../../kernel/errors.ts';
+import { defineOptions, type OptionValues, readBool, resolveOptions } from '../../kernel/options.ts';
 import { sleep } from '../../kernel/sleep.ts';
+import { durationMs } from '../../kernel/units.ts';
 import { listEndpoints } from './endpoints.ts';
 import type { EventSink } from './events.ts';
 import type { ExpectedProcess } from './providers/types.ts';
 import type { FleetRedis } from './redis.ts';
+
+/**
+ * How a down treats endpoints: the one owner of these options, taken by `god down` (flags and GOD_* env vars),
+ * the dashboard's down keys (GOD_DRAIN_TIMEOUT; force is the key: `X`) and the playbook `down` step
+ * (`force`, `drain_timeout`).
+ */
+export const DOWN_OPTIONS = defineOptions({
+  force: {
+    flag: '--force',
+    env: 'GOD_FORCE',
+    description: 'stop endpoints without draining them first, and the last endpoint without asking',
+  },
+  drainTimeout: {
+    flag: '--drain-timeout <duration>',
+    env: 'GOD_DRAIN_TIMEOUT',
+    description: "how long to wait for a draining endpoint's clients to move before stopping it anyway",
+    schema: durationMs,
+    default: '60s',
+  },
+});
+export type DownFlags = OptionValues<typeof DOWN_OPTIONS>;
+
+/**
+ * DOWN_OPTIONS from values given (`given`: a playbook step's arguments), else their env vars (`env`), else the
+ * defaults; a bad value is a usage error naming where it came from.
+ */
+export function downFlags(
+  given: { force?: boolean; drainTimeout?: string | number } = {},
+  env: NodeJS.ProcessEnv = {},
+): DownFlags {
+  const raw: Record<string, unknown> = {};
+  const source: Record<string, string> = {};
+  for (const [key, o] of Object.entries(DOWN_OPTIONS)) {
+    const v = given[key as keyof typeof given];
+    const text = env[o.env];
+    if (v !== undefined) [raw[key], source[key]] = [v, 'given'];
+    else if (text !== undefined)
+      [raw[key], source[key]] = [o.flag.includes('<') ? text : readBool(text), 'env'];
+  }
+  const { values, problems } = resolveOptions(DOWN_OPTIONS, raw, (k) => source[k]);
+  const p = problems[0];
+  if (p) {
+    throw new UserError(`${p.source === 'env' ? p.env : p.flag} ${p.shown ?? ''}: ${p.message}`, {
+      code: 'GOD_USAGE',
+      hint: 'Give the drain timeout as a duration, e.g. 30s or 2m.',
+    });
+  }
+  return values;
+}
+
+const waited = (ms: number) => (ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`);
+
+/** What drainBeforeDown needs, from the down options and where Redis and an answer come from. */
+export function drainOptions(
+  flags: DownFlags,
+  deps: Pick<DrainOptions, 'redis' | 'confirmLast' | 'signal'>,
+): DrainOptions {
+  return { ...deps, timeoutMs: flags.drainTimeout, force: flags.force };
+}
 
 export interface DrainOptions {
   redis: () => Promise<FleetRedis>;
@@ -159,7 +220,7 @@ export async function drainBeforeDown(
       phase: 'end',
       ok: false,
       ms: Date.now() - t0,
-      error: `${clients} clients still connected after ${Math.round(o.timeoutMs / 1000)} s; stopping it anyway (its stop sends them elsewhere)`,
+      error: `${clients} clients still connected after ${waited(o.timeoutMs)} (--drain-timeout); stopping it anyway (its stop sends them elsewhere)`,
       data: { clients, of: start.get(id) ?? 0 },
     });
   }

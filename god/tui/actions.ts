@@ -2,11 +2,20 @@
 // from the core services; a missing one means "not available here" and the key says so.
 import type { ProcessRow } from './store.ts';
 
+/** What a down key chose: `x` drains, `X` forces. */
+export interface DownHow {
+  force: boolean;
+  confirmLast: (ids: string[]) => Promise<boolean>;
+}
+
 export interface DashboardActions {
   /** one more process of `role` */
   up?(role: string): Promise<unknown>;
-  /** stop one process */
-  down?(row: ProcessRow): Promise<unknown>;
+  /**
+   * Stop one process; an endpoint is drained first (god/core/drain.ts) unless `how.force`. `how.confirmLast`
+   * asks the operator before the last endpoint goes (nowhere to move its clients).
+   */
+  down?(row: ProcessRow, how: DownHow): Promise<unknown>;
   restart?(row: ProcessRow): Promise<unknown>;
   /** deploy the current build to the fleet; progress arrives as GodEvents (store.applyEvent) */
   deploy?(): Promise<{ ok: boolean; error?: string } | undefined>;

@@ -3,6 +3,7 @@ import type { Role } from '../../protocol/redis-contract.ts';
 import type { GodConfig } from '../core/config/schema.ts';
 import { shedEndpoint } from '../core/endpoints.ts';
 import type { EventSink } from '../core/events.ts';
+import { type DownFlags, downFlags, drainOptions } from '../core/drain.ts';
 import { downOp, planOp, restartOp, upOp } from '../core/operations.ts';
 import { describeChange } from '../core/providers/types.ts';
 import type { Provider, RemoteProvider } from '../core/providers/types.ts';
@@ -20,14 +21,26 @@ export function coreActions(o: {
   deploy?: () => Promise<{ ok: boolean; error?: string }>;
   /** a shell on a process's host, when the hosts are reached over SSH (shellAction) */
   shell?: DashboardActions['shell'];
+  /** `god down`'s options (drain.ts; the dashboard reads them from GOD_* env vars); force comes from the key */
+  down?: DownFlags;
 }): Omit<DashboardActions, 'quit'> {
   const { provider, config, fleetRedis, events } = o;
+  const flags = o.down ?? downFlags();
   return {
     async up(role) {
       const now = (await provider.expected()).filter((p) => p.role === role).length;
       await upOp({ provider, config, role: role as Role, count: now + 1, events });
     },
-    down: (row) => downOp({ provider, ids: [row.id], events }),
+    down: (row, how) =>
+      downOp({
+        provider,
+        ids: [row.id],
+        events,
+        drain: drainOptions(
+          { ...flags, force: how.force },
+          { redis: async () => fleetRedis, confirmLast: how.confirmLast },
+        ),
+      }),
     restart: (row) => restartOp({ provider, ids: [row.id], events }),
     shed: (row, n) => shedEndpoint(fleetRedis, row.id, n, events),
     deploy: o.deploy,

@@ -32,7 +32,8 @@ export const KEY_HELP: Array<[string, string]> = [
   ['space', 'pause / resume the log view (lines keep arriving)'],
   ['w', 'write the log view (filter applied, up to the pause) to god-log-<time>.log'],
   ['u', 'up: one more process of the selected role'],
-  ['x', 'down: stop the selected process (asks first)'],
+  ['x', 'down: stop the selected process, an endpoint drained first (asks first)'],
+  ['X', 'down --force: stop it at once, no drain (asks first)'],
   ['r', 'restart the selected process (asks first)'],
   ['d', 'deploy the current build to the fleet (asks first; shows per-host progress)'],
   ['s', 'shed clients from the selected endpoint (asks first)'],
@@ -158,15 +159,26 @@ function normalKey(store: DashboardStore, actions: DashboardActions, input: stri
         run: () => perform(store, `starting a ${row.role}`, `started a ${row.role}`, () => up(row.role)),
       });
     }
-    case 'x': {
+    case 'x':
+    case 'X': {
       const down = actions.down;
       if (!down) return unavailable(store, 'down');
       const row = needProcess(store);
       if (!row) return;
+      const force = input === 'X';
+      const drains = !force && row.role === 'endpoint';
+      const clients = row.clients ? `its ${row.clients} clients` : 'its clients';
       return confirmWithPlan(store, actions, 'down', row, {
-        title: `Stop ${row.id}?`,
-        body: `${row.role} on ${row.host} will stop${row.clients ? `; its ${row.clients} clients will reconnect elsewhere` : ''}.`,
-        run: () => perform(store, `stopping ${row.id}`, `stopped ${row.id}`, () => down(row)),
+        title: force ? `Stop ${row.id} now, without a drain?` : `Stop ${row.id}?`,
+        body: drains
+          ? `Drain, then stop: ${clients} move to other endpoints.`
+          : force && row.role === 'endpoint'
+            ? `Stop now: ${clients} are cut and reconnect on their own.`
+            : `${row.role} on ${row.host} will stop.`,
+        run: () =>
+          perform(store, `${drains ? 'draining and ' : ''}stopping ${row.id}`, `stopped ${row.id}`, () =>
+            down(row, { force, confirmLast: (ids) => askLast(store, ids) }),
+          ),
       });
     }
     case 'r': {
@@ -257,6 +269,7 @@ export function handleKey(store: DashboardStore, actions: DashboardActions, inpu
       const { req } = mode;
       if (key.escape || input === 'n' || input === 'N') {
         store.view.setMode({ kind: 'normal' });
+        req.cancel?.();
         return store.view.setNotice('cancelled');
       }
       if (req.count && (key.backspace || key.delete)) {
@@ -297,6 +310,18 @@ function keyOfChar(ch: string): KeyPress {
   if (ch === '\t') return { tab: true };
   if (ch === '\u007f' || ch === '\b') return { backspace: true };
   return {};
+}
+
+/** The drain found nothing left to take the clients: a second question, answered in the dashboard. */
+function askLast(store: DashboardStore, ids: string[]): Promise<boolean> {
+  return new Promise((resolve) =>
+    store.view.confirm({
+      title: `${ids.join(', ')} ${ids.length > 1 ? 'are' : 'is'} the last endpoint(s): take down anyway?`,
+      body: 'No other endpoint is left to take its clients: they will have nowhere to go.',
+      run: () => resolve(true),
+      cancel: () => resolve(false),
+    }),
+  );
 }
 
 /**

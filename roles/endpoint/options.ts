@@ -1,6 +1,6 @@
 // Endpoint options: each a flag and an env var.
 import { z } from 'zod';
-import { intFrom } from '../../kernel/flags.ts';
+import { boolFlag, intFrom } from '../../kernel/flags.ts';
 import type { OptionsSpec } from '../../kernel/options.ts';
 import { durationMs } from '../../kernel/units.ts';
 
@@ -101,6 +101,13 @@ export const endpointOptions = {
     description: 'bytes queued for one client that does not read; beyond it `slow_consumer` and close',
     schema: intFrom(1024),
     default: '262144',
+  },
+  unlisted: {
+    flag: '--unlisted',
+    env: 'FG_ENDPOINT_UNLISTED',
+    description:
+      'stay out of the registry (so out of endpoints.json and of redirects) until God admits this endpoint at its release, after its health check',
+    schema: boolFlag.default(false),
   },
   drainGrace: {
     flag: '--drain-grace <duration>',

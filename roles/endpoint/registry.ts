@@ -11,6 +11,13 @@ import { queueEndpointRecord } from '../../protocol/redis-writes.ts';
 
 /** Index members not refreshed for this long are pruned. */
 const PRUNE_AFTER_MS = 3600_000;
+/** How often an unlisted endpoint looks for its admission, so it is listed soon after God admits it. */
+export const ADMISSION_POLL_MS = 200;
+
+/** --unlisted: listed only while God's admission (keys.endpointAdmitted) names this release. */
+export interface Admission {
+  version: string;
+}
 
 export class Registry {
   /** the other live endpoints, as of the last refresh */
@@ -20,23 +27,65 @@ export class Registry {
   private removed = false;
   /** records written (issued) so far */
   writes = 0;
+  /** our record is in the registry (as of the last beat) */
+  listed = false;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisContract,
     private readonly self: () => EndpointRecord,
+    private readonly admission?: Admission,
   ) {}
 
-  /** Write our record and re-read the others. */
+  /** Unlisted: whether God has admitted this endpoint at its release (read each beat: it can be withdrawn). */
+  async admitted(): Promise<boolean> {
+    if (!this.admission) return true;
+    const v = await this.redis.hget(this.keys.endpointAdmitted, this.self().id);
+    return v === this.admission.version;
+  }
+
+  /** Write our record (when admitted) and re-read the others. */
   async beat(): Promise<void> {
     if (this.redis.status !== 'ready') return;
     if (!this.removed) {
-      const p = this.redis.multi();
-      queueEndpointRecord(p, this.keys, this.self());
-      this.writes++;
-      await p.exec();
+      if (await this.admitted()) {
+        const p = this.redis.multi();
+        queueEndpointRecord(p, this.keys, this.self());
+        this.writes++;
+        await p.exec();
+        this.listed = true;
+      } else if (this.listed) {
+        await this.unlist();
+      }
     }
     await this.refresh();
+  }
+
+  /**
+   * Unlisted and not yet admitted: poll for the admission and call `onAdmitted` once it is there (then the
+   * regular beats take over). Returns the stop.
+   */
+  watchAdmission(onAdmitted: () => void): () => void {
+    if (!this.admission) return () => {};
+    let busy = false;
+    const t = setInterval(() => {
+      if (busy || this.listed || this.removed || this.redis.status !== 'ready') return;
+      busy = true;
+      this.admitted()
+        .then((ok) => ok && onAdmitted())
+        .catch(() => {})
+        .finally(() => {
+          busy = false;
+        });
+    }, ADMISSION_POLL_MS);
+    t.unref();
+    return () => clearInterval(t);
+  }
+
+  private async unlist(): Promise<void> {
+    const me = this.self();
+    await this.redis.multi().del(this.keys.endpoint(me.id)).zrem(this.keys.endpointIndex, me.id).exec();
+    this.listed = false;
   }
 
   async refresh(): Promise<EndpointRecord[]> {
@@ -106,12 +155,6 @@ export class Registry {
 
   async remove(): Promise<void> {
     this.removed = true;
-    const me = this.self();
-    await this.redis
-      .multi()
-      .del(this.keys.endpoint(me.id))
-      .zrem(this.keys.endpointIndex, me.id)
-      .exec()
-      .catch(() => {});
+    await this.unlist().catch(() => {});
   }
 }

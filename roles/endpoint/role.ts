@@ -35,6 +35,8 @@ export const endpointRole: RoleDefinition<typeof endpointOptions> = {
         maxQueue: c.maxQueue,
         drainGraceMs: c.drainGrace,
         registryIntervalMs: HEARTBEAT_INTERVAL_MS,
+        unlisted: c.unlisted,
+        version: ctx.version,
       },
       {
         redis: ctx.redis,

@@ -38,6 +38,10 @@ export interface EndpointSettings {
   maxQueue: number;
   drainGraceMs: number;
   registryIntervalMs: number;
+  /** --unlisted: out of the registry until God admits this release (registry.ts) */
+  unlisted?: boolean;
+  /** the release this process runs (what God admits) */
+  version?: string;
 }
 
 export interface EndpointDeps {
@@ -97,7 +101,12 @@ export class EndpointServer implements ConnOwner {
     this.feeds = new FeedHub(d.subscriber, d.keys, this.stats, s.maxQueue);
     this.catalog = new CatalogCache(d.redis, d.keys, d.log);
     this.ranking = new RankingSync(d.redis, d.keys, s.syncMs, d.log, (line) => this.broadcast(line));
-    this.registry = new Registry(d.redis, d.keys, () => this.record());
+    this.registry = new Registry(
+      d.redis,
+      d.keys,
+      () => this.record(),
+      s.unlisted ? { version: s.version ?? '' } : undefined,
+    );
 
     if ((s.tlsCert === undefined) !== (s.tlsKey === undefined)) {
       throw new UserError('endpoint: --tls-cert and --tls-key go together', {
@@ -190,6 +199,7 @@ export class EndpointServer implements ConnOwner {
     await this.beatNow();
     this.registryTimer = setInterval(() => void this.beatNow(), this.s.registryIntervalMs);
     this.registryTimer.unref();
+    this.unsubs.push(this.registry.watchAdmission(() => void this.beatNow()));
   }
 
   private beatNow(): Promise<void> {

@@ -258,18 +258,24 @@ describe('keys', () => {
     expect(plain(app.frame())).toContain('restarted endpoint-1');
   });
 
-  it('x asks before stopping; esc cancels, enter confirms', async () => {
+  it('x asks before draining and stopping; esc cancels, enter confirms; X forces', async () => {
     const store = syntheticStore();
     const rec = recordingActions(store);
     const app = mount(store, rec.actions);
     await app.press('x');
     expect(plain(app.frame())).toMatch(/Stop endpoint-1\?/);
-    expect(plain(app.frame())).toContain('its 41 clients will reconnect elsewhere');
+    expect(plain(app.frame())).toContain('Drain, then stop: its 41 clients move to other endpoints.');
     await app.press(KEYS.esc);
     expect(rec.calls).toEqual([]);
     await app.press('x', KEYS.enter);
     await app.press();
     expect(rec.calls).toEqual(['down endpoint-1']);
+    await app.press('X');
+    expect(plain(app.frame())).toContain('Stop endpoint-1 now, without a drain?');
+    expect(plain(app.frame())).toContain('Stop now: its 41 clients are cut');
+    await app.press('y');
+    await app.press();
+    expect(rec.calls).toEqual(['down endpoint-1', 'down endpoint-1 --force']);
   });
 
   it('the confirm prompts show the provider plan (the same as --dry-run), then do exactly that', async () => {
@@ -290,6 +296,11 @@ describe('keys', () => {
     expect(plain(app.frame())).toContain('· stop process endpoint-1');
     expect(provider.calls).toContain('plan down endpoint-1');
     expect(provider.calls.some((c) => c.startsWith('down'))).toBe(false); // planning changed nothing
+    await app.press('y');
+    await app.press();
+    // the only endpoint: the drain asks again, in the dashboard, before it goes
+    expect(plain(app.frame())).toContain('endpoint-1 is the last endpoint(s): take down anyway?');
+    expect(provider.calls.some((c) => c.startsWith('down'))).toBe(false);
     await app.press('y');
     await app.press();
     expect(provider.calls).toContain('down endpoint-1');

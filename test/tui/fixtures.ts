@@ -87,7 +87,7 @@ export function recordingActions(store: DashboardStore): Recorded {
   rec.actions = {
     quit: () => rec.calls.push('quit'),
     up: async (role) => rec.calls.push(`up ${role}`),
-    down: async (row) => rec.calls.push(`down ${row.id}`),
+    down: async (row, how) => rec.calls.push(`down ${row.id}${how.force ? ' --force' : ''}`),
     restart: async (row) => rec.calls.push(`restart ${row.id}`),
     shed: async (row, n) => rec.calls.push(`shed ${row.id} ${n}`),
     deploy: () => {

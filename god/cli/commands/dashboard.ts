@@ -3,6 +3,7 @@
 import { resolveOptions } from '../../../kernel/options.ts';
 import { durationMs } from '../../../kernel/units.ts';
 import { deploy } from '../../core/deploy/deploy.ts';
+import { downFlags } from '../../core/drain.ts';
 import { isRemoteProvider } from '../../core/providers/types.ts';
 import { startFeeds } from '../../tui/adapters/index.ts';
 import { coreActions, shellAction } from '../../tui/core-actions.ts';
@@ -99,6 +100,7 @@ export const dashboardCommand = defineCommand({
               events: ctx.events,
               deploy: isRemoteProvider(provider) ? deployAction(ctx) : undefined,
               shell: isRemoteProvider(provider) ? shellAction(provider) : undefined,
+              down: downFlags({}, ctx.env),
             }),
       });
     } finally {

@@ -4,6 +4,7 @@ import { intFrom } from '../../../kernel/flags.ts';
 import { durationMs } from '../../../kernel/units.ts';
 import { EventBus } from '../../core/events.ts';
 import { startFeeds } from '../../tui/adapters/index.ts';
+import { downFlags } from '../../core/drain.ts';
 import { coreActions } from '../../tui/core-actions.ts';
 import { openDashboard } from '../../tui/open.ts';
 import { DashboardStore } from '../../tui/store.ts';
@@ -134,6 +135,7 @@ export const demoCommand = defineCommand({
           config: demo.config,
           fleetRedis: demo.fleetRedis,
           events,
+          down: downFlags({}, ctx.env),
         }),
       });
       await Promise.race([ui, timeUp()]);

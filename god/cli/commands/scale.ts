@@ -4,7 +4,7 @@ import { UserError } from '../../../kernel/errors.ts';
 import { intFrom } from '../../../kernel/flags.ts';
 import { defineOptions, type OptionValues } from '../../../kernel/options.ts';
 import { durationMs } from '../../../kernel/units.ts';
-import type { DrainOptions } from '../../core/drain.ts';
+import { DOWN_OPTIONS, drainOptions } from '../../core/drain.ts';
 import {
   downOp,
   downPick,
@@ -136,18 +136,7 @@ export const downCommand = defineCommand({
       description: 'take this many of ROLE away (endpoints: fewest clients first; else the newest)',
       schema: intFrom(1).optional(),
     },
-    force: {
-      flag: '--force',
-      env: 'GOD_FORCE',
-      description: 'stop endpoints without draining them first, and the last endpoint without asking',
-    },
-    drainTimeout: {
-      flag: '--drain-timeout <duration>',
-      env: 'GOD_DRAIN_TIMEOUT',
-      description: "how long to wait for a draining endpoint's clients to move before stopping it anyway",
-      schema: durationMs,
-      default: '60s',
-    },
+    ...DOWN_OPTIONS,
     ...DRY_RUN,
     ...YES_OPTIONS,
   },
@@ -159,13 +148,11 @@ export const downCommand = defineCommand({
       });
     }
     const t = await target(ctx, roleArg, opts.id);
-    const drain: DrainOptions = {
+    const drain = drainOptions(opts, {
       redis: () => ctx.redis(),
-      timeoutMs: opts.drainTimeout,
-      force: !!opts.force,
       confirmLast: canAsk(ctx) ? askLast : undefined,
       signal: ctx.signal,
-    };
+    });
     if (opts.dryRun) {
       // -n: the plan of the processes the down would pick
       const ids =

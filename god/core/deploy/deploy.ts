@@ -4,7 +4,7 @@ import { formatBytes } from '../../../kernel/units.ts';
 import { nullSink, timedStep } from '../events.ts';
 import type { SshConnection } from '../ssh/connection.ts';
 import { SshPool } from '../ssh/pool.ts';
-import { healthOf, heartbeatStarts } from './health.ts';
+import { admitUnchecked, healthOf, heartbeatStarts } from './health.ts';
 import {
   activate,
   agent,
@@ -294,7 +294,7 @@ async function deployHost(
             'The batch is rolled back; look at the log lines above or `god logs --host ' + host.name + '`.',
         });
       hostEv('end', { ok: true, progress: 1, ms: Date.now() - th, detail: `${procs.length} healthy` });
-    }
+    } else if (o.noHealth) await admitUnchecked(o.redis, o.keys, procs, release.version);
     run.healthy = true;
     res.status = 'deployed';
     res.ok = true;
@@ -347,6 +347,7 @@ async function rollbackHost(
       );
       res.current = plan.previous;
       // the known-good release gets the full wait even when the deploy's own timeout is short
+      if (o.noHealth) await admitUnchecked(o.redis, o.keys, procs, plan.previous);
       const err = o.noHealth
         ? undefined
         : await healthOf(

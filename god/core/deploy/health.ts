@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { parseServerMessage } from '../../../protocol/messages.ts';
 import type { RedisContract, Role } from '../../../protocol/redis-contract.ts';
 import { type ChangeMark, Liveness, markChange, procKey, readBeats } from '../liveness.ts';
+import { admitEndpoint, UNLISTED_ENV } from '../admission.ts';
 import type { SshConnection } from '../ssh/connection.ts';
 import { logTail } from './host-ops.ts';
 import type { DeployHost } from './types.ts';
@@ -54,6 +55,19 @@ export async function waitHeartbeat(
     }
     await sleep(150);
   }
+}
+
+/** How long an admitted endpoint gets to list itself (it looks for its admission every 200 ms). */
+const LIST_WAIT_MS = 5000;
+
+/** A deploy without health checks (--no-health): the operator vouches for the endpoints, they are admitted as is. */
+export async function admitUnchecked(
+  redis: Redis,
+  keys: RedisContract,
+  procs: DeployHost['processes'],
+  version: string,
+): Promise<void> {
+  for (const p of procs) if (p.role === 'endpoint') await admitEndpoint(redis, keys, p.id, version);
 }
 
 /** Connect like a client, send `connect`, expect `set_movies`. */
@@ -156,6 +170,15 @@ export async function healthOf(
           };
           const r = await waitEndpoint(target, Math.max(1000, deadline - Date.now()));
           if (!r.ok) return r.error;
+          // healthy: only now may clients find it (admission.ts)
+          const listed = await admitEndpoint(
+            redis,
+            keys,
+            p.id,
+            version,
+            p.env[UNLISTED_ENV] ? LIST_WAIT_MS : 0,
+          );
+          if (!listed) return `${p.id}: healthy and admitted, but its record did not appear in the registry`;
         }
         return undefined;
       }),

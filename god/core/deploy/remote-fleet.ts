@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Role } from '../../../protocol/redis-contract.ts';
 import { durationMs } from '../../../kernel/units.ts';
 import { UserError } from '../../../kernel/errors.ts';
+import { UNLISTED_ENV } from '../admission.ts';
 import { checkProcessEnv, roleEnv } from '../config/role-env.ts';
 import type { GodConfig } from '../config/schema.ts';
 import { type EventSink, nullSink } from '../events.ts';
@@ -60,6 +61,8 @@ export function processFor(config: GodConfig, role: Role, hostName: string, redi
     const o = config.roles.endpoint.options;
     const port = Number(env.FG_ENDPOINT_PORT ?? o.port ?? DEFAULT_ENDPOINT_PORT);
     p.endpoint = { port, tls: !!o.tls };
+    // out of the registry until the deploy's health check admits it (admission.ts)
+    env[UNLISTED_ENV] = '1';
   }
   return p;
 }

@@ -3,7 +3,7 @@
 import { UserError } from '../../../kernel/errors.ts';
 import { nullSink } from '../events.ts';
 import { SshPool } from '../ssh/pool.ts';
-import { healthOf, heartbeatStarts } from './health.ts';
+import { admitUnchecked, healthOf, heartbeatStarts } from './health.ts';
 import { switchRelease } from './host-ops.ts';
 import { DeployLock } from './lock.ts';
 import { checkVersion } from './release.ts';
@@ -117,7 +117,7 @@ export async function rollback(o: RollbackOptions): Promise<DeployResult> {
               hint: `See \`god logs --host ${host.name}\`.`,
             });
           hostEv('end', { ok: true });
-        }
+        } else if (o.noHealth) await admitUnchecked(o.redis, o.keys, procs, target);
         res.status = 'deployed';
         res.ok = true;
       } catch (err) {

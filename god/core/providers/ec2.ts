@@ -23,6 +23,7 @@ import { deployHostsFrom, expandPath, type RemoteHostSpec } from '../deploy/remo
 import { attachSecrets } from '../secrets/hosts.ts';
 import { loadRelease } from '../deploy/release.ts';
 import type { DeployHost } from '../deploy/types.ts';
+import { forgetEndpoints } from '../admission.ts';
 import { listEndpoints } from '../endpoints.ts';
 import { type EventSink, nullSink, timedStep } from '../events.ts';
 import { connectFleetRedis } from '../redis.ts';
@@ -200,11 +201,21 @@ export class Ec2Provider extends RemoteFleetProvider {
     return { ...parseAddressMap(this.ctx.env.GOD_EC2_ADDRESS_MAP), ...(this.o.addressMap ?? {}) };
   }
 
+  /** Where God connects to an instance: through a bastion (ssh.jump) its private address, which needs no public IP. */
+  private sshIp(i: Instance): string | undefined {
+    return this.ssh.jump ? i.PrivateIpAddress : (i.PublicIpAddress ?? i.PrivateIpAddress);
+  }
+
+  /** The address clients reach an endpoint instance at: its public one (mapped like God's), else God's. */
+  private readonly clientHosts = new Map<string, string>();
+
   private hostSpec(i: Instance, map: AddressMap): RemoteHostSpec | undefined {
     const role = roleOf(i);
-    const ip = i.PublicIpAddress ?? i.PrivateIpAddress;
+    const ip = this.sshIp(i);
     if (!role || !i.InstanceId || !ip) return undefined;
     const m = map[i.InstanceId] ?? map[ip];
+    const pub = i.PublicIpAddress;
+    this.clientHosts.set(i.InstanceId, pub ? (map[pub]?.address ?? pub) : (m?.address ?? ip));
     return {
       name: i.InstanceId,
       address: m?.address ?? ip,
@@ -403,7 +414,9 @@ export class Ec2Provider extends RemoteFleetProvider {
     for (const h of hosts)
       for (const p of h.processes)
         if (p.role === 'endpoint' && !p.env.FG_ENDPOINT_PUBLIC_HOST)
-          p.env.FG_ENDPOINT_PUBLIC_HOST = h.address;
+          p.env.FG_ENDPOINT_PUBLIC_HOST = this.ssh.jump
+            ? (this.clientHosts.get(h.name) ?? h.address)
+            : h.address;
     return hosts;
   }
 
@@ -545,6 +558,33 @@ export class Ec2Provider extends RemoteFleetProvider {
     }
     for (const id of ids)
       this.events.emit({ type: 'machine', action: 'terminated', id, role: role ?? 'unknown' });
+    if (role === 'endpoint') await this.forgetAdmissions(ids);
+  }
+
+  /** A terminated endpoint's admission (admission.ts) would only pile up: its id never comes back. */
+  private async forgetAdmissions(ids: string[]): Promise<void> {
+    if (!this.config.redis.url) return;
+    try {
+      const fr = await connectFleetRedis(this.config.redis.url, {
+        prefix: this.config.redis.prefix,
+        tlsCa: this.config.redis.tls_ca,
+        name: 'god:ec2',
+      });
+      try {
+        await forgetEndpoints(
+          fr.redis,
+          fr.keys,
+          ids.map((id) => `endpoint-${id}`),
+        );
+      } finally {
+        fr.close();
+      }
+    } catch (err) {
+      this.events.emit({
+        type: 'warn',
+        message: `cannot forget the admissions of ${ids.join(', ')} (${(err as Error).message}): harmless, they stay in Redis`,
+      });
+    }
   }
 
   /** The fleet's instances a target names: a role's, given ids (i-… or <role>-i-…), or all. */

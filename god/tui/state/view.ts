@@ -18,6 +18,8 @@ export interface ConfirmRequest {
   /** a number the operator may edit before confirming (e.g. clients to shed) */
   count?: { label: string; value: number; min: number; max: number };
   run: (count?: number) => Promise<unknown> | unknown;
+  /** the operator said no (esc, n): whoever waits on the answer hears it */
+  cancel?: () => void;
   /** what God will change, from the provider's plan (arrives after the prompt opens); a note when it failed */
   plan?: { changes: string[] } | { error: string };
 }

@@ -28,6 +28,8 @@ import type { GodEvent } from '../../../god/core/events.ts';
 import { Ec2Provider } from '../../../god/core/providers/ec2.ts';
 import type { PlannedChange } from '../../../god/core/providers/types.ts';
 import { makeTempDir, motoAvailable, skipWithout, useMoto } from '../../harness/index.ts';
+import { describeJump } from './jump.ts';
+import { describeRefusals } from './refusals.ts';
 
 const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
 
@@ -374,5 +376,8 @@ describe.skipIf(skipWithout({ moto_server: motoAvailable() }, "pip install 'moto
         }).success,
       ).toBe(true);
     });
+
+    describeRefusals(getMoto);
+    describeJump(getMoto);
   },
 );

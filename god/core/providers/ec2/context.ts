@@ -63,15 +63,32 @@ export function awsError(err: unknown, what: string, service = 'EC2'): UserError
     );
   const denied = /AccessDenied|UnauthorizedOperation/i.test(name);
   const net = /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|socket hang up/i.test(String(e.message));
+  // an account quota (instances, vCPUs, spot) or AWS out of that type in that zone: nothing the config got wrong
+  const quota = /InstanceLimitExceeded|VcpuLimitExceeded|MaxSpotInstanceCountExceeded/.test(name);
+  const capacity = /^Insufficient\w*Capacity$/.test(name);
+  // "… is not authorized to perform: iam:CreateRole on resource …": the permission to grant
+  const action = /perform:? ([\w-]+:[\w*-]+)/.exec(String(e.message))?.[1];
+  const again = 'then `god up` again: what it made so far is tagged and reused, nothing is made twice.';
   return new UserError(`${service}: could not ${what}: ${name}: ${e.message ?? String(err)}`, {
-    code: creds || denied ? 'GOD_EC2_AUTH' : net ? 'GOD_EC2_UNREACHABLE' : 'GOD_EC2',
+    code:
+      creds || denied
+        ? 'GOD_EC2_AUTH'
+        : net
+          ? 'GOD_EC2_UNREACHABLE'
+          : quota || capacity
+            ? 'GOD_EC2_CAPACITY'
+            : 'GOD_EC2',
     hint: creds
       ? 'Set AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or an instance role) with EC2 permissions.'
       : denied
-        ? `Give the credentials God runs with the ${service} permission named above (god/examples/README.md lists them).`
+        ? `Give the credentials God runs with ${action ? `the ${action} permission` : `the ${service} permission named above`} (god/examples/README.md lists them all), ${again}`
         : net
           ? 'Check the network and ec2.endpoint / AWS_ENDPOINT_URL.'
-          : 'Check the ec2 section of god.config.yaml (ami/os, key_pair, access, subnets, instance types) and your EC2 limits.',
+          : quota
+            ? `The account's EC2 quota is used up: ask for more (Service Quotas, "Running On-Demand instances" vCPUs, or spot) or ask for fewer or smaller instances (-n, ec2.instance_types), ${again}`
+            : capacity
+              ? `AWS has no capacity for that instance type in that zone now: wait and retry, or use another type (ec2.instance_types) or zones (ec2.availability_zones), ${again}`
+              : 'Check the ec2 section of god.config.yaml (ami/os, key_pair, access, subnets, instance types) and your EC2 limits.',
     cause: err,
   });
 }
