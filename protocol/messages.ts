@@ -94,18 +94,17 @@ export const SinceSchema = z.strictObject({ offset: OffsetSchema, epoch: EpochSc
 export type Since = z.infer<typeof SinceSchema>;
 
 const UNSUPPORTED = `unsupported protocol version: this server speaks ${PROTOCOL_MINORS.map((m) => `"1.${m}"`).join(' and ')}; send "protocol": "1.${LATEST_MINOR}", or 1 (or nothing) for 1.0`;
-/** `connect.protocol`: 1 / "1" / "1.0" for 1.0, "1.1" (or the number 1.1) for 1.1; a higher 1.x is answered in
- * the highest minor this server speaks. Parsed to the negotiated minor. */
+/** The minor version a `connect.protocol` value negotiates: 1 / "1" / "1.0" → 0, "1.1" (or the number 1.1) →
+ * 1, a higher "1.x" → the highest this side speaks; undefined: not a version of protocol 1. */
+export function negotiatedMinor(v: number | string | undefined): ProtocolMinor | undefined {
+  if (v === undefined) return 0;
+  const m = typeof v === 'number' ? /^1(?:\.(\d))?$/.exec(String(v)) : /^1(?:\.(\d{1,4}))?$/.exec(v);
+  return m ? (Math.min(Number(m[1] ?? 0), LATEST_MINOR) as ProtocolMinor) : undefined;
+}
+/** `connect.protocol`: kept as sent (see negotiatedMinor). */
 export const ProtocolSchema = z
   .union([z.number(), z.string().max(16)], { error: UNSUPPORTED })
-  .transform((v, ctx): ProtocolMinor => {
-    const m = typeof v === 'number' ? /^1(?:\.(\d))?$/.exec(String(v)) : /^1(?:\.(\d{1,4}))?$/.exec(v);
-    if (!m) {
-      ctx.addIssue({ code: 'custom', message: UNSUPPORTED });
-      return z.NEVER;
-    }
-    return Math.min(Number(m[1] ?? 0), LATEST_MINOR) as ProtocolMinor;
-  });
+  .refine((v) => negotiatedMinor(v) !== undefined, UNSUPPORTED);
 
 // ---- client → server ----
 export const ClientParams = {

@@ -7,6 +7,7 @@ import tls from 'node:tls';
 import type { Redis } from 'ioredis';
 import {
   type ClientMessage,
+  negotiatedMinor,
   parseClientMessage,
   protocolName,
   RECENT_TWEETS_ON_START,
@@ -387,7 +388,7 @@ export class EndpointServer implements ConnOwner {
     const m = r.message;
     if (m.action === 'connect') {
       conn.connected = true;
-      conn.minor = m.params.protocol ?? 0;
+      conn.minor = negotiatedMinor(m.params.protocol) ?? 0;
       if (conn.minor >= 1) {
         conn.send(encodeServerMessage('connected', { protocol: protocolName(conn.minor) }));
       }
@@ -508,8 +509,17 @@ export class EndpointServer implements ConnOwner {
       if (l) lines.push(l);
     }
     if (conn.minor >= 1) {
-      started.history = lines.length;
-      conn.send(encodeServerMessage('feed_started', started));
+      // in the order of the schema (and of PROTOCOL.md)
+      const { reason, epoch } = started;
+      conn.send(
+        encodeServerMessage('feed_started', {
+          movie_id: movieId,
+          resumed: started.resumed,
+          ...(reason ? { reason } : {}),
+          ...(epoch ? { epoch } : {}),
+          history: lines.length,
+        }),
+      );
     }
     if (lines.length > 0) conn.send(lines.length === 1 ? lines[0]! : Buffer.concat(lines), lines.length);
     const last = history[history.length - 1];
