@@ -365,7 +365,7 @@ async function scenario(redis: RedisServer, target: Target, clients: number): Pr
 
   const pub = tsChild(
     'bench/endpoint/publisher.ts',
-    { PUB_KIND: target, PUB_REDIS: redisUrl, PUB_PREFIX: prefix, PUB_MOVIES: String(MOVIES) },
+    { PUB_KIND: isOurs(target) ? 'ours' : 'sio', PUB_REDIS: redisUrl, PUB_PREFIX: prefix, PUB_MOVIES: String(MOVIES) },
     true,
   );
   await sleep(1500); // publisher up (tsx start) before it is told to go

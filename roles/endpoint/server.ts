@@ -463,19 +463,21 @@ export class EndpointServer implements ConnOwner {
     try {
       await withTimeout(feed.ready, RECENT_TIMEOUT_MS);
       if (since) {
-        const after = (await withTimeout(
-          this.d.requests.xrangeBuffer(key, since.offset, '+', 'COUNT', RESUME_MAX + 1),
+        // First the one entry (cheap): a guessed or stale `since` costs no read of the history. Then the entries
+        // from it; the offset's own entry still first means nothing after it was trimmed in between.
+        const at = (await withTimeout(
+          this.d.requests.xrangeBuffer(key, since.offset, since.offset),
           RECENT_TIMEOUT_MS,
         )) as Entry[];
-        const first = after[0];
-        if (
-          first &&
-          first[0].toString('latin1') === since.offset &&
-          field(first, HISTORY_FIELDS.epoch)?.toString('latin1') === since.epoch &&
-          after.length <= RESUME_MAX
-        ) {
-          started.resumed = true;
-          history = after.slice(1);
+        if (at[0] && field(at[0], HISTORY_FIELDS.epoch)?.toString('latin1') === since.epoch) {
+          const after = (await withTimeout(
+            this.d.requests.xrangeBuffer(key, since.offset, '+', 'COUNT', RESUME_MAX + 1),
+            RECENT_TIMEOUT_MS,
+          )) as Entry[];
+          if (after[0]?.[0].toString('latin1') === since.offset && after.length <= RESUME_MAX) {
+            started.resumed = true;
+            history = after.slice(1);
+          }
         }
       }
       if (!started.resumed) {
