@@ -196,8 +196,25 @@ describe('offsets and resume', () => {
     })();
     try {
       await sleep(100);
-      const ROUNDS = 25;
+      const ROUNDS = 60;
       for (let round = 0; round < ROUNDS; round++) {
+        if (round % 3 === 2) {
+          // a 1.0 client: the latest 20, then live ones, a contiguous run of the stream (no seam repeats)
+          const c = await LineClient.connect(ep.port);
+          clients.push(c);
+          c.hello();
+          c.send({ action: 'start_feed', params: { movie_id: movie } });
+          await c.until(() => c.tweets().length >= 60, 10_000, '60 tweets');
+          c.close();
+          const got = c.tweets().map((t: Tweet) => t.params.tweet.id);
+          expect(c.tweets().every((t: Tweet) => t.params.offset === undefined)).toBe(true);
+          const stream = (await pub.redis.xrange(pub.keys.movieHistory(movie), '-', '+')).map(
+            ([, f]) => (JSON.parse(f[1]!) as { params: { tweet: { id: string } } }).params.tweet.id,
+          );
+          const from = stream.indexOf(got[0]!);
+          expect(got, `round ${round} (1.0)`).toEqual(stream.slice(from, from + got.length));
+          continue;
+        }
         // resume from a recent offset: the history read runs while tweets keep coming
         const [[since, fields]] = (await pub.redis.xrevrange(
           pub.keys.movieHistory(movie),
