@@ -10,7 +10,7 @@
 // Flags (each also an env var): --clients 1000,10000,19000 (BENCH_CLIENTS; C beyond the open-files limit is
 // skipped), --duration 10 seconds per window (BENCH_DURATION), --windows 3 (BENCH_WINDOWS, figures are medians
 // over windows), --rate 300,1000,3000 tweets/s (BENCH_RATE), --targets ours,sio (BENCH_TARGETS), --per-gen 10000
-// clients per generator process (BENCH_PER_GEN), --runs 3 whole runs, targets alternating, medians over runs
+// clients per generator process; targets: ours (clients on protocol 1.1), ours10 (on 1.0), sio (BENCH_PER_GEN), --runs 3 whole runs, targets alternating, medians over runs
 // (BENCH_RUNS), --pin split|off: server alone on the last core (BENCH_PIN), --prof DIR: CPU profile of the
 // server (BENCH_PROF). No ulimit is needed: Node raises its soft open-files limit to the hard one at start,
 // and C above the hard limit is skipped with a message.
@@ -66,7 +66,10 @@ const CLIENTS = String(opts.clients).split(',').map(Number);
 const DURATION_S = Number(opts.duration);
 const WINDOWS = Number(opts.windows);
 const RATES = String(opts.rate).split(',').map(Number);
-const TARGETS = String(opts.targets).split(',') as Array<'ours' | 'sio'>;
+/** ours: the endpoint with every client on protocol 1.1 (the SDK's default); ours10: every client on 1.0 */
+type Target = 'ours' | 'ours10' | 'sio';
+const isOurs = (t: Target) => t !== 'sio';
+const TARGETS = String(opts.targets).split(',') as Target[];
 const RUNS = Math.max(1, Number(opts.runs));
 const PER_GEN = Number(opts.perGen);
 const PROF_DIR = opts.prof as string | undefined;
@@ -78,7 +81,11 @@ const PIN =
   opts.pin === 'split' && NCPU >= 2 ? { server: String(NCPU - 1), gens: `0-${NCPU - 2}` } : undefined;
 const MOVIES = 100;
 const ROOT = path.resolve(import.meta.dirname, '..');
-const NAMES = { ours: 'Filmgrain endpoint', sio: 'Socket.IO + redis-adapter' };
+const NAMES = {
+  ours: 'Filmgrain endpoint (clients on 1.1)',
+  ours10: 'Filmgrain endpoint (clients on 1.0)',
+  sio: 'Socket.IO + redis-adapter',
+};
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -171,7 +178,7 @@ const median = (xs: number[]) => {
 };
 
 interface Row {
-  target: 'ours' | 'sio';
+  target: Target;
   /** runs merged into this row, and their p50s and p99s (mergeRuns) */
   runs?: number;
   p50s?: number[];
@@ -282,12 +289,12 @@ function sourceAddress(g: number): string {
   return `127.${sourceBase}.${scenarioSeq % 250}.${10 + g}`;
 }
 
-async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: number): Promise<Row[]> {
+async function scenario(redis: RedisServer, target: Target, clients: number): Promise<Row[]> {
   scenarioSeq++;
   const redisUrl = redis.url;
   const prefix = `bench${Date.now()}:`;
   const r = new Redis(redisUrl);
-  if (target === 'ours') {
+  if (isOurs(target)) {
     const p = r.multi();
     queueCatalog(
       p,
@@ -299,29 +306,28 @@ async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: num
   r.disconnect();
 
   const prof = PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(PROF_DIR)] : [];
-  const server =
-    target === 'ours'
-      ? (() => {
-          const c = spawnOn(
-            PIN?.server,
-            [
-              ...prof,
-              'bin/endpoint.mjs',
-              ...['--redis', redisUrl, '--prefix', prefix, '--host', '127.0.0.1', '--port', '0'],
-              ...['--max-clients', '100000', '--soft-limit', '100000', '--idle-timeout', '1h'],
-              // every generated client comes from 127.0.0.1
-              ...['--max-per-ip', '1000000'],
-            ],
-            { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-          );
-          children.add(c);
-          c.on('exit', () => children.delete(c));
-          return c;
-        })()
-      : tsChild('bench/endpoint/sio-server.ts', { SIO_REDIS: redisUrl }, false, prof, PIN?.server);
+  const server = isOurs(target)
+    ? (() => {
+        const c = spawnOn(
+          PIN?.server,
+          [
+            ...prof,
+            'bin/endpoint.mjs',
+            ...['--redis', redisUrl, '--prefix', prefix, '--host', '127.0.0.1', '--port', '0'],
+            ...['--max-clients', '100000', '--soft-limit', '100000', '--idle-timeout', '1h'],
+            // every generated client comes from 127.0.0.1
+            ...['--max-per-ip', '1000000'],
+          ],
+          { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+        );
+        children.add(c);
+        c.on('exit', () => children.delete(c));
+        return c;
+      })()
+    : tsChild('bench/endpoint/sio-server.ts', { SIO_REDIS: redisUrl }, false, prof, PIN?.server);
   const watched = watchServer(server);
   const port = await watched.port;
-  const hb = target === 'ours' ? watchHeartbeats(redisUrl, prefix) : null;
+  const hb = isOurs(target) ? watchHeartbeats(redisUrl, prefix) : null;
   const loops = hb ? hb.loops : watched.loops;
   await sleep(1000);
   const base = procStat(server.pid!);
@@ -334,7 +340,8 @@ async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: num
       tsChild(
         'bench/endpoint/loadgen.ts',
         {
-          LG_KIND: target,
+          LG_KIND: isOurs(target) ? 'ours' : 'sio',
+          LG_PROTOCOL: target === 'ours10' ? '1.0' : '1.1',
           LG_PORT: String(port),
           LG_CLIENTS: String(n),
           LG_OFFSET: String(g * 7),
@@ -358,7 +365,7 @@ async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: num
 
   const pub = tsChild(
     'bench/endpoint/publisher.ts',
-    { PUB_KIND: target, PUB_REDIS: redisUrl, PUB_PREFIX: prefix, PUB_MOVIES: String(MOVIES) },
+    { PUB_KIND: isOurs(target) ? 'ours' : 'sio', PUB_REDIS: redisUrl, PUB_PREFIX: prefix, PUB_MOVIES: String(MOVIES) },
     true,
   );
   await sleep(1500); // publisher up (tsx start) before it is told to go
@@ -536,6 +543,22 @@ function ratios(rows: Row[]): string {
   return out.join('\n');
 }
 
+/** Protocol 1.1 against 1.0 on the same endpoint: what offsets cost. */
+function protocolRatios(rows: Row[]): string {
+  const out = [
+    '| C | tweets/s | delivered/s 1.1 | delivered/s 1.0 | 1.1 ÷ 1.0 | p99 1.1 ms | p99 1.0 ms | CPU % 1.1 | CPU % 1.0 |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const o of rows.filter((r) => r.target === 'ours')) {
+    const z = rows.find((r) => r.target === 'ours10' && r.clients === o.clients && r.rate === o.rate);
+    if (!z) continue;
+    out.push(
+      `| ${o.clients} | ${o.rate} | ${k(o.delivered)} | ${k(z.delivered)} | ${fmt(o.delivered / z.delivered, 3)}× | ${fmt(o.p99, 1)} | ${fmt(z.p99, 1)} | ${fmt(o.cpu)} | ${fmt(z.cpu)} |`,
+    );
+  }
+  return out.join('\n');
+}
+
 async function main(): Promise<void> {
   const redis = await startRedis({ args: ['--maxclients', '10000'] });
   console.log(
@@ -607,7 +630,8 @@ async function main(): Promise<void> {
       );
   }
   console.log(`\n${table(merged)}\n`);
-  if (TARGETS.length > 1) console.log(`${ratios(merged)}\n`);
+  if (TARGETS.includes('sio') && TARGETS.includes('ours')) console.log(`${ratios(merged)}\n`);
+  if (TARGETS.includes('ours10') && TARGETS.includes('ours')) console.log(`${protocolRatios(merged)}\n`);
   process.exit(0);
 }
 

@@ -100,8 +100,14 @@ export const HEARTBEAT_INTERVAL_MS = 2_000;
 /** A process missing three beats is gone. */
 export const HEARTBEAT_TTL_S = 7;
 export const ENDPOINT_TTL_S = 6;
-export const RECENT_TWEETS_CAP = 50;
-export const RECENT_TWEETS_TTL_S = 24 * 3600;
+/** Tweets kept per movie in its history stream (`MAXLEN ~`: Redis may keep up to one stream node, 100
+ * entries, more). A client away for longer than this many tweets of its movie cannot resume. */
+export const HISTORY_CAP = 1000;
+export const HISTORY_TTL_S = 24 * 3600;
+/** Fields of a history stream entry: the `post_tweet` wire line of protocol 1.0 (`\n` included) and the feed's
+ * epoch. Every entry carries the epoch, so it lives and dies with the history it names: a stream that is
+ * flushed, deleted, expired or recreated starts without one, and its next tweet starts a new epoch. */
+export const HISTORY_FIELDS = { line: 't', epoch: 'e' } as const;
 /** Per-minute count buckets live a little over the one-hour window. */
 export const COUNT_BUCKET_S = 60;
 export const COUNT_BUCKET_TTL_S = 3600 + 5 * 60;
@@ -116,15 +122,16 @@ export function redisContract(prefix: string = DEFAULT_PREFIX) {
     catalog: `${p}catalog`,
     /** pubsub: catalog replaced (payload: count of movies) */
     catalogChanged: `${p}catalog:changed`,
-    /** pubsub: wire line of `post_tweet` for one movie */
+    /** pubsub: the protocol 1.1 wire line of `post_tweet` for one movie (with `offset` and `epoch` last) */
     movieChannel: (movieId: number) => `${p}movie:${movieId}:tweets`,
     /** the movie id of a movie channel name, or undefined */
     movieIdOfChannel: (channel: string): number | undefined => {
       const m = /:movie:(-?\d+):tweets$/.exec(channel);
       return m && channel.startsWith(p) ? Number(m[1]) : undefined;
     },
-    /** list, newest first, capped at RECENT_TWEETS_CAP: wire lines of `post_tweet` */
-    movieRecent: (movieId: number) => `${p}movie:${movieId}:recent`,
+    /** stream, capped at HISTORY_CAP (MAXLEN ~), TTL HISTORY_TTL_S: one entry per tweet of the movie, its id
+     * the tweet's offset, fields HISTORY_FIELDS (1.0 wire line, epoch); written with the PUBLISH by one script */
+    movieHistory: (movieId: number) => `${p}movie:${movieId}:history`,
     /** hash per minute bucket: movie id → tweets counted in that minute */
     countBucket: (minuteEpoch: number) => `${p}counts:${minuteEpoch}`,
     /** string: JSON of `set_movies` params, computed once by the feeder */

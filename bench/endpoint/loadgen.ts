@@ -23,6 +23,7 @@ const concurrency = Number(process.env.LG_CONCURRENCY ?? 500);
 /** one delivery in this many is timed */
 const SAMPLE = Math.max(1, Number(process.env.LG_SAMPLE ?? 4));
 const officialSio = process.env.LG_SIO_CLIENT === 'official';
+const protocol = process.env.LG_PROTOCOL === '1.0' ? '1.0' : '1.1';
 
 const hist = new Histogram();
 const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -54,6 +55,7 @@ async function connectOurs(i: number): Promise<boolean> {
     app: 'bench',
     version: '1',
     onTweetLine: deliver,
+    protocol,
     keepaliveMs: 0,
     connectTimeoutMs: 30_000,
     localAddress: localAddresses[i % localAddresses.length],

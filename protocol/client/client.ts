@@ -1,10 +1,12 @@
 // The Filmgrain client: finds an endpoint, keeps one connection to it, follows `reconnect`, comes back after
-// losses with backoff and jitter, restores the feed, and exposes typed events.
+// losses with backoff and jitter, restores the feed, and exposes typed events. It speaks protocol 1.1 (falling
+// back to 1.0 on an older endpoint): the feed is restored with `since` the last offset it got, so a client
+// moved or cut off resumes where it was, without a hole.
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { EndpointListEntry } from '../endpoint-list.ts';
-import { parseServerMessage, type ServerMessage, type ServerParamsOf } from '../messages.ts';
+import { parseServerMessage, type ServerMessage, type ServerParamsOf, type Since } from '../messages.ts';
 import { clientMessage, type DecodeResult, encodeMessage, MessageDecoder } from '../ndjson.ts';
 import { type BackoffOptions, backoffDelay } from './backoff.ts';
 import { type LoadEndpointListOptions, loadEndpointList } from './endpoint-source.ts';
@@ -38,6 +40,8 @@ export interface ClientOptions {
   onTweetLine?: (buf: Buffer, start: number, end: number) => void;
   /** tweet ids of the current feed remembered to drop repeats after a reconnect (default 500; 0 = off) */
   dedupe?: number;
+  /** protocol to ask for: '1.1' (default: offsets, resume) or '1.0' */
+  protocol?: '1.0' | '1.1';
   /** source address for the TCP connection (load generators spreading over 127.0.0.x) */
   localAddress?: string;
   list?: LoadEndpointListOptions;
@@ -49,6 +53,8 @@ export interface ClientEvents {
   disconnected: [{ endpoint: EndpointAddress; reason: string; retryInMs?: number }];
   set_movies: [ServerParamsOf['set_movies']];
   post_tweet: [ServerParamsOf['post_tweet']];
+  /** 1.1: a feed (re)started; `resumed` false after a restore means tweets may have been missed */
+  feed_started: [ServerParamsOf['feed_started']];
   pong: [ServerParamsOf['pong']];
   redirect: [ServerParamsOf['reconnect']];
   /** an `error` message from the endpoint */
@@ -77,6 +83,12 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
   private redirectChain = 0;
   private attempt = 0;
   private feed: number | null = null;
+  /** offset and epoch of the last tweet of the current feed (1.1), sent as `since` when it is restored */
+  private position: Since | null = null;
+  /** the protocol of the current connection: 1.1 until an endpoint refuses it */
+  private speak11 = true;
+  /** protocol spoken on the current connection ('1.0' until `connected` says otherwise) */
+  protocol: '1.0' | '1.1' = '1.0';
   private seen = new Set<string>();
   private seenOrder: string[] = [];
   private retryTimer?: NodeJS.Timeout;
@@ -116,13 +128,22 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
   }
 
   startFeed(movieId: number): void {
-    if (this.feed !== movieId) this.clearSeen();
+    if (this.feed !== movieId) {
+      this.clearSeen();
+      this.position = null;
+    }
     this.feed = movieId;
     if (this.session) this.write(encodeMessage(clientMessage('start_feed', { movie_id: movieId })));
   }
 
+  /** Where the current feed is (1.1): the `since` a restore will send. */
+  get feedPosition(): Since | null {
+    return this.position;
+  }
+
   stopFeed(): void {
     this.feed = null;
+    this.position = null;
     this.clearSeen();
     if (this.session) this.write(encodeMessage(clientMessage('stop_feed', {})));
   }
@@ -196,6 +217,7 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
   private open(target: EndpointAddress): void {
     this.current = target;
     this.session = false;
+    this.speak11 = true; // each endpoint is asked again (a fleet being upgraded mixes releases)
     this.connects++;
     const timeout = this.o.connectTimeoutMs ?? 10_000;
     const socket = target.tls
@@ -248,7 +270,9 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
         version: this.o.version,
         ...(this.o.platform ? { platform: this.o.platform } : {}),
       };
-      this.write(encodeMessage(clientMessage('connect', { client, protocol: 1 })));
+      this.protocol = '1.0';
+      const protocol = this.speak11 && this.o.protocol !== '1.0' ? '1.1' : 1;
+      this.write(encodeMessage(clientMessage('connect', { client, protocol })));
       this.startKeepalive();
       this.emit('connected', target);
     });
@@ -402,8 +426,19 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
         this.emit('set_movies', m.params);
         break;
       case 'post_tweet':
+        if (m.params.movie_id === this.feed && m.params.offset && m.params.epoch) {
+          this.position = { offset: m.params.offset, epoch: m.params.epoch };
+        }
         if (this.isRepeat(m.params.movie_id, m.params.tweet.id)) return;
         this.emit('post_tweet', m.params);
+        break;
+      case 'connected':
+        this.protocol = m.params.protocol === '1.0' ? '1.0' : '1.1';
+        break;
+      case 'feed_started':
+        // a new epoch: the old position means nothing any more
+        if (m.params.movie_id === this.feed && !m.params.resumed) this.position = null;
+        this.emit('feed_started', m.params);
         break;
       case 'pong':
         this.emit('pong', m.params);
@@ -417,6 +452,16 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
         break;
       }
       case 'error':
+        // an endpoint older than 1.1 refuses "1.1": speak 1.0 with it
+        if (m.params.action === 'connect' && /protocol/.test(m.params.message) && this.speak11) {
+          this.speak11 = false;
+          const client = {
+            app: this.o.app,
+            version: this.o.version,
+            ...(this.o.platform ? { platform: this.o.platform } : {}),
+          };
+          this.write(encodeMessage(clientMessage('connect', { client, protocol: 1 })));
+        }
         this.emit('server_error', m.params);
         break;
     }
@@ -428,7 +473,13 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
     this.session = true;
     this.attempt = 0;
     this.redirectChain = 0;
-    if (this.feed !== null) this.write(encodeMessage(clientMessage('start_feed', { movie_id: this.feed })));
+    if (this.feed === null) return;
+    const since = this.protocol === '1.1' ? this.position : null;
+    this.write(
+      encodeMessage(
+        clientMessage('start_feed', since ? { movie_id: this.feed, since } : { movie_id: this.feed }),
+      ),
+    );
   }
 
   private isRepeat(movieId: number, tweetId: string): boolean {

@@ -1,7 +1,8 @@
 // One client connection: its protocol state, rate-limit bucket and bounded outbound queue.
 import type net from 'node:net';
-import type { ClientMessage, ErrorCode } from '../../protocol/messages.ts';
-import { type DecodeResult, encodeServerMessage } from '../../protocol/ndjson.ts';
+import type { ErrorCode, ProtocolMinor } from '../../protocol/messages.ts';
+import { encodeServerMessage } from '../../protocol/ndjson.ts';
+import type { FeedLine } from './feeds.ts';
 import type { EndpointStats } from './stats.ts';
 
 export interface ConnLimits {
@@ -34,13 +35,17 @@ let nextId = 1;
 export class Conn {
   readonly id = nextId++;
   connected = false;
+  /** negotiated protocol minor version (1.0 until a `connect` asks for more) */
+  minor: ProtocolMinor = 0;
   /** movie id of the current feed, if any (the FeedHub owns the membership) */
   movieId: number | null = null;
   /** bumped on every feed change, so a late reply for an earlier feed is ignored */
   feedSeq = 0;
-  /** live lines held while the recent tweets of a new feed are read (null: not holding) */
-  held: Buffer[] | null = null;
+  /** live lines held while the history of a new feed is read (null: not holding) */
+  held: FeedLine[] | null = null;
   heldBytes = 0;
+  /** the seam: live lines up to this offset were already sent as history, drop them (null: none to drop) */
+  floor: string | null = null;
   /** when the last complete line arrived (a partial line does not count: slowloris) */
   lastRx: number;
   readonly acceptedAt: number;
@@ -53,9 +58,10 @@ export class Conn {
   /** lines of this client that were JSON-parsed */
   parsed = 0;
   closing = false;
-  /** a message is being handled asynchronously (start_feed); later ones wait in `backlog` */
+  /** a message is being handled asynchronously (start_feed); later lines wait in `backlog` (copied, parsed
+   * when their turn comes, with the protocol version then in force) */
   busy = false;
-  backlog: DecodeResult<ClientMessage>[] = [];
+  backlog: Buffer[] = [];
   private killTimer?: NodeJS.Timeout;
   /** Outbound lines waiting for the socket to drain. The socket itself is only written while it needs no drain,
    * so on `slow_consumer` this queue can be dropped and the error frame is behind at most one socket buffer. */

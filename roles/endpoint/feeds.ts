@@ -1,17 +1,56 @@
 // Movie feeds: one Redis subscription per movie that has local clients, and batched fan-out of the ready
-// wire lines the feeder publishes. Lines are never re-serialized: the Buffer from Redis goes to every socket.
+// wire lines the feeder publishes. Lines are never re-serialized: the 1.1 line from Redis goes to every 1.1
+// socket as is, and its 1.0 form (the same bytes without the trailing `offset` and `epoch`) is cut once per
+// movie per turn, only when the feed has 1.0 clients.
 import type { Redis } from 'ioredis';
+import { compareOffsets } from '../../protocol/messages.ts';
 import type { RedisContract } from '../../protocol/redis-contract.ts';
 import type { Subscriber } from '../runtime/subscriber.ts';
 import type { Conn } from './conn.ts';
 import type { EndpointStats } from './stats.ts';
 
 const LF = 0x0a;
+const OFFSET_FIELD = Buffer.from(',"offset":"');
+/** what closes a `post_tweet` line after its params' last field: params, envelope, newline */
+const TAIL = Buffer.from('}}\n');
+
+/** One published tweet: its 1.1 line, where its 1.0 line ends (before `,"offset"`), and its offset. A line
+ * without an offset (a feeder older than 1.1) is the same line for both versions. */
+export interface FeedLine {
+  line: Buffer;
+  /** bytes of the 1.0 line before its `}}\n` tail; -1: the line is already a 1.0 line */
+  cut: number;
+  offset: string | null;
+}
+
+export function feedLine(line: Buffer): FeedLine {
+  // offset and epoch are the last params: search from the end (a tweet's text cannot hold an unescaped quote)
+  const at = line.lastIndexOf(OFFSET_FIELD);
+  if (at < 0) return { line, cut: -1, offset: null };
+  const from = at + OFFSET_FIELD.length;
+  const to = line.indexOf(0x22, from);
+  return { line, cut: at, offset: to > from ? line.toString('latin1', from, to) : null };
+}
+
+/** The protocol 1.0 line of a feed line. */
+export const lineV10 = (l: FeedLine): Buffer =>
+  l.cut < 0 ? l.line : Buffer.concat([l.line.subarray(0, l.cut), TAIL]);
+
+/** The bytes for a client speaking 1.`minor`: all lines, one Buffer. */
+function joined(lines: FeedLine[], minor: number): Buffer {
+  if (minor >= 1) return lines.length === 1 ? lines[0]!.line : Buffer.concat(lines.map((l) => l.line));
+  const parts: Buffer[] = [];
+  for (const l of lines) {
+    if (l.cut < 0) parts.push(l.line);
+    else parts.push(l.line.subarray(0, l.cut), TAIL);
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
 
 export class Feed {
   readonly clients = new Set<Conn>();
   /** lines received since the last flush */
-  pending: Buffer[] = [];
+  pending: FeedLine[] = [];
   /** resolves once Redis confirmed the subscription (so no line published after it can be missed) */
   ready: Promise<void>;
   unsubscribe: () => void = () => {};
@@ -47,7 +86,7 @@ export class FeedHub {
   }
 
   /** Add a client to a movie's feed (subscribing on its first client). Live lines are held for it until
-   * `release` so that recent tweets go first. */
+   * `release` so that the history goes first. */
   join(conn: Conn, movieId: number): Feed {
     if (conn.movieId !== null) this.leave(conn);
     let feed = this.feeds.get(movieId);
@@ -72,6 +111,7 @@ export class FeedHub {
   leave(conn: Conn): void {
     conn.feedSeq++;
     conn.held = null;
+    conn.floor = null;
     const movieId = conn.movieId;
     if (movieId === null) return;
     conn.movieId = null;
@@ -90,7 +130,7 @@ export class FeedHub {
     // Every line must end the client's frame; a publisher that forgot the newline must not glue lines.
     const line = msg[msg.length - 1] === LF ? msg : Buffer.concat([msg, Buffer.from([LF])]);
     if (feed.pending.length === 0) this.dirty.push(feed);
-    feed.pending.push(line);
+    feed.pending.push(feedLine(line));
     if (!this.scheduled) {
       this.scheduled = true;
       // After the I/O phase: every line Redis delivered in this loop turn goes out in one write per socket.
@@ -106,16 +146,19 @@ export class FeedHub {
       const lines = feed.pending;
       feed.pending = [];
       if (lines.length === 0 || feed.clients.size === 0) continue;
-      // One copy per movie per turn, shared by all its clients.
-      const data = lines.length === 1 ? lines[0]! : Buffer.concat(lines);
+      // One copy per movie per turn and version, shared by all its clients of that version.
+      const data: Array<Buffer | undefined> = [undefined, undefined];
       for (const conn of feed.clients) {
-        if (conn.held !== null) this.hold(conn, lines, data.length);
-        else conn.send(data, lines.length);
+        if (conn.held !== null) this.hold(conn, lines);
+        else if (conn.floor !== null) this.sendAbove(conn, lines);
+        else conn.send((data[conn.minor] ??= joined(lines, conn.minor)), lines.length);
       }
     }
   };
 
-  private hold(conn: Conn, lines: Buffer[], bytes: number): void {
+  private hold(conn: Conn, lines: FeedLine[]): void {
+    let bytes = 0;
+    for (const l of lines) bytes += l.line.length;
     if (conn.heldBytes + bytes > this.maxHeldBytes) {
       this.stats.heldDropped += lines.length;
       return;
@@ -124,14 +167,30 @@ export class FeedHub {
     for (const l of lines) conn.held!.push(l);
   }
 
-  /** Stop holding a client's live lines: the recent ones were sent; send the held ones not among them. */
-  release(conn: Conn, alreadySent: Set<string>): void {
+  /** Past the seam: the lines after `conn.floor` (the last offset sent as history). Lines of one subscription
+   * come in offset order, so the floor is dropped at the first line above it. */
+  private sendAbove(conn: Conn, lines: FeedLine[]): void {
+    const floor = conn.floor!;
+    let i = 0;
+    while (i < lines.length && lines[i]!.offset !== null && compareOffsets(lines[i]!.offset!, floor) <= 0)
+      i++;
+    if (i === lines.length) return;
+    conn.floor = null;
+    const rest = i === 0 ? lines : lines.slice(i);
+    conn.send(joined(rest, conn.minor), rest.length);
+  }
+
+  /** Stop holding a client's live lines: the history up to offset `floor` was sent (null: none). The held
+   * lines after it go now; later ones up to it are dropped as they come (they may still be on the way). */
+  release(conn: Conn, floor: string | null): void {
     const held = conn.held;
     conn.held = null;
     conn.heldBytes = 0;
-    if (!held || held.length === 0) return;
-    const fresh = alreadySent.size === 0 ? held : held.filter((l) => !alreadySent.has(l.toString('latin1')));
-    if (fresh.length > 0) conn.send(fresh.length === 1 ? fresh[0]! : Buffer.concat(fresh), fresh.length);
+    conn.floor = floor;
+    if (held && held.length > 0) {
+      if (floor === null) conn.send(joined(held, conn.minor), held.length);
+      else this.sendAbove(conn, held);
+    }
   }
 
   close(): void {

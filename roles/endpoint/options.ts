@@ -116,4 +116,12 @@ export const endpointOptions = {
     schema: durationMs,
     default: '3s',
   },
+  moviesShown: {
+    flag: '--movies-shown <n>',
+    env: 'FG_ENDPOINT_MOVIES_SHOWN',
+    description:
+      'set_movies lists at least this many movies while the catalog has them: after the ranked ones come catalog movies with count 0 (0: ranked ones only)',
+    schema: intFrom(0, 100_000),
+    default: '20',
+  },
 } satisfies OptionsSpec;

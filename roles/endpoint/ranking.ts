@@ -1,10 +1,13 @@
 // The ranking clients see (`set_movies`): read from Redis at most once per sync period, however many clients
 // and however many `ranking:changed` notices; serialized once; pushed to every client only when it changed.
+// After the ranked movies come catalog movies with count 0, up to --movies-shown, so the list is never empty
+// while there is a catalog (a fresh fleet, a Redis restart).
 import type { Redis } from 'ioredis';
-import { RANKING_WINDOW_S, ServerParams } from '../../protocol/messages.ts';
+import { RANKING_WINDOW_S, ServerParams, type ServerParamsOf } from '../../protocol/messages.ts';
 import { encodeServerMessage } from '../../protocol/ndjson.ts';
 import type { RedisContract } from '../../protocol/redis-contract.ts';
 import type { Logger } from '../runtime/logger.ts';
+import type { CatalogCache } from './catalog.ts';
 
 /** Without a change notice the ranking is still re-read every this many periods (a notice can be lost while
  * the subscriber reconnects). */
@@ -14,6 +17,10 @@ export class RankingSync {
   /** the current `set_movies` wire line */
   line: Buffer;
   private raw: string | null = null;
+  /** the last valid ranking from Redis */
+  private base: ServerParamsOf['set_movies'] | null = null;
+  /** raw ranking and catalog load the current line was made from */
+  private madeFrom = '';
   private lastReadAt = 0;
   private pendingTimer?: NodeJS.Timeout;
   private fallbackTimer?: NodeJS.Timeout;
@@ -27,6 +34,8 @@ export class RankingSync {
     private readonly periodMs: number,
     private readonly log: Logger,
     private readonly onChange: (line: Buffer) => void,
+    private readonly catalog?: CatalogCache,
+    private readonly moviesShown = 0,
   ) {
     this.line = encodeServerMessage('set_movies', {
       movies: [],
@@ -59,30 +68,49 @@ export class RankingSync {
     try {
       const raw = await this.redis.get(this.keys.ranking);
       this.reads++;
-      if (raw === null || raw === this.raw) return;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(raw);
-      } catch {
-        parsed = undefined;
+      if (raw !== null && raw !== this.raw) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(raw);
+        } catch {
+          parsed = undefined;
+        }
+        const r = ServerParams.set_movies.safeParse(parsed);
+        this.raw = raw; // a bad value: do not re-log it every period
+        if (r.success) this.base = r.data;
+        else {
+          this.log.error(
+            { key: this.keys.ranking, problem: r.error?.issues[0]?.message ?? 'not JSON' },
+            'ranking in Redis is not valid set_movies params; clients keep the previous one (check the feeder)',
+          );
+        }
       }
-      const r = ServerParams.set_movies.safeParse(parsed);
-      if (!r.success) {
-        this.raw = raw; // do not re-log the same bad value every period
-        this.log.error(
-          { key: this.keys.ranking, problem: r.error?.issues[0]?.message ?? 'not JSON' },
-          'ranking in Redis is not valid set_movies params; clients keep the previous one (check the feeder)',
-        );
-        return;
-      }
-      this.raw = raw;
-      this.line = encodeServerMessage('set_movies', r.data);
-      this.onChange(this.line);
+      this.compose();
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, 'ranking read failed; retrying next period');
     } finally {
       this.reading = false;
     }
+  }
+
+  /** The line from the last ranking (kept while Redis has none) and the catalog; pushed when it changed. */
+  compose(): void {
+    const from = `${this.raw}\u0000${this.catalog?.loads ?? 0}`;
+    if (from === this.madeFrom) return;
+    this.madeFrom = from;
+    const base = this.base ?? { movies: [], window_s: RANKING_WINDOW_S, at: new Date().toISOString() };
+    const room = this.moviesShown - base.movies.length;
+    const fill =
+      room > 0 && this.catalog ? this.catalog.unranked(new Set(base.movies.map((m) => m.id)), room) : [];
+    if (this.base === null && fill.length === 0) return; // nothing known yet: keep the empty line
+    const params =
+      fill.length === 0
+        ? base
+        : { ...base, movies: [...base.movies, ...fill.map((m) => ({ ...m, count: 0 }))] };
+    const line = encodeServerMessage('set_movies', params);
+    if (line.equals(this.line)) return;
+    this.line = line;
+    this.onChange(line);
   }
 
   close(): void {

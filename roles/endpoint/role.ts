@@ -11,7 +11,7 @@ export interface EndpointInstance extends RoleInstance {
 
 export const endpointRole: RoleDefinition<typeof endpointOptions> = {
   role: 'endpoint',
-  description: 'Serves protocol v1 to mobile clients over TCP/TLS: rankings and live tweets from Redis',
+  description: 'Serves protocol 1.0/1.1 to mobile clients over TCP/TLS: rankings and live tweets from Redis',
   options: endpointOptions,
   async main(ctx): Promise<EndpointInstance> {
     const c = ctx.config;
@@ -37,6 +37,7 @@ export const endpointRole: RoleDefinition<typeof endpointOptions> = {
         registryIntervalMs: HEARTBEAT_INTERVAL_MS,
         unlisted: c.unlisted,
         version: ctx.version,
+        moviesShown: c.moviesShown,
       },
       {
         redis: ctx.redis,

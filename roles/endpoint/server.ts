@@ -5,9 +5,22 @@ import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
 import type { Redis } from 'ioredis';
-import { type ClientMessage, RECENT_TWEETS_ON_START } from '../../protocol/messages.ts';
+import {
+  type ClientMessage,
+  negotiatedMinor,
+  parseClientMessage,
+  protocolName,
+  RECENT_TWEETS_ON_START,
+  type ServerParamsOf,
+  type Since,
+} from '../../protocol/messages.ts';
 import { type DecodeResult, decodeLine, encodeServerMessage, LineDecoder } from '../../protocol/ndjson.ts';
-import type { EndpointRecord, RedisContract } from '../../protocol/redis-contract.ts';
+import {
+  type EndpointRecord,
+  HISTORY_CAP,
+  HISTORY_FIELDS,
+  type RedisContract,
+} from '../../protocol/redis-contract.ts';
 import { UserError } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { Subscriber } from '../runtime/subscriber.ts';
@@ -42,6 +55,8 @@ export interface EndpointSettings {
   unlisted?: boolean;
   /** the release this process runs (what God admits) */
   version?: string;
+  /** `set_movies` is filled up to this many movies with catalog movies of count 0 */
+  moviesShown: number;
 }
 
 export interface EndpointDeps {
@@ -57,8 +72,30 @@ export interface EndpointDeps {
 const BACKLOG_PAUSE = 16;
 /** Grace before a client closed for flooding is cut: its last line is small, and it must not flood meanwhile. */
 const ABUSE_GRACE_MS = 500;
-/** How long `start_feed` waits for Redis (subscription, recent tweets) before going on with live ones only. */
+/** How long `start_feed` waits for Redis (subscription, history) before going on with live ones only. */
 const RECENT_TIMEOUT_MS = 3000;
+/** Most history entries a resume reads: the stream holds HISTORY_CAP, plus up to one node (100) with `~`
+ * trimming. A resume that would need more is answered as not resumed (offset_not_found). */
+const RESUME_MAX = HISTORY_CAP + 200;
+type Entry = [Buffer, Buffer[]];
+/** A history entry's field (HISTORY_FIELDS). */
+function field(e: Entry, name: string): Buffer | undefined {
+  const f = e[1];
+  for (let i = 0; i + 1 < f.length; i += 2) if (f[i]!.toString('latin1') === name) return f[i + 1];
+  return undefined;
+}
+/** The wire line of a history entry for a 1.`minor` client (the stored line is 1.0; 1.1 adds offset, epoch). */
+function historyLine(e: Entry, minor: number): Buffer | undefined {
+  let l = field(e, HISTORY_FIELDS.line);
+  if (!l || l.length < 3) return undefined;
+  if (l[l.length - 1] !== 0x0a) l = Buffer.concat([l, Buffer.from('\n')]);
+  if (minor === 0) return l;
+  const epoch = field(e, HISTORY_FIELDS.epoch)?.toString('latin1') ?? '';
+  return Buffer.concat([
+    l.subarray(0, l.length - 3),
+    Buffer.from(`,"offset":"${e[0].toString('latin1')}","epoch":"${epoch}"}}\n`),
+  ]);
+}
 
 const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
   Promise.race([
@@ -100,7 +137,15 @@ export class EndpointServer implements ConnOwner {
       s.publicHost ?? (['0.0.0.0', '::', ''].includes(s.host) ? s.hostName || os.hostname() : s.host);
     this.feeds = new FeedHub(d.subscriber, d.keys, this.stats, s.maxQueue);
     this.catalog = new CatalogCache(d.redis, d.keys, d.log);
-    this.ranking = new RankingSync(d.redis, d.keys, s.syncMs, d.log, (line) => this.broadcast(line));
+    this.ranking = new RankingSync(
+      d.redis,
+      d.keys,
+      s.syncMs,
+      d.log,
+      (line) => this.broadcast(line),
+      this.catalog,
+      s.moviesShown,
+    );
     this.registry = new Registry(
       d.redis,
       d.keys,
@@ -158,17 +203,22 @@ export class EndpointServer implements ConnOwner {
   async start(): Promise<void> {
     const { subscriber, keys } = this.d;
     this.unsubs.push(subscriber.on(keys.rankingChanged, () => this.ranking.request()));
-    this.unsubs.push(subscriber.on(keys.catalogChanged, () => void this.catalog.load()));
+    this.unsubs.push(
+      subscriber.on(keys.catalogChanged, () => void this.catalog.load().then(() => this.ranking.request())),
+    );
     // After a reconnect (a Redis restart loses everything) rewrite what this endpoint owns at once, rather than at
     // the next beat. Every 'ready' counts, the first one too (not onReadyAgain): Redis may have been down at start.
     const onReady = () => {
-      void this.catalog.load();
+      void this.catalog.load().then(() => this.ranking.request());
       if (this.port !== 0 && !this.stopping) void this.beatNow();
     };
     this.d.redis.on('ready', onReady);
     this.unsubs.push(() => this.d.redis.off('ready', onReady));
     // Redis may be down at start: the endpoint still serves, with what it gets once Redis is back.
-    await Promise.race([Promise.all([this.catalog.load(), this.ranking.start()]), sleep(3000)]);
+    await Promise.race([
+      Promise.all([this.catalog.load(), this.ranking.start()]).then(() => this.ranking.compose()),
+      sleep(3000),
+    ]);
 
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
@@ -327,13 +377,17 @@ export class EndpointServer implements ConnOwner {
     }
     conn.parsed++;
     this.stats.parsedLines++;
-    const r = decodeLine(line);
     if (conn.busy) {
-      conn.backlog.push(r);
+      // parsed when its turn comes: a `connect` ahead of it may change the protocol version
+      conn.backlog.push(Buffer.from(line));
       if (conn.backlog.length === BACKLOG_PAUSE) conn.socket.pause();
       return;
     }
-    this.handle(conn, r);
+    this.handle(conn, this.decode(conn, line));
+  }
+
+  private decode(conn: Conn, line: Buffer): DecodeResult<ClientMessage> {
+    return decodeLine(line, (v) => parseClientMessage(v, conn.minor));
   }
 
   private handle(conn: Conn, r: DecodeResult<ClientMessage>): void {
@@ -344,6 +398,10 @@ export class EndpointServer implements ConnOwner {
     const m = r.message;
     if (m.action === 'connect') {
       conn.connected = true;
+      conn.minor = negotiatedMinor(m.params.protocol) ?? 0;
+      if (conn.minor >= 1) {
+        conn.send(encodeServerMessage('connected', { protocol: protocolName(conn.minor) }));
+      }
       conn.send(this.ranking.line);
       return;
     }
@@ -364,7 +422,7 @@ export class EndpointServer implements ConnOwner {
         return;
       case 'start_feed':
         conn.busy = true;
-        this.startFeed(conn, m.params.movie_id)
+        this.startFeed(conn, m.params.movie_id, conn.minor >= 1 ? m.params.since : undefined)
           .catch((err) => this.d.log.warn({ err }, 'start_feed failed'))
           .finally(() => {
             conn.busy = false;
@@ -375,13 +433,18 @@ export class EndpointServer implements ConnOwner {
   }
 
   private drainBacklog(conn: Conn): void {
-    while (!conn.busy && !conn.closing && conn.backlog.length > 0) this.handle(conn, conn.backlog.shift()!);
+    while (!conn.busy && !conn.closing && conn.backlog.length > 0) {
+      this.handle(conn, this.decode(conn, conn.backlog.shift()!));
+    }
     if (!conn.busy && !conn.closing && conn.socket.isPaused()) conn.socket.resume();
   }
 
-  /** Recent tweets (oldest first), then live ones: live lines are held from the moment the subscription is
-   * live until the recent ones are out, and those already among the recent ones are dropped. */
-  private async startFeed(conn: Conn, movieId: number): Promise<void> {
+  /** History (oldest first), then live tweets. The subscription is live before the history is read, and live
+   * lines are held until the history is out; those the history already had (offset ≤ its last) are dropped,
+   * held or still on the way (the seam). With `since` (1.1) the history is the tweets after it, when the epoch
+   * matches and the offset is still in the stream; otherwise the latest RECENT_TWEETS_ON_START, as for 1.0.
+   * A 1.1 client gets `feed_started` first, saying which. */
+  private async startFeed(conn: Conn, movieId: number, since: Since | undefined): Promise<void> {
     this.feeds.leave(conn);
     const seq = conn.feedSeq;
     // From the endpoint's own copy of the catalog: no Redis round trip per id, nothing queued while Redis is down.
@@ -404,29 +467,75 @@ export class EndpointServer implements ConnOwner {
       return;
     }
     const feed = this.feeds.join(conn, movieId);
-    let recent: Buffer[] = [];
+    const key = this.d.keys.movieHistory(movieId);
+    let history: Entry[] = [];
+    const started: ServerParamsOf['feed_started'] = { movie_id: movieId, resumed: false, history: 0 };
     try {
       await withTimeout(feed.ready, RECENT_TIMEOUT_MS);
-      recent = await withTimeout(
-        this.d.requests.lrangeBuffer(this.d.keys.movieRecent(movieId), 0, RECENT_TWEETS_ON_START - 1),
-        RECENT_TIMEOUT_MS,
-      );
+      if (since) {
+        // First the one entry (cheap): a guessed or stale `since` costs no read of the history. Then the entries
+        // from it; the offset's own entry still first means nothing after it was trimmed in between.
+        const at = (await withTimeout(
+          this.d.requests.xrangeBuffer(key, since.offset, since.offset),
+          RECENT_TIMEOUT_MS,
+        )) as Entry[];
+        if (at[0] && field(at[0], HISTORY_FIELDS.epoch)?.toString('latin1') === since.epoch) {
+          const after = (await withTimeout(
+            this.d.requests.xrangeBuffer(key, since.offset, '+', 'COUNT', RESUME_MAX + 1),
+            RECENT_TIMEOUT_MS,
+          )) as Entry[];
+          if (after[0]?.[0].toString('latin1') === since.offset && after.length <= RESUME_MAX) {
+            started.resumed = true;
+            history = after.slice(1);
+          }
+        }
+      }
+      if (!started.resumed) {
+        history = (
+          (await withTimeout(
+            this.d.requests.xrevrangeBuffer(key, '+', '-', 'COUNT', RECENT_TWEETS_ON_START),
+            RECENT_TIMEOUT_MS,
+          )) as Entry[]
+        ).reverse();
+      }
+      const newest = history[history.length - 1];
+      // the feed's epoch is that of its newest entry; an empty stream has none (its history is gone)
+      const epoch = newest
+        ? field(newest, HISTORY_FIELDS.epoch)?.toString('latin1')
+        : started.resumed
+          ? since?.epoch
+          : undefined;
+      if (epoch) started.epoch = epoch;
+      if (since && !started.resumed) {
+        started.reason = epoch === since.epoch ? 'offset_not_found' : 'epoch_changed';
+      }
     } catch (err) {
-      this.d.log.debug({ err: (err as Error).message, movie_id: movieId }, 'recent tweets unavailable');
+      this.d.log.debug({ err: (err as Error).message, movie_id: movieId }, 'feed history unavailable');
+      history = [];
+      if (since) started.reason = 'history_unavailable';
     }
     if (conn.closing || seq !== conn.feedSeq) return;
-    const sent = new Set<string>();
-    if (recent.length > 0) {
-      const lines: Buffer[] = [];
-      for (let i = recent.length - 1; i >= 0; i--) {
-        const l = recent[i]!;
-        if (l.length === 0) continue;
-        lines.push(l[l.length - 1] === 0x0a ? l : Buffer.concat([l, Buffer.from('\n')]));
-        sent.add(lines[lines.length - 1]!.toString('latin1'));
-      }
-      conn.send(Buffer.concat(lines), lines.length);
+    const lines: Buffer[] = [];
+    for (const e of history) {
+      const l = historyLine(e, conn.minor);
+      if (l) lines.push(l);
     }
-    this.feeds.release(conn, sent);
+    if (conn.minor >= 1) {
+      // in the order of the schema (and of PROTOCOL.md)
+      const { reason, epoch } = started;
+      conn.send(
+        encodeServerMessage('feed_started', {
+          movie_id: movieId,
+          resumed: started.resumed,
+          ...(reason ? { reason } : {}),
+          ...(epoch ? { epoch } : {}),
+          history: lines.length,
+        }),
+      );
+    }
+    if (lines.length > 0) conn.send(lines.length === 1 ? lines[0]! : Buffer.concat(lines), lines.length);
+    const last = history[history.length - 1];
+    this.feeds.release(conn, last ? last[0].toString('latin1') : started.resumed ? since!.offset : null);
   }
 
   private broadcast(line: Buffer): void {

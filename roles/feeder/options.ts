@@ -145,8 +145,8 @@ export const feederOptions = {
     flag: '--publish-mode <mode>',
     env: 'FG_PUBLISH_MODE',
     description:
-      'resp: the writes of queueTweet batched (one LPUSH/LTRIM/EXPIRE per movie per batch) and encoded as raw RESP on a dedicated connection; ' +
-      'commands: queueTweet per publication on ioredis (4 pipelined commands); script: one EVALSHA per batch (standalone Redis)',
+      'resp: one publish-script EVAL per batch (history stream XADD + PUBLISH with offset) encoded as raw RESP on a dedicated connection; ' +
+      'commands: one EVAL per publication on ioredis; script: one EVAL per batch on ioredis',
     schema: z.enum(['resp', 'commands', 'script']),
     default: 'resp',
   },

@@ -1,17 +1,10 @@
 // Writes matched tweets and minute counts to Redis in pipelined batches. While Redis is away, tweets wait in a
 // bounded buffer (the oldest are dropped, and counted, when it is full); counts are merged per minute and
 // movie, so they stay small and are never dropped. Never throws into the caller.
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Tweet } from '../../protocol/messages.ts';
-import {
-  COUNT_BUCKET_TTL_S,
-  RECENT_TWEETS_CAP,
-  RECENT_TWEETS_TTL_S,
-  type RedisContract,
-} from '../../protocol/redis-contract.ts';
-import { queueTweet, queueTweetBatch } from '../../protocol/redis-writes.ts';
-import { encodeServerMessage } from '../../protocol/ndjson.ts';
+import { COUNT_BUCKET_TTL_S, type RedisContract } from '../../protocol/redis-contract.ts';
+import { partialFailures, queueTweet, queueTweetBatch } from '../../protocol/redis-writes.ts';
 import { type BatchReply, RespBatch, type RespConnection } from './resp.ts';
 
 /** HINCRBY per minute bucket and movie, and the bucket's TTL. */
@@ -26,23 +19,6 @@ function writeCounts(
     p.expire(key, COUNT_BUCKET_TTL_S);
   }
 }
-
-/**
- * `script` mode: the same writes as queueTweet (PUBLISH the wire line, LPUSH/LTRIM/EXPIRE the history), done
- * by one EVALSHA per batch, because the client cost of four ioredis commands per publication is what limits
- * the feeder's throughput. Key names come from the contract as arguments. Standalone Redis only (keys of
- * many slots in one script), and Redis runs each batch as one unit.
- */
-const PUBLISH_SCRIPT = `
-local cap, ttl = tonumber(ARGV[1]), ARGV[2]
-for i = 3, #ARGV, 3 do
-  local channel, recent, line = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  redis.call('PUBLISH', channel, line)
-  redis.call('LPUSH', recent, line)
-  redis.call('LTRIM', recent, 0, cap)
-  redis.call('EXPIRE', recent, ttl)
-end
-return #ARGV`;
 
 export type PublishMode = 'resp' | 'commands' | 'script';
 
@@ -65,8 +41,8 @@ export interface PublisherOptions {
   batch: number;
   /** pipelines in flight at once */
   maxInFlight?: number;
-  /** 'resp' (needs `resp`): queueTweetBatch encoded as RESP, one write per batch; 'commands': queueTweet per
-   * publication on an ioredis pipeline; 'script': one EVALSHA per batch */
+  /** 'resp' (needs `resp`): queueTweetBatch (one publish-script EVAL) encoded as RESP, one write per batch;
+   * 'commands': queueTweet (one EVAL) per publication on an ioredis pipeline; 'script': queueTweetBatch on ioredis */
   mode?: PublishMode;
   onError?: (err: Error) => void;
 }
@@ -244,7 +220,7 @@ export class Publisher {
   private async sendResp(batch: Entry[], counts: Counts): Promise<Outcome> {
     const { keys } = this.o;
     const b = new RespBatch(this.respSize + (this.respSize >> 3), this.spare.pop());
-    const { group } = queueTweetBatch(b, keys, batch);
+    queueTweetBatch(b, keys, batch);
     const countsAt = b.commands;
     writeCounts(b, keys, counts);
     this.respSize = b.length;
@@ -257,30 +233,24 @@ export class Publisher {
     // every command was answered, so the socket is done with the bytes: the next batch can reuse them
     if (this.spare.length < 4) this.spare.push(b.buffer);
     if (reply.errors.length === 0) return { ok: () => true, countsOk: true };
-    // a publication is done when its movie's LPUSH went through
-    const failed = new Set(reply.errors.map((e) => e.index));
+    // command 0 is the publish script: all in, all out, or the ones its FGPARTIAL error names out
+    const script = reply.errors.find((e) => e.index === 0);
+    const failed = script ? partialFailures(script.message) : new Set<number>();
     return {
-      ok: (i) => !failed.has(batch.length + 3 * group[i]),
+      ok: (i) => (failed ? !failed.has(i) : false),
       countsOk: !reply.errors.some((e) => e.index >= countsAt),
       error: new Error(reply.errors[0].message),
     };
   }
 
-  /** The ioredis modes: queueTweet per publication, or the script per batch, and the counts. */
+  /** The ioredis modes: queueTweet per publication, or queueTweetBatch per batch, and the counts. */
   private async sendPipeline(batch: Entry[], counts: Counts): Promise<Outcome> {
     const { keys } = this.o;
-    const redis = this.o.redis!;
-    const p = redis.pipeline();
+    const p = this.o.redis!.pipeline();
     const script = this.mode === 'script' && batch.length > 0;
-    if (script) {
-      const args: Array<string | Buffer> = [String(RECENT_TWEETS_CAP - 1), String(RECENT_TWEETS_TTL_S)];
-      for (const e of batch) {
-        const line = encodeServerMessage('post_tweet', { movie_id: e.movieId, tweet: e.tweet });
-        args.push(keys.movieChannel(e.movieId), keys.movieRecent(e.movieId), line);
-      }
-      p.evalsha(this.scriptSha(), 0, ...args);
-    } else for (const e of batch) queueTweet(p, keys, e.movieId, e.tweet);
-    const countsAt = script ? 1 : batch.length * 4;
+    if (script) queueTweetBatch(p, keys, batch);
+    else for (const e of batch) queueTweet(p, keys, e.movieId, e.tweet);
+    const countsAt = script ? 1 : batch.length;
     writeCounts(p, keys, counts);
     let results: Array<[Error | null, unknown]> | null = null;
     let failure: Error | undefined;
@@ -289,30 +259,18 @@ export class Publisher {
     } catch (err) {
       failure = err as Error;
     }
-    if (script && results?.[0]?.[0]?.message.startsWith('NOSCRIPT')) {
-      this.scriptLoaded = undefined;
-      await redis.script('LOAD', PUBLISH_SCRIPT).catch(() => {});
-    }
-    // a publication is done when its LPUSH went through (command mode: 4 commands each, see queueTweet;
-    // script mode: the script's one reply covers the batch)
+    const scriptError = script ? results?.[0]?.[0] : null;
+    const partial = scriptError ? partialFailures(scriptError.message) : undefined;
     return {
       ok: (i) => {
-        const r = results?.[script ? 0 : i * 4 + 1];
-        return !!r && !r[0];
+        const r = results?.[script ? 0 : i];
+        if (!r) return false;
+        if (!r[0]) return true;
+        return partial !== undefined && !partial.has(i);
       },
       countsOk: !!results && !results.slice(countsAt).some(([err]) => err),
       error: failure ?? results?.find(([e]) => e)?.[0] ?? undefined,
     };
-  }
-
-  private scriptLoaded?: string;
-  /** the script's SHA1 (EVALSHA); loaded on first use and again after NOSCRIPT (e.g. a restarted Redis) */
-  private scriptSha(): string {
-    if (!this.scriptLoaded) {
-      this.scriptLoaded = createHash('sha1').update(PUBLISH_SCRIPT).digest('hex');
-      void this.o.redis!.script('LOAD', PUBLISH_SCRIPT).catch(() => {});
-    }
-    return this.scriptLoaded;
   }
 
   private mergeCounts(counts: Counts): void {

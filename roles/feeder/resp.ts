@@ -153,6 +153,11 @@ export class RespBatch implements TweetCommands {
     this.commands++;
   }
 
+  /** EVAL: the publish script of protocol/redis-writes.ts (its text is cached by Redis; no NOSCRIPT to handle). */
+  eval(script: string, numkeys: number, ...args: Array<string | Buffer>): void {
+    this.command('EVAL', script, numkeys, ...args);
+  }
+
   publish(channel: string, message: Buffer): void {
     this.raw(PUBLISH);
     this.str(channel);

@@ -36,6 +36,9 @@ const VALID = [
   '{"action":"stop_feed"}',
   '{"action":"ping","params":{"id":{"a":[1,2,{"b":null}]}}}',
   '{"action":"ping"}',
+  // protocol 1.1: negotiation and resume
+  '{"action":"connect","params":{"client":{"app":"fuzz","version":"1.1"},"protocol":"1.1"}}',
+  '{"action":"start_feed","params":{"movie_id":1,"since":{"offset":"1733212800123-0","epoch":"kq3V0c9xY2hTn1aB"}}}',
 ];
 const ACTIONS = [
   'connect',

@@ -47,7 +47,12 @@ describe('connect', () => {
     c.hello();
     const m = await c.next('set_movies');
     expect(m.params.window_s).toBe(3600);
-    expect(m.params.movies.map((x) => x.id)).toEqual([2, 1]);
+    // the ranked ones, then the rest of the catalog with count 0 (--movies-shown)
+    expect(m.params.movies.map((x) => [x.id, x.count])).toEqual([
+      [2, 9],
+      [1, 5],
+      [3, 0],
+    ]);
     expect(ep.logs.some((l) => /"msg":"listening"/.test(l) && /"port":\d+/.test(l))).toBe(true);
   });
 

@@ -4,7 +4,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { parseServerMessage } from '../../protocol/messages.ts';
-import { RECENT_TWEETS_CAP, redisContract } from '../../protocol/redis-contract.ts';
+import { HISTORY_FIELDS, redisContract } from '../../protocol/redis-contract.ts';
 import { startRedis, useRedis, useRedisClient, waitFor } from '../harness/index.ts';
 import { makeFeeder, startFeederRole, subscribe, TEST_CATALOG, v1Tweet, v2Tweet } from './helpers.ts';
 
@@ -56,24 +56,18 @@ describe.each(['resp', 'commands', 'script'] as const)('publishing (%s)', (mode)
       });
       expect(lines[2].msg.params.tweet.user).toEqual({ name: 'Old API Fan', screen_name: 'old_api_fan' });
 
-      // history: the same bytes, newest first
-      const recent = await client().lrangeBuffer(keys.movieRecent(1), 0, -1);
-      expect(recent.map((b) => b.toString())).toEqual([
-        sub.got[2].message.toString(),
-        sub.got[0].message.toString(),
-      ]);
-      expect(await client().ttl(keys.movieRecent(1))).toBeGreaterThan(3600);
-
-      // capped
-      for (let i = 0; i < RECENT_TWEETS_CAP + 15; i++)
-        f.feeder.ingest(v2Tweet(`#Rush lap ${i}`, { id: `r${i}` }));
-      await waitFor(
-        async () => (await client().lindex(keys.movieRecent(3), 0))?.includes('"r64"') ?? false,
-        5000,
-        'r64',
+      // history: the 1.0 lines, oldest first, each entry's id the offset of its channel message
+      const history = await client().xrange(keys.movieHistory(1), '-', '+');
+      expect(
+        history.map(([id, f]) => `${f[f.indexOf(HISTORY_FIELDS.line) + 1]!.slice(0, -3)},"offset":"${id}"`),
+      ).toEqual(
+        [sub.got[0], sub.got[2]].map((g) => g.message.toString().replace(/,"epoch":"[^"]+"\}\}\n$/, '')),
       );
-      expect(await client().llen(keys.movieRecent(3))).toBe(RECENT_TWEETS_CAP);
-      expect(f.feeder.publisher.published).toBe(3 + RECENT_TWEETS_CAP + 15);
+      expect(await client().ttl(keys.movieHistory(1))).toBeGreaterThan(3600);
+
+      for (let i = 0; i < 65; i++) f.feeder.ingest(v2Tweet(`#Rush lap ${i}`, { id: `r${i}` }));
+      await waitFor(async () => (await client().xlen(keys.movieHistory(3))) === 65, 5000, 'r64');
+      expect(f.feeder.publisher.published).toBe(3 + 65);
     } finally {
       sub.close();
       await f.close();
@@ -91,7 +85,7 @@ describe.each(['resp', 'commands', 'script'] as const)('publishing (%s)', (mode)
       f.feeder.ingestLine(JSON.stringify(v2Tweet('Frozen soundtrack on repeat', { id: 'ok-1' })));
       expect(f.feeder.badLines).toBe(3);
       expect(f.feeder.tweets).toBe(1);
-      await waitFor(async () => (await client().llen(keys.movieRecent(4))) === 1, 5000, 'the good tweet');
+      await waitFor(async () => (await client().xlen(keys.movieHistory(4))) === 1, 5000, 'the good tweet');
       const logged = f.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'skipped a bad tweet line');
       expect(logged.map((l) => l.reason)).toEqual([
         expect.stringMatching(/^not JSON/),

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tweet } from '../../protocol/messages.ts';
-import { RECENT_TWEETS_CAP, redisContract } from '../../protocol/redis-contract.ts';
+import { HISTORY_FIELDS, redisContract } from '../../protocol/redis-contract.ts';
 import { queueTweet } from '../../protocol/redis-writes.ts';
 import { Publisher } from '../../roles/feeder/publisher.ts';
 import { ReplyReader, RespBatch, RespConnection } from '../../roles/feeder/resp.ts';
@@ -25,10 +25,11 @@ const tweet = (id: string, text: string): Tweet => ({
   user: { name: `Fan ${id} ✨`, screen_name: `fan${id}` },
 });
 
-/** publications: several movies, a tweet on two movies, one movie past the history cap, non-ASCII text */
+const MANY = 73;
+/** publications: several movies, a tweet on two movies, non-ASCII text */
 function publications(): Array<{ movieId: number; tweet: Tweet }> {
   const pubs: Array<{ movieId: number; tweet: Tweet }> = [];
-  for (let i = 0; i < RECENT_TWEETS_CAP + 23; i++) {
+  for (let i = 0; i < MANY; i++) {
     pubs.push({ movieId: 7, tweet: tweet(`a${i}`, `#Gravity ${i} — “zero g” 🚀 café\n"quoted"`) });
     if (i % 5 === 0) {
       const t = tweet(`b${i}`, `Gravity and Rush, double feature ${i}`);
@@ -41,12 +42,17 @@ function publications(): Array<{ movieId: number; tweet: Tweet }> {
 
 const dbUrl = (db: number) => `${redis.url}/${db}`;
 
-/** Everything on the movie channels while `write` runs, and every key's value and TTL afterwards. */
+/** A channel message without its offset and epoch (they differ from run to run), after checking the offset is
+ * that of the stream entry of the same line. */
+const OFFSET_EPOCH = /,"offset":"(\d+-\d+)","epoch":"([A-Za-z0-9_-]+)"\}\}\n$/;
+
+/** Everything on the movie channels while `write` runs, and every key's value and TTL afterwards (history
+ * streams as their lines; their ids and epochs are checked against the channel messages). */
 async function capture(db: number, prefix: string, write: () => Promise<void>) {
   const sub = new Redis(dbUrl(db));
   const got: Array<[string, string]> = [];
   sub.on('pmessageBuffer', (_p: Buffer, ch: Buffer, msg: Buffer) =>
-    got.push([ch.toString(), msg.toString('base64')]),
+    got.push([ch.toString(), msg.toString()]),
   );
   await sub.psubscribe(`${prefix}movie:*`);
   const n = publications().length;
@@ -55,15 +61,31 @@ async function capture(db: number, prefix: string, write: () => Promise<void>) {
   sub.disconnect();
   const r = new Redis(dbUrl(db));
   const state: Record<string, { items: string[]; ttl: number }> = {};
+  const ids = new Map<string, string>(); // offset → line, over all streams
   for (const key of (await r.keys('*')).sort()) {
-    const items =
-      (await r.type(key)) === 'list'
-        ? (await r.lrangeBuffer(key, 0, -1)).map((b) => b.toString('base64'))
-        : Object.entries(await r.hgetall(key)).map(([f, v]) => `${f}=${v}`);
+    let items: string[];
+    if ((await r.type(key)) === 'stream') {
+      const entries = await r.xrange(key, '-', '+');
+      const epochs = new Set(entries.map(([, f]) => f[f.indexOf(HISTORY_FIELDS.epoch) + 1]));
+      expect(epochs.size, `one epoch in ${key}`).toBe(1);
+      items = entries.map(([id, f]) => {
+        const line = f[f.indexOf(HISTORY_FIELDS.line) + 1]!;
+        ids.set(`${key} ${id}`, line);
+        return line;
+      });
+    } else items = Object.entries(await r.hgetall(key)).map(([f, v]) => `${f}=${v}`);
     state[key] = { items, ttl: Math.round((await r.ttl(key)) / 100) };
   }
   r.disconnect();
-  return { messages: got, state };
+  const messages = got.map(([ch, msg]) => {
+    const m = OFFSET_EPOCH.exec(msg);
+    expect(m, msg).not.toBeNull();
+    const line = `${msg.slice(0, m!.index)}}}\n`;
+    const stream = ch.replace(/:tweets$/, ':history');
+    expect(ids.get(`${stream} ${m![1]}`), 'the offset is the stream entry of the same line').toBe(line);
+    return [ch, line];
+  });
+  return { messages, state };
 }
 
 describe('RESP publish path', () => {
@@ -87,8 +109,10 @@ describe('RESP publish path', () => {
     });
     const movies = [...new Set(publications().map((p) => p.movieId))];
     expect(movies.length).toBeGreaterThan(5);
-    expect(Object.keys(reference.state)).toEqual(movies.map((m) => keys.movieRecent(m)).sort());
-    expect(reference.state[keys.movieRecent(7)].items.length).toBe(RECENT_TWEETS_CAP);
+    expect(Object.keys(reference.state)).toEqual(movies.map((m) => keys.movieHistory(m)).sort());
+    expect(reference.state[keys.movieHistory(7)].items.length).toBe(
+      publications().filter((p) => p.movieId === 7).length,
+    );
     // the counts are in the same db too: leave them out of the comparison with queueTweet
     const withoutCounts = Object.fromEntries(
       Object.entries(viaResp.state).filter(([k]) => !k.startsWith(`${prefix}counts:`)),
@@ -106,7 +130,7 @@ describe('RESP publish path', () => {
   it('says which commands Redis refused (e.g. WRONGTYPE) and keeps those publications', async () => {
     const keys = redisContract('err:');
     const r = new Redis(dbUrl(3));
-    await r.set(keys.movieRecent(2), 'not a list');
+    await r.set(keys.movieHistory(2), 'not a stream');
     const errors: string[] = [];
     const resp = new RespConnection(dbUrl(3));
     const pub = new Publisher({
@@ -119,13 +143,13 @@ describe('RESP publish path', () => {
     try {
       for (let i = 0; i < 5; i++) pub.enqueue([1, 2], tweet(`t${i}`, `x ${i}`), 1, performance.now());
       await waitFor(() => errors.length > 0, 5000, 'the error');
-      expect(errors[0]).toMatch(/^WRONGTYPE/);
+      expect(errors[0]).toMatch(/^FGPARTIAL 1 3 5 7 9 \(WRONGTYPE/);
       expect(pub.published).toBe(5); // movie 1's
       expect(pub.buffered + pub.published).toBe(10); // movie 2's wait for a retry
-      expect(await r.llen(keys.movieRecent(1))).toBe(5);
-      await r.del(keys.movieRecent(2));
+      expect(await r.xlen(keys.movieHistory(1))).toBe(5);
+      await r.del(keys.movieHistory(2));
       await waitFor(() => pub.published === 10, 5000, 'the retried publications');
-      expect(await r.llen(keys.movieRecent(2))).toBe(5);
+      expect(await r.xlen(keys.movieHistory(2))).toBe(5);
     } finally {
       pub.close();
       resp.close();

@@ -134,8 +134,8 @@ describe('twitter source (local stream server)', () => {
       // live tweets on the open connection
       stub.push(JSON.stringify(v2Tweet('Frozen premiere tonight, and 42 trailer', { id: 't3' })));
       stub.push('');
-      await waitFor(async () => (await client.llen(keys.movieRecent(4))) === 1, 5000, 'Frozen tweet');
-      expect(await client.llen(keys.movieRecent(5))).toBe(1);
+      await waitFor(async () => (await client.xlen(keys.movieHistory(4))) === 1, 5000, 'Frozen tweet');
+      expect(await client.xlen(keys.movieHistory(5))).toBe(1);
 
       // the catalog file changes: rules follow, matching follows
       const requestsBefore = stub.ruleRequests.length;

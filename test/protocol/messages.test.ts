@@ -49,7 +49,7 @@ describe('client messages', () => {
       const message = (r as { message: string }).message;
       expect(message).toContain('params.protocol');
       expect(message).toContain('unsupported protocol version');
-      expect(message).toContain(`protocol ${PROTOCOL_VERSION}`);
+      expect(message).toContain(`"${PROTOCOL_VERSION}.0" and "${PROTOCOL_VERSION}.1"`);
     });
 
     it('rejects a missing client, missing version and wrong types', () => {
@@ -57,7 +57,8 @@ describe('client messages', () => {
         {},
         { client: { app: 'x' } },
         { client: { app: 1, version: '1' } },
-        { client, protocol: '1' },
+        { client, protocol: '2' },
+        { client, protocol: 1.25 },
         { client: 'x' },
       ]) {
         expect(parseClientMessage({ action: 'connect', params })).toMatchObject({
@@ -306,8 +307,11 @@ describe('PROTOCOL.md examples', () => {
   const doc = readFileSync(new URL('../../protocol/PROTOCOL.md', import.meta.url), 'utf8');
 
   it('every JSON example block is a valid message', () => {
-    const blocks = [...doc.matchAll(/```json\n(.*?)\n```/gs)].map((m) => JSON.parse(m[1]) as unknown);
-    expect(blocks.length).toBe(9);
+    // one message per line (1.1 added blocks with a 1.0 and a 1.1 example)
+    const blocks = [...doc.matchAll(/```json\n(.*?)\n```/gs)].flatMap((m) =>
+      m[1]!.split('\n').map((l) => JSON.parse(l) as unknown),
+    );
+    expect(blocks.length).toBe(15);
     for (const value of blocks) {
       const asClient = parseClientMessage(value);
       const asServer = parseServerMessage(value);
