@@ -2,6 +2,7 @@
 import type net from 'node:net';
 import type { ClientMessage, ErrorCode } from '../../protocol/messages.ts';
 import { type DecodeResult, encodeServerMessage } from '../../protocol/ndjson.ts';
+import { bump } from '../runtime/metrics.ts';
 import type { EndpointStats } from './stats.ts';
 
 export interface ConnLimits {
@@ -107,6 +108,7 @@ export class Conn {
   };
 
   sendError(code: ErrorCode, message: string, action?: string): void {
+    bump(this.owner.stats.errorFrames, code);
     this.send(
       encodeServerMessage('error', action === undefined ? { code, message } : { code, message, action }),
     );
@@ -178,6 +180,7 @@ export class Conn {
   }
 
   closeWithError(code: ErrorCode, message: string, graceMs?: number): void {
+    bump(this.owner.stats.errorFrames, code);
     this.closeWith(encodeServerMessage('error', { code, message }), graceMs);
   }
 

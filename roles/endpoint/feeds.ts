@@ -28,6 +28,10 @@ export class FeedHub {
   private readonly feeds = new Map<number, Feed>();
   private dirty: Feed[] = [];
   private scheduled = false;
+  /** when the first line of the pending flush arrived (performance.now()), for onFlush */
+  private batchAt = 0;
+  /** set by /metrics (roles/endpoint/metrics.ts): seconds from a flush's first line arriving to its writes */
+  onFlush?: (seconds: number) => void;
 
   constructor(
     private readonly sub: Subscriber,
@@ -93,6 +97,7 @@ export class FeedHub {
     feed.pending.push(line);
     if (!this.scheduled) {
       this.scheduled = true;
+      if (this.onFlush) this.batchAt = performance.now();
       // After the I/O phase: every line Redis delivered in this loop turn goes out in one write per socket.
       setImmediate(this.flush);
     }
@@ -108,11 +113,14 @@ export class FeedHub {
       if (lines.length === 0 || feed.clients.size === 0) continue;
       // One copy per movie per turn, shared by all its clients.
       const data = lines.length === 1 ? lines[0]! : Buffer.concat(lines);
+      let sent = 0;
       for (const conn of feed.clients) {
         if (conn.held !== null) this.hold(conn, lines, data.length);
-        else conn.send(data, lines.length);
+        else if (conn.send(data, lines.length)) sent++;
       }
+      this.stats.tweetsOut += sent * lines.length;
     }
+    if (this.onFlush && dirty.length > 0) this.onFlush((performance.now() - this.batchAt) / 1000);
   };
 
   private hold(conn: Conn, lines: Buffer[], bytes: number): void {
@@ -131,7 +139,9 @@ export class FeedHub {
     conn.heldBytes = 0;
     if (!held || held.length === 0) return;
     const fresh = alreadySent.size === 0 ? held : held.filter((l) => !alreadySent.has(l.toString('latin1')));
-    if (fresh.length > 0) conn.send(fresh.length === 1 ? fresh[0]! : Buffer.concat(fresh), fresh.length);
+    if (fresh.length > 0 && conn.send(fresh.length === 1 ? fresh[0]! : Buffer.concat(fresh), fresh.length)) {
+      this.stats.tweetsOut += fresh.length;
+    }
   }
 
   close(): void {
