@@ -205,7 +205,7 @@ describe.skipIf(skipWithout({ prometheus: hasProm, promtool: hasPromtool }, 'apt
     }, 30_000);
 
     it('a stopped endpoint leaves the targets file and Prometheus', async () => {
-      await killTracked(procs.get('endpoint-m2')!, 'SIGTERM');
+      await killTracked(procs.get('endpoint-m2')!, { signal: 'SIGTERM' });
       await waitFor(
         () => !targets().some((t) => t.labels.process === 'endpoint-m2'),
         20_000,
