@@ -73,6 +73,8 @@ export interface AdminServerOptions {
   token?: string;
   metrics: RoleMetrics;
   ready: () => ReadyChecks;
+  /** how long a client may take to send its headers (default 5 s; slowloris is cut after it) */
+  headersTimeoutMs?: number;
   /** failures while serving (never thrown into the role) */
   onError?: (err: unknown) => void;
 }
@@ -95,8 +97,10 @@ export class AdminServer {
       {
         // a slowloris or a flood of headers is cut by node:http, not by the role
         maxHeaderSize: 8192,
-        headersTimeout: 5000,
-        requestTimeout: 10_000,
+        headersTimeout: this.o.headersTimeoutMs ?? 5000,
+        requestTimeout: Math.max(10_000, (this.o.headersTimeoutMs ?? 5000) * 2),
+        // how often those timeouts are checked (Node's default, 30 s, would let a slow sender sit far longer)
+        connectionsCheckingInterval: Math.min(1000, this.o.headersTimeoutMs ?? 5000),
         keepAliveTimeout: 5000,
       },
       (req, res) => {
@@ -108,9 +112,17 @@ export class AdminServer {
       },
     );
     server.maxHeadersCount = 50;
+    // scrapers and probes need a handful; a connection flood is refused rather than eating the role's fds
+    server.maxConnections = 64;
     server.maxRequestsPerSocket = 100;
-    server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      const status =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? '408 Request Timeout'
+            : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
       else socket.destroy();
     });
     await new Promise<void>((resolve, reject) => {
