@@ -12,6 +12,8 @@ import { PROM_TARGETS_FILE } from '../../protocol/prom-targets.ts';
 import { readHeartbeats } from '../../roles/runtime/heartbeat.ts';
 import { redisContract } from '../../protocol/redis-contract.ts';
 import { RoleMetrics } from '../../roles/runtime/metrics.ts';
+import { waitReady } from '../../god/core/deploy/health.ts';
+import { addReadiness, joinStatus, readHeartbeatView } from '../../god/core/status.ts';
 import { LineClient } from '../endpoint/helpers.ts';
 import {
   freePort,
@@ -237,10 +239,44 @@ describe.skipIf(skipWithout({ prometheus: hasProm, promtool: hasPromtool }, 'apt
       await waitFor(async () => (seen = await readyz()).status === 503, 15_000, 'not ready without Redis');
       expect(seen!.body.ready).toBe(false);
       expect(seen!.body.why!.join(' ')).toMatch(/redis/);
-      // alive all the same
+      // alive all the same; God's deploy health waits on /readyz and names why
       expect((await fetch(`http://${admin}/healthz`)).status).toBe(200);
+      const health = await waitReady(admin, 500);
+      expect(health.ok).toBe(false);
+      expect(health.ok ? '' : health.error).toMatch(/not ready \(\/readyz at .*redis/);
       await redis.start();
       await waitFor(async () => (await readyz()).status === 200, 20_000, 'ready again with Redis back');
+      expect(await waitReady(admin, 2000)).toEqual({ ok: true });
     }, 60_000);
+
+    it("god status shows each process's admin address and its /readyz (a draining endpoint is not ready)", async () => {
+      const fr = { url: redis.url, redis: client, keys, duplicate: () => client, close: () => {} };
+      const status = async () => {
+        const view = await readHeartbeatView(fr);
+        const expected = view.live.map((h) => ({ role: h.role, id: h.id, host: h.host }));
+        const { processes } = joinStatus(expected, view);
+        return { processes, notReady: await addReadiness(processes) };
+      };
+      // just after the Redis restart of the previous test: every process beats and is ready again
+      await waitFor(
+        async () => {
+          const s = await status();
+          return s.processes.length === 3 && s.notReady === 0;
+        },
+        20_000,
+        'three processes beating and ready',
+      );
+      const before = await status();
+      expect(before.notReady, JSON.stringify(before.processes.map((p) => [p.id, p.ready]))).toBe(0);
+      for (const p of before.processes) {
+        expect(p.admin).toMatch(/^127\.0\.0\.1:\d+$/);
+        expect(p.ready).toEqual({ ready: true, why: [] });
+      }
+      await client.publish(keys.control('endpoint', 'endpoint-m1'), JSON.stringify({ cmd: 'drain' }));
+      await waitFor(async () => (await status()).notReady === 1, 10_000, 'the draining endpoint not ready');
+      const ep = (await status()).processes.find((p) => p.id === 'endpoint-m1')!;
+      expect(ep.state).toBe('up');
+      expect(ep.ready?.why.join(' ')).toMatch(/draining/);
+    }, 40_000);
   },
 );
