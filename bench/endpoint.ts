@@ -9,7 +9,8 @@
 //
 // Flags (each also an env var): --clients 1000,10000,19000 (BENCH_CLIENTS; C beyond the open-files limit is
 // skipped), --duration 10 seconds per window (BENCH_DURATION), --windows 3 (BENCH_WINDOWS, figures are medians
-// over windows), --rate 300,1000,3000 tweets/s (BENCH_RATE), --targets ours,sio (BENCH_TARGETS), --per-gen 10000
+// over windows), --rate 300,1000,3000 tweets/s (BENCH_RATE), --targets ours,sio (BENCH_TARGETS; `ours+metrics`
+// is the endpoint with its admin listener on and /metrics scraped every second), --per-gen 10000
 // clients per generator process (BENCH_PER_GEN), --runs 3 whole runs, targets alternating, medians over runs
 // (BENCH_RUNS), --pin split|off: server alone on the last core (BENCH_PIN), --prof DIR: CPU profile of the
 // server (BENCH_PROF). No ulimit is needed: Node raises its soft open-files limit to the hard one at start,
@@ -23,7 +24,7 @@ import { Redis } from 'ioredis';
 import { redisContract } from '../protocol/redis-contract.ts';
 import { queueCatalog } from '../protocol/redis-writes.ts';
 import { readHeartbeats } from '../roles/runtime/heartbeat.ts';
-import { cleanupAll, type RedisServer, startRedis } from '../test/harness/index.ts';
+import { cleanupAll, freePort, type RedisServer, startRedis } from '../test/harness/index.ts';
 import { Histogram } from './endpoint/histogram.ts';
 import type { FromChild, ToChild } from './endpoint/ipc.ts';
 
@@ -66,7 +67,7 @@ const CLIENTS = String(opts.clients).split(',').map(Number);
 const DURATION_S = Number(opts.duration);
 const WINDOWS = Number(opts.windows);
 const RATES = String(opts.rate).split(',').map(Number);
-const TARGETS = String(opts.targets).split(',') as Array<'ours' | 'sio'>;
+const TARGETS = String(opts.targets).split(',') as Target[];
 const RUNS = Math.max(1, Number(opts.runs));
 const PER_GEN = Number(opts.perGen);
 const PROF_DIR = opts.prof as string | undefined;
@@ -78,7 +79,17 @@ const PIN =
   opts.pin === 'split' && NCPU >= 2 ? { server: String(NCPU - 1), gens: `0-${NCPU - 2}` } : undefined;
 const MOVIES = 100;
 const ROOT = path.resolve(import.meta.dirname, '..');
-const NAMES = { ours: 'Filmgrain endpoint', sio: 'Socket.IO + redis-adapter' };
+/** ours+metrics: the same endpoint with its admin listener on (--admin-listen) and /metrics scraped every second
+ * (Prometheus's default is 15 s), for the cost of instrumentation (issue 17) */
+type Target = 'ours' | 'sio' | 'ours+metrics';
+const NAMES: Record<Target, string> = {
+  ours: 'Filmgrain endpoint',
+  sio: 'Socket.IO + redis-adapter',
+  'ours+metrics': 'Filmgrain endpoint + /metrics',
+};
+/** the Filmgrain endpoint, with or without metrics: same clients, publisher and figures */
+const isOurs = (t: Target) => t !== 'sio';
+const kindOf = (t: Target): 'ours' | 'sio' => (isOurs(t) ? 'ours' : 'sio');
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -171,7 +182,7 @@ const median = (xs: number[]) => {
 };
 
 interface Row {
-  target: 'ours' | 'sio';
+  target: Target;
   /** runs merged into this row, and their p50s and p99s (mergeRuns) */
   runs?: number;
   p50s?: number[];
@@ -282,12 +293,12 @@ function sourceAddress(g: number): string {
   return `127.${sourceBase}.${scenarioSeq % 250}.${10 + g}`;
 }
 
-async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: number): Promise<Row[]> {
+async function scenario(redis: RedisServer, target: Target, clients: number): Promise<Row[]> {
   scenarioSeq++;
   const redisUrl = redis.url;
   const prefix = `bench${Date.now()}:`;
   const r = new Redis(redisUrl);
-  if (target === 'ours') {
+  if (isOurs(target)) {
     const p = r.multi();
     queueCatalog(
       p,
@@ -299,29 +310,38 @@ async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: num
   r.disconnect();
 
   const prof = PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(PROF_DIR)] : [];
-  const server =
-    target === 'ours'
-      ? (() => {
-          const c = spawnOn(
-            PIN?.server,
-            [
-              ...prof,
-              'bin/endpoint.mjs',
-              ...['--redis', redisUrl, '--prefix', prefix, '--host', '127.0.0.1', '--port', '0'],
-              ...['--max-clients', '100000', '--soft-limit', '100000', '--idle-timeout', '1h'],
-              // every generated client comes from 127.0.0.1
-              ...['--max-per-ip', '1000000'],
-            ],
-            { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-          );
-          children.add(c);
-          c.on('exit', () => children.delete(c));
-          return c;
-        })()
-      : tsChild('bench/endpoint/sio-server.ts', { SIO_REDIS: redisUrl }, false, prof, PIN?.server);
+  const adminPort = target === 'ours+metrics' ? await freePort() : 0;
+  const server = isOurs(target)
+    ? (() => {
+        const c = spawnOn(
+          PIN?.server,
+          [
+            ...prof,
+            'bin/endpoint.mjs',
+            ...['--redis', redisUrl, '--prefix', prefix, '--host', '127.0.0.1', '--port', '0'],
+            ...['--max-clients', '100000', '--soft-limit', '100000', '--idle-timeout', '1h'],
+            // every generated client comes from 127.0.0.1
+            ...['--max-per-ip', '1000000'],
+            ...(adminPort ? ['--admin-listen', `127.0.0.1:${adminPort}`] : []),
+          ],
+          { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+        );
+        children.add(c);
+        c.on('exit', () => children.delete(c));
+        return c;
+      })()
+    : tsChild('bench/endpoint/sio-server.ts', { SIO_REDIS: redisUrl }, false, prof, PIN?.server);
   const watched = watchServer(server);
   const port = await watched.port;
-  const hb = target === 'ours' ? watchHeartbeats(redisUrl, prefix) : null;
+  const hb = isOurs(target) ? watchHeartbeats(redisUrl, prefix) : null;
+  // a scraper like Prometheus's, every second, for as long as the server runs
+  const scrape = adminPort
+    ? setInterval(() => {
+        fetch(`http://127.0.0.1:${adminPort}/metrics`)
+          .then((res) => res.text())
+          .catch(() => {});
+      }, 1000)
+    : undefined;
   const loops = hb ? hb.loops : watched.loops;
   await sleep(1000);
   const base = procStat(server.pid!);
@@ -334,7 +354,7 @@ async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: num
       tsChild(
         'bench/endpoint/loadgen.ts',
         {
-          LG_KIND: target,
+          LG_KIND: kindOf(target),
           LG_PORT: String(port),
           LG_CLIENTS: String(n),
           LG_OFFSET: String(g * 7),
@@ -358,7 +378,7 @@ async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: num
 
   const pub = tsChild(
     'bench/endpoint/publisher.ts',
-    { PUB_KIND: target, PUB_REDIS: redisUrl, PUB_PREFIX: prefix, PUB_MOVIES: String(MOVIES) },
+    { PUB_KIND: kindOf(target), PUB_REDIS: redisUrl, PUB_PREFIX: prefix, PUB_MOVIES: String(MOVIES) },
     true,
   );
   await sleep(1500); // publisher up (tsx start) before it is told to go
@@ -468,6 +488,7 @@ async function scenario(redis: RedisServer, target: 'ours' | 'sio', clients: num
     if (note) break;
   }
   hb?.stop();
+  clearInterval(scrape);
   tell(pub, { t: 'exit' });
   for (const g of gens) tell(g, { t: 'exit' });
   await sleep(500);
@@ -531,6 +552,23 @@ function ratios(rows: Row[]): string {
     const cpm = (r: Row) => r.cpu / Math.max(1, r.delivered);
     out.push(
       `| ${o.clients} | ${o.rate} | ${fmt(s.kbPerConn / o.kbPerConn, 1)}× | ${fmt(o.delivered / s.delivered, 2)}× | ${fmt(s.p50 / o.p50, 1)}× | ${fmt(s.p99 / o.p99, 1)}× | ${fmt(cpm(s) / cpm(o), 1)}× |`,
+    );
+  }
+  return out.join('\n');
+}
+
+/** What /metrics costs: the endpoint with it against without, same C and rate (medians of alternating runs). */
+function metricsCost(rows: Row[]): string {
+  const out = [
+    '| C | tweets/s | delivered msg/s off → on | delivered change | p99 ms off → on | p99 change | server CPU % off → on |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const m of rows.filter((r) => r.target === 'ours+metrics')) {
+    const o = rows.find((r) => r.target === 'ours' && r.clients === m.clients && r.rate === m.rate);
+    if (!o) continue;
+    const pct = (a: number, b: number) => `${b >= a ? '+' : ''}${fmt(((b - a) / a) * 100, 1)} %`;
+    out.push(
+      `| ${m.clients} | ${m.rate} | ${k(o.delivered)} → ${k(m.delivered)} | ${pct(o.delivered, m.delivered)} | ${fmt(o.p99, 1)} → ${fmt(m.p99, 1)} | ${pct(o.p99, m.p99)} | ${fmt(o.cpu)} → ${fmt(m.cpu)} |`,
     );
   }
   return out.join('\n');
@@ -607,7 +645,8 @@ async function main(): Promise<void> {
       );
   }
   console.log(`\n${table(merged)}\n`);
-  if (TARGETS.length > 1) console.log(`${ratios(merged)}\n`);
+  if (TARGETS.includes('ours') && TARGETS.includes('sio')) console.log(`${ratios(merged)}\n`);
+  if (TARGETS.includes('ours') && TARGETS.includes('ours+metrics')) console.log(`${metricsCost(merged)}\n`);
   process.exit(0);
 }
 
