@@ -9,8 +9,10 @@
 //
 // Flags (each also an env var): --clients 1000,10000,19000 (BENCH_CLIENTS; C beyond the open-files limit is
 // skipped), --duration 10 seconds per window (BENCH_DURATION), --windows 3 (BENCH_WINDOWS, figures are medians
-// over windows), --rate 300,1000,3000 tweets/s (BENCH_RATE), --targets ours,sio (BENCH_TARGETS), --per-gen 10000
-// clients per generator process; targets: ours (clients on protocol 1.1), ours10 (on 1.0), sio (BENCH_PER_GEN), --runs 3 whole runs, targets alternating, medians over runs
+// over windows), --rate 300,1000,3000 tweets/s (BENCH_RATE), --targets ours,sio (BENCH_TARGETS: ours = clients on
+// protocol 1.1, ours10 = on 1.0, ours+metrics = the endpoint with its admin listener on and /metrics scraped every
+// second, sio), --per-gen 10000 clients per generator process (BENCH_PER_GEN), --runs 3 whole runs, targets
+// alternating, medians over runs
 // (BENCH_RUNS), --pin split|off: server alone on the last core (BENCH_PIN), --prof DIR: CPU profile of the
 // server (BENCH_PROF). No ulimit is needed: Node raises its soft open-files limit to the hard one at start,
 // and C above the hard limit is skipped with a message.
@@ -23,7 +25,7 @@ import { Redis } from 'ioredis';
 import { redisContract } from '../protocol/redis-contract.ts';
 import { queueCatalog } from '../protocol/redis-writes.ts';
 import { readHeartbeats } from '../roles/runtime/heartbeat.ts';
-import { cleanupAll, type RedisServer, startRedis } from '../test/harness/index.ts';
+import { cleanupAll, freePort, type RedisServer, startRedis } from '../test/harness/index.ts';
 import { Histogram } from './endpoint/histogram.ts';
 import type { FromChild, ToChild } from './endpoint/ipc.ts';
 
@@ -66,9 +68,6 @@ const CLIENTS = String(opts.clients).split(',').map(Number);
 const DURATION_S = Number(opts.duration);
 const WINDOWS = Number(opts.windows);
 const RATES = String(opts.rate).split(',').map(Number);
-/** ours: the endpoint with every client on protocol 1.1 (the SDK's default); ours10: every client on 1.0 */
-type Target = 'ours' | 'ours10' | 'sio';
-const isOurs = (t: Target) => t !== 'sio';
 const TARGETS = String(opts.targets).split(',') as Target[];
 const RUNS = Math.max(1, Number(opts.runs));
 const PER_GEN = Number(opts.perGen);
@@ -81,11 +80,19 @@ const PIN =
   opts.pin === 'split' && NCPU >= 2 ? { server: String(NCPU - 1), gens: `0-${NCPU - 2}` } : undefined;
 const MOVIES = 100;
 const ROOT = path.resolve(import.meta.dirname, '..');
-const NAMES = {
+/** ours: every client on protocol 1.1 (the SDK's default); ours10: every client on 1.0; ours+metrics: ours with
+ * its admin listener on (--admin-listen) and /metrics scraped every second (Prometheus's default is 15 s), for
+ * the cost of instrumentation (issue 17) */
+type Target = 'ours' | 'ours10' | 'sio' | 'ours+metrics';
+const NAMES: Record<Target, string> = {
   ours: 'Filmgrain endpoint (clients on 1.1)',
   ours10: 'Filmgrain endpoint (clients on 1.0)',
   sio: 'Socket.IO + redis-adapter',
+  'ours+metrics': 'Filmgrain endpoint + /metrics',
 };
+/** the Filmgrain endpoint, whatever its clients' protocol or metrics: same clients, publisher and figures */
+const isOurs = (t: Target) => t !== 'sio';
+const kindOf = (t: Target): 'ours' | 'sio' => (isOurs(t) ? 'ours' : 'sio');
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -306,6 +313,7 @@ async function scenario(redis: RedisServer, target: Target, clients: number): Pr
   r.disconnect();
 
   const prof = PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(PROF_DIR)] : [];
+  const adminPort = target === 'ours+metrics' ? await freePort() : 0;
   const server = isOurs(target)
     ? (() => {
         const c = spawnOn(
@@ -317,6 +325,7 @@ async function scenario(redis: RedisServer, target: Target, clients: number): Pr
             ...['--max-clients', '100000', '--soft-limit', '100000', '--idle-timeout', '1h'],
             // every generated client comes from 127.0.0.1
             ...['--max-per-ip', '1000000'],
+            ...(adminPort ? ['--admin-listen', `127.0.0.1:${adminPort}`] : []),
           ],
           { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
         );
@@ -328,6 +337,14 @@ async function scenario(redis: RedisServer, target: Target, clients: number): Pr
   const watched = watchServer(server);
   const port = await watched.port;
   const hb = isOurs(target) ? watchHeartbeats(redisUrl, prefix) : null;
+  // a scraper like Prometheus's, every second, for as long as the server runs
+  const scrape = adminPort
+    ? setInterval(() => {
+        fetch(`http://127.0.0.1:${adminPort}/metrics`)
+          .then((res) => res.text())
+          .catch(() => {});
+      }, 1000)
+    : undefined;
   const loops = hb ? hb.loops : watched.loops;
   await sleep(1000);
   const base = procStat(server.pid!);
@@ -340,7 +357,7 @@ async function scenario(redis: RedisServer, target: Target, clients: number): Pr
       tsChild(
         'bench/endpoint/loadgen.ts',
         {
-          LG_KIND: isOurs(target) ? 'ours' : 'sio',
+          LG_KIND: kindOf(target),
           LG_PROTOCOL: target === 'ours10' ? '1.0' : '1.1',
           LG_PORT: String(port),
           LG_CLIENTS: String(n),
@@ -365,7 +382,7 @@ async function scenario(redis: RedisServer, target: Target, clients: number): Pr
 
   const pub = tsChild(
     'bench/endpoint/publisher.ts',
-    { PUB_KIND: isOurs(target) ? 'ours' : 'sio', PUB_REDIS: redisUrl, PUB_PREFIX: prefix, PUB_MOVIES: String(MOVIES) },
+    { PUB_KIND: kindOf(target), PUB_REDIS: redisUrl, PUB_PREFIX: prefix, PUB_MOVIES: String(MOVIES) },
     true,
   );
   await sleep(1500); // publisher up (tsx start) before it is told to go
@@ -475,6 +492,7 @@ async function scenario(redis: RedisServer, target: Target, clients: number): Pr
     if (note) break;
   }
   hb?.stop();
+  clearInterval(scrape);
   tell(pub, { t: 'exit' });
   for (const g of gens) tell(g, { t: 'exit' });
   await sleep(500);
@@ -559,6 +577,23 @@ function protocolRatios(rows: Row[]): string {
   return out.join('\n');
 }
 
+/** What /metrics costs: the endpoint with it against without, same C and rate (medians of alternating runs). */
+function metricsCost(rows: Row[]): string {
+  const out = [
+    '| C | tweets/s | delivered msg/s off → on | delivered change | p99 ms off → on | p99 change | server CPU % off → on |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const m of rows.filter((r) => r.target === 'ours+metrics')) {
+    const o = rows.find((r) => r.target === 'ours' && r.clients === m.clients && r.rate === m.rate);
+    if (!o) continue;
+    const pct = (a: number, b: number) => `${b >= a ? '+' : ''}${fmt(((b - a) / a) * 100, 1)} %`;
+    out.push(
+      `| ${m.clients} | ${m.rate} | ${k(o.delivered)} → ${k(m.delivered)} | ${pct(o.delivered, m.delivered)} | ${fmt(o.p99, 1)} → ${fmt(m.p99, 1)} | ${pct(o.p99, m.p99)} | ${fmt(o.cpu)} → ${fmt(m.cpu)} |`,
+    );
+  }
+  return out.join('\n');
+}
+
 async function main(): Promise<void> {
   const redis = await startRedis({ args: ['--maxclients', '10000'] });
   console.log(
@@ -630,8 +665,9 @@ async function main(): Promise<void> {
       );
   }
   console.log(`\n${table(merged)}\n`);
-  if (TARGETS.includes('sio') && TARGETS.includes('ours')) console.log(`${ratios(merged)}\n`);
+  if (TARGETS.includes('ours') && TARGETS.includes('sio')) console.log(`${ratios(merged)}\n`);
   if (TARGETS.includes('ours10') && TARGETS.includes('ours')) console.log(`${protocolRatios(merged)}\n`);
+  if (TARGETS.includes('ours') && TARGETS.includes('ours+metrics')) console.log(`${metricsCost(merged)}\n`);
   process.exit(0);
 }
 

@@ -23,6 +23,9 @@ export const ERROR_CODES = {
   FG_RECORD: failed('Check the --record file (FG_RECORD): its folder must exist and be writable.'),
   FG_REPLAY: failed('Check the --replay file (FG_REPLAY_FILE): recorded tweets, one JSON object a line.'),
   FG_TWITTER_TOKEN: usage('Set TWITTER_BEARER_TOKEN to the bearer token of the Twitter API.'),
+  FG_ADMIN_TOKEN: usage(
+    'Bind --admin-listen to 127.0.0.1, or give a token: FG_ADMIN_TOKEN or --admin-token-file FILE (0600), never on the command line.',
+  ),
   FG_LISTEN: failed('Choose another port (--port / FG_ENDPOINT_PORT) or stop what listens there.'),
   FG_KEEPER_ARCHIVE: failed('Check --archive / FG_KEEPER_ARCHIVE: s3://BUCKET/PREFIX or file://DIR.'),
   FG_KEEPER_SPOOL: failed('Pass --spool-dir (FG_KEEPER_SPOOL_DIR) a private folder the keeper can create.'),

@@ -59,7 +59,7 @@ export const METRICS = def({
   filmgrain_endpoint_messages_out_total: {
     role: 'endpoint',
     type: 'counter',
-    help: 'Messages written to clients, by action.',
+    help: 'Messages written to clients, by kind (tweet: live tweets, error: error frames, other: rankings, pongs, recent tweets, answers).',
     labels: ['action'],
   },
   filmgrain_endpoint_bytes_out_total: {
@@ -102,7 +102,7 @@ export const METRICS = def({
   filmgrain_endpoint_fanout_latency_seconds: {
     role: 'endpoint',
     type: 'histogram',
-    help: 'Time from the feeder publishing a tweet to the endpoint writing it to its clients.',
+    help: "Time from tweet lines arriving from Redis to the endpoint writing them to their clients (per flush: the endpoint's share of fan-out; the wire line carries no publish time).",
     labels: [],
     buckets: LATENCY_S,
   },
@@ -152,7 +152,7 @@ export const METRICS = def({
   filmgrain_feeder_match_latency_seconds: {
     role: 'feeder',
     type: 'histogram',
-    help: 'Time to match one batch of tweets against the catalog.',
+    help: 'Time to match one tweet against the catalog (one tweet in 64 is timed).',
     labels: [],
     buckets: LATENCY_S,
   },
@@ -191,7 +191,7 @@ export const METRICS = def({
   filmgrain_keeper_duplicates_dropped_total: {
     role: 'keeper',
     type: 'counter',
-    help: 'Log lines dropped as copies of lines already archived.',
+    help: 'Log lines dropped as copies of lines already archived (the keeper does not deduplicate yet: always 0; a re-delivered entry is archived again).',
     labels: [],
   },
   filmgrain_keeper_archive_latency_seconds: {

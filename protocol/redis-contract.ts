@@ -36,6 +36,9 @@ export const HeartbeatSchema = z.object({
   /** beats this process has written, 1 for its first (God tells a process that beat once and died from one
    * that stays up; optional: releases before it did not write it) */
   seq: z.number().int().positive().optional(),
+  /** the role's admin HTTP listener (`host:port`: /metrics, /healthz, /readyz), when it runs one (optional:
+   * off by default, and releases before it did not write it) */
+  admin: z.string().max(300).optional(),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 

@@ -6,6 +6,7 @@ import { type Heartbeat, RoleSchema } from '../../protocol/redis-contract.ts';
 import { UserError } from '../../kernel/errors.ts';
 import { redactUrl } from '../../kernel/redact.ts';
 import type { EventSink } from './events.ts';
+import { readReadyz } from './readyz.ts';
 import { type ChangeMark, Liveness, procKey, readBeats, STALE_AFTER_MS, beatAgeMs } from './liveness.ts';
 import type { FleetRedis } from './redis.ts';
 import { type ExpectedProcess, MachineSchema, type Provider } from './providers/types.ts';
@@ -31,6 +32,13 @@ export const ProcessStatusSchema = z.object({
   rss: z.number().nullable(),
   gauges: z.record(z.string(), z.number()),
   heartbeat_age_s: z.number().nullable(),
+  /** its admin listener (`host:port`, from the heartbeat), null when it runs none */
+  admin: z.string().nullable().default(null),
+  /** its /readyz when God could reach it (null: not reachable, the heartbeat alone decides) */
+  ready: z
+    .object({ ready: z.boolean(), why: z.array(z.string()) })
+    .nullable()
+    .default(null),
 });
 export type ProcessStatus = z.infer<typeof ProcessStatusSchema>;
 
@@ -49,6 +57,8 @@ export const StatusReportSchema = z.object({
     stale: z.number().int(),
     missing: z.number().int(),
     unexpected: z.number().int(),
+    /** up by heartbeat, but its /readyz says not ready */
+    not_ready: z.number().int().default(0),
   }),
   /** every expected process is up and nothing is stale */
   ok: z.boolean(),
@@ -106,6 +116,8 @@ export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | un
       rss: h.rss,
       gauges: h.gauges,
       heartbeat_age_s: round(Math.max(0, age) / 1000),
+      admin: h.admin ?? null,
+      ready: null,
     };
   };
   for (const e of expected) {
@@ -132,6 +144,8 @@ export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | un
       rss: null,
       gauges: {},
       heartbeat_age_s: last !== undefined ? round((now - last) / 1000) : null,
+      admin: null,
+      ready: null,
     });
   }
   for (const h of live.values()) out.push(fromBeat(h, false));
@@ -144,8 +158,24 @@ export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | un
       stale: count('stale'),
       missing: count('missing'),
       unexpected: count('unexpected'),
+      not_ready: 0,
     },
   };
+}
+
+/** Fill in each live process's /readyz where its admin listener answers (in parallel, 1 s each). */
+export async function addReadiness(processes: ProcessStatus[], timeoutMs = 1000): Promise<number> {
+  let notReady = 0;
+  await Promise.all(
+    processes.map(async (p) => {
+      if (!p.admin || p.state === 'missing') return;
+      const r = await readReadyz(p.admin, timeoutMs);
+      if (!r.reachable) return;
+      p.ready = { ready: r.ready, why: r.why };
+      if (!r.ready && p.state === 'up') notReady++;
+    }),
+  );
+  return notReady;
 }
 
 export async function getStatus(o: {
@@ -166,6 +196,7 @@ export async function getStatus(o: {
     }
   }
   const { processes, summary } = joinStatus(expected, view);
+  summary.not_ready = await addReadiness(processes);
   return {
     at: new Date().toISOString(),
     provider: o.provider.kind,
@@ -177,7 +208,12 @@ export async function getStatus(o: {
     machines,
     processes,
     summary,
-    ok: !!view && summary.missing === 0 && summary.stale === 0 && summary.expected === summary.up,
+    ok:
+      !!view &&
+      summary.missing === 0 &&
+      summary.stale === 0 &&
+      summary.not_ready === 0 &&
+      summary.expected === summary.up,
   };
 }
 

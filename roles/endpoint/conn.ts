@@ -3,6 +3,7 @@ import type net from 'node:net';
 import type { ErrorCode, ProtocolMinor } from '../../protocol/messages.ts';
 import { encodeServerMessage } from '../../protocol/ndjson.ts';
 import type { FeedLine } from './feeds.ts';
+import { bump } from '../runtime/metrics.ts';
 import type { EndpointStats } from './stats.ts';
 
 export interface ConnLimits {
@@ -113,6 +114,7 @@ export class Conn {
   };
 
   sendError(code: ErrorCode, message: string, action?: string): void {
+    bump(this.owner.stats.errorFrames, code);
     this.send(
       encodeServerMessage('error', action === undefined ? { code, message } : { code, message, action }),
     );
@@ -184,6 +186,7 @@ export class Conn {
   }
 
   closeWithError(code: ErrorCode, message: string, graceMs?: number): void {
+    bump(this.owner.stats.errorFrames, code);
     this.closeWith(encodeServerMessage('error', { code, message }), graceMs);
   }
 

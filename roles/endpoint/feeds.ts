@@ -67,6 +67,10 @@ export class FeedHub {
   private readonly feeds = new Map<number, Feed>();
   private dirty: Feed[] = [];
   private scheduled = false;
+  /** when the first line of the pending flush arrived (performance.now()), for onFlush */
+  private batchAt = 0;
+  /** set by /metrics (roles/endpoint/metrics.ts): seconds from a flush's first line arriving to its writes */
+  onFlush?: (seconds: number) => void;
 
   constructor(
     private readonly sub: Subscriber,
@@ -133,6 +137,7 @@ export class FeedHub {
     feed.pending.push(feedLine(line));
     if (!this.scheduled) {
       this.scheduled = true;
+      if (this.onFlush) this.batchAt = performance.now();
       // After the I/O phase: every line Redis delivered in this loop turn goes out in one write per socket.
       setImmediate(this.flush);
     }
@@ -151,9 +156,11 @@ export class FeedHub {
       for (const conn of feed.clients) {
         if (conn.held !== null) this.hold(conn, lines);
         else if (conn.floor !== null) this.sendAbove(conn, lines);
-        else conn.send((data[conn.minor] ??= joined(lines, conn.minor)), lines.length);
+        else if (conn.send((data[conn.minor] ??= joined(lines, conn.minor)), lines.length))
+          this.stats.tweetsOut += lines.length;
       }
     }
+    if (this.onFlush && dirty.length > 0) this.onFlush((performance.now() - this.batchAt) / 1000);
   };
 
   private hold(conn: Conn, lines: FeedLine[]): void {
@@ -177,7 +184,7 @@ export class FeedHub {
     if (i === lines.length) return;
     conn.floor = null;
     const rest = i === 0 ? lines : lines.slice(i);
-    conn.send(joined(rest, conn.minor), rest.length);
+    if (conn.send(joined(rest, conn.minor), rest.length)) this.stats.tweetsOut += rest.length;
   }
 
   /** Stop holding a client's live lines: the history up to offset `floor` was sent (null: none). The held
@@ -188,8 +195,9 @@ export class FeedHub {
     conn.heldBytes = 0;
     conn.floor = floor;
     if (held && held.length > 0) {
-      if (floor === null) conn.send(joined(held, conn.minor), held.length);
-      else this.sendAbove(conn, held);
+      if (floor === null) {
+        if (conn.send(joined(held, conn.minor), held.length)) this.stats.tweetsOut += held.length;
+      } else this.sendAbove(conn, held);
     }
   }
 

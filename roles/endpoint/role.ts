@@ -2,6 +2,7 @@
 import { HEARTBEAT_INTERVAL_MS } from '../../protocol/redis-contract.ts';
 import type { RoleDefinition, RoleInstance } from '../runtime/role.ts';
 import { endpointOptions } from './options.ts';
+import { endpointReady, wireEndpointMetrics } from './metrics.ts';
 import { EndpointServer } from './server.ts';
 
 export interface EndpointInstance extends RoleInstance {
@@ -49,6 +50,7 @@ export const endpointRole: RoleDefinition<typeof endpointOptions> = {
       },
     );
     await server.start();
+    const unwire = ctx.metrics ? wireEndpointMetrics(ctx.metrics, server, ctx.subscriber()) : () => {};
     ctx.log.info(
       {
         port: server.port,
@@ -68,7 +70,11 @@ export const endpointRole: RoleDefinition<typeof endpointOptions> = {
     return {
       server,
       port: server.port,
-      stop: (reason) => server.stop(reason),
+      stop: (reason) => {
+        unwire();
+        return server.stop(reason);
+      },
+      ready: () => endpointReady(server),
       gauges: () => server.gauges(),
       summary: () => ({
         totals: { msgs_out: server.stats.msgsOut, bytes_out: server.stats.bytesOut },

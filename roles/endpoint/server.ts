@@ -23,6 +23,7 @@ import {
 } from '../../protocol/redis-contract.ts';
 import { UserError } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
+import { bump } from '../runtime/metrics.ts';
 import type { Subscriber } from '../runtime/subscriber.ts';
 import { CatalogCache } from './catalog.ts';
 import { BYTES_PER_TOKEN, Conn, type ConnLimits, type ConnOwner } from './conn.ts';
@@ -294,6 +295,7 @@ export class EndpointServer implements ConnOwner {
       const target = this.registry.pickRedirect();
       if (target) {
         this.stats.redirected++;
+        bump(this.stats.redirects, this.draining ? 'drain' : 'overload');
         this.refuse(socket, reconnectLine(target, this.draining ? 'draining' : 'load'));
         return;
       }
@@ -310,6 +312,7 @@ export class EndpointServer implements ConnOwner {
 
   private accept(socket: net.Socket): void {
     const conn = new Conn(socket, this, Date.now());
+    this.stats.accepted++;
     this.clients.add(conn);
     const ip = socket.remoteAddress ?? '';
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
@@ -391,6 +394,7 @@ export class EndpointServer implements ConnOwner {
   }
 
   private handle(conn: Conn, r: DecodeResult<ClientMessage>): void {
+    bump(this.stats.msgsIn, r.ok ? r.message.action : 'invalid');
     if (!r.ok) {
       conn.sendError(r.code, r.message, r.action);
       return;
@@ -577,6 +581,7 @@ export class EndpointServer implements ConnOwner {
       this.d.log.warn({ requested: count }, 'shed: no other endpoint to send clients to; keeping them');
       return 0;
     }
+    bump(this.stats.redirects, this.draining ? 'drain' : 'shed', victims.length);
     victims.forEach((c, i) => {
       this.stats.redirected++;
       c.closeWith(reconnectLine(targets[i]!, reason));
@@ -609,6 +614,7 @@ export class EndpointServer implements ConnOwner {
     live.forEach((c, i) => {
       const t = targets[i];
       if (t) this.stats.redirected++;
+      if (t) bump(this.stats.redirects, 'stop');
       c.closeWith(
         t ? reconnectLine(t, reason === 'SIGTERM' ? 'shutdown' : reason) : null,
         this.s.drainGraceMs,

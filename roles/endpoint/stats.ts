@@ -58,6 +58,13 @@ export class EndpointStats {
   parsedLines = 0;
   /** live lines dropped while a client waited for its recent tweets (its hold buffer was full) */
   heldDropped = 0;
+  // for /metrics (roles/endpoint/metrics.ts); Maps keyed by a value of a fixed set (an action, a code, a reason)
+  accepted = 0;
+  /** tweet lines written to clients (one tweet to 100 clients counts 100) */
+  tweetsOut = 0;
+  readonly msgsIn = new Map<string, number>();
+  readonly errorFrames = new Map<string, number>();
+  readonly redirects = new Map<string, number>();
 
   private lastAt = Date.now();
   private lastMsgs = 0;

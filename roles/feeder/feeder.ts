@@ -12,6 +12,9 @@ import type { RespConnection } from './resp.ts';
 import type { Recorder } from './record.ts';
 import { toTweet } from './tweet.ts';
 
+/** One tweet in this many has its match timed (a power of two). */
+const MATCH_SAMPLE = 64;
+
 export interface FeederOptions {
   /** command connection for the ranking and catalog (waits for reconnects) */
   redis: Redis;
@@ -47,6 +50,12 @@ export class Feeder {
   tweets = 0;
   matched = 0;
   badLines = 0;
+  /** when the ranking was last written to Redis (this.now() ms; 0: not yet), for /metrics */
+  rankingAt = 0;
+  /** set by /metrics: seconds to match one tweet, for a sample of them (one in MATCH_SAMPLE) */
+  onMatchTimed?: (seconds: number) => void;
+  /** set by /metrics: a publish batch acknowledged, seconds from its oldest tweet's arrival */
+  onPublished?: (seconds: number) => void;
   private lastGauges = { at: performance.now(), tweets: 0, matched: 0 };
 
   constructor(private readonly o: FeederOptions) {
@@ -62,6 +71,7 @@ export class Feeder {
       maxBuffer: o.maxBuffer ?? 100_000,
       batch: o.batch ?? 1000,
       mode: o.publishMode,
+      onPublished: (s) => this.onPublished?.(s),
       onError: (err) =>
         o.log.warn({ err: err.message, buffered: this.publisher.buffered }, 'publishing paused'),
     });
@@ -148,7 +158,10 @@ export class Feeder {
     }
     this.o.recorder?.write(line ?? JSON.stringify(obj));
     this.tweets++;
+    const timed = this.onMatchTimed !== undefined && (this.tweets & (MATCH_SAMPLE - 1)) === 0;
+    const t0 = timed ? performance.now() : 0;
     const movies = this.matcher.match(parsed.text);
+    if (timed) this.onMatchTimed!((performance.now() - t0) / 1000);
     if (movies.length === 0) return;
     this.matched++;
     const minute = this.counter.add(movies);
@@ -184,6 +197,7 @@ export class Feeder {
       queueRanking(p, this.o.keys, movies, new Date(this.now()));
       await p.exec();
       this.lastRanking = sig;
+      this.rankingAt = this.now();
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'could not write the ranking; retrying');
     } finally {

@@ -45,6 +45,8 @@ export interface PublisherOptions {
    * 'commands': queueTweet (one EVAL) per publication on an ioredis pipeline; 'script': queueTweetBatch on ioredis */
   mode?: PublishMode;
   onError?: (err: Error) => void;
+  /** a batch was acknowledged: seconds from its oldest entry's arrival (for /metrics) */
+  onPublished?: (seconds: number) => void;
 }
 
 /** What became of one batch: which publications are in Redis, whether the counts are. */
@@ -189,6 +191,7 @@ export class Publisher {
         if (now - e.at > this.maxLag) this.maxLag = now - e.at;
       } else requeue.push(e);
     }
+    if (batch.length && out.ok(0)) this.o.onPublished?.((now - batch[0]!.at) / 1000);
     if (hadCounts && !out.countsOk) this.mergeCounts(counts);
     if (requeue.length || !out.countsOk) {
       if (requeue.length) {

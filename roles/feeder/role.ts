@@ -6,6 +6,7 @@ import { UserError } from '../../kernel/errors.ts';
 import type { RoleContext, RoleDefinition, RoleInstance } from '../runtime/role.ts';
 import { loadCatalog } from './catalog.ts';
 import { Feeder } from './feeder.ts';
+import { feederReady, wireFeederMetrics } from './metrics.ts';
 import { feederOptions } from './options.ts';
 import { Recorder } from './record.ts';
 import { RespConnection } from './resp.ts';
@@ -110,6 +111,10 @@ async function startFeeder(ctx: RoleContext<FeederConfig>, hooks: FeederHooks): 
     throw err;
   }
 
+  if (ctx.metrics) {
+    wireFeederMetrics(ctx.metrics, { feeder, source: c.source, twitter, now: hooks.now ?? Date.now });
+  }
+
   // a changed catalog file: new matcher, catalog in Redis, rules re-synced; a broken one is logged and ignored
   const onCatalogFile = (cur: fs.Stats, prev: fs.Stats) => {
     if (cur.mtimeMs === prev.mtimeMs && cur.size === prev.size) return;
@@ -149,6 +154,7 @@ async function startFeeder(ctx: RoleContext<FeederConfig>, hooks: FeederHooks): 
       totals: { tweets: feeder.tweets, matched: feeder.matched, published: feeder.publisher.published },
       now: { buffered: feeder.publisher.buffered },
     }),
+    ready: () => feederReady(() => (publishResp ? publishResp.status : (publishRedis?.status ?? 'ready'))),
     gauges: () => ({ ...feeder.gauges(), ...(source.gauges?.() ?? {}), recorded: recorder?.lines ?? 0 }),
     async stop() {
       abort.abort();

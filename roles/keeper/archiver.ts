@@ -74,6 +74,10 @@ export class Archiver {
   claimed = 0;
   /** delivered entries that had been trimmed from the stream before they were read: lost */
   trimmed = 0;
+  /** for /metrics: lines written to the spool, failed archive writes, and the time of each archive write */
+  spooled = 0;
+  failures = 0;
+  onStored?: (seconds: number) => void;
   /** the last live read returned less than a full page: we are at the head of the stream */
   caughtUp = false;
   /** reading paused because the spool is full */
@@ -293,7 +297,9 @@ export class Archiver {
     const obj = await buildObject(this.o.consumer, entries);
     if (!this.targetDown) {
       try {
+        const t0 = performance.now();
         await this.o.target.put(obj.key, obj.body, CONTENT_TYPE);
+        this.onStored?.((performance.now() - t0) / 1000);
         this.failingSince = 0;
         await this.ack(obj.ids);
         this.archived += obj.count;
@@ -304,10 +310,12 @@ export class Archiver {
       }
     }
     await this.toSpool(obj);
+    this.spooled += obj.count;
   }
 
   private markDown(err: Error): void {
     const now = Date.now();
+    this.failures++;
     if (!this.failingSince) this.failingSince = now;
     this.lastError = err.message;
     if (!this.downSince) {
@@ -370,7 +378,9 @@ export class Archiver {
         continue;
       }
       try {
+        const t0 = performance.now();
         await this.o.target.put(item.key, item.body, CONTENT_TYPE);
+        this.onStored?.((performance.now() - t0) / 1000);
       } catch (err) {
         this.markDown(err as Error);
         await this.wait(retryDelay(attempt++));

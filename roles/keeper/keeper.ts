@@ -4,7 +4,9 @@ import type { RoleDefinition } from '../runtime/role.ts';
 import { ArchiveOutageMonitor } from './archive-alert.ts';
 import { Archiver } from './archiver.ts';
 import { EndpointListWriter } from '../../protocol/endpoint-list-writer.ts';
+import { PromTargetsWriter } from '../../protocol/prom-targets.ts';
 import { ExceptionMonitor } from './exceptions.ts';
+import { GroupBacklog, keeperReady, wireKeeperMetrics } from './metrics.ts';
 import { Notifier } from './notifier.ts';
 import { checkKeeperConfig, keeperOptions } from './options.ts';
 import { SilenceMonitor } from './silence.ts';
@@ -161,6 +163,18 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
     every('exception alerts', Math.min(1000, Math.max(50, c.exceptionWindow / 10)), () => exceptions.tick());
     every('archive outage', Math.min(1000, Math.max(50, c.archiveAlertAfter / 4)), () => outage.tick());
     every('endpoint list', Math.min(1000, c.endpointsInterval), () => endpoints.tick());
+    // Prometheus targets next to endpoints.json, as often (heartbeats come and go every 2 s)
+    const promTargets = new PromTargetsWriter({ redis: ctx.redis, keys: ctx.keys, target });
+    every(
+      'prometheus targets',
+      Math.min(1000, c.endpointsInterval),
+      async () => void (await promTargets.tick()),
+    );
+    if (ctx.metrics) {
+      const backlog = new GroupBacklog(ctx.redis, ctx.keys);
+      wireKeeperMetrics(ctx.metrics, { archiver, notifier, spool }, backlog);
+      every('group backlog', 5000, () => backlog.read());
+    }
 
     const meter = new RateMeter(() => archiver.archived);
     log.info(
@@ -177,6 +191,7 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
     );
 
     return {
+      ready: () => keeperReady(archiver, target.url),
       async stop() {
         await archiver.stop();
         await Promise.all(loops);

@@ -40,6 +40,8 @@ export class Notifier {
   private sns?: SNSClient;
   private ses?: SESClient;
   sent = 0;
+  /** alerts sent per channel (sms, email), for /metrics */
+  readonly sentBy = new Map<string, number>();
   failed = 0;
 
   constructor(private readonly o: NotifierOptions) {
@@ -72,6 +74,7 @@ export class Notifier {
       this.failed++;
     }
     this.sent++;
+    this.sentBy.set(channel, (this.sentBy.get(channel) ?? 0) + 1);
     // message only, never a stack: the keeper reads its own lines, and a stack here would itself be an exception alert
     const fields = {
       kind: a.kind,

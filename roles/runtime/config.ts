@@ -96,6 +96,20 @@ export const commonOptions = {
     schema: durationMs,
     default: '10s',
   },
+  adminListen: {
+    flag: '--admin-listen <host:port>',
+    env: 'FG_ADMIN_LISTEN',
+    description:
+      'serve /metrics, /healthz and /readyz over HTTP here (off when unset; port 0 picks a free one, named in the heartbeat); off loopback it needs an admin token',
+    schema: z.string().min(1).optional(),
+  },
+  adminTokenFile: {
+    flag: '--admin-token-file <file>',
+    env: 'FG_ADMIN_TOKEN_FILE',
+    description:
+      'file holding the bearer token the admin listener requires (or set FG_ADMIN_TOKEN; required off loopback)',
+    schema: z.string().min(1).optional(),
+  },
 } satisfies OptionsSpec;
 export type CommonConfig = ConfigOf<typeof commonOptions>;
 

@@ -21,6 +21,8 @@ export interface HeartbeatOptions {
   host: string;
   version: string;
   gauges: () => Record<string, number>;
+  /** the admin listener's `host:port`, when it is on */
+  admin?: () => string | undefined;
   intervalMs?: number;
 }
 
@@ -49,7 +51,9 @@ export class HeartbeatPublisher {
     this.lastCpu = process.cpuUsage();
     this.lastAt = now;
     const g = this.o.gauges();
+    const admin = this.o.admin?.();
     return {
+      ...(admin ? { admin } : {}),
       role: this.o.role,
       id: this.o.id,
       host: this.o.host,

@@ -9,10 +9,18 @@ import {
   redisContract,
 } from '../../protocol/redis-contract.ts';
 import { type CommonConfig, type ConfigOf, commonOptions, type OptionsSpec, parseConfig } from './config.ts';
+import {
+  type AdminAddress,
+  AdminServer,
+  parseAdminListen,
+  type ReadyChecks,
+  resolveAdminToken,
+} from './admin.ts';
 import { formatUserError, UserError } from './errors.ts';
 import { HeartbeatPublisher } from './heartbeat.ts';
 import { RedisLogSink } from './log-sink.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { RoleMetrics } from './metrics.ts';
 import { connectFromConfig, type RedisConnectOptions, redactUrl } from './redis.ts';
 import { Subscriber } from './subscriber.ts';
 import { type RoleSummary, SummaryTimer } from './summary.ts';
@@ -36,6 +44,9 @@ export interface RoleContext<C> {
   onControl(handler: (msg: ControlMessage) => unknown): void;
   /** aborted when the role starts to stop */
   signal: AbortSignal;
+  /** the role's Prometheus registry when the admin listener is on (--admin-listen), else undefined: roles
+   * register their sources here and skip any metric-only work when it is absent */
+  metrics?: RoleMetrics;
 }
 
 export interface RoleInstance {
@@ -44,6 +55,8 @@ export interface RoleInstance {
   gauges?(): Record<string, number>;
   /** counters for the periodic summary line (summary.ts), which is also the role's sign of life */
   summary?(): RoleSummary;
+  /** the role's own readiness checks for /readyz (Redis is checked by the runtime) */
+  ready?(): ReadyChecks;
 }
 
 export interface RoleDefinition<S extends OptionsSpec> {
@@ -77,6 +90,11 @@ export async function startRole<S extends OptionsSpec>(
   const host = config.hostName;
   const version = config.release ?? builtVersion();
   const keys = redisContract(config.prefix);
+  // the admin listener's address and token are checked before anything connects: a bad one refuses to start
+  const env = so.env ?? process.env;
+  const adminListen = config.adminListen ? parseAdminListen(config.adminListen) : undefined;
+  const adminToken = adminListen ? resolveAdminToken(adminListen, config.adminTokenFile, env) : undefined;
+  const metrics = adminListen ? new RoleMetrics(def.role) : undefined;
 
   const resources: Array<{ close(): unknown }> = [];
   const logRedis = connectFromConfig(config, `${id}:logs`, { offlineQueue: false });
@@ -123,6 +141,7 @@ export async function startRole<S extends OptionsSpec>(
       controlHandlers.push(h);
     },
     signal: abort.signal,
+    metrics,
   };
 
   // Anyone who can publish on Redis reaches the control channel: a bad message is dropped with a warning (at
@@ -175,7 +194,10 @@ export async function startRole<S extends OptionsSpec>(
   ctx.subscriber().on(keys.control(def.role, id), onControl);
   ctx.subscriber().on(keys.controlRole(def.role), onControl);
 
+  let admin: AdminServer | undefined;
+  let adminAt: AdminAddress | undefined;
   const heartbeat = new HeartbeatPublisher({
+    admin: () => adminAt && advertised(adminAt, host),
     redis,
     keys,
     role: def.role,
@@ -198,6 +220,31 @@ export async function startRole<S extends OptionsSpec>(
     sink.close();
     for (const r of resources.reverse()) r.close();
     throw err;
+  }
+  if (adminListen && metrics) {
+    admin = new AdminServer({
+      listen: adminListen,
+      token: adminToken,
+      metrics,
+      ready: () => ({
+        ...runtimeReady(redis, sub),
+        ...(instance?.ready?.() ?? {}),
+        ...(abort.signal.aborted ? { stopping: { ok: false, why: 'the process is stopping' } } : {}),
+      }),
+      onError: (err) => log.warn({ err }, 'admin listener: a request failed'),
+    });
+    try {
+      adminAt = await admin.start();
+    } catch (err) {
+      log.fatal({ err }, `${def.role} failed to start`);
+      await instance.stop('admin listener failed').catch(() => {});
+      await sink.drain(1000);
+      sink.close();
+      for (const r of resources.reverse()) r.close();
+      throw err;
+    }
+    resources.push({ close: () => void admin?.close() });
+    log.info({ admin: advertised(adminAt, host), token: adminToken ? 'set' : 'none' }, 'admin listener up');
   }
   heartbeat.start();
   const summary = new SummaryTimer({
@@ -231,6 +278,28 @@ export async function startRole<S extends OptionsSpec>(
       if (res !== 'ok') throw new Error(`stop ${res}`);
     })());
   return { ctx, instance, stop };
+}
+
+/** Redis as /readyz sees it: the command connection ready, the subscriber connected with its channels. */
+function runtimeReady(redis: Redis, sub: Subscriber | undefined): ReadyChecks {
+  const r: ReadyChecks = {
+    redis:
+      redis.status === 'ready' ? { ok: true } : { ok: false, why: `redis connection is ${redis.status}` },
+  };
+  if (sub) {
+    const s = sub.redis.status;
+    r.redis_subscriber =
+      s === 'ready'
+        ? { ok: true }
+        : { ok: false, why: `redis subscriber connection is ${s}, not subscribed` };
+  }
+  return r;
+}
+
+/** The address others scrape: a wildcard bind is reached through the host name. */
+function advertised(a: AdminAddress, host: string): string {
+  const h = a.host === '0.0.0.0' || a.host === '::' ? host : a.host;
+  return h.includes(':') ? `[${h}]:${a.port}` : `${h}:${a.port}`;
 }
 
 /** Entry point of a role binary: start, stop on SIGTERM/SIGINT, log and exit non-zero on a crash. */

@@ -136,7 +136,7 @@ describe('local provider through the CLI', () => {
     const r = await run('status', '--json');
     const st = resultOf(r, 'status', StatusReportSchema);
     expect(st.ok).toBe(true);
-    expect(st.summary).toEqual({ expected: 4, up: 4, stale: 0, missing: 0, unexpected: 0 });
+    expect(st.summary).toEqual({ expected: 4, up: 4, stale: 0, missing: 0, unexpected: 0, not_ready: 0 });
     expect(st.redis.ok).toBe(true);
     expect(st.machines).toEqual([expect.objectContaining({ provider: 'local', state: 'running' })]);
     for (const p of st.processes) {

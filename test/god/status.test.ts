@@ -98,7 +98,7 @@ describe('status', () => {
       expect(by['feeder-1']!.heartbeat_age_s).toBeGreaterThanOrEqual(59);
       expect(by['keeper-1']).toMatchObject({ state: 'missing', pid: null, heartbeat_age_s: null });
       expect(by['endpoint-9']).toMatchObject({ state: 'unexpected', expected: false });
-      expect(r.summary).toEqual({ expected: 4, up: 1, stale: 2, missing: 1, unexpected: 1 });
+      expect(r.summary).toEqual({ expected: 4, up: 1, stale: 2, missing: 1, unexpected: 1, not_ready: 0 });
       expect(r.ok).toBe(false);
       expect(r.redis).toEqual({ url: 'redis://:***@h:1', ok: true });
       expect(r.machines.map((m) => m.name)).toEqual(['h1', 'h2']);

@@ -63,7 +63,7 @@ export function renderStatus(ctx: CliContext, r: StatusReport): string[] {
   const { summary: m } = r;
   lines.push(
     '',
-    `${m.up}/${m.expected} up${m.stale ? `, ${s(`${m.stale} stale`, 'red')}` : ''}${m.missing ? `, ${s(`${m.missing} missing`, 'red')}` : ''}${m.unexpected ? `, ${s(`${m.unexpected} unexpected`, 'yellow')}` : ''}`,
+    `${m.up}/${m.expected} up${m.stale ? `, ${s(`${m.stale} stale`, 'red')}` : ''}${m.missing ? `, ${s(`${m.missing} missing`, 'red')}` : ''}${m.unexpected ? `, ${s(`${m.unexpected} unexpected`, 'yellow')}` : ''}${m.not_ready ? `, ${s(`${m.not_ready} not ready (/readyz)`, 'red')}` : ''}`,
   );
   return lines;
 }

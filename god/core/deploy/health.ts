@@ -1,5 +1,5 @@
-// Is a restarted process healthy? A new process beats with the new release (liveness.ts); an endpoint answers
-// `connect`.
+// Is a restarted process healthy? A new process beats with the new release (liveness.ts), its /readyz says
+// ready where God can reach it (readyz.ts), and an endpoint answers `connect`.
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Redis } from 'ioredis';
@@ -8,6 +8,7 @@ import type { RedisContract, Role } from '../../../protocol/redis-contract.ts';
 import { type ChangeMark, Liveness, markChange, procKey, readBeats } from '../liveness.ts';
 import { admitEndpoint, UNLISTED_ENV } from '../admission.ts';
 import type { SshConnection } from '../ssh/connection.ts';
+import { readReadyz } from '../readyz.ts';
 import { logTail } from './host-ops.ts';
 import type { DeployHost } from './types.ts';
 import { sleep } from '../../../kernel/sleep.ts';
@@ -34,7 +35,7 @@ export async function waitHeartbeat(
   before: ChangeMark,
   timeoutMs: number,
   signal?: AbortSignal,
-): Promise<{ ok: true; pid: number } | { ok: false; error: string }> {
+): Promise<{ ok: true; pid: number; admin?: string } | { ok: false; error: string }> {
   const deadline = Date.now() + timeoutMs;
   const live = new Liveness({ version, since: before, mode: 'new' });
   let seen = 'no heartbeat';
@@ -42,7 +43,7 @@ export async function waitHeartbeat(
     try {
       const beat = (await readBeats(redis, keys, [p])).get(procKey(p));
       const v = live.judge(procKey(p), beat);
-      if (v.ok) return { ok: true, pid: v.pid };
+      if (v.ok) return { ok: true, pid: v.pid, admin: beat?.hb.admin };
       seen = v.why;
     } catch (err) {
       seen = `Redis: ${(err as Error).message}`;
@@ -140,6 +141,28 @@ export async function waitEndpoint(
 }
 
 /**
+ * Wait for the process's /readyz to say ready. Unreachable (a listener on the host's loopback, seen from God's
+ * machine, or one behind a token) is not a failure: the heartbeat, checked before, stays the judge.
+ */
+export async function waitReady(
+  admin: string,
+  timeoutMs: number,
+): Promise<{ ok: true } | { ok: false; error: string }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await readReadyz(admin, Math.max(200, Math.min(1000, deadline - Date.now())));
+    if (!r.reachable || r.ready) return { ok: true };
+    if (Date.now() >= deadline) {
+      return {
+        ok: false,
+        error: `not ready (/readyz at ${admin}): ${r.why.join('; ') || 'no reason given'}`,
+      };
+    }
+    await sleep(250);
+  }
+}
+
+/**
  * Health of the restarted processes of one host: a heartbeat with `version` from a new process, then
  * endpoints answer `connect`. Returns the problems (with each failed process's last log lines), or undefined.
  */
@@ -161,6 +184,10 @@ export async function healthOf(
         if (!hb.ok) {
           const tail = conn ? await logTail(conn, host, p.id).catch(() => '') : '';
           return `${hb.error}${tail ? `\n    last log lines of ${p.id}:\n    ${tail.split('\n').join('\n    ')}` : ''}`;
+        }
+        if (hb.admin) {
+          const r = await waitReady(hb.admin, Math.max(1000, deadline - Date.now()));
+          if (!r.ok) return `${p.role} ${p.id}: ${r.error}`;
         }
         if (p.role === 'endpoint' && p.endpoint) {
           const target = {

@@ -51,6 +51,8 @@ export class TwitterSource implements Source {
   private readonly backoff: StreamBackoff;
   connects = 0;
   reconnects = 0;
+  /** the reconnect wait under way, ms (0 while connected or connecting), for /metrics */
+  backoffMs = 0;
   keepAlives = 0;
   rulesSynced = 0;
   connected = false;
@@ -128,7 +130,9 @@ export class TwitterSource implements Source {
         this.o.log.warn({ err: describe(err), kind, retry_ms: delay }, 'twitter stream connection failed');
       }
       this.reconnects++;
+      this.backoffMs = delay;
       await sleep(delay, signal);
+      this.backoffMs = 0;
     }
   }
 

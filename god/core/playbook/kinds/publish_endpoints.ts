@@ -70,6 +70,9 @@ async function publish(pc: PlayContext, url: string): Promise<string> {
     });
     await writer.tick();
     if (!writer.current) throw new Error(`could not write the endpoint list to ${url}`);
+    // the Prometheus targets go with it (protocol/prom-targets.ts), as the keeper's timer writes them
+    const { PromTargetsWriter } = await import('../../../../protocol/prom-targets.ts');
+    await new PromTargetsWriter({ redis: fleetRedis.redis, keys: fleetRedis.keys, target }).tick();
     return `${writer.current.endpoints.map((e) => `${e.host}:${e.port}`).join(', ') || 'no endpoints'} → ${url}`;
   } finally {
     target.close();

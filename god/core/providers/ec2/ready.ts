@@ -306,6 +306,9 @@ async function publishEndpoints(d: ReadyDeps): Promise<string> {
     });
     await writer.tick();
     if (!writer.current) throw new Error(`could not write endpoints.json to ${archive}`);
+    // the Prometheus targets go with it (protocol/prom-targets.ts), as the keeper's timer writes them
+    const { PromTargetsWriter } = await import('../../../../protocol/prom-targets.ts');
+    await new PromTargetsWriter({ redis: fr.redis, keys: fr.keys, target }).tick();
     return `${writer.current.endpoints.map((e) => `${e.host}:${e.port}`).join(', ') || 'no endpoints'} → ${archive ?? 'Redis only (no keeper archive configured)'}`;
   } finally {
     target.close();
