@@ -13,7 +13,7 @@ import { formatUserError, UserError } from './errors.ts';
 import { HeartbeatPublisher } from './heartbeat.ts';
 import { RedisLogSink } from './log-sink.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { connectFromConfig, type RedisConnectOptions, redactUrl } from './redis.ts';
+import { checkDeployment, connectFromConfig, type RedisConnectOptions, redactUrl } from './redis.ts';
 import { Subscriber } from './subscriber.ts';
 import { type RoleSummary, SummaryTimer } from './summary.ts';
 import { builtVersion } from './version.ts';
@@ -78,11 +78,15 @@ export async function startRole<S extends OptionsSpec>(
   const version = config.release ?? builtVersion();
   const keys = redisContract(config.prefix);
 
+  // a Cluster or an unknown Sentinel master ends the start here, with the problem named (FG_REDIS)
+  const unreachable: string[] = [];
+  await checkDeployment(config, (m) => unreachable.push(m));
   const resources: Array<{ close(): unknown }> = [];
   const logRedis = connectFromConfig(config, `${id}:logs`, { offlineQueue: false });
   resources.push({ close: () => logRedis.disconnect() });
   const sink = new RedisLogSink({ redis: logRedis, stream: keys.logStream, role: def.role, id, host });
   const log = createLogger({ role: def.role, id, host, level: config.logLevel, sink, stdout: so.stdout });
+  for (const m of unreachable) log.warn({ redis: redactUrl(config.redis) }, m);
 
   const redis = connectFromConfig(config, id, {
     onStatus: (s, err) =>
