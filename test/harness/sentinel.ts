@@ -133,9 +133,11 @@ export async function startSentinelSet(o: { masterName?: string } = {}): Promise
     removeTempDir(dir);
   };
   try {
-    const primary = await startRedis();
+    // diskless full sync without the default 5 s wait for more replicas (either may be the master later)
+    const fast = ['--repl-diskless-sync-delay', '0'];
+    const primary = await startRedis({ args: fast });
     started.push(primary);
-    const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
+    const replica = await startRedis({ args: [...fast, '--replicaof', '127.0.0.1', String(primary.port)] });
     started.push(replica);
     await waitFor(
       async () => /master_link_status:up/.test(await ask<string>(replica.port, 'INFO', 'replication')),
