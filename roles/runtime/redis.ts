@@ -44,7 +44,13 @@ export function redisOptions(o: RedisConnectOptions): RedisOptions {
 
 /** A connection to the deployment `target` names (one server or a Sentinel set: protocol/redis-connection.ts). */
 export function connectRedis(target: string, o: RedisConnectOptions): Redis {
-  const r = createRedis(target, { tlsCa: o.tlsCa, tlsInsecure: o.tlsInsecure }, redisOptions(o));
+  const policy = redisOptions(o);
+  if (parseRedisDeployment(target).kind === 'sentinel') {
+    // through sentinels a reconnect asks them first, which is cheap, and a failover is over in seconds: do not
+    // back off past 1 s (the feeder's publisher would be on the new master long before the endpoint's subscriber)
+    policy.retryStrategy = (times) => Math.min(1000, reconnectDelay(times));
+  }
+  const r = createRedis(target, { tlsCa: o.tlsCa, tlsInsecure: o.tlsInsecure }, policy);
   let up = false;
   r.on('ready', () => {
     up = true;
