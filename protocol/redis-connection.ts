@@ -51,9 +51,10 @@ export function tlsOptions(o: RedisTlsFiles, servername?: string): ConnectionOpt
 
 /**
  * ioredis options for a deployment on top of the caller's policy. A single server keeps its URL (ioredis reads
- * the password and db from it); a Sentinel set gets its sentinels, master name and both TLS settings, and a
- * failover detector (a client on a master that was demoted without closing its connections moves at
- * `+switch-master`). Throws RedisDeploymentError for a Cluster.
+ * the password and db from it); a Sentinel set gets its sentinels, master name and both TLS settings. No ioredis
+ * `failoverDetector`: a failover closes the clients of both servers (REPLICAOF does), and with the detector on,
+ * drills left a keeper connection that never came back (ioredis #1362 is of that kind); a connection left on a
+ * demoted master gets READONLY and reconnects. Throws RedisDeploymentError for a Cluster.
  */
 export function ioredisOptions(
   target: string | RedisDeployment,
@@ -81,7 +82,6 @@ export function ioredisOptions(
       sentinelPassword: d.sentinelPassword,
       ...(d.sentinelTls ? { sentinelTLS: tlsOptions(files) } : {}),
       ...(d.tls ? { tls: tlsOptions(files), enableTLSForSentinelMode: true } : {}),
-      failoverDetector: true,
       // a sentinel round that found no master: try them all again soon (a failover takes a few seconds)
       sentinelRetryStrategy: (n: number) => Math.min(2000, 100 * n),
     },

@@ -88,7 +88,14 @@ export async function startRole<S extends OptionsSpec>(
   const log = createLogger({ role: def.role, id, host, level: config.logLevel, sink, stdout: so.stdout });
   for (const m of unreachable) log.warn({ redis: redactUrl(config.redis) }, m);
 
+  // e.g. every sentinel unreachable: said once per kind of failure (the retry delay in it changes), not per attempt
+  let problem = '';
   const redis = connectFromConfig(config, id, {
+    onProblem: (err) => {
+      const kind = err.message.replace(/\d+/g, 'N');
+      if (kind !== problem) log.warn({ err: err.message }, 'cannot reach Redis; retrying');
+      problem = kind;
+    },
     onStatus: (s, err) =>
       s === 'ready'
         ? log.info({ redis: redactUrl(config.redis) }, 'redis connected')
