@@ -28,6 +28,9 @@ export const ERROR_CODES = {
   ),
   FG_LISTEN: failed('Choose another port (--port / FG_ENDPOINT_PORT) or stop what listens there.'),
   FG_KEEPER_ARCHIVE: failed('Check --archive / FG_KEEPER_ARCHIVE: s3://BUCKET/PREFIX or file://DIR.'),
+  FG_REDIS: failed(
+    'Check --redis / FG_REDIS_URL: the sentinels and master name of a redis+sentinel:// URL (`SENTINEL masters` on a sentinel lists them); Cluster is not supported yet.',
+  ),
   FG_KEEPER_SPOOL: failed('Pass --spool-dir (FG_KEEPER_SPOOL_DIR) a private folder the keeper can create.'),
 
   // ---- God: command line, config, playbooks ----

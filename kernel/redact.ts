@@ -21,9 +21,9 @@ export const REDACT_PATHS = [
   '*.headers.authorization',
 ];
 
-/** Query parameters that carry credentials (ioredis and others read `?password=`). */
+/** Query parameters that carry credentials (ioredis and others read `?password=`; Sentinel URLs `?sentinel_password=`). */
 const SECRET_PARAM =
-  /([?&;](?:password|passwd|pass|pwd|token|secret|auth|access_token|api_key|apikey)=)[^&#;\s"']*/gi;
+  /([?&;](?:[a-z]{1,20}_)?(?:password|passwd|pass|pwd|token|secret|auth|access_token|api_key|apikey)=)[^&#;\s"']*/gi;
 
 /**
  * Hide the credentials of a URL: the password (or a user-only token) in the userinfo, and secret query

@@ -1,7 +1,9 @@
 // God's connection to the fleet's Redis: found through the provider (local: the private redis-server) or the
-// config; fails fast with a clear error instead of retrying forever like a role would.
-import fs from 'node:fs';
-import { Redis } from 'ioredis';
+// config (one server or a Sentinel set: protocol/redis-connection.ts makes every connection); fails fast with a
+// clear error instead of retrying forever like a role would.
+import type { Redis, RedisOptions } from 'ioredis';
+import { describeRedisDeployment, parseRedisDeployment } from '../../kernel/redis-deployment.ts';
+import { createRedis, findMaster, RedisDeploymentError } from '../../protocol/redis-connection.ts';
 import { type RedisContract, redisContract } from '../../protocol/redis-contract.ts';
 import { UserError } from '../../kernel/errors.ts';
 import { redactUrl } from '../../kernel/redact.ts';
@@ -22,19 +24,37 @@ export async function resolveRedisUrl(config: GodConfig, provider?: Provider, ov
   return (await provider?.redisUrl?.()) ?? config.redis.url;
 }
 
-function options(url: string, name: string, tlsCa?: string) {
-  const u = new URL(url);
+/** God's policy: fail fast on the first connect; afterwards reconnect quickly (a `logs -f` survives a restart or
+ * a failover; through sentinels it follows the master). READONLY (a demoted master) reconnects. */
+function policy(name: string): RedisOptions {
   return {
     connectionName: name,
     lazyConnect: true,
     connectTimeout: 3000,
     maxRetriesPerRequest: 1,
-    // after the first connect, reconnect quickly (a `logs -f` survives a Redis restart)
     retryStrategy: (n: number) => Math.min(2000, 100 * 2 ** n),
-    ...(u.protocol === 'rediss:'
-      ? { tls: { servername: u.hostname, ...(tlsCa ? { ca: fs.readFileSync(tlsCa) } : {}) } }
-      : {}),
+    reconnectOnError: (err) => err.message.startsWith('READONLY'),
   };
+}
+
+/** The deployment's problem as God's error: a Cluster (not supported yet), an unknown master, no sentinel. */
+async function checkDeployment(url: string, tlsCa?: string): Promise<void> {
+  const d = parseRedisDeployment(url);
+  if (d.kind === 'single') return;
+  try {
+    await findMaster(d, { tlsCa });
+  } catch (err) {
+    if (!(err instanceof RedisDeploymentError)) throw err;
+    throw new UserError(`${describeRedisDeployment(d)}: ${err.message}`, {
+      code: 'GOD_REDIS',
+      hint:
+        err.problem === 'cluster'
+          ? 'Name one server (redis://) or a Sentinel set (redis+sentinel://) in redis.url / --redis.'
+          : err.problem === 'unknown-master'
+            ? 'Fix the master name after the sentinels in redis.url (`redis-cli -p 26379 SENTINEL masters` lists them).'
+            : 'Start the sentinels, or fix their addresses in redis.url / --redis / GOD_REDIS_URL.',
+    });
+  }
 }
 
 /** Connect (and check with PING) or throw a UserError saying what to do. */
@@ -49,7 +69,8 @@ export async function connectFleetRedis(
     });
   }
   const name = o.name ?? 'god';
-  const redis = new Redis(url, options(url, name, o.tlsCa));
+  await checkDeployment(url, o.tlsCa);
+  const redis = createRedis(url, { tlsCa: o.tlsCa }, policy(name));
   redis.on('error', () => {}); // reported through the failed commands below
   try {
     await redis.connect();
@@ -67,7 +88,7 @@ export async function connectFleetRedis(
     redis,
     keys: redisContract(o.prefix),
     duplicate(n: string) {
-      const r = new Redis(url, { ...options(url, `${name}:${n}`, o.tlsCa), lazyConnect: false });
+      const r = createRedis(url, { tlsCa: o.tlsCa }, { ...policy(`${name}:${n}`), lazyConnect: false });
       r.on('error', () => {});
       extra.push(r);
       return r;

@@ -3,13 +3,16 @@
 // one Buffer (RespBatch) and written at once; replies are only counted and checked for errors. The commands
 // are still produced by queueTweetBatch (protocol/redis-writes.ts), so what lands in Redis is what queueTweet
 // writes. Connection handling as for the roles' ioredis connections: AUTH/SELECT from the URL, rediss:// with
-// the same TLS options, reconnect with capped jittered backoff. Nothing is queued while disconnected: the
+// the same TLS options, reconnect with capped jittered backoff; with a Sentinel set each attempt first asks the
+// sentinels for the master, and a READONLY reply (the master was demoted) reconnects. Nothing is queued while disconnected: the
 // Publisher keeps the bounded buffer.
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { TweetCommands } from '../../protocol/redis-writes.ts';
-import { reconnectDelay, redisOptions } from '../runtime/redis.ts';
+import { describeRedisDeployment, type RedisDeployment } from '../../kernel/redis-deployment.ts';
+import { asDeployment, findMaster, tlsOptions } from '../../protocol/redis-connection.ts';
+import { reconnectDelay } from '../runtime/redis.ts';
 
 const cmdHead = (argc: number, name: string) => Buffer.from(`*${argc}\r\n$${name.length}\r\n${name}\r\n`);
 const PUBLISH = cmdHead(3, 'PUBLISH');
@@ -299,41 +302,40 @@ export class RespConnection extends EventEmitter {
   private lastProgress = 0;
   private lastError?: Error;
   private readonly reader = new ReplyReader((e) => this.reply(e));
-  private readonly host: string;
-  private readonly port: number;
+  /** a READONLY reply was seen on this socket: it is being replaced */
+  private demoted = false;
+  /** where the socket goes: the URL's server, or the master the sentinels name before each attempt */
+  private host = '';
+  private port = 0;
+  private readonly deployment: RedisDeployment;
   private readonly handshake: RespBatch;
   /** handshake command positions whose failure means the connection is unusable (AUTH, SELECT) */
   private readonly fatal = new Set<number>();
   private readonly tlsOptions?: tls.ConnectionOptions;
 
+  /** `target`: a Redis deployment text (kernel/redis-deployment.ts): one server or a Sentinel set */
   constructor(
-    url: string,
+    target: string | RedisDeployment,
     private readonly o: RespConnectionOptions = {},
   ) {
     super();
-    const u = new URL(url);
-    this.host = u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
-    this.port = Number(u.port || 6379);
+    const d = asDeployment(target);
+    if (d.kind === 'cluster')
+      throw new Error(`${describeRedisDeployment(d)}: Redis Cluster is not supported yet`);
+    this.deployment = d;
     this.handshake = new RespBatch(256);
-    const password = decodeURIComponent(u.password);
-    const user = decodeURIComponent(u.username);
-    if (password) {
+    if (d.password) {
       this.fatal.add(this.handshake.commands);
-      if (user) this.handshake.command('AUTH', user, password);
-      else this.handshake.command('AUTH', password);
+      if (d.username) this.handshake.command('AUTH', d.username, d.password);
+      else this.handshake.command('AUTH', d.password);
     }
-    const db = Number(u.pathname.slice(1) || 0);
-    if (db) {
+    if (d.db) {
       this.fatal.add(this.handshake.commands);
-      this.handshake.command('SELECT', db);
+      this.handshake.command('SELECT', d.db);
     }
     if (o.name) this.handshake.command('CLIENT', 'SETNAME', o.name.replace(/\s+/g, '-'));
-    if (u.protocol === 'rediss:') {
-      // the same TLS settings as the roles' ioredis connections (CA file, insecure flag, server name)
-      const t = redisOptions(url, { name: o.name ?? 'publish', tlsCa: o.tlsCa, tlsInsecure: o.tlsInsecure })
-        .tls as tls.ConnectionOptions;
-      this.tlsOptions = { ...t, servername: net.isIP(this.host) ? undefined : this.host };
-    }
+    // the same TLS settings as the roles' ioredis connections (CA file, insecure flag); SNI per host below
+    if (d.tls) this.tlsOptions = tlsOptions({ tlsCa: o.tlsCa, tlsInsecure: o.tlsInsecure });
     this.connect();
   }
 
@@ -368,9 +370,45 @@ export class RespConnection extends EventEmitter {
     if (this.status === 'closed') return;
     this.status = 'connecting';
     this.reader.reset();
+    const d = this.deployment;
+    if (d.kind === 'single') {
+      this.open(d.host || '127.0.0.1', d.port);
+      return;
+    }
+    // a Sentinel set: ask the sentinels for the current master before every attempt (after a failover it moved)
+    findMaster(
+      d,
+      { tlsCa: this.o.tlsCa, tlsInsecure: this.o.tlsInsecure },
+      this.o.connectTimeoutMs ?? 2000,
+    ).then(
+      (m) => this.open(m.host, m.port),
+      (err: Error) => {
+        if (this.status === 'closed') return;
+        this.lastError = err;
+        this.emit('refused', err);
+        this.retry();
+      },
+    );
+  }
+
+  private retry(): void {
+    const delay = reconnectDelay(this.attempts++);
+    // through sentinels, asking again is cheap and a failover is over in seconds: do not back off far
+    this.retryTimer = setTimeout(
+      () => this.connect(),
+      this.deployment.kind === 'sentinel' ? Math.min(delay, 1000) : delay,
+    );
+    this.retryTimer.unref();
+  }
+
+  private open(host: string, port: number): void {
+    if (this.status === 'closed') return;
+    this.host = host;
+    this.port = port;
+    this.demoted = false;
     const socket = this.tlsOptions
-      ? tls.connect({ host: this.host, port: this.port, ...this.tlsOptions })
-      : net.connect({ host: this.host, port: this.port });
+      ? tls.connect({ host, port, ...this.tlsOptions, servername: net.isIP(host) ? undefined : host })
+      : net.connect({ host, port });
     this.socket = socket;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
@@ -408,8 +446,7 @@ export class RespConnection extends EventEmitter {
         this.emit('down', this.lastError);
       }
       this.lastError = undefined;
-      this.retryTimer = setTimeout(() => this.connect(), reconnectDelay(this.attempts++));
-      this.retryTimer.unref();
+      this.retry();
     });
   }
 
@@ -467,7 +504,17 @@ export class RespConnection extends EventEmitter {
       this.socket?.destroy(new Error('a reply from Redis that no command asked for'));
       return;
     }
-    if (error !== null) p.errors.push({ index: p.got, message: error });
+    if (error !== null) {
+      p.errors.push({ index: p.got, message: error });
+      // a master demoted to replica by a failover: reconnect (to the new master, through the sentinels); the
+      // rest of this read is counted first, what is still unanswered fails and the Publisher re-sends it
+      if (error.startsWith('READONLY') && !this.demoted) {
+        this.demoted = true;
+        const socket = this.socket;
+        this.lastError = new Error(`${this.host}:${this.port} is a replica now (${error})`);
+        setImmediate(() => socket?.destroy());
+      }
+    }
     if (++p.got === p.commands) {
       this.pending.shift();
       p.resolve({ errors: p.errors });

@@ -28,7 +28,8 @@ export const commonOptions = {
   redis: {
     flag: '--redis <url>',
     env: 'FG_REDIS_URL',
-    description: 'Redis URL (redis://[:password@]host:port[/db], rediss:// for TLS)',
+    description:
+      'Redis: redis://[:password@]host:port[/db] (rediss:// for TLS), or a Sentinel set redis+sentinel://[:password@]s1:26379,s2:26379/master[/db][?sentinel_password=...] (rediss+sentinel:// for TLS)',
     schema: redisUrl,
     default: 'redis://127.0.0.1:6379',
     secret: true,
@@ -36,7 +37,7 @@ export const commonOptions = {
   redisTlsCa: {
     flag: '--redis-tls-ca <file>',
     env: 'FG_REDIS_TLS_CA',
-    description: 'CA certificate file for rediss:// (default: system CAs)',
+    description: 'CA certificate file for rediss:// and rediss+sentinel:// (default: system CAs)',
     schema: z.string().optional(),
   },
   redisTlsInsecure: {

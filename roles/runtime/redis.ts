@@ -1,6 +1,9 @@
-// Redis connections for roles: reconnect forever with capped, jittered backoff; TLS and passwords from the URL.
-import fs from 'node:fs';
-import { Redis, type RedisOptions } from 'ioredis';
+// Redis connections for roles: reconnect forever with capped, jittered backoff; TLS and passwords from the URL,
+// one server or a Sentinel set (every connection follows a failover), made by protocol/redis-connection.ts.
+import type { Redis, RedisOptions } from 'ioredis';
+import { describeRedisDeployment, parseRedisDeployment } from '../../kernel/redis-deployment.ts';
+import { UserError } from '../../kernel/errors.ts';
+import { createRedis, findMaster, RedisDeploymentError } from '../../protocol/redis-connection.ts';
 import type { CommonConfig } from './config.ts';
 
 export interface RedisConnectOptions {
@@ -14,6 +17,8 @@ export interface RedisConnectOptions {
    */
   offlineQueue?: boolean;
   onStatus?: (status: 'ready' | 'down', err?: Error) => void;
+  /** a failed attempt while not connected (e.g. every sentinel unreachable) */
+  onProblem?: (err: Error) => void;
 }
 
 /** Backoff between reconnect attempts: 100 ms doubling to 5 s, ±25 % jitter. */
@@ -22,31 +27,30 @@ export function reconnectDelay(attempt: number): number {
   return Math.round(base * (0.75 + Math.random() * 0.5));
 }
 
-export function redisOptions(url: string, o: RedisConnectOptions): RedisOptions {
-  const u = new URL(url);
-  const opts: RedisOptions = {
+/** The roles' policy: reconnect forever; READONLY (a demoted master) reconnects, through the sentinels when there are. */
+export function redisOptions(o: RedisConnectOptions): RedisOptions {
+  return {
     connectionName: o.name,
     lazyConnect: false,
     retryStrategy: (times) => reconnectDelay(times),
-    // reconnect after READONLY (failover) instead of failing commands
+    // reconnect after READONLY (failover: the server became a replica) instead of failing commands
     reconnectOnError: (err) => err.message.startsWith('READONLY'),
     enableOfflineQueue: o.offlineQueue !== false,
     maxRetriesPerRequest: o.offlineQueue === false ? 0 : null,
     autoResubscribe: true,
     connectTimeout: 5000,
   };
-  if (u.protocol === 'rediss:') {
-    opts.tls = {
-      rejectUnauthorized: !o.tlsInsecure,
-      ...(o.tlsCa ? { ca: fs.readFileSync(o.tlsCa) } : {}),
-      servername: u.hostname,
-    };
-  }
-  return opts;
 }
 
-export function connectRedis(url: string, o: RedisConnectOptions): Redis {
-  const r = new Redis(url, redisOptions(url, o));
+/** A connection to the deployment `target` names (one server or a Sentinel set: protocol/redis-connection.ts). */
+export function connectRedis(target: string, o: RedisConnectOptions): Redis {
+  const policy = redisOptions(o);
+  if (parseRedisDeployment(target).kind === 'sentinel') {
+    // through sentinels a reconnect asks them first, which is cheap, and a failover is over in seconds: do not
+    // back off past 1 s (the feeder's publisher would be on the new master long before the endpoint's subscriber)
+    policy.retryStrategy = (times) => Math.min(1000, reconnectDelay(times));
+  }
+  const r = createRedis(target, { tlsCa: o.tlsCa, tlsInsecure: o.tlsInsecure }, policy);
   let up = false;
   r.on('ready', () => {
     up = true;
@@ -57,7 +61,7 @@ export function connectRedis(url: string, o: RedisConnectOptions): Redis {
     if (up) {
       up = false;
       o.onStatus?.('down', err);
-    }
+    } else o.onProblem?.(err);
   });
   r.on('end', () => {
     if (up) {
@@ -75,6 +79,31 @@ export function connectFromConfig(cfg: CommonConfig, name: string, extra: Partia
     tlsInsecure: cfg.redisTlsInsecure,
     ...extra,
   });
+}
+
+/**
+ * Before a role connects: a Cluster (not supported yet) or a Sentinel set that knows no master of the configured
+ * name is a configuration error (UserError FG_REDIS: the role exits 2 saying so); sentinels that do not answer
+ * yet are only reported (`onUnreachable`), the connections keep asking them.
+ */
+export async function checkDeployment(
+  cfg: Pick<CommonConfig, 'redis' | 'redisTlsCa' | 'redisTlsInsecure'>,
+  onUnreachable: (message: string) => void,
+): Promise<void> {
+  const d = parseRedisDeployment(cfg.redis);
+  if (d.kind === 'single') return;
+  try {
+    await findMaster(d, { tlsCa: cfg.redisTlsCa, tlsInsecure: cfg.redisTlsInsecure });
+  } catch (err) {
+    if (!(err instanceof RedisDeploymentError)) throw err;
+    if (err.problem === 'no-sentinel') {
+      onUnreachable(`${describeRedisDeployment(d)}: ${err.message}; retrying`);
+      return;
+    }
+    throw new UserError(`--redis / FG_REDIS_URL: ${describeRedisDeployment(d)}: ${err.message}`, {
+      code: 'FG_REDIS',
+    });
+  }
 }
 
 /** Hide the password of a Redis URL for logs and errors (one implementation: kernel/redact.ts). */

@@ -21,7 +21,7 @@ import { HeartbeatPublisher } from './heartbeat.ts';
 import { RedisLogSink } from './log-sink.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { RoleMetrics } from './metrics.ts';
-import { connectFromConfig, type RedisConnectOptions, redactUrl } from './redis.ts';
+import { checkDeployment, connectFromConfig, type RedisConnectOptions, redactUrl } from './redis.ts';
 import { Subscriber } from './subscriber.ts';
 import { type RoleSummary, SummaryTimer } from './summary.ts';
 import { builtVersion } from './version.ts';
@@ -96,13 +96,24 @@ export async function startRole<S extends OptionsSpec>(
   const adminToken = adminListen ? resolveAdminToken(adminListen, config.adminTokenFile, env) : undefined;
   const metrics = adminListen ? new RoleMetrics(def.role) : undefined;
 
+  // a Cluster or an unknown Sentinel master ends the start here, with the problem named (FG_REDIS)
+  const unreachable: string[] = [];
+  await checkDeployment(config, (m) => unreachable.push(m));
   const resources: Array<{ close(): unknown }> = [];
   const logRedis = connectFromConfig(config, `${id}:logs`, { offlineQueue: false });
   resources.push({ close: () => logRedis.disconnect() });
   const sink = new RedisLogSink({ redis: logRedis, stream: keys.logStream, role: def.role, id, host });
   const log = createLogger({ role: def.role, id, host, level: config.logLevel, sink, stdout: so.stdout });
+  for (const m of unreachable) log.warn({ redis: redactUrl(config.redis) }, m);
 
+  // e.g. every sentinel unreachable: said once per kind of failure (the retry delay in it changes), not per attempt
+  let problem = '';
   const redis = connectFromConfig(config, id, {
+    onProblem: (err) => {
+      const kind = err.message.replace(/\d+/g, 'N');
+      if (kind !== problem) log.warn({ err: err.message }, 'cannot reach Redis; retrying');
+      problem = kind;
+    },
     onStatus: (s, err) =>
       s === 'ready'
         ? log.info({ redis: redactUrl(config.redis) }, 'redis connected')

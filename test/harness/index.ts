@@ -6,3 +6,4 @@ export * from './sshd.ts';
 export * from './suite.ts';
 export * from './tools.ts';
 export * from './roles.ts';
+export * from './sentinel.ts';

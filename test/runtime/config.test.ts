@@ -55,7 +55,7 @@ describe('role config from flags and env', () => {
     expect(text).toContain('--idle / FG_IDLE');
     expect(text).toContain('"later" is not a duration');
     expect(text).toContain('--redis / FG_REDIS_URL');
-    expect(text).toContain('redis:// or rediss://');
+    expect(text).toContain('must start with redis://, rediss://');
     expect(text).not.toContain('hunter2');
     expect(text).toMatch(/endpoint --help/);
   });
