@@ -8,7 +8,7 @@ import { redactUrl } from '../../kernel/redact.ts';
 import type { EventSink } from './events.ts';
 import { type ChangeMark, Liveness, procKey, readBeats, STALE_AFTER_MS, beatAgeMs } from './liveness.ts';
 import type { FleetRedis } from './redis.ts';
-import { type ExpectedProcess, MachineSchema, type Provider } from './providers/types.ts';
+import { type ExpectedProcess, LastExitSchema, MachineSchema, type Provider } from './providers/types.ts';
 import { ProviderKindSchema } from '../../kernel/providers.ts';
 import { ProcessStateSchema } from './process-states.ts';
 
@@ -31,6 +31,10 @@ export const ProcessStatusSchema = z.object({
   rss: z.number().nullable(),
   gauges: z.record(z.string(), z.number()),
   heartbeat_age_s: z.number().nullable(),
+  /** restarts its supervisor made (pm2's ↺); null when the provider does not know */
+  restarts: z.number().int().nullable(),
+  /** how it last ended (exit code or signal, and when); null: never exited, or not known */
+  last_exit: LastExitSchema.nullable(),
 });
 export type ProcessStatus = z.infer<typeof ProcessStatusSchema>;
 
@@ -89,7 +93,11 @@ const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | undefined, now = Date.now()) {
   const live = new Map((view?.live ?? []).map((h) => [`${h.role}:${h.id}`, h]));
   const out: ProcessStatus[] = [];
-  const fromBeat = (h: Heartbeat, exp: boolean): ProcessStatus => {
+  const supervision = (e?: ExpectedProcess) => ({
+    restarts: e?.restarts ?? null,
+    last_exit: e?.last_exit ?? null,
+  });
+  const fromBeat = (h: Heartbeat, exp: boolean, e?: ExpectedProcess): ProcessStatus => {
     // on Redis's clock when the view has it: a host's clock ahead or behind God's does not make it stale
     const age = view?.ages?.get(procKey(h)) ?? now - Date.parse(h.at);
     return {
@@ -106,6 +114,7 @@ export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | un
       rss: h.rss,
       gauges: h.gauges,
       heartbeat_age_s: round(Math.max(0, age) / 1000),
+      ...supervision(e),
     };
   };
   for (const e of expected) {
@@ -113,7 +122,7 @@ export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | un
     const h = live.get(key);
     live.delete(key);
     if (h) {
-      out.push(fromBeat(h, true));
+      out.push(fromBeat(h, true, e));
       continue;
     }
     const last = view?.gone.get(key);
@@ -132,6 +141,7 @@ export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | un
       rss: null,
       gauges: {},
       heartbeat_age_s: last !== undefined ? round((now - last) / 1000) : null,
+      ...supervision(e),
     });
   }
   for (const h of live.values()) out.push(fromBeat(h, false));

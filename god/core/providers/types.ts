@@ -20,11 +20,22 @@ export const MachineSchema = z.object({
 export type Machine = z.infer<typeof MachineSchema>;
 
 /** A process the fleet should have, according to config/provider. */
+/** How a supervised process last ended: its exit code, or the signal that killed it, and when. */
+export const LastExitSchema = z.object({
+  code: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  at: z.string(),
+});
+export type LastExit = z.infer<typeof LastExitSchema>;
+
 export const ExpectedProcessSchema = z.object({
   role: RoleSchema,
   /** the process id used in heartbeats (FG_ID) */
   id: z.string(),
   host: z.string(),
+  /** what its supervisor recorded, when the provider knows it (local: state.json): restarts so far */
+  restarts: z.number().int().optional(),
+  last_exit: LastExitSchema.nullable().optional(),
 });
 export type ExpectedProcess = z.infer<typeof ExpectedProcessSchema>;
 
