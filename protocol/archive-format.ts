@@ -40,11 +40,26 @@ export function encodeArchiveLine(e: StreamEntry): string {
   );
 }
 
-/** The entry id and the original log line of one archived line. */
-export function decodeArchiveLine(s: string): { entryId: string; line: string } {
+/**
+ * The entry id and the original log line of one archived line; a wrapped (non-JSON) line also gives back the
+ * stream fields it was stored with (a JSON line carries its own role, id and host).
+ */
+export function decodeArchiveLine(s: string): {
+  entryId: string;
+  line: string;
+  role?: string;
+  proc?: string;
+  host?: string;
+} {
   if (s.startsWith(RAW_PREFIX)) {
-    const obj = JSON.parse(s) as { raw_entry_id: string; raw: string };
-    return { entryId: obj.raw_entry_id, line: obj.raw };
+    const obj = JSON.parse(s) as {
+      raw_entry_id: string;
+      raw: string;
+      role: string;
+      id: string;
+      host: string;
+    };
+    return { entryId: obj.raw_entry_id, line: obj.raw, role: obj.role, proc: obj.id, host: obj.host };
   }
   if (!s.startsWith(PREFIX)) throw new Error(`not an archive line (no entry_id first): ${s.slice(0, 80)}`);
   const end = s.indexOf('"', PREFIX.length);
@@ -102,7 +117,7 @@ export async function buildObject(keeperId: string, entries: StreamEntry[]): Pro
 }
 
 /** Decompress an object and decode each line. */
-export async function readObject(body: Buffer): Promise<Array<{ entryId: string; line: string }>> {
+export async function readObject(body: Buffer): Promise<Array<ReturnType<typeof decodeArchiveLine>>> {
   const text = (await gunzip(body)).toString('utf8');
   return text
     .split('\n')
