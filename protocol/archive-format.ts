@@ -40,11 +40,24 @@ export function encodeArchiveLine(e: StreamEntry): string {
   );
 }
 
+/** The entry id and the original log line of one archived line. */
+export function decodeArchiveLine(s: string): { entryId: string; line: string } {
+  if (s.startsWith(RAW_PREFIX)) {
+    const obj = JSON.parse(s) as { raw_entry_id: string; raw: string };
+    return { entryId: obj.raw_entry_id, line: obj.raw };
+  }
+  if (!s.startsWith(PREFIX)) throw new Error(`not an archive line (no entry_id first): ${s.slice(0, 80)}`);
+  const end = s.indexOf('"', PREFIX.length);
+  const entryId = s.slice(PREFIX.length, end);
+  const rest = s.slice(end + 1);
+  return { entryId, line: rest.startsWith(',') ? `{${rest.slice(1)}` : `{${rest}` };
+}
+
 /**
- * The entry id and the original log line of one archived line; a wrapped (non-JSON) line also gives back the
- * stream fields it was stored with (a JSON line carries its own role, id and host).
+ * One archived line with the stream fields a wrapped (non-JSON) line was stored with; a JSON line carries its
+ * own role, id and host (`god logs` reads them to show an archived line as its stream entry).
  */
-export function decodeArchiveLine(s: string): {
+export function decodeArchiveEntry(s: string): {
   entryId: string;
   line: string;
   role?: string;
@@ -61,11 +74,7 @@ export function decodeArchiveLine(s: string): {
     };
     return { entryId: obj.raw_entry_id, line: obj.raw, role: obj.role, proc: obj.id, host: obj.host };
   }
-  if (!s.startsWith(PREFIX)) throw new Error(`not an archive line (no entry_id first): ${s.slice(0, 80)}`);
-  const end = s.indexOf('"', PREFIX.length);
-  const entryId = s.slice(PREFIX.length, end);
-  const rest = s.slice(end + 1);
-  return { entryId, line: rest.startsWith(',') ? `{${rest.slice(1)}` : `{${rest}` };
+  return decodeArchiveLine(s);
 }
 
 /** `logs/YYYY/MM/DD/HH`: the UTC hour an epoch ms falls in, as object keys are partitioned. */
@@ -117,10 +126,16 @@ export async function buildObject(keeperId: string, entries: StreamEntry[]): Pro
 }
 
 /** Decompress an object and decode each line. */
-export async function readObject(body: Buffer): Promise<Array<ReturnType<typeof decodeArchiveLine>>> {
+export async function readObject(body: Buffer): Promise<Array<{ entryId: string; line: string }>> {
+  return (await objectLines(body)).map(decodeArchiveLine);
+}
+
+/** Decompress an object and decode each line with its stored stream fields (decodeArchiveEntry). */
+export async function readObjectEntries(body: Buffer): Promise<Array<ReturnType<typeof decodeArchiveEntry>>> {
+  return (await objectLines(body)).map(decodeArchiveEntry);
+}
+
+async function objectLines(body: Buffer): Promise<string[]> {
   const text = (await gunzip(body)).toString('utf8');
-  return text
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map(decodeArchiveLine);
+  return text.split('\n').filter((l) => l.length > 0);
 }

@@ -1,7 +1,7 @@
 // `god logs --since` beyond the stream: the lines older than the Redis log stream come from the keeper's
 // archive (god/core/archive-reader.ts), the rest from the stream (logs.ts), joined on the stream entry id
 // the archive keeps for each line: a line both archived and still in the stream is shown once.
-import { readObject } from '../../protocol/archive-format.ts';
+import { readObjectEntries } from '../../protocol/archive-format.ts';
 import { LOG_LEVELS } from '../../protocol/redis-contract.ts';
 import { UserError } from '../../kernel/errors.ts';
 import { formatDuration } from '../../kernel/units.ts';
@@ -116,9 +116,9 @@ export async function readHistory(fr: FleetRedis, q: LogQuery, o: HistoryOptions
   let done = 0;
   o.onProgress?.({ done, total: objects.length, lines: 0 });
   for (const ob of objects) {
-    let lines: Awaited<ReturnType<typeof readObject>>;
+    let lines: Awaited<ReturnType<typeof readObjectEntries>>;
     try {
-      lines = await readObject(await ob.read());
+      lines = await readObjectEntries(await ob.read());
     } catch (err) {
       o.onWarning?.(
         `archive object ${o.archive.url.replace(/\/+$/, '')}/${ob.key} could not be read, skipped: ${(err as Error).message}`,
