@@ -12,9 +12,18 @@ import { FileTarget, openTarget } from '../../protocol/archive-target.ts';
 import { readHistory } from '../../god/core/logs-archive.ts';
 import { LogRecordSchema, parseLogFilter } from '../../god/core/logs.ts';
 import { connectFleetRedis, type FleetRedis } from '../../god/core/redis.ts';
-import { makeTempDir, motoAvailable, startMoto, useRedis } from '../harness/index.ts';
+import {
+  makeTempDir,
+  motoAvailable,
+  recentOutput,
+  spawnTracked,
+  startMoto,
+  useRedis,
+  waitForExit,
+  waitForLine,
+} from '../harness/index.ts';
 import { createBucket } from '../keeper/helpers.ts';
-import { godIn, resultOf } from './cli-helpers.ts';
+import { GOD_BIN, godIn, resultOf } from './cli-helpers.ts';
 
 const HOUR = 3600_000;
 const ROLES = ['feeder', 'endpoint', 'keeper'] as const;
@@ -194,5 +203,49 @@ describe('god logs --since with the keeper archive', () => {
       Object.assign(process.env, saved);
       await moto.stop();
     }
+  });
+
+  // last: it adds lines to the stream
+  it('-f goes on from the archive through the stream into the live tail, filtered, each line once', async () => {
+    const child = spawnTracked(
+      process.execPath,
+      [GOD_BIN, 'logs', '-f', '--json', '--since', '3d', '--role', 'endpoint'],
+      {
+        cwd: dir,
+        env: { ...process.env, GOD_REDIS_URL: redis().url },
+        name: 'god-logs-f-archive',
+      },
+    );
+    await waitForLine(child, /"msg":"line 13"/, 20_000); // archive and stream history first
+    // the tail may not be blocking in XREAD yet: keep writing until a live line shows up
+    let n = 15;
+    const live = (role: string, i: number) => ({
+      ...entries[0]!,
+      id: '*',
+      role,
+      proc: `${role}-1`,
+      line: JSON.stringify({ level: 30, role, id: `${role}-1`, host: 'hostA', msg: `line ${i}` }),
+    });
+    const writer = setInterval(() => {
+      const a = live('endpoint', n++);
+      const b = live('feeder', n++);
+      void fillStream(fr, [a, b]);
+    }, 200);
+    try {
+      await waitForLine(child, /"role":"endpoint".*"msg":"line (1[5-9]|[2-9]\d)"/, 20_000);
+    } finally {
+      clearInterval(writer);
+    }
+    child.kill('SIGINT');
+    expect(await waitForExit(child, 10_000)).toBe(true);
+    const got = recentOutput(child, 1000)
+      .filter((l) => l.startsWith('{"type":"log"'))
+      .map((l) => LogRecordSchema.parse(JSON.parse(l)));
+    const nums = got.map((l) => msgNo(l.msg));
+    expect(nums.slice(0, 5)).toEqual([1, 4, 7, 10, 13]);
+    expect(nums.length).toBeGreaterThan(5);
+    expect(got.every((l) => l.role === 'endpoint')).toBe(true);
+    // in order, none twice
+    for (let i = 1; i < nums.length; i++) expect(nums[i]!).toBeGreaterThan(nums[i - 1]!);
   });
 });
