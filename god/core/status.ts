@@ -165,7 +165,15 @@ export async function getStatus(o: {
   redisUrl?: string;
   redisError?: string;
 }): Promise<StatusReport> {
-  const [machines, expected] = await Promise.all([o.provider.machines(), o.provider.expected()]);
+  const [machines, listed, supervision] = await Promise.all([
+    o.provider.machines(),
+    o.provider.expected(),
+    // what remote supervisors recorded (restarts, last exit); status goes on without it
+    o.provider.supervision?.().catch(() => undefined),
+  ]);
+  const expected = supervision
+    ? listed.map((e) => ({ ...e, ...(e.restarts === undefined ? supervision.get(e.id) : {}) }))
+    : listed;
   let view: HeartbeatView | undefined;
   let redisError = o.redisError;
   if (o.redis) {

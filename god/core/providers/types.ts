@@ -120,6 +120,12 @@ export interface Provider {
 
   // ---- capabilities: what the provider says about itself, so that steps and services never test `kind` ----
   // Each is optional; absent means the common case named in its comment.
+  /**
+   * Restarts and last exit per process id as the hosts' supervisors recorded them (ssh/ec2: run/<id>.state,
+   * read over SSH; a host that cannot be read is left out). `god status` calls it; a polling dashboard does
+   * not. Absent: expected() carries them already (local) or nothing is known.
+   */
+  supervision?(): Promise<Map<string, { restarts: number; last_exit: LastExit | null }>>;
   /** False while the fleet as a whole is stopped (local: no supervisor runs). Absent: always running. */
   isRunning?(): Promise<boolean>;
   /**
