@@ -2,9 +2,11 @@
 // archive writer the keeper uses (protocol/archive-format.ts + archive-target.ts): a folder, and moto S3.
 // Lines split between archive and stream — some in both, one archived twice — come out once each, in
 // order, filtered alike; --until; a corrupt object is a warning naming it; no archive is a clear error.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildObject, type StreamEntry } from '../../protocol/archive-format.ts';
@@ -203,6 +205,26 @@ describe('god logs --since with the keeper archive', () => {
       Object.assign(process.env, saved);
       await moto.stop();
     }
+  });
+
+  it('a progress line on a TTY (stderr) while it reads the archive; none with --json', async () => {
+    // script(1) gives the command a real pseudo-terminal (stdout and stderr both go to it)
+    const tty = (...args: string[]) =>
+      promisify(execFile)(
+        'script',
+        ['-qec', [process.execPath, GOD_BIN, 'logs', '--since', '3d', ...args].join(' '), '/dev/null'],
+        {
+          cwd: dir,
+          env: { ...process.env, GOD_REDIS_URL: redis().url, NO_COLOR: '1' },
+          timeout: 30_000,
+        },
+      );
+    const plain = await tty();
+    expect(plain.stdout).toMatch(/reading the archive: 5\/5 objects, \d+ lines/);
+    expect(plain.stdout).toMatch(/line 14/);
+    const json = await tty('--json');
+    expect(json.stdout).toMatch(/"msg":"line 14"/);
+    expect(json.stdout).not.toMatch(/reading the archive/);
   });
 
   // last: it adds lines to the stream
