@@ -9,9 +9,14 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { buildObject, type StreamEntry } from '../../protocol/archive-format.ts';
+import {
+  buildObject,
+  decodeArchiveEntry,
+  encodeArchiveLine,
+  type StreamEntry,
+} from '../../protocol/archive-format.ts';
 import { FileTarget, openTarget } from '../../protocol/archive-target.ts';
-import { readHistory } from '../../god/core/logs-archive.ts';
+import { archivedRecord, readHistory } from '../../god/core/logs-archive.ts';
 import { LogRecordSchema, parseLogFilter } from '../../god/core/logs.ts';
 import { connectFleetRedis, type FleetRedis } from '../../god/core/redis.ts';
 import {
@@ -165,6 +170,24 @@ describe('god logs --since with the keeper archive', () => {
     });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--until 2h is before --since 1h/);
+  });
+
+  it('a line that was not JSON comes back with the role, process and host it was stored with', () => {
+    const raw = {
+      id: '5-0',
+      role: 'endpoint',
+      proc: 'endpoint-3',
+      host: 'hostC',
+      level: 'info',
+      line: 'plain text',
+    };
+    expect(archivedRecord(decodeArchiveEntry(encodeArchiveLine(raw)))).toMatchObject({
+      stream_id: '5-0',
+      role: 'endpoint',
+      id: 'endpoint-3',
+      host: 'hostC',
+      msg: 'plain text',
+    });
   });
 
   it('no archive configured: says what the stream holds and what to configure', async () => {
