@@ -57,6 +57,9 @@ export const ERROR_CODES = {
   GOD_REDIS: failed(
     'Check the Redis URL (--redis / GOD_REDIS_URL, redis.url in the config) and that Redis runs.',
   ),
+  GOD_LOGS_ARCHIVE: failed(
+    'Set roles.keeper.options.archive to the keeper archive (s3://BUCKET/PREFIX or file://DIR).',
+  ),
   GOD_NO_REDIS: failed('Start the fleet (`god up`) or name its Redis (--redis / GOD_REDIS_URL).'),
   GOD_NOT_RUNNING: failed('Start the fleet with `god up`, then run this again.'),
   GOD_ENV_NAME: failed('Use letters, digits and _ (not starting with a digit) in roles.<role>.env.'),

@@ -2,13 +2,13 @@
 // each), and the one byte formatter.
 import { z } from 'zod';
 
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
-const DURATION_UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
+const DURATION_UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 export const DURATION_EXAMPLES = '250ms, 30s, 5m, 1h';
 /** the units a duration may end with (none: milliseconds) */
 export const DURATION_UNITS = Object.keys(DURATION_UNIT_MS);
 
-/** "90s", "5m", "250ms", "1h" or a bare number of milliseconds ("1500"); undefined when it is none of these. */
+/** "90s", "5m", "250ms", "1h", "3d" or a bare number of milliseconds ("1500"); undefined when it is none of these. */
 export function parseDurationText(text: string): number | undefined {
   const m = DURATION.exec(text.trim());
   if (!m) return undefined;

@@ -53,6 +53,30 @@ export function decodeArchiveLine(s: string): { entryId: string; line: string } 
   return { entryId, line: rest.startsWith(',') ? `{${rest.slice(1)}` : `{${rest}` };
 }
 
+/**
+ * One archived line with the stream fields a wrapped (non-JSON) line was stored with; a JSON line carries its
+ * own role, id and host (`god logs` reads them to show an archived line as its stream entry).
+ */
+export function decodeArchiveEntry(s: string): {
+  entryId: string;
+  line: string;
+  role?: string;
+  proc?: string;
+  host?: string;
+} {
+  if (s.startsWith(RAW_PREFIX)) {
+    const obj = JSON.parse(s) as {
+      raw_entry_id: string;
+      raw: string;
+      role: string;
+      id: string;
+      host: string;
+    };
+    return { entryId: obj.raw_entry_id, line: obj.raw, role: obj.role, proc: obj.id, host: obj.host };
+  }
+  return decodeArchiveLine(s);
+}
+
 /** `logs/YYYY/MM/DD/HH`: the UTC hour an epoch ms falls in, as object keys are partitioned. */
 export function hourPrefix(ms: number): string {
   const d = new Date(ms);
@@ -103,9 +127,15 @@ export async function buildObject(keeperId: string, entries: StreamEntry[]): Pro
 
 /** Decompress an object and decode each line. */
 export async function readObject(body: Buffer): Promise<Array<{ entryId: string; line: string }>> {
+  return (await objectLines(body)).map(decodeArchiveLine);
+}
+
+/** Decompress an object and decode each line with its stored stream fields (decodeArchiveEntry). */
+export async function readObjectEntries(body: Buffer): Promise<Array<ReturnType<typeof decodeArchiveEntry>>> {
+  return (await objectLines(body)).map(decodeArchiveEntry);
+}
+
+async function objectLines(body: Buffer): Promise<string[]> {
   const text = (await gunzip(body)).toString('utf8');
-  return text
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map(decodeArchiveLine);
+  return text.split('\n').filter((l) => l.length > 0);
 }

@@ -35,6 +35,8 @@ export interface LogFilter {
   grep?: RegExp;
   /** only entries newer than this (epoch ms) */
   sinceMs?: number;
+  /** only entries up to this (epoch ms) */
+  untilMs?: number;
 }
 
 export interface LogQuery extends LogFilter {
@@ -71,6 +73,7 @@ export function parseLogFilter(o: {
   level?: string;
   grep?: string;
   since?: string;
+  until?: string;
   now?: number;
 }): LogFilter {
   const f: LogFilter = {};
@@ -109,11 +112,22 @@ export function parseLogFilter(o: {
     if (!r.success) throw badSince(o.since);
     f.sinceMs = (o.now ?? Date.now()) - r.data;
   }
+  if (o.until) {
+    const r = durationMs.safeParse(o.until);
+    if (!r.success) throw badSince(o.until, '--until', 'Lines older than that are shown.');
+    f.untilMs = (o.now ?? Date.now()) - r.data;
+    if (f.sinceMs !== undefined && f.untilMs < f.sinceMs) {
+      throw new UserError(`--until ${o.until} is before --since ${o.since}: no line is in between`, {
+        code: 'GOD_USAGE',
+        hint: 'Both are ages (how far back from now): --since is the older end, e.g. --since 3d --until 1d.',
+      });
+    }
+  }
   return f;
 }
 
 /** `--since` that the duration grammar does not read: what is wrong with it, and the forms it takes. */
-function badSince(text: string): UserError {
+function badSince(text: string, flag = '--since', shown = 'Lines younger than that are shown.'): UserError {
   const units = `${DURATION_UNITS.slice(0, -1).join(', ')} or ${DURATION_UNITS.at(-1)}`;
   const unit = /^\s*\d+(?:\.\d+)?\s*([a-z]+)\s*$/i.exec(text)?.[1];
   const why = text.trim().startsWith('-')
@@ -123,9 +137,9 @@ function badSince(text: string): UserError {
       : /\d/.test(text)
         ? 'it is not one number followed by a unit'
         : 'it has no number';
-  return new UserError(`--since ${text} is not a duration: ${why}`, {
+  return new UserError(`${flag} ${text} is not a duration: ${why}`, {
     code: 'GOD_USAGE',
-    hint: `Give a number and a unit (${units}), e.g. ${DURATION_EXAMPLES}; a bare number is milliseconds. Lines younger than that are shown.`,
+    hint: `Give a number and a unit (${units}), e.g. ${DURATION_EXAMPLES}; a bare number is milliseconds. ${shown}`,
   });
 }
 
@@ -168,7 +182,9 @@ export function matches(r: LogRecord, f: LogFilter, raw?: string): boolean {
   if (f.ids && !f.ids.includes(r.id)) return false;
   if (f.hosts && !f.hosts.includes(r.host)) return false;
   if (f.level && levelRank(r.level) < levelRank(f.level)) return false;
-  if (f.sinceMs !== undefined && Number(r.stream_id.split('-')[0]) < f.sinceMs) return false;
+  const ms = Number(r.stream_id.split('-')[0]);
+  if (f.sinceMs !== undefined && ms < f.sinceMs) return false;
+  if (f.untilMs !== undefined && ms > f.untilMs) return false;
   if (f.grep) {
     f.grep.lastIndex = 0;
     if (!f.grep.test(r.msg) && !f.grep.test(raw ?? JSON.stringify(r.data))) return false;
@@ -183,7 +199,9 @@ export async function readLogs(fr: FleetRedis, q: LogQuery = {}): Promise<LogRec
   const limit = q.limit ?? (q.sinceMs !== undefined ? 10_000 : 100);
   const floor = q.sinceMs !== undefined ? `${Math.max(0, Math.floor(q.sinceMs))}-0` : '-';
   const out: LogRecord[] = [];
-  let end = q.until ?? '+';
+  // --until: the last entry of its millisecond (the highest sequence number Redis takes)
+  let end =
+    q.until ?? (q.untilMs !== undefined ? `${Math.max(0, Math.floor(q.untilMs))}-18446744073709551615` : '+');
   while (out.length < limit) {
     const batch = (await fr.redis.xrevrange(fr.keys.logStream, end, floor, 'COUNT', CHUNK)) as Array<
       [string, string[]]

@@ -9,7 +9,7 @@ import type { EventSink } from './events.ts';
 import { readReadyz } from './readyz.ts';
 import { type ChangeMark, Liveness, procKey, readBeats, STALE_AFTER_MS, beatAgeMs } from './liveness.ts';
 import type { FleetRedis } from './redis.ts';
-import { type ExpectedProcess, MachineSchema, type Provider } from './providers/types.ts';
+import { type ExpectedProcess, LastExitSchema, MachineSchema, type Provider } from './providers/types.ts';
 import { ProviderKindSchema } from '../../kernel/providers.ts';
 import { ProcessStateSchema } from './process-states.ts';
 
@@ -39,6 +39,10 @@ export const ProcessStatusSchema = z.object({
     .object({ ready: z.boolean(), why: z.array(z.string()) })
     .nullable()
     .default(null),
+  /** restarts its supervisor made (pm2's ↺); null when the provider does not know */
+  restarts: z.number().int().nullable(),
+  /** how it last ended (exit code or signal, and when); null: never exited, or not known */
+  last_exit: LastExitSchema.nullable(),
 });
 export type ProcessStatus = z.infer<typeof ProcessStatusSchema>;
 
@@ -99,7 +103,11 @@ const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | undefined, now = Date.now()) {
   const live = new Map((view?.live ?? []).map((h) => [`${h.role}:${h.id}`, h]));
   const out: ProcessStatus[] = [];
-  const fromBeat = (h: Heartbeat, exp: boolean): ProcessStatus => {
+  const supervision = (e?: ExpectedProcess) => ({
+    restarts: e?.restarts ?? null,
+    last_exit: e?.last_exit ?? null,
+  });
+  const fromBeat = (h: Heartbeat, exp: boolean, e?: ExpectedProcess): ProcessStatus => {
     // on Redis's clock when the view has it: a host's clock ahead or behind God's does not make it stale
     const age = view?.ages?.get(procKey(h)) ?? now - Date.parse(h.at);
     return {
@@ -118,6 +126,7 @@ export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | un
       heartbeat_age_s: round(Math.max(0, age) / 1000),
       admin: h.admin ?? null,
       ready: null,
+      ...supervision(e),
     };
   };
   for (const e of expected) {
@@ -125,7 +134,7 @@ export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | un
     const h = live.get(key);
     live.delete(key);
     if (h) {
-      out.push(fromBeat(h, true));
+      out.push(fromBeat(h, true, e));
       continue;
     }
     const last = view?.gone.get(key);
@@ -146,6 +155,7 @@ export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | un
       heartbeat_age_s: last !== undefined ? round((now - last) / 1000) : null,
       admin: null,
       ready: null,
+      ...supervision(e),
     });
   }
   for (const h of live.values()) out.push(fromBeat(h, false));
@@ -185,7 +195,15 @@ export async function getStatus(o: {
   redisUrl?: string;
   redisError?: string;
 }): Promise<StatusReport> {
-  const [machines, expected] = await Promise.all([o.provider.machines(), o.provider.expected()]);
+  const [machines, listed, supervision] = await Promise.all([
+    o.provider.machines(),
+    o.provider.expected(),
+    // what remote supervisors recorded (restarts, last exit); status goes on without it
+    o.provider.supervision?.().catch(() => undefined),
+  ]);
+  const expected = supervision
+    ? listed.map((e) => ({ ...e, ...(e.restarts === undefined ? supervision.get(e.id) : {}) }))
+    : listed;
   let view: HeartbeatView | undefined;
   let redisError = o.redisError;
   if (o.redis) {

@@ -127,10 +127,10 @@ describe('god logs', () => {
       expect(why('yesterday')).toMatchObject({
         code: 'GOD_USAGE',
         message: '--since yesterday is not a duration: it has no number',
-        hint: 'Give a number and a unit (ms, s, m or h), e.g. 250ms, 30s, 5m, 1h; a bare number is milliseconds. Lines younger than that are shown.',
+        hint: 'Give a number and a unit (ms, s, m, h or d), e.g. 250ms, 30s, 5m, 1h; a bare number is milliseconds. Lines younger than that are shown.',
       });
-      expect(why('2d')).toMatchObject({
-        message: '--since 2d is not a duration: "d" is not a unit (ms, s, m or h)',
+      expect(why('2w')).toMatchObject({
+        message: '--since 2w is not a duration: "w" is not a unit (ms, s, m, h or d)',
       });
       expect(why('10 minutes')).toMatchObject({ message: expect.stringMatching(/"minutes" is not a unit/) });
       expect(why('-5m')).toMatchObject({ message: expect.stringMatching(/: it is negative; it is an age/) });

@@ -16,6 +16,7 @@ describe('the duration grammar (flags, env vars, config keys, playbook fields)',
       ['30s', 30_000],
       ['5m', 300_000],
       ['1h', 3_600_000],
+      ['3d', 3 * 86_400_000],
       ['1500', 1500],
       ['1.5s', 1500],
       ['0.5m', 30_000],
@@ -35,7 +36,7 @@ describe('the duration grammar (flags, env vars, config keys, playbook fields)',
   });
 
   it('refuses what is not a duration, saying so with examples', () => {
-    for (const bad of ['later', '5 minutes', '1d', '-5s', '', 's', '1e3', '5m30s']) {
+    for (const bad of ['later', '5 minutes', '1w', '-5s', '', 's', '1e3', '5m30s']) {
       expect(parseDurationText(bad), bad).toBeUndefined();
       const r = durationMs.safeParse(bad);
       expect(r.success, bad).toBe(false);

@@ -1,5 +1,9 @@
-// `god logs [-f] [--role R] [--id ID] [--host H] [--level L] [--grep RE] [--since 10m] [-n N] [--json]`.
-import { lastLogId, type LogRecord, parseLogFilter, readLogs, safeText, tailLogs } from '../../core/logs.ts';
+// `god logs [-f] [--role R] [--id ID] [--host H] [--level L] [--grep RE] [--since 3d] [--until 1h] [-n N] [--json]`.
+// History older than the stream comes from the keeper's archive (core/logs-archive.ts).
+import { UserError } from '../../../kernel/errors.ts';
+import { ArchiveReader, keeperArchiveUrl } from '../../core/archive-reader.ts';
+import { readHistory } from '../../core/logs-archive.ts';
+import { lastLogId, type LogRecord, parseLogFilter, safeText, tailLogs } from '../../core/logs.ts';
 import { intFrom } from '../../../kernel/flags.ts';
 import type { CliContext } from '../context.ts';
 import { defineCommand } from '../spec.ts';
@@ -54,7 +58,13 @@ export const logsCommand = defineCommand({
     since: {
       flag: '--since <duration>',
       env: 'GOD_SINCE',
-      description: 'only lines younger than this, e.g. 30s, 10m, 2h',
+      description:
+        'only lines younger than this, e.g. 30s, 10m, 2h, 3d (older than the stream: from the archive)',
+    },
+    until: {
+      flag: '--until <duration>',
+      env: 'GOD_UNTIL',
+      description: 'only lines older than this, e.g. 1h (with --since; not with -f)',
     },
     lines: {
       flag: '-n, --lines <n>',
@@ -64,14 +74,42 @@ export const logsCommand = defineCommand({
     },
   },
   async run(ctx, _args, opts) {
-    const { role, id, host, level, grep, since } = opts;
+    const { role, id, host, level, grep, since, until } = opts;
     // --since and --level are read by the filter, which names them in its errors
-    const filter = parseLogFilter({ role, id, host, level, grep, since });
+    const now = Date.now();
+    const filter = parseLogFilter({ role, id, host, level, grep, since, until, now });
+    if (until !== undefined && opts.follow) {
+      throw new UserError('--until and --follow do not go together: a tail has no end', {
+        code: 'GOD_USAGE',
+        hint: 'Drop --until to follow the live stream, or -f to read up to --until.',
+      });
+    }
     const limit = opts.lines;
     const fleetRedis = await ctx.redis();
     // the tail starts where the history ends, so no line is shown twice or skipped
     const startId = opts.follow ? await lastLogId(fleetRedis) : undefined;
-    const history = limit === 0 ? [] : await readLogs(fleetRedis, { ...filter, limit, until: startId });
+    const archive = await openArchive(ctx);
+    const progress = progressLine(ctx);
+    let history: LogRecord[];
+    try {
+      history =
+        limit === 0
+          ? []
+          : (
+              await readHistory(
+                fleetRedis,
+                { ...filter, limit, until: startId },
+                {
+                  archive,
+                  onProgress: progress.update,
+                  onWarning: (message, hint) => ctx.events.emit({ type: 'warn', message, hint }),
+                },
+              )
+            ).records;
+    } finally {
+      progress.done();
+      archive?.close();
+    }
     const show = (r: LogRecord) => ctx.out.item('log', r, renderLog(ctx, r));
     for (const r of history) show(r);
     if (!opts.follow) {
@@ -84,3 +122,30 @@ export const logsCommand = defineCommand({
     return 0;
   },
 });
+
+/** The keeper's archive from the config (or the provider's default); undefined when there is none. */
+async function openArchive(ctx: CliContext): Promise<ArchiveReader | undefined> {
+  const url = keeperArchiveUrl(
+    ctx.loaded.config.roles.keeper.options.archive,
+    ctx.loaded.baseDir,
+    await ctx.provider(),
+  );
+  return url ? new ArchiveReader(url, ctx.env) : undefined;
+}
+
+/** "reading the archive: 3/12 objects" rewritten in place on a TTY's stderr; nothing with --json or no TTY. */
+function progressLine(ctx: CliContext) {
+  const err = process.stderr;
+  const on = !ctx.out.json && !!err.isTTY;
+  let shown = false;
+  return {
+    update: (p: { done: number; total: number; lines: number }) => {
+      if (!on || p.total === 0) return;
+      shown = true;
+      err.write(`\r\x1b[Kreading the archive: ${p.done}/${p.total} objects, ${p.lines} lines`);
+    },
+    done: () => {
+      if (shown) err.write('\r\x1b[K');
+    },
+  };
+}

@@ -20,6 +20,14 @@ export function gaugeText(g: Record<string, number>): string {
     .join(' ');
 }
 
+/** "SIGKILL 2m ago", "exit 1 5s ago", "-" when it never exited (or the provider does not know). */
+export function exitText(e: ProcessStatus['last_exit'], now = Date.now()): string {
+  if (!e) return '-';
+  const why = e.signal ?? `exit ${e.code ?? '?'}`;
+  const ago = Math.max(0, Math.round((now - Date.parse(e.at)) / 1000));
+  return Number.isFinite(ago) ? `${why} ${fmtDuration(ago)} ago` : why;
+}
+
 export function renderStatus(ctx: CliContext, r: StatusReport): string[] {
   const s = (t: string, ...st: Parameters<CliContext['out']['style']>[1][]) => ctx.out.style(t, ...st);
   const stateColor = (p: ProcessStatus) => s(p.state, ...TONE_STYLE[PROCESS_STATES[p.state].tone]);
@@ -51,12 +59,27 @@ export function renderStatus(ctx: CliContext, r: StatusReport): string[] {
           p.cpu === null ? '-' : `${p.cpu.toFixed(1)}%`,
           formatBytes(p.rss),
           p.heartbeat_age_s === null ? '-' : `${p.heartbeat_age_s}s`,
+          p.restarts === null ? '-' : p.restarts > 0 ? s(String(p.restarts), 'yellow') : '0',
+          exitText(p.last_exit),
           stateColor(p),
           gaugeText(p.gauges),
         ]),
-        ['ROLE', 'ID', 'HOST', 'PID', 'VERSION', 'UPTIME', 'CPU', 'RSS', 'BEAT', 'STATE', 'GAUGES'].map((h) =>
-          s(h, 'bold'),
-        ),
+        // ↺ as pm2 shows restarts
+        [
+          'ROLE',
+          'ID',
+          'HOST',
+          'PID',
+          'VERSION',
+          'UPTIME',
+          'CPU',
+          'RSS',
+          'BEAT',
+          '↺',
+          'LAST EXIT',
+          'STATE',
+          'GAUGES',
+        ].map((h) => s(h, 'bold')),
       ),
     );
   }

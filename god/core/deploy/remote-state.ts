@@ -1,6 +1,8 @@
 // What a host already has: its arch and free disk, the runtimes, the current release, the release history, file
 // hashes, process specs. Read with one shell command: before the first upload a host has no Node at all.
+import { z } from 'zod';
 import { UserError } from '../../../kernel/errors.ts';
+import { type LastExit, LastExitSchema } from '../providers/types.ts';
 import { type SshConnection, shq } from '../ssh/connection.ts';
 import type { DeployHost } from './types.ts';
 
@@ -22,7 +24,15 @@ export interface RemoteState {
   /** process id → spec JSON text on the host */
   specs: Map<string, string>;
   alive: Set<string>;
+  /** process id → what its supervisor recorded in run/<id>.state (restarts, how it last ended) */
+  supervision: Map<string, { restarts: number; last_exit: LastExit | null }>;
 }
+
+/** run/<id>.state as fg-supervisor.mjs writes it; read from the host, so checked (anything else is ignored) */
+const SupervisorStateSchema = z.object({
+  restarts: z.number().int().min(0).catch(0),
+  last_exit: LastExitSchema.nullable().catch(null),
+});
 
 export function stateCommand(host: DeployHost, version: string | undefined, mkdir: boolean): string {
   const B = shq(host.baseDir);
@@ -46,6 +56,8 @@ export function stateCommand(host: DeployHost, version: string | undefined, mkdi
     'echo "@@target"; if [ -n "$V" ] && [ -d "$B/releases/$V" ]; then (cd "$B/releases/$V" && for f in *; do [ -f "$f" ] && [ ! -L "$f" ] && sha256sum -- "$f"; done); fi',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
     'echo "@@specs"; for f in "$B"/run/*.json; do [ -f "$f" ] || continue; id=${f##*/}; id=${id%.json}; a=0; p=$(cat "$B/run/$id.pid" 2>/dev/null); if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then a=1; elif command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "fg-$id.service" 2>/dev/null; then a=1; fi; echo "$id $a $(cat "$f")"; done',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+    'echo "@@supervision"; for f in "$B"/run/*.state; do [ -f "$f" ] || continue; id=${f##*/}; id=${id%.state}; echo "$id $(head -c 4096 "$f" | tr -d \'\\n\')"; done',
     'echo "@@end"',
   ].join('\n');
 }
@@ -61,6 +73,7 @@ export function parseState(host: DeployHost, out: string): RemoteState {
     target: new Map(),
     specs: new Map(),
     alive: new Set(),
+    supervision: new Map(),
   };
   let section = '';
   let sawEnd = false;
@@ -105,6 +118,17 @@ export function parseState(host: DeployHost, out: string): RemoteState {
       if (!m) continue;
       st.specs.set(m[1]!, m[3]!);
       if (m[2] === '1') st.alive.add(m[1]!);
+    } else if (section === 'supervision') {
+      const m = /^(\S+) (.*)$/.exec(line);
+      if (!m) continue;
+      let json: unknown;
+      try {
+        json = JSON.parse(m[2]!);
+      } catch {
+        continue; // half-written or not ours: informative only
+      }
+      const r = SupervisorStateSchema.safeParse(json);
+      if (r.success) st.supervision.set(m[1]!, r.data);
     }
   }
   if (!sawEnd) {

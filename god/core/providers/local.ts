@@ -57,7 +57,16 @@ export class LocalProvider implements Provider {
 
   async expected(): Promise<ExpectedProcess[]> {
     const s = await this.state();
-    return s ? s.processes.map((p) => ({ role: p.role, id: p.id, host: s.host })) : [];
+    // the supervisor's record rides along: `god status` shows restarts and the last exit reason from it
+    return s
+      ? s.processes.map((p) => ({
+          role: p.role,
+          id: p.id,
+          host: s.host,
+          restarts: p.restarts,
+          last_exit: p.last_exit ?? null,
+        }))
+      : [];
   }
 
   async redisUrl(): Promise<string | undefined> {

@@ -10,7 +10,9 @@ import { type ResolvedSecret, resolveSecrets } from '../secrets/resolve.ts';
 import { SshPool } from '../ssh/pool.ts';
 import type { SshOptions } from '../ssh/types.ts';
 import { planDeploy, planProcesses, readHostStates } from './remote-plan.ts';
-import type { ExpectedProcess, Machine, PlannedChange, PlanOp, RemoteProvider } from './types.ts';
+import { readState } from '../deploy/remote-state.ts';
+import { mapLimit } from '../deploy/util.ts';
+import type { ExpectedProcess, LastExit, Machine, PlannedChange, PlanOp, RemoteProvider } from './types.ts';
 
 export type Target = { role?: Role; ids?: string[] };
 
@@ -62,6 +64,20 @@ export abstract class RemoteFleetProvider implements RemoteProvider {
   abstract up(role: Role, count: number): Promise<void>;
   abstract down(target?: Target): Promise<void>;
   abstract plan(op: PlanOp): Promise<PlannedChange[]>;
+
+  /** each host's run/<id>.state files, read with the deploy state's one read-only command */
+  async supervision(): Promise<Map<string, { restarts: number; last_exit: LastExit | null }>> {
+    const out = new Map<string, { restarts: number; last_exit: LastExit | null }>();
+    await mapLimit(await this.deployHosts(), this.concurrency(), async (h) => {
+      try {
+        const st = await readState(await this.pool.get(h), h, undefined, false);
+        for (const [id, v] of st.supervision) out.set(id, v);
+      } catch {
+        this.pool.drop(h); // status shows the host's processes without it; its heartbeats tell the rest
+      }
+    });
+    return out;
+  }
 
   sshOptions(): SshOptions {
     return this.ssh;

@@ -20,11 +20,22 @@ export const MachineSchema = z.object({
 export type Machine = z.infer<typeof MachineSchema>;
 
 /** A process the fleet should have, according to config/provider. */
+/** How a supervised process last ended: its exit code, or the signal that killed it, and when. */
+export const LastExitSchema = z.object({
+  code: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  at: z.string(),
+});
+export type LastExit = z.infer<typeof LastExitSchema>;
+
 export const ExpectedProcessSchema = z.object({
   role: RoleSchema,
   /** the process id used in heartbeats (FG_ID) */
   id: z.string(),
   host: z.string(),
+  /** what its supervisor recorded, when the provider knows it (local: state.json): restarts so far */
+  restarts: z.number().int().optional(),
+  last_exit: LastExitSchema.nullable().optional(),
 });
 export type ExpectedProcess = z.infer<typeof ExpectedProcessSchema>;
 
@@ -109,6 +120,12 @@ export interface Provider {
 
   // ---- capabilities: what the provider says about itself, so that steps and services never test `kind` ----
   // Each is optional; absent means the common case named in its comment.
+  /**
+   * Restarts and last exit per process id as the hosts' supervisors recorded them (ssh/ec2: run/<id>.state,
+   * read over SSH; a host that cannot be read is left out). `god status` calls it; a polling dashboard does
+   * not. Absent: expected() carries them already (local) or nothing is known.
+   */
+  supervision?(): Promise<Map<string, { restarts: number; last_exit: LastExit | null }>>;
   /** False while the fleet as a whole is stopped (local: no supervisor runs). Absent: always running. */
   isRunning?(): Promise<boolean>;
   /**
