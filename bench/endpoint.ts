@@ -11,9 +11,8 @@
 // skipped), --duration 10 seconds per window (BENCH_DURATION), --windows 3 (BENCH_WINDOWS, figures are medians
 // over windows), --rate 300,1000,3000 tweets/s (BENCH_RATE), --targets ours,sio (BENCH_TARGETS: ours = clients on
 // protocol 1.1, ours10 = on 1.0, ours+metrics = the endpoint with its admin listener on and /metrics scraped every
-// second, sio), --per-gen 10000 clients per generator process (BENCH_PER_GEN), --runs 3 whole runs, targets
-// alternating, medians over runs
-// (BENCH_RUNS), --pin split|off: server alone on the last core (BENCH_PIN), --prof DIR: CPU profile of the
+// second, ours@pinned = ours on the release's pinned Node, sio), --per-gen 10000 clients per generator process
+// (BENCH_PER_GEN), --runs 3 whole runs, targets alternating, medians over runs (BENCH_RUNS), --pin split|off: server alone on the last core (BENCH_PIN), --prof DIR: CPU profile of the
 // server (BENCH_PROF). No ulimit is needed: Node raises its soft open-files limit to the hard one at start,
 // and C above the hard limit is skipped with a message.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -28,6 +27,7 @@ import { readHeartbeats } from '../roles/runtime/heartbeat.ts';
 import { cleanupAll, freePort, type RedisServer, startRedis } from '../test/harness/index.ts';
 import { Histogram } from './endpoint/histogram.ts';
 import type { FromChild, ToChild } from './endpoint/ipc.ts';
+import { benchRuntimes } from './runtimes.ts';
 
 const opts = new Command('bench:endpoint')
   .addOption(new Option('--clients <list>', 'client counts').env('BENCH_CLIENTS').default('1000,10000,19000'))
@@ -69,6 +69,10 @@ const DURATION_S = Number(opts.duration);
 const WINDOWS = Number(opts.windows);
 const RATES = String(opts.rate).split(',').map(Number);
 const TARGETS = String(opts.targets).split(',') as Target[];
+/** the release's Node, verified from God's cache, when a target runs on it */
+const PINNED_NODE = TARGETS.includes('ours@pinned')
+  ? (await benchRuntimes('pinned'))[0]!.node
+  : process.execPath;
 const RUNS = Math.max(1, Number(opts.runs));
 const PER_GEN = Number(opts.perGen);
 const PROF_DIR = opts.prof as string | undefined;
@@ -83,8 +87,9 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 /** ours: every client on protocol 1.1 (the SDK's default); ours10: every client on 1.0; ours+metrics: ours with
  * its admin listener on (--admin-listen) and /metrics scraped every second (Prometheus's default is 15 s), for
  * the cost of instrumentation (issue 17) */
-type Target = 'ours' | 'ours10' | 'sio' | 'ours+metrics';
+type Target = 'ours' | 'ours10' | 'sio' | 'ours+metrics' | 'ours@pinned';
 const NAMES: Record<Target, string> = {
+  'ours@pinned': 'Filmgrain endpoint on the pinned Node (clients on 1.1)',
   ours: 'Filmgrain endpoint (clients on 1.1)',
   ours10: 'Filmgrain endpoint (clients on 1.0)',
   sio: 'Socket.IO + redis-adapter',
@@ -104,10 +109,9 @@ function spawnOn(
   cpus: string | undefined,
   args: string[],
   options: Parameters<typeof spawn>[2],
+  node = process.execPath,
 ): ChildProcess {
-  return cpus
-    ? spawn('taskset', ['-c', cpus, process.execPath, ...args], options)
-    : spawn(process.execPath, args, options);
+  return cpus ? spawn('taskset', ['-c', cpus, node, ...args], options) : spawn(node, args, options);
 }
 
 function tsChild(
@@ -328,6 +332,7 @@ async function scenario(redis: RedisServer, target: Target, clients: number): Pr
             ...(adminPort ? ['--admin-listen', `127.0.0.1:${adminPort}`] : []),
           ],
           { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+          target === 'ours@pinned' ? PINNED_NODE : process.execPath,
         );
         children.add(c);
         c.on('exit', () => children.delete(c));
@@ -594,6 +599,22 @@ function metricsCost(rows: Row[]): string {
   return out.join('\n');
 }
 
+/** The endpoint on the release's pinned Node against the Node running the bench (issue 15). */
+function runtimeRatios(rows: Row[]): string {
+  const out = [
+    `| C | tweets/s | delivered/s ${process.version} | delivered/s pinned | pinned ÷ current | p99 ms current → pinned | server CPU % current → pinned |`,
+    '|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const o of rows.filter((r) => r.target === 'ours')) {
+    const z = rows.find((r) => r.target === 'ours@pinned' && r.clients === o.clients && r.rate === o.rate);
+    if (!z) continue;
+    out.push(
+      `| ${o.clients} | ${o.rate} | ${k(o.delivered)} | ${k(z.delivered)} | ${fmt(z.delivered / o.delivered, 3)}× | ${fmt(o.p99, 1)} → ${fmt(z.p99, 1)} | ${fmt(o.cpu)} → ${fmt(z.cpu)} |`,
+    );
+  }
+  return out.join('\n');
+}
+
 async function main(): Promise<void> {
   const redis = await startRedis({ args: ['--maxclients', '10000'] });
   console.log(
@@ -668,6 +689,7 @@ async function main(): Promise<void> {
   if (TARGETS.includes('ours') && TARGETS.includes('sio')) console.log(`${ratios(merged)}\n`);
   if (TARGETS.includes('ours10') && TARGETS.includes('ours')) console.log(`${protocolRatios(merged)}\n`);
   if (TARGETS.includes('ours') && TARGETS.includes('ours+metrics')) console.log(`${metricsCost(merged)}\n`);
+  if (TARGETS.includes('ours') && TARGETS.includes('ours@pinned')) console.log(`${runtimeRatios(merged)}\n`);
   process.exit(0);
 }
 
