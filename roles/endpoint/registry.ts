@@ -48,7 +48,9 @@ export class Registry {
   async beat(): Promise<void> {
     if (this.redis.status !== 'ready') return;
     if (!this.removed) {
-      if (await this.admitted()) {
+      // a listed endpoint writes at once (no await first): on 'ready' after a Redis restart the record is the
+      // first command, so clients are not redirected away from us meanwhile
+      if (!this.admission || (await this.admitted())) {
         const p = this.redis.multi();
         queueEndpointRecord(p, this.keys, this.self());
         this.writes++;
