@@ -32,8 +32,11 @@ describe('the table of error codes', () => {
     const usage = codes.filter((c) => ERROR_CODES[c].exit === 2 && c.startsWith('GOD_')).sort();
     expect(usage).toEqual([
       'GOD_CONFIG',
+      // a destructive command without --yes where nobody can answer; god exec on the local fleet
+      'GOD_CONFIRM',
       'GOD_DEPLOY_BATCH',
       'GOD_DEPLOY_VERSION',
+      'GOD_EXEC_LOCAL',
       'GOD_PLAYBOOK',
       'GOD_USAGE',
     ]);
