@@ -258,7 +258,7 @@ describe('hostile since', () => {
       [{ offset: '1-0', epoch: 'e', extra: 1 }, /^params\.since: /],
       [[1, 2], /^params\.since: /],
     ];
-    for (const [since, re] of bad) c.send({ action: 'start_feed', params: { movie_id: 1, since } });
+    for (const [since] of bad) c.send({ action: 'start_feed', params: { movie_id: 1, since } });
     c.send({ action: 'ping', params: { id: 'alive' } });
     await c.next('pong');
     const errors = c.messages.filter((m) => m.action === 'error');

@@ -142,6 +142,28 @@ export function renderDeploy(ctx: CliContext, r: DeployResult): string[] {
   ];
 }
 
+/** How a release rolls out: `god deploy` and `god secrets push` (a deploy of the roles using secrets). */
+export const ROLLOUT_OPTIONS = defineOptions({
+  batch: {
+    flag: '--batch <n>',
+    env: 'GOD_BATCH',
+    description:
+      'hosts per batch, N or N% (default: all at once); a failed batch is rolled back and stops the rollout',
+  },
+  bundleDir: {
+    flag: '--bundle-dir <dir>',
+    env: 'GOD_BUNDLE_DIR',
+    description: 'take the bundles from here instead of dist/roles (the release the hosts then run)',
+  },
+  keep: {
+    flag: '--keep <n>',
+    env: 'GOD_KEEP',
+    description: 'releases kept on each host',
+    schema: intFrom(1),
+    default: '5',
+  },
+});
+
 export const deployCommand = defineCommand({
   options: {
     version: {
@@ -149,30 +171,15 @@ export const deployCommand = defineCommand({
       env: 'GOD_VERSION',
       description: 'release name (default: bundle version + content hash)',
     },
-    batch: {
-      flag: '--batch <n>',
-      env: 'GOD_BATCH',
-      description:
-        'hosts per batch, N or N% (default: all at once); a failed batch is rolled back and stops the rollout',
-    },
+    batch: ROLLOUT_OPTIONS.batch,
     build: {
       flag: '--build',
       env: 'GOD_BUILD',
       description: 'run `npm run build` first (it runs anyway when dist/roles lacks a bundle)',
       default: false,
     },
-    bundleDir: {
-      flag: '--bundle-dir <dir>',
-      env: 'GOD_BUNDLE_DIR',
-      description: 'take the bundles from here instead of dist/roles',
-    },
-    keep: {
-      flag: '--keep <n>',
-      env: 'GOD_KEEP',
-      description: 'releases kept on each host',
-      schema: intFrom(1),
-      default: '5',
-    },
+    bundleDir: ROLLOUT_OPTIONS.bundleDir,
+    keep: ROLLOUT_OPTIONS.keep,
     ...COMMON_OPTIONS,
   },
   async run(ctx, _args, opts) {

@@ -1,7 +1,6 @@
 // `god secrets list|set|push`: thin over god/core/secrets (where values come from) and the deploy (how they
 // reach the hosts). No value is ever printed, and `set` reads it from stdin, never from argv.
 import { UserError } from '../../../kernel/errors.ts';
-import { intFrom } from '../../../kernel/flags.ts';
 import { deploy } from '../../core/deploy/deploy.ts';
 import {
   describeSecrets,
@@ -13,7 +12,7 @@ import {
 import type { CliContext } from '../context.ts';
 import { table } from '../output.ts';
 import { defineCommand } from '../spec.ts';
-import { COMMON_OPTIONS, remoteRunOptions, renderDeploy } from './deploy.ts';
+import { COMMON_OPTIONS, ROLLOUT_OPTIONS, remoteRunOptions, renderDeploy } from './deploy.ts';
 
 function secretsContext(ctx: CliContext) {
   return { config: ctx.loaded.config, baseDir: ctx.loaded.baseDir, env: ctx.env };
@@ -76,23 +75,7 @@ export const secretsSetCommand = defineCommand({
 
 export const secretsPushCommand = defineCommand({
   options: {
-    batch: {
-      flag: '--batch <n>',
-      env: 'GOD_BATCH',
-      description: 'hosts per batch, N or N% (default: all at once); a failed batch is rolled back',
-    },
-    bundleDir: {
-      flag: '--bundle-dir <dir>',
-      env: 'GOD_BUNDLE_DIR',
-      description: 'take the bundles from here instead of dist/roles (the release the hosts run)',
-    },
-    keep: {
-      flag: '--keep <n>',
-      env: 'GOD_KEEP',
-      description: 'releases kept on each host',
-      schema: intFrom(1),
-      default: '5',
-    },
+    ...ROLLOUT_OPTIONS,
     ...COMMON_OPTIONS,
   },
   async run(ctx, _args, opts) {
