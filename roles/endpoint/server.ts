@@ -98,13 +98,17 @@ function historyLine(e: Entry, minor: number): Buffer | undefined {
   ]);
 }
 
-const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
-  Promise.race([
-    p,
-    new Promise<T>((_, reject) =>
-      setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref(),
-    ),
-  ]);
+/** `p`, or a rejection after `ms`. The timer is cleared as soon as `p` settles: a pending timer would keep the
+ * settled race (and so its result, e.g. a feed's history) alive for the whole `ms`, at thousands of
+ * start_feed a second a lot of memory (test/endpoint/fuzz.test.ts measures it). */
+const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+};
 
 export class EndpointServer implements ConnOwner {
   readonly stats = new EndpointStats();
