@@ -11,6 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../runtime/errors.ts';
 import { type ArchiveObject, isEntryId, isObjectKey } from '../../protocol/archive-format.ts';
+import { compareOffsets } from '../../protocol/messages.ts';
+
+/** Objects go up in stream order (their first entry id), whatever order their stores failed in. */
+const byFirstId = (a: { ids: string[] }, b: { ids: string[] }) => compareOffsets(a.ids[0]!, b.ids[0]!);
 
 /**
  * Default spool folder: per user, outside the shared temp dir —
@@ -125,6 +129,7 @@ export class Spool {
         await fs.rename(file, `${file}.bad`).catch(() => {});
       }
     }
+    this.items.sort(byFirstId);
   }
 
   get size(): number {
@@ -151,7 +156,11 @@ export class Spool {
     const data = Buffer.concat([header, obj.body]);
     await fs.writeFile(tmp, data, { mode: 0o600 });
     await fs.rename(tmp, file);
-    this.items.push({ file, key: obj.key, ids: obj.ids, bytes: data.length });
+    // two objects whose stores failed together can finish spooling in either order: keep stream order
+    const item = { file, key: obj.key, ids: obj.ids, bytes: data.length };
+    let at = this.items.length;
+    while (at > 0 && byFirstId(this.items[at - 1]!, item) > 0) at--;
+    this.items.splice(at, 0, item);
     this.bytes += data.length;
     this.entries += obj.ids.length;
   }
