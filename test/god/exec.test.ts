@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ExecResultSchema } from '../../god/core/exec.ts';
 import { makeTempDir, skipWithout, sshAvailable, useSshHosts } from '../harness/index.ts';
 import { godIn, resultOf } from './cli-helpers.ts';
+import { sshInventory } from './deploy/helpers.ts';
 
 describe.skipIf(skipWithout({ sshd: sshAvailable() }, 'apt-get install -y openssh-server openssh-client'))(
   'god exec (ssh provider, loopback sshd hosts)',
@@ -28,18 +29,7 @@ describe.skipIf(skipWithout({ sshd: sshAvailable() }, 'apt-get install -y openss
           provider: 'ssh',
           // never reached: exec talks SSH only, but an ssh inventory names its Redis
           redis: { url: 'redis://127.0.0.1:9' },
-          ssh: {
-            key: fleet.privateKeyPath,
-            known_hosts: fleet.knownHostsPath,
-            hosts: fleet.hosts.map((h, i) => ({
-              name: h.name,
-              address: h.address,
-              port: h.port,
-              user: h.user,
-              roles: i === 0 ? ['feeder', 'keeper'] : ['keeper'],
-              base_dir: path.join(h.root, 'fg'),
-            })),
-          },
+          ssh: sshInventory(fleet),
         }),
       );
     });

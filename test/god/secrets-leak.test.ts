@@ -35,7 +35,7 @@ import {
 import { runCli } from '../../god/cli/main.ts';
 import { god } from './cli-helpers.ts';
 import { buildFixture } from './deploy/fixtures/build.ts';
-import { seedRuntime } from './deploy/helpers.ts';
+import { seedRuntime, sshInventory } from './deploy/helpers.ts';
 
 const PREFIX = 'leak:';
 const plant = (kind: string) => `planted-${kind}-${randomBytes(9).toString('hex')}`;
@@ -154,18 +154,7 @@ describe.skipIf(
             from: 'secretsmanager:filmgrain/leak/sm',
           },
         },
-        ssh: {
-          key: fleet.privateKeyPath,
-          known_hosts: fleet.knownHostsPath,
-          hosts: fleet.hosts.map((h, i) => ({
-            name: h.name,
-            address: h.address,
-            port: h.port,
-            user: h.user,
-            roles: i === 0 ? ['feeder', 'keeper'] : ['keeper'],
-            base_dir: path.join(h.root, 'fg'),
-          })),
-        },
+        ssh: sshInventory(fleet),
       }),
     );
     writeSecret(dir, 'tok_file', VALUES.file);

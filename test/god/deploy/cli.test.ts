@@ -17,7 +17,7 @@ import {
   waitFor,
 } from '../../harness/index.ts';
 import { buildFixture } from './fixtures/build.ts';
-import { seedRuntime } from './helpers.ts';
+import { seedRuntime, sshInventory } from './helpers.ts';
 
 const PREFIX = 'cli:';
 
@@ -40,18 +40,7 @@ describe.skipIf(skipWithout({ sshd: sshAvailable() }, 'apt-get install -y openss
           provider: 'ssh',
           redis: { url: getRedis().url, prefix: PREFIX },
           roles: { feeder: { env: { FG_STOP_TIMEOUT: '3s' } }, keeper: { env: { FG_STOP_TIMEOUT: '3s' } } },
-          ssh: {
-            key: fleet.privateKeyPath,
-            known_hosts: fleet.knownHostsPath,
-            hosts: fleet.hosts.map((h, i) => ({
-              name: h.name,
-              address: h.address,
-              port: h.port,
-              user: h.user,
-              roles: i === 0 ? ['feeder', 'keeper'] : ['keeper'],
-              base_dir: path.join(h.root, 'fg'),
-            })),
-          },
+          ssh: sshInventory(fleet),
         }),
       );
       await Promise.all(fleet.hosts.map((h) => seedRuntime(path.join(h.root, 'fg'))));

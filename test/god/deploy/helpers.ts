@@ -58,6 +58,29 @@ export async function deployHosts(fleet: SshFleet, redisUrl: string): Promise<De
   );
 }
 
+/**
+ * The `ssh:` block of a god.config.yaml for a harness fleet: the first host runs `firstRoles`, the others
+ * `otherRoles`, each under its own root's fg/.
+ */
+export function sshInventory(
+  fleet: SshFleet,
+  firstRoles: string[] = ['feeder', 'keeper'],
+  otherRoles: string[] = ['keeper'],
+) {
+  return {
+    key: fleet.privateKeyPath,
+    known_hosts: fleet.knownHostsPath,
+    hosts: fleet.hosts.map((h, i) => ({
+      name: h.name,
+      address: h.address,
+      port: h.port,
+      user: h.user,
+      roles: i === 0 ? firstRoles : otherRoles,
+      base_dir: path.join(h.root, 'fg'),
+    })),
+  };
+}
+
 export function sshOpts(fleet: SshFleet) {
   return { privateKey: fleet.privateKey, knownHostsPath: fleet.knownHostsPath, connectTimeoutMs: 5000 };
 }
