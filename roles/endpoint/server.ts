@@ -7,6 +7,7 @@ import tls from 'node:tls';
 import type { Redis } from 'ioredis';
 import {
   type ClientMessage,
+  type ClientParamsOf,
   negotiatedMinor,
   parseClientMessage,
   protocolName,
@@ -25,6 +26,7 @@ import { UserError } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { bump } from '../runtime/metrics.ts';
 import type { Subscriber } from '../runtime/subscriber.ts';
+import { AuthFailure, type TokenVerifier, type VerifiedToken } from './auth.ts';
 import { CatalogCache } from './catalog.ts';
 import { BYTES_PER_TOKEN, Conn, type ConnLimits, type ConnOwner } from './conn.ts';
 import { FeedHub } from './feeds.ts';
@@ -67,6 +69,8 @@ export interface EndpointDeps {
   subscriber: Subscriber;
   keys: RedisContract;
   log: Logger;
+  /** signed connections: verifies `connect.token` / `refresh_token` (undefined: auth off) */
+  auth?: TokenVerifier;
 }
 
 /** Decoded messages waiting behind an async one before the socket is paused. */
@@ -405,12 +409,17 @@ export class EndpointServer implements ConnOwner {
     }
     const m = r.message;
     if (m.action === 'connect') {
-      conn.connected = true;
-      conn.minor = negotiatedMinor(m.params.protocol) ?? 0;
-      if (conn.minor >= 1) {
-        conn.send(encodeServerMessage('connected', { protocol: protocolName(conn.minor) }));
+      const { auth } = this.d;
+      if (!auth) {
+        this.connect(conn, m.params);
+        return;
       }
-      conn.send(this.ranking.line);
+      // with auth on, nothing is answered (not even the protocol) before the token verifies
+      this.verifying(conn, auth.verify(m.params.token), (v) => {
+        conn.authExpMs = v.expMs;
+        conn.authSub = v.sub;
+        this.connect(conn, m.params);
+      });
       return;
     }
     if (!conn.connected) {
@@ -428,6 +437,20 @@ export class EndpointServer implements ConnOwner {
       case 'stop_feed':
         this.feeds.leave(conn);
         return;
+      case 'refresh_token': {
+        const { auth } = this.d;
+        if (!auth) {
+          // nothing is checked here: the answer says so by having no expiry
+          conn.send(encodeServerMessage('token_refreshed', {}));
+          return;
+        }
+        this.verifying(conn, auth.verify(m.params.token, conn.authSub), (v) => {
+          conn.authExpMs = v.expMs;
+          this.stats.tokenRefreshes++;
+          conn.send(encodeServerMessage('token_refreshed', { expires_at: new Date(v.expMs).toISOString() }));
+        });
+        return;
+      }
       case 'start_feed':
         conn.busy = true;
         this.startFeed(conn, m.params.movie_id, conn.minor >= 1 ? m.params.since : undefined)
@@ -438,6 +461,41 @@ export class EndpointServer implements ConnOwner {
           });
         return;
     }
+  }
+
+  private connect(conn: Conn, params: ClientParamsOf['connect']): void {
+    conn.connected = true;
+    conn.minor = negotiatedMinor(params.protocol) ?? 0;
+    if (conn.minor >= 1) {
+      conn.send(encodeServerMessage('connected', { protocol: protocolName(conn.minor) }));
+    }
+    conn.send(this.ranking.line);
+  }
+
+  /** Hold the connection's later lines while its token is verified; a failure closes it (`auth_required` when
+   * there was no token, else `auth_invalid`). The log names the reason, never the token. */
+  private verifying(conn: Conn, check: Promise<VerifiedToken>, ok: (v: VerifiedToken) => void): void {
+    conn.busy = true;
+    check
+      .then(
+        (v) => {
+          if (!conn.closing) ok(v);
+        },
+        (err) => {
+          const reason = err instanceof AuthFailure ? err.reason : 'malformed';
+          bump(this.stats.authRefused, reason);
+          this.d.log.info({ reason, conn: conn.id, ip: conn.socket.remoteAddress }, 'token refused');
+          if (conn.closing) return;
+          conn.closeWithError(
+            reason === 'missing' ? 'auth_required' : 'auth_invalid',
+            err instanceof AuthFailure ? err.message : 'the token could not be verified',
+          );
+        },
+      )
+      .finally(() => {
+        conn.busy = false;
+        this.drainBacklog(conn);
+      });
   }
 
   private drainBacklog(conn: Conn): void {
@@ -564,6 +622,14 @@ export class EndpointServer implements ConnOwner {
         );
         continue;
       }
+      if (c.authExpMs > 0 && now >= c.authExpMs + (this.d.auth?.leewayMs ?? 0)) {
+        this.stats.authExpired++;
+        c.closeWithError(
+          'auth_expired',
+          'the session token expired; send "refresh_token" with a new token before "exp", or reconnect with one',
+        );
+        continue;
+      }
       if (c.lastRx > limit) continue;
       this.stats.idleClosed++;
       c.closeWithError(
@@ -654,6 +720,9 @@ export class EndpointServer implements ConnOwner {
       per_ip_refused: this.stats.perIpRefused,
       unavailable: this.stats.unavailable,
       parsed_lines: this.stats.parsedLines,
+      auth_refused: [...this.stats.authRefused.values()].reduce((a, b) => a + b, 0),
+      auth_expired: this.stats.authExpired,
+      token_refreshes: this.stats.tokenRefreshes,
       capacity: this.s.maxClients,
       soft_limit: this.softLimit,
       draining: this.draining ? 1 : 0,
