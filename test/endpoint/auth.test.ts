@@ -32,7 +32,7 @@ let jwksFile: string;
 const clients: LineClient[] = [];
 const sdks: FilmgrainClient[] = [];
 const issued: string[] = [];
-const keys: Record<string, CryptoKeyPair> = {};
+const keys: Record<string, jose.GenerateKeyPairResult> = {};
 
 type Claims = { exp?: number; nbf?: number; aud?: string; sub?: string };
 async function hsToken(c: Claims = {}, secret = key): Promise<string> {
@@ -89,7 +89,7 @@ beforeAll(async () => {
   redis = await startRedis();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fg-auth-'));
   jwksFile = path.join(dir, 'jwks.json');
-  for (const k of ['k1', 'k2']) keys[k] = (await jose.generateKeyPair('ES256')) as CryptoKeyPair;
+  for (const k of ['k1', 'k2']) keys[k] = await jose.generateKeyPair('ES256');
   await writeJwks('k1');
   const prefix = freshPrefix('auth');
   pub = new Publisher(redis.url, prefix);
