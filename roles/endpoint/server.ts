@@ -33,6 +33,7 @@ import { FeedHub } from './feeds.ts';
 import { RankingSync } from './ranking.ts';
 import { Registry } from './registry.ts';
 import { EndpointStats, LoopDelay } from './stats.ts';
+import { WatchingSync } from './watching.ts';
 import { sleep } from '../../kernel/sleep.ts';
 
 export interface EndpointSettings {
@@ -124,6 +125,7 @@ export class EndpointServer implements ConnOwner {
   readonly feeds: FeedHub;
   readonly catalog: CatalogCache;
   readonly ranking: RankingSync;
+  readonly watching: WatchingSync;
   readonly registry: Registry;
   readonly softLimit: number;
   readonly tls: boolean;
@@ -146,14 +148,24 @@ export class EndpointServer implements ConnOwner {
       s.publicHost ?? (['0.0.0.0', '::', ''].includes(s.host) ? s.hostName || os.hostname() : s.host);
     this.feeds = new FeedHub(d.subscriber, d.keys, this.stats, s.maxQueue);
     this.catalog = new CatalogCache(d.redis, d.keys, d.log);
+    this.watching = new WatchingSync(
+      d.redis,
+      d.keys,
+      s.id,
+      s.syncMs,
+      () => this.localWatching(),
+      () => this.ranking.compose(),
+      d.log,
+    );
     this.ranking = new RankingSync(
       d.redis,
       d.keys,
       s.syncMs,
       d.log,
-      (line) => this.broadcast(line),
+      (line, line11) => this.broadcast(line, line11),
       this.catalog,
       s.moviesShown,
+      this.watching,
     );
     this.registry = new Registry(
       d.redis,
@@ -256,6 +268,7 @@ export class EndpointServer implements ConnOwner {
     this.sweepTimer = setInterval(() => this.sweepIdle(), sweepEvery);
     this.sweepTimer.unref();
     await this.beatNow();
+    this.watching.start();
     this.registryTimer = setInterval(() => void this.beatNow(), this.s.registryIntervalMs);
     this.registryTimer.unref();
     this.unsubs.push(this.registry.watchAdmission(() => void this.beatNow()));
@@ -469,7 +482,7 @@ export class EndpointServer implements ConnOwner {
     if (conn.minor >= 1) {
       conn.send(encodeServerMessage('connected', { protocol: protocolName(conn.minor) }));
     }
-    conn.send(this.ranking.line);
+    conn.send(conn.minor >= 1 ? this.ranking.line11 : this.ranking.line);
   }
 
   /** Hold the connection's later lines while its token is verified; a failure closes it (`auth_required` when
@@ -604,8 +617,21 @@ export class EndpointServer implements ConnOwner {
     this.feeds.release(conn, last ? last[0].toString('latin1') : started.resumed ? since!.offset : null);
   }
 
-  private broadcast(line: Buffer): void {
-    for (const c of this.clients) if (c.connected) c.send(line);
+  private broadcast(line: Buffer | null, line11: Buffer | null): void {
+    for (const c of this.clients) {
+      if (!c.connected) continue;
+      const l = c.minor >= 1 ? line11 : line;
+      if (l) c.send(l);
+    }
+  }
+
+  /** This endpoint's clients per movie feed (every protocol version counts). */
+  private localWatching(): Map<number, number> {
+    const n = new Map<number, number>();
+    for (const c of this.clients) {
+      if (c.movieId !== null && !c.closing) n.set(c.movieId, (n.get(c.movieId) ?? 0) + 1);
+    }
+    return n;
   }
 
   private sweepIdle(): void {
@@ -698,6 +724,7 @@ export class EndpointServer implements ConnOwner {
     while (this.clients.size > 0 && Date.now() < until) await sleep(25);
     for (const c of this.clients) c.socket.destroy();
     await Promise.race([closed, sleep(500)]);
+    await withTimeout(this.watching.stop(), 1000).catch(() => {});
     for (const u of this.unsubs) u();
     this.feeds.close();
     this.ranking.close();
