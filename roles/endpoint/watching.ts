@@ -7,6 +7,7 @@ import {
   WATCHING_MIN_TTL_MS,
   WATCHING_TTL_PERIODS,
 } from '../../protocol/redis-contract.ts';
+import { readWatching } from '../../protocol/watching.ts';
 import type { Logger } from '../runtime/logger.ts';
 
 export class WatchingSync {
@@ -53,23 +54,8 @@ export class WatchingSync {
       }
       m.zadd(this.keys.watchingIndex, now, this.id);
       m.zremrangebyscore(this.keys.watchingIndex, '-inf', now - this.ttlMs);
-      m.zrangebyscore(this.keys.watchingIndex, now - this.ttlMs, '+inf');
-      const replies = await m.exec();
-      const ids = (replies?.[replies.length - 1]?.[1] as string[] | undefined) ?? [];
-      const read = this.redis.pipeline();
-      for (const id of ids) read.hgetall(this.keys.watching(id));
-      const hashes = ids.length > 0 ? ((await read.exec()) ?? []) : [];
-      const totals = new Map<number, number>();
-      for (const [err, h] of hashes) {
-        if (err || !h) continue;
-        for (const [movie, n] of Object.entries(h as Record<string, string>)) {
-          // whatever else is in Redis is skipped, never trusted
-          const id = Number(movie);
-          const v = Number(n);
-          if (!Number.isSafeInteger(id) || !Number.isSafeInteger(v) || v < 0) continue;
-          totals.set(id, (totals.get(id) ?? 0) + v);
-        }
-      }
+      await m.exec();
+      const totals = await readWatching(this.redis, this.keys);
       if (!sameCounts(totals, this.totals)) {
         this.totals = totals;
         this.version++;

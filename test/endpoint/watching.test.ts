@@ -2,6 +2,7 @@
 // one switching feeds, one leaving, an endpoint stopping; 1.0 clients get set_movies without it.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ServerMessage } from '../../protocol/messages.ts';
+import { readWatching } from '../../protocol/watching.ts';
 import { type RedisServer, startRedis } from '../harness/index.ts';
 import {
   freshPrefix,
@@ -79,6 +80,8 @@ it('sums the clients of both endpoints per movie, follows a feed switch and a le
   await sees(watcherA, { 1: 3, 2: 2, 3: 0 });
   old.close();
   await sees(watcherB, { 1: 3, 2: 1, 3: 0 });
+  // what God's dashboard reads (the Movies pane) is the same sum
+  expect(Object.fromEntries(await readWatching(pub.redis, pub.keys))).toEqual({ 1: 3, 2: 1 });
 
   // the 1.0 client never got a watching field, and its set_movies are the 1.0 bytes
   expect(old.raw.filter((l) => l.includes('"set_movies"')).every((l) => !l.includes('watching'))).toBe(true);
