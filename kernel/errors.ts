@@ -31,6 +31,9 @@ export const ERROR_CODES = {
   FG_REDIS: failed(
     'Check --redis / FG_REDIS_URL: the sentinels and master name of a redis+sentinel:// URL (`SENTINEL masters` on a sentinel lists them); Cluster is not supported yet.',
   ),
+  FG_AUTH: usage(
+    'Signed connections: set FG_AUTH_SECRET (32+ bytes; or --auth-secret-file FILE, 0600) or --auth-jwks FILE, and --auth-audience; never a secret on the command line.',
+  ),
   FG_KEEPER_SPOOL: failed('Pass --spool-dir (FG_KEEPER_SPOOL_DIR) a private folder the keeper can create.'),
 
   // ---- God: command line, config, playbooks ----

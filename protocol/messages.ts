@@ -11,8 +11,18 @@ export const LATEST_MINOR: ProtocolMinor = 1;
 /** What 1.1 adds: server actions only a 1.1 connection gets, and new params of existing messages. */
 export const V1_1_ONLY = {
   serverActions: ['connected', 'feed_started'],
-  params: { start_feed: ['since'], post_tweet: ['offset', 'epoch'] },
+  params: { start_feed: ['since'], post_tweet: ['offset', 'epoch'], set_movies: ['watching'] },
 } as const;
+/** Signed connections (PROTOCOL.md, "Signed connections") are not tied to a version: `connect.token`,
+ * `refresh_token` and `token_refreshed` exist for 1.0 and 1.1 alike, and only a client that sends a token (or
+ * an endpoint with auth on) ever sees them. */
+export const AUTH_MESSAGES = {
+  clientActions: ['refresh_token'],
+  serverActions: ['token_refreshed'],
+  params: { connect: ['token'] },
+} as const;
+/** Longest token accepted (a JWT with a few claims is well under 2 KB). */
+export const MAX_TOKEN_CHARS = 8192;
 /** Client lines longer than this (bytes, without the newline) are refused with `line_too_long`. */
 export const MAX_LINE_BYTES = 64 * 1024;
 export const RANKING_WINDOW_S = 3600;
@@ -55,6 +65,8 @@ export const RankedMovieSchema = z.object({
   id: z.number().int(),
   title: z.string(),
   count: z.number().int().nonnegative(),
+  /** 1.1: clients on this movie's feed across the whole fleet (as of the last sync) */
+  watching: z.number().int().nonnegative().optional(),
 });
 export type RankedMovie = z.infer<typeof RankedMovieSchema>;
 
@@ -111,7 +123,11 @@ export const ClientParams = {
   connect: z.object({
     client: z.object({ app: z.string(), version: z.string(), platform: z.string().optional() }),
     protocol: ProtocolSchema.optional(),
+    /** a JWT, required when the endpoint checks tokens (--auth-secret-file / --auth-jwks); never logged */
+    token: z.string().min(1).max(MAX_TOKEN_CHARS).optional(),
   }),
+  /** Replace the session's token before it expires, without reconnecting (answer: `token_refreshed`). */
+  refresh_token: z.object({ token: z.string().min(1).max(MAX_TOKEN_CHARS) }),
   /** `since` (1.1): resume after this offset. A 1.0 connection ignores it, whatever it holds (see parseClientMessage). */
   start_feed: z.object({ movie_id: z.number().int(), since: SinceSchema.optional() }),
   stop_feed: z.object({ movie_id: z.unknown().optional() }),
@@ -138,6 +154,10 @@ export const ERROR_CODES_CLOSE = [
   'too_many_connections',
   'idle_timeout',
   'connect_timeout',
+  // signed connections (auth on): no / a bad token on connect or refresh_token, or the session's token expired
+  'auth_required',
+  'auth_invalid',
+  'auth_expired',
 ] as const;
 export const ErrorCodeSchema = z.enum([...ERROR_CODES_KEEP_OPEN, ...ERROR_CODES_CLOSE]);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
@@ -171,6 +191,9 @@ export const ServerParams = {
     /** how many `post_tweet` of history follow, before the live ones */
     history: z.number().int().nonnegative(),
   }),
+  /** the answer to `refresh_token`: the new token is in force; `expires_at` its `exp` (absent when this
+   * endpoint does not check tokens) */
+  token_refreshed: z.object({ expires_at: isoDate.optional() }),
   reconnect: z.object({ host: z.string(), port: z.number().int(), tls: z.boolean(), reason: z.string() }),
   error: z.object({ code: ErrorCodeSchema, message: z.string(), action: z.string().optional() }),
   pong: z.object({ id: echoId.optional() }),

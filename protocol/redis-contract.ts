@@ -103,6 +103,10 @@ export const HEARTBEAT_INTERVAL_MS = 2_000;
 /** A process missing three beats is gone. */
 export const HEARTBEAT_TTL_S = 7;
 export const ENDPOINT_TTL_S = 6;
+/** An endpoint's `watching` counts outlive this many of its sync periods (at least WATCHING_MIN_TTL_MS), so a
+ * dead endpoint's clients stop being counted soon after. */
+export const WATCHING_TTL_PERIODS = 3;
+export const WATCHING_MIN_TTL_MS = 1000;
 /** Tweets kept per movie in its history stream (`MAXLEN ~`: Redis may keep up to one stream node, 100
  * entries, more). A client away for longer than this many tweets of its movie cannot resume. */
 export const HISTORY_CAP = 1000;
@@ -151,6 +155,11 @@ export function redisContract(prefix: string = DEFAULT_PREFIX) {
     endpoint: (id: string) => `${p}endpoint:${id}`,
     /** zset: endpoint id → last registration (ms) */
     endpointIndex: `${p}endpoints`,
+    /** hash with TTL (WATCHING_TTL_PERIODS sync periods), one per endpoint: movie id → its clients on that
+     * movie's feed; rewritten whole every sync period. Summed over the fleet for `set_movies` `watching` (1.1) */
+    watching: (endpointId: string) => `${p}watching:${endpointId}`,
+    /** zset: endpoint id → ms of its last `watching` write (members older than the TTL are gone) */
+    watchingIndex: `${p}watching-endpoints`,
     /** hash: endpoint id → the release God admitted it at (after its health check); an `--unlisted` endpoint
      * writes its record only while this names its own release. God writes it, and deletes a terminated one's */
     endpointAdmitted: `${p}endpoint-admitted`,

@@ -46,6 +46,25 @@ export interface ClientOptions {
   localAddress?: string;
   list?: LoadEndpointListOptions;
   random?: () => number;
+  /** Signed connections: a JWT, or a function giving one (called for every connection and every refresh, so
+   * it can fetch a fresh token). Sent in `connect`, and replaced with `refresh_token` before it expires. */
+  token?: string | TokenProvider;
+  /** refresh this long before the token's `exp` (default: a fifth of its lifetime, between 1 s and 60 s) */
+  tokenRefreshMarginMs?: number;
+}
+
+export type TokenProvider = () => string | Promise<string>;
+
+/** The `exp` of a JWT in ms, without verifying it (the endpoint does): when to refresh. */
+export function tokenExpiry(token: string): number | undefined {
+  const part = token.split('.')[1];
+  if (!part) return undefined;
+  try {
+    const exp = (JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as { exp?: unknown }).exp;
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface ClientEvents {
@@ -57,6 +76,10 @@ export interface ClientEvents {
   feed_started: [ServerParamsOf['feed_started']];
   pong: [ServerParamsOf['pong']];
   redirect: [ServerParamsOf['reconnect']];
+  /** the endpoint took the refreshed token */
+  token_refreshed: [ServerParamsOf['token_refreshed']];
+  /** the token provider failed (the connection is closed and retried with backoff) */
+  token_error: [Error];
   /** an `error` message from the endpoint */
   server_error: [ServerParamsOf['error']];
   /** every valid message, after its own event */
@@ -93,6 +116,9 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
   private seenOrder: string[] = [];
   private retryTimer?: NodeJS.Timeout;
   private keepaliveTimer?: NodeJS.Timeout;
+  private refreshTimer?: NodeJS.Timeout;
+  /** the token of the current connection (sent again if the connect falls back to 1.0) */
+  private token: string | undefined;
   private lastTx = 0;
   private lastRx = 0;
   private stopped = false;
@@ -171,6 +197,7 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     clearInterval(this.keepaliveTimer);
+    clearTimeout(this.refreshTimer);
     this.socket?.destroy();
     this.socket = null;
     this.emit('closed');
@@ -272,9 +299,22 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
       };
       this.protocol = '1.0';
       const protocol = this.speak11 && this.o.protocol !== '1.0' ? '1.1' : 1;
-      this.write(encodeMessage(clientMessage('connect', { client, protocol })));
       this.startKeepalive();
       this.emit('connected', target);
+      void this.getToken().then(
+        (token) => {
+          if (this.socket !== socket) return;
+          this.token = token;
+          this.write(
+            encodeMessage(clientMessage('connect', { client, protocol, ...(token ? { token } : {}) })),
+          );
+        },
+        (err: Error) => {
+          this.emit('token_error', err);
+          reason = `no token: ${err.message}`;
+          socket.destroy();
+        },
+      );
     });
     const onChunk = (chunk: Buffer) => {
       if (this.socket !== socket) return;
@@ -289,6 +329,7 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
     socket.on('close', () => {
       clearTimeout(connectTimer);
       clearInterval(this.keepaliveTimer);
+      if (this.socket === socket) clearTimeout(this.refreshTimer);
       if (this.socket !== socket) return;
       this.socket = null;
       this.session = false;
@@ -311,6 +352,35 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
       if (this.attempt > 1 && typeof this.o.endpoints === 'string') await this.reloadList(false);
       this.connectNext();
     }, delay);
+  }
+
+  private async getToken(): Promise<string | undefined> {
+    const t = this.o.token;
+    return typeof t === 'function' ? await t() : t;
+  }
+
+  /** Send `refresh_token` a margin before the current token's exp (nothing to do without one). */
+  private scheduleRefresh(): void {
+    clearTimeout(this.refreshTimer);
+    const exp = this.token ? tokenExpiry(this.token) : undefined;
+    if (exp === undefined || typeof this.o.token !== 'function') return;
+    const left = exp - Date.now();
+    const margin = this.o.tokenRefreshMarginMs ?? Math.min(60_000, Math.max(1000, left / 5));
+    const socket = this.socket;
+    this.refreshTimer = setTimeout(
+      () => {
+        void this.getToken().then(
+          (token) => {
+            if (this.socket !== socket || !token) return;
+            this.token = token;
+            this.write(encodeMessage(clientMessage('refresh_token', { token })));
+          },
+          (err: Error) => this.emit('token_error', err),
+        );
+      },
+      Math.max(0, left - margin),
+    );
+    this.refreshTimer.unref();
   }
 
   private startKeepalive(): void {
@@ -443,6 +513,10 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
       case 'pong':
         this.emit('pong', m.params);
         break;
+      case 'token_refreshed':
+        this.scheduleRefresh();
+        this.emit('token_refreshed', m.params);
+        break;
       case 'reconnect': {
         this.emit('redirect', m.params);
         if (++this.redirectChain <= MAX_REDIRECT_CHAIN) {
@@ -460,7 +534,10 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
             version: this.o.version,
             ...(this.o.platform ? { platform: this.o.platform } : {}),
           };
-          this.write(encodeMessage(clientMessage('connect', { client, protocol: 1 })));
+          const token = this.token;
+          this.write(
+            encodeMessage(clientMessage('connect', { client, protocol: 1, ...(token ? { token } : {}) })),
+          );
         }
         this.emit('server_error', m.params);
         break;
@@ -473,6 +550,7 @@ export class FilmgrainClient extends EventEmitter<ClientEvents> {
     this.session = true;
     this.attempt = 0;
     this.redirectChain = 0;
+    this.scheduleRefresh();
     if (this.feed === null) return;
     const since = this.protocol === '1.1' ? this.position : null;
     this.write(

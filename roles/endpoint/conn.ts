@@ -47,6 +47,9 @@ export class Conn {
   heldBytes = 0;
   /** the seam: live lines up to this offset were already sent as history, drop them (null: none to drop) */
   floor: string | null = null;
+  /** signed connections: when the session's token expires (ms; 0: no token checked) and its subject */
+  authExpMs = 0;
+  authSub: string | undefined;
   /** when the last complete line arrived (a partial line does not count: slowloris) */
   lastRx: number;
   readonly acceptedAt: number;

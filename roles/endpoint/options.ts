@@ -124,4 +124,46 @@ export const endpointOptions = {
     schema: intFrom(0, 100_000),
     default: '20',
   },
+  // Signed connections (auth.ts): on when a secret (FG_AUTH_SECRET or the file) or a JWKS is given.
+  authSecretFile: {
+    flag: '--auth-secret-file <file>',
+    env: 'FG_AUTH_SECRET_FILE',
+    description:
+      "file holding the HS256 secret (32+ bytes) that signs client tokens (or set FG_AUTH_SECRET, e.g. through God's secrets:; never a flag): connect must carry a valid token",
+    schema: z.string().min(1).optional(),
+  },
+  authJwks: {
+    flag: '--auth-jwks <file>',
+    env: 'FG_AUTH_JWKS',
+    description:
+      'JWKS file of the public keys that sign client tokens (re-read when it changes: rotate keys by rewriting it): connect must carry a valid token',
+    schema: z.string().min(1).optional(),
+  },
+  authAudience: {
+    flag: '--auth-audience <aud>',
+    env: 'FG_AUTH_AUDIENCE',
+    description: 'the `aud` client tokens must carry (required with auth on)',
+    schema: z.string().min(1).optional(),
+  },
+  authIssuer: {
+    flag: '--auth-issuer <iss>',
+    env: 'FG_AUTH_ISSUER',
+    description: 'the `iss` client tokens must carry (default: any)',
+    schema: z.string().min(1).optional(),
+  },
+  authAlgorithms: {
+    flag: '--auth-algorithms <list>',
+    env: 'FG_AUTH_ALGORITHMS',
+    description:
+      'comma-separated JWS algorithms accepted (default: HS256 with a secret; RS256,PS256,ES256,EdDSA with a JWKS; never none)',
+    schema: z.string().min(1).optional(),
+  },
+  authLeeway: {
+    flag: '--auth-leeway <duration>',
+    env: 'FG_AUTH_LEEWAY',
+    description:
+      "clock leeway for a token's exp and nbf (whole seconds); a session is closed this long after its token expired",
+    schema: durationMs,
+    default: '5s',
+  },
 } satisfies OptionsSpec;

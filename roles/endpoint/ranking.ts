@@ -1,7 +1,8 @@
 // The ranking clients see (`set_movies`): read from Redis at most once per sync period, however many clients
 // and however many `ranking:changed` notices; serialized once; pushed to every client only when it changed.
 // After the ranked movies come catalog movies with count 0, up to --movies-shown, so the list is never empty
-// while there is a catalog (a fresh fleet, a Redis restart).
+// while there is a catalog (a fresh fleet, a Redis restart). 1.1 clients get their own line, each movie with
+// `watching` (watching.ts); the 1.0 line is the same bytes as before 1.1.
 import type { Redis } from 'ioredis';
 import { RANKING_WINDOW_S, ServerParams, type ServerParamsOf } from '../../protocol/messages.ts';
 import { encodeServerMessage } from '../../protocol/ndjson.ts';
@@ -14,8 +15,10 @@ import type { CatalogCache } from './catalog.ts';
 const FALLBACK_PERIODS = 5;
 
 export class RankingSync {
-  /** the current `set_movies` wire line */
+  /** the current `set_movies` wire line of 1.0 clients */
   line: Buffer;
+  /** the same for 1.1 clients: each movie with `watching` */
+  line11: Buffer;
   private raw: string | null = null;
   /** the last valid ranking from Redis */
   private base: ServerParamsOf['set_movies'] | null = null;
@@ -33,15 +36,18 @@ export class RankingSync {
     private readonly keys: RedisContract,
     private readonly periodMs: number,
     private readonly log: Logger,
-    private readonly onChange: (line: Buffer) => void,
+    /** a line changed: `line` for 1.0 clients, `line11` for 1.1 ones (null: that one did not change) */
+    private readonly onChange: (line: Buffer | null, line11: Buffer | null) => void,
     private readonly catalog?: CatalogCache,
     private readonly moviesShown = 0,
+    private readonly watching?: { readonly totals: ReadonlyMap<number, number>; readonly version: number },
   ) {
     this.line = encodeServerMessage('set_movies', {
       movies: [],
       window_s: RANKING_WINDOW_S,
       at: new Date().toISOString(),
     });
+    this.line11 = this.line;
   }
 
   async start(): Promise<void> {
@@ -95,7 +101,7 @@ export class RankingSync {
 
   /** The line from the last ranking (kept while Redis has none) and the catalog; pushed when it changed. */
   compose(): void {
-    const from = `${this.raw}\u0000${this.catalog?.loads ?? 0}`;
+    const from = `${this.raw}\u0000${this.catalog?.loads ?? 0}\u0000${this.watching?.version ?? 0}`;
     if (from === this.madeFrom) return;
     this.madeFrom = from;
     const base = this.base ?? { movies: [], window_s: RANKING_WINDOW_S, at: new Date().toISOString() };
@@ -108,9 +114,16 @@ export class RankingSync {
         ? base
         : { ...base, movies: [...base.movies, ...fill.map((m) => ({ ...m, count: 0 }))] };
     const line = encodeServerMessage('set_movies', params);
-    if (line.equals(this.line)) return;
-    this.line = line;
-    this.onChange(line);
+    const totals = this.watching?.totals;
+    const line11 = encodeServerMessage('set_movies', {
+      ...params,
+      movies: params.movies.map((m) => ({ ...m, watching: totals?.get(m.id) ?? 0 })),
+    });
+    const changed = !line.equals(this.line);
+    const changed11 = !line11.equals(this.line11);
+    if (changed) this.line = line;
+    if (changed11) this.line11 = line11;
+    if (changed || changed11) this.onChange(changed ? line : null, changed11 ? line11 : null);
   }
 
   close(): void {

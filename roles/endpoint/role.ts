@@ -1,6 +1,7 @@
 // The endpoint role definition: options, start, stop, gauges, control messages.
 import { HEARTBEAT_INTERVAL_MS } from '../../protocol/redis-contract.ts';
 import type { RoleDefinition, RoleInstance } from '../runtime/role.ts';
+import { authFromConfig } from './auth.ts';
 import { endpointOptions } from './options.ts';
 import { endpointReady, wireEndpointMetrics } from './metrics.ts';
 import { EndpointServer } from './server.ts';
@@ -16,6 +17,8 @@ export const endpointRole: RoleDefinition<typeof endpointOptions> = {
   options: endpointOptions,
   async main(ctx): Promise<EndpointInstance> {
     const c = ctx.config;
+    // a bad auth setting refuses to start, before the port opens
+    const auth = authFromConfig(c, ctx.env);
     const server = new EndpointServer(
       {
         id: ctx.id,
@@ -47,6 +50,7 @@ export const endpointRole: RoleDefinition<typeof endpointOptions> = {
         subscriber: ctx.subscriber(),
         keys: ctx.keys,
         log: ctx.log,
+        auth,
       },
     );
     await server.start();
@@ -59,6 +63,7 @@ export const endpointRole: RoleDefinition<typeof endpointOptions> = {
         tls: server.tls,
         max_clients: c.maxClients,
         soft_limit: server.softLimit,
+        auth: auth ? auth.algorithms.join(',') : 'off',
       },
       'listening',
     );

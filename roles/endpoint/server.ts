@@ -7,6 +7,7 @@ import tls from 'node:tls';
 import type { Redis } from 'ioredis';
 import {
   type ClientMessage,
+  type ClientParamsOf,
   negotiatedMinor,
   parseClientMessage,
   protocolName,
@@ -25,12 +26,14 @@ import { UserError } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { bump } from '../runtime/metrics.ts';
 import type { Subscriber } from '../runtime/subscriber.ts';
+import { AuthFailure, type TokenVerifier, type VerifiedToken } from './auth.ts';
 import { CatalogCache } from './catalog.ts';
 import { BYTES_PER_TOKEN, Conn, type ConnLimits, type ConnOwner } from './conn.ts';
 import { FeedHub } from './feeds.ts';
 import { RankingSync } from './ranking.ts';
 import { Registry } from './registry.ts';
 import { EndpointStats, LoopDelay } from './stats.ts';
+import { WatchingSync } from './watching.ts';
 import { sleep } from '../../kernel/sleep.ts';
 
 export interface EndpointSettings {
@@ -67,6 +70,8 @@ export interface EndpointDeps {
   subscriber: Subscriber;
   keys: RedisContract;
   log: Logger;
+  /** signed connections: verifies `connect.token` / `refresh_token` (undefined: auth off) */
+  auth?: TokenVerifier;
 }
 
 /** Decoded messages waiting behind an async one before the socket is paused. */
@@ -120,6 +125,7 @@ export class EndpointServer implements ConnOwner {
   readonly feeds: FeedHub;
   readonly catalog: CatalogCache;
   readonly ranking: RankingSync;
+  readonly watching: WatchingSync;
   readonly registry: Registry;
   readonly softLimit: number;
   readonly tls: boolean;
@@ -142,14 +148,24 @@ export class EndpointServer implements ConnOwner {
       s.publicHost ?? (['0.0.0.0', '::', ''].includes(s.host) ? s.hostName || os.hostname() : s.host);
     this.feeds = new FeedHub(d.subscriber, d.keys, this.stats, s.maxQueue);
     this.catalog = new CatalogCache(d.redis, d.keys, d.log);
+    this.watching = new WatchingSync(
+      d.redis,
+      d.keys,
+      s.id,
+      s.syncMs,
+      () => this.localWatching(),
+      () => this.ranking.compose(),
+      d.log,
+    );
     this.ranking = new RankingSync(
       d.redis,
       d.keys,
       s.syncMs,
       d.log,
-      (line) => this.broadcast(line),
+      (line, line11) => this.broadcast(line, line11),
       this.catalog,
       s.moviesShown,
+      this.watching,
     );
     this.registry = new Registry(
       d.redis,
@@ -252,6 +268,7 @@ export class EndpointServer implements ConnOwner {
     this.sweepTimer = setInterval(() => this.sweepIdle(), sweepEvery);
     this.sweepTimer.unref();
     await this.beatNow();
+    this.watching.start();
     this.registryTimer = setInterval(() => void this.beatNow(), this.s.registryIntervalMs);
     this.registryTimer.unref();
     this.unsubs.push(this.registry.watchAdmission(() => void this.beatNow()));
@@ -405,12 +422,17 @@ export class EndpointServer implements ConnOwner {
     }
     const m = r.message;
     if (m.action === 'connect') {
-      conn.connected = true;
-      conn.minor = negotiatedMinor(m.params.protocol) ?? 0;
-      if (conn.minor >= 1) {
-        conn.send(encodeServerMessage('connected', { protocol: protocolName(conn.minor) }));
+      const { auth } = this.d;
+      if (!auth) {
+        this.connect(conn, m.params);
+        return;
       }
-      conn.send(this.ranking.line);
+      // with auth on, nothing is answered (not even the protocol) before the token verifies
+      this.verifying(conn, auth.verify(m.params.token), (v) => {
+        conn.authExpMs = v.expMs;
+        conn.authSub = v.sub;
+        this.connect(conn, m.params);
+      });
       return;
     }
     if (!conn.connected) {
@@ -428,6 +450,20 @@ export class EndpointServer implements ConnOwner {
       case 'stop_feed':
         this.feeds.leave(conn);
         return;
+      case 'refresh_token': {
+        const { auth } = this.d;
+        if (!auth) {
+          // nothing is checked here: the answer says so by having no expiry
+          conn.send(encodeServerMessage('token_refreshed', {}));
+          return;
+        }
+        this.verifying(conn, auth.verify(m.params.token, conn.authSub), (v) => {
+          conn.authExpMs = v.expMs;
+          this.stats.tokenRefreshes++;
+          conn.send(encodeServerMessage('token_refreshed', { expires_at: new Date(v.expMs).toISOString() }));
+        });
+        return;
+      }
       case 'start_feed':
         conn.busy = true;
         this.startFeed(conn, m.params.movie_id, conn.minor >= 1 ? m.params.since : undefined)
@@ -438,6 +474,41 @@ export class EndpointServer implements ConnOwner {
           });
         return;
     }
+  }
+
+  private connect(conn: Conn, params: ClientParamsOf['connect']): void {
+    conn.connected = true;
+    conn.minor = negotiatedMinor(params.protocol) ?? 0;
+    if (conn.minor >= 1) {
+      conn.send(encodeServerMessage('connected', { protocol: protocolName(conn.minor) }));
+    }
+    conn.send(conn.minor >= 1 ? this.ranking.line11 : this.ranking.line);
+  }
+
+  /** Hold the connection's later lines while its token is verified; a failure closes it (`auth_required` when
+   * there was no token, else `auth_invalid`). The log names the reason, never the token. */
+  private verifying(conn: Conn, check: Promise<VerifiedToken>, ok: (v: VerifiedToken) => void): void {
+    conn.busy = true;
+    check
+      .then(
+        (v) => {
+          if (!conn.closing) ok(v);
+        },
+        (err) => {
+          const reason = err instanceof AuthFailure ? err.reason : 'malformed';
+          bump(this.stats.authRefused, reason);
+          this.d.log.info({ reason, conn: conn.id, ip: conn.socket.remoteAddress }, 'token refused');
+          if (conn.closing) return;
+          conn.closeWithError(
+            reason === 'missing' ? 'auth_required' : 'auth_invalid',
+            err instanceof AuthFailure ? err.message : 'the token could not be verified',
+          );
+        },
+      )
+      .finally(() => {
+        conn.busy = false;
+        this.drainBacklog(conn);
+      });
   }
 
   private drainBacklog(conn: Conn): void {
@@ -546,8 +617,21 @@ export class EndpointServer implements ConnOwner {
     this.feeds.release(conn, last ? last[0].toString('latin1') : started.resumed ? since!.offset : null);
   }
 
-  private broadcast(line: Buffer): void {
-    for (const c of this.clients) if (c.connected) c.send(line);
+  private broadcast(line: Buffer | null, line11: Buffer | null): void {
+    for (const c of this.clients) {
+      if (!c.connected) continue;
+      const l = c.minor >= 1 ? line11 : line;
+      if (l) c.send(l);
+    }
+  }
+
+  /** This endpoint's clients per movie feed (every protocol version counts). */
+  private localWatching(): Map<number, number> {
+    const n = new Map<number, number>();
+    for (const c of this.clients) {
+      if (c.movieId !== null && !c.closing) n.set(c.movieId, (n.get(c.movieId) ?? 0) + 1);
+    }
+    return n;
   }
 
   private sweepIdle(): void {
@@ -561,6 +645,14 @@ export class EndpointServer implements ConnOwner {
         c.closeWithError(
           'connect_timeout',
           `no "connect" within ${Math.round(this.s.connectTimeoutMs / 1000)} s of connecting; send "connect" first, e.g. {"action":"connect","params":{"client":{"app":"my-app","version":"1.0"}}}`,
+        );
+        continue;
+      }
+      if (c.authExpMs > 0 && now >= c.authExpMs + (this.d.auth?.leewayMs ?? 0)) {
+        this.stats.authExpired++;
+        c.closeWithError(
+          'auth_expired',
+          'the session token expired; send "refresh_token" with a new token before "exp", or reconnect with one',
         );
         continue;
       }
@@ -632,6 +724,7 @@ export class EndpointServer implements ConnOwner {
     while (this.clients.size > 0 && Date.now() < until) await sleep(25);
     for (const c of this.clients) c.socket.destroy();
     await Promise.race([closed, sleep(500)]);
+    await withTimeout(this.watching.stop(), 1000).catch(() => {});
     for (const u of this.unsubs) u();
     this.feeds.close();
     this.ranking.close();
@@ -654,6 +747,9 @@ export class EndpointServer implements ConnOwner {
       per_ip_refused: this.stats.perIpRefused,
       unavailable: this.stats.unavailable,
       parsed_lines: this.stats.parsedLines,
+      auth_refused: [...this.stats.authRefused.values()].reduce((a, b) => a + b, 0),
+      auth_expired: this.stats.authExpired,
+      token_refreshes: this.stats.tokenRefreshes,
       capacity: this.s.maxClients,
       soft_limit: this.softLimit,
       draining: this.draining ? 1 : 0,

@@ -58,6 +58,10 @@ export class EndpointStats {
   parsedLines = 0;
   /** live lines dropped while a client waited for its recent tweets (its hold buffer was full) */
   heldDropped = 0;
+  /** signed connections: tokens refused (by reason), sessions closed at expiry, refreshes accepted */
+  readonly authRefused = new Map<string, number>();
+  authExpired = 0;
+  tokenRefreshes = 0;
   // for /metrics (roles/endpoint/metrics.ts); Maps keyed by a value of a fixed set (an action, a code, a reason)
   accepted = 0;
   /** tweet lines written to clients (one tweet to 100 clients counts 100) */

@@ -47,6 +47,8 @@ export interface RoleContext<C> {
   /** the role's Prometheus registry when the admin listener is on (--admin-listen), else undefined: roles
    * register their sources here and skip any metric-only work when it is absent */
   metrics?: RoleMetrics;
+  /** the environment the role was started with (secrets a role reads from env only, never argv) */
+  env: NodeJS.ProcessEnv;
 }
 
 export interface RoleInstance {
@@ -153,6 +155,7 @@ export async function startRole<S extends OptionsSpec>(
     },
     signal: abort.signal,
     metrics,
+    env,
   };
 
   // Anyone who can publish on Redis reaches the control channel: a bad message is dropped with a warning (at

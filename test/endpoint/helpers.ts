@@ -31,6 +31,7 @@ export async function startEndpoint(
   redisUrl: string,
   prefix: string,
   args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
 ): Promise<StartedEndpoint> {
   const logs: string[] = [];
   // endpoints started in one process would all get the default id (role-host-pid)
@@ -40,7 +41,7 @@ export async function startEndpoint(
   const handle = await startRole(
     endpointRole,
     ['--redis', redisUrl, '--prefix', prefix, '--host', '127.0.0.1', '--port', '0', ...id, ...perIp, ...args],
-    { env: {}, stdout: { write: (s: string) => logs.push(s) } },
+    { env, stdout: { write: (s: string) => logs.push(s) } },
   );
   const instance = handle.instance as EndpointInstance;
   let stopped = false;

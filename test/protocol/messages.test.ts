@@ -29,8 +29,8 @@ function nested(depth: number): unknown {
 }
 
 describe('client messages', () => {
-  it('lists the four client actions', () => {
-    expect(CLIENT_ACTIONS).toEqual(['connect', 'start_feed', 'stop_feed', 'ping']);
+  it('lists the five client actions', () => {
+    expect(CLIENT_ACTIONS).toEqual(['connect', 'refresh_token', 'start_feed', 'stop_feed', 'ping']);
   });
 
   describe('connect', () => {
@@ -311,7 +311,7 @@ describe('PROTOCOL.md examples', () => {
     const blocks = [...doc.matchAll(/```json\n(.*?)\n```/gs)].flatMap((m) =>
       m[1]!.split('\n').map((l) => JSON.parse(l) as unknown),
     );
-    expect(blocks.length).toBe(15);
+    expect(blocks.length).toBe(18);
     for (const value of blocks) {
       const asClient = parseClientMessage(value);
       const asServer = parseServerMessage(value);

@@ -1,6 +1,8 @@
 // Movies pane feed: the ranking the feeder stores under the contract's ranking key (the params of
-// `set_movies`), read every second; a new `at` is a new snapshot for the sparklines.
+// `set_movies`), read every second; a new `at` is a new snapshot for the sparklines. Beside it, who is
+// watching each movie (the endpoints' counts, summed).
 import { ServerParams } from '../../../protocol/messages.ts';
+import { readWatching } from '../../../protocol/watching.ts';
 import type { FleetRedis } from '../../core/redis.ts';
 import type { DashboardStore } from '../store.ts';
 import { every } from './poll.ts';
@@ -12,10 +14,17 @@ export async function feedRanking(
   o: { intervalMs?: number } = {},
 ): Promise<void> {
   let lastAt: string | undefined;
+  let lastWatching = '';
   let warned = false;
   await every(
     o.intervalMs ?? 1000,
     async () => {
+      const watching = await readWatching(fleetRedis.redis, fleetRedis.keys);
+      const w = JSON.stringify([...watching]);
+      if (w !== lastWatching) {
+        lastWatching = w;
+        store.movies.setWatching(watching);
+      }
       const raw = await fleetRedis.redis.get(fleetRedis.keys.ranking);
       if (!raw) return;
       const parsed = ServerParams.set_movies.safeParse(JSON.parse(raw));

@@ -10,6 +10,8 @@ export class MovieRanking {
   /** previous rank (0-based) of each movie, for the ▲▼ marks */
   previousRank = new Map<number, number>();
   readonly history = new Map<number, SlotHistory>();
+  /** clients on each movie's feed across the fleet (endpoints' `watching` counts), when known */
+  watching: ReadonlyMap<number, number> = new Map();
 
   constructor(
     private readonly changes: Changes,
@@ -32,6 +34,11 @@ export class MovieRanking {
     // forget movies that left the ranking longer ago than the sparkline shows
     const oldest = Math.floor(at / this.slotMs) - this.slots;
     for (const [id, h] of this.history) if ((h.lastSlot() ?? 0) < oldest) this.history.delete(id);
+    this.changes.data();
+  }
+
+  setWatching(w: ReadonlyMap<number, number>): void {
+    this.watching = w;
     this.changes.data();
   }
 
