@@ -28,6 +28,8 @@ export interface WatchedTweet {
   delay_ms: number;
   /** the endpoint it came through, host:port */
   endpoint: string;
+  /** one of the recent tweets the endpoint sends when the feed starts (its delay is its age), not a live one */
+  history: boolean;
 }
 
 export type WatchEvent =
@@ -107,6 +109,8 @@ export class MovieWatch {
   movie?: MovieRef;
   /** tweets received */
   tweets = 0;
+  /** history tweets still to come after the last feed_started */
+  private historyLeft = 0;
 
   constructor(private readonly o: WatchOptions) {
     this.client = new FilmgrainClient({
@@ -130,13 +134,16 @@ export class MovieWatch {
       if (!this.closed)
         this.o.onEvent({ kind: 'disconnected', endpoint: addr(d.endpoint), reason: d.reason });
     });
-    c.on('feed_started', (f) =>
-      this.o.onEvent({ kind: 'feed_started', resumed: f.resumed, history: f.history }),
-    );
+    c.on('feed_started', (f) => {
+      this.historyLeft = f.history;
+      this.o.onEvent({ kind: 'feed_started', resumed: f.resumed, history: f.history });
+    });
     c.on('post_tweet', (p) => {
       if (!this.movie || p.movie_id !== this.movie.id) return;
       const at = now();
       this.tweets++;
+      const history = this.historyLeft > 0;
+      if (history) this.historyLeft--;
       const t = p.tweet;
       this.o.onEvent({
         kind: 'tweet',
@@ -150,6 +157,7 @@ export class MovieWatch {
           received_at: new Date(at).toISOString(),
           delay_ms: at - Date.parse(t.created_at),
           endpoint: addr(c.endpoint),
+          history,
         },
       });
     });

@@ -37,12 +37,14 @@ export const watchCommand = defineCommand({
       onEvent: (ev) => {
         switch (ev.kind) {
           case 'tweet': {
+            // a burst (the feed's history) may bring more in one read than --count asks for
+            if (watch.tweets > limit) return;
             const t = ev.tweet;
             const time = t.received_at.slice(11, 19);
             ctx.out.item(
               'tweet',
               { ...t },
-              `${time} ${ctx.out.style(`@${t.author}`, 'cyan')} ${ctx.out.style(`+${delayText(t.delay_ms)}`, 'gray')}  ${t.text.replace(/\s+/g, ' ')}`,
+              `${time} ${ctx.out.style(`@${t.author}`, 'cyan')} ${ctx.out.style(`+${delayText(t.delay_ms)}${t.history ? ' (history)' : ''}`, 'gray')}  ${t.text.replace(/\s+/g, ' ')}`,
             );
             if (watch.tweets >= limit) stop();
             return;
@@ -71,7 +73,7 @@ export const watchCommand = defineCommand({
       clearTimeout(t);
       watch.close();
     }
-    ctx.out.result('watch', { movie, tweets: watch.tweets }, (d) => [
+    ctx.out.result('watch', { movie, tweets: Math.min(watch.tweets, limit) }, (d) => [
       `${d.tweets} tweet(s) of ${d.movie.title}`,
     ]);
     return 0;

@@ -3,7 +3,7 @@
 // delay from the tweet's creation to its arrival here, text. Over the panes, until Esc.
 import { Box, Text } from 'ink';
 import { delayText } from '../../core/watch.ts';
-import { pad } from '../format.ts';
+import { clock, pad } from '../format.ts';
 import type { WatchFeed } from '../state/watch.ts';
 
 export function WatchView(p: { watch: WatchFeed; width: number; height: number; top: number; left: number }) {
@@ -29,7 +29,7 @@ export function WatchView(p: { watch: WatchFeed; width: number; height: number; 
         ) : null}
         {tweets.map((t) => (
           <Text key={t.id} wrap="truncate-end">
-            <Text color="gray">{t.received_at.slice(11, 19)} </Text>
+            <Text color="gray">{clock(Date.parse(t.received_at), false)} </Text>
             <Text color="cyan">{pad(`@${t.author}`, 16)} </Text>
             <Text color={t.delay_ms > 2000 ? 'yellow' : 'green'}>
               {pad(`+${delayText(t.delay_ms)}`, 9, 'right')}
