@@ -155,6 +155,10 @@ export const ERROR_CODES = {
     'The lock was still held when --lock-wait ran out: `god lock status` shows who holds it.',
   ),
   GOD_LOCK_NONE: failed('No deploy lock is held; nothing to release.'),
+  GOD_WATCH: failed(
+    "No endpoint could be watched: check `god endpoints` and the keeper's endpoints.json (roles.keeper.options.archive).",
+  ),
+  GOD_WATCH_MOVIE: failed('Give a title the Movies pane shows, or the movie id (`god watch ID`).'),
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

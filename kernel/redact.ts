@@ -93,3 +93,20 @@ export function scrubSecrets(s: string): string {
   for (const [re, rep] of PATTERNS) out = out.replace(re, rep);
   return out;
 }
+
+/** A key whose value is a secret whatever it holds (REDACT_PATHS' names, and FG_*_TOKEN-style env names). */
+const SECRET_KEY = /pass(word|wd)?|token|secret|api_?key|authorization|credential|private_?key/i;
+
+/**
+ * A copy of `value` safe to show: values under secret-looking keys become `***`, every string goes through
+ * scrubSecrets (URLs with passwords, bearer tokens, key=value secrets). For options and env shown on screen.
+ */
+export function redactFields(value: unknown, key = ''): unknown {
+  if (key && SECRET_KEY.test(key) && value !== undefined && value !== null && value !== '') return '***';
+  if (typeof value === 'string') return scrubSecrets(value);
+  if (Array.isArray(value)) return value.map((v) => redactFields(v));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactFields(v, k)]));
+  }
+  return value;
+}

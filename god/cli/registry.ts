@@ -89,6 +89,13 @@ export const commands: CommandEntry[] = [
     load: () => import('./commands/ssh.ts').then((m) => m.sshCommand),
   },
   {
+    name: 'watch',
+    summary:
+      "a movie's live feed as a user sees it, through a real endpoint: each tweet, its author and delay",
+    args: ['<movie>'],
+    load: () => import('./commands/watch.ts').then((m) => m.watchCommand),
+  },
+  {
     name: 'lock',
     summary: 'the deploy lock: who holds it and for how long (same as `god lock status`)',
     load: () => import('./commands/lock.ts').then((m) => m.lockStatusCommand),

@@ -1,5 +1,6 @@
 // What the dashboard's keys can ask of God's services. The wiring (dashboard command, demo) provides these
 // from the core services; a missing one means "not available here" and the key says so.
+import type { MovieRef, WatchEvent } from '../core/watch.ts';
 import type { ProcessRow } from './store.ts';
 
 /** What a down key chose: `x` drains, `X` forces. */
@@ -31,6 +32,12 @@ export interface DashboardActions {
    * Ink and gives the terminal to the shell) and comes back when it exits.
    */
   shell?(row: ProcessRow): Promise<unknown>;
+  /**
+   * Watch a movie's live feed as a user does (god/core/watch.ts: a real client of a real endpoint). Events
+   * arrive through `onEvent`; `started` settles once the feed runs (or why not); close() ends the connection.
+   * Looking, not touching: offered in read-only dashboards too.
+   */
+  watch?(movie: MovieRef, onEvent: (ev: WatchEvent) => void): { started: Promise<MovieRef>; close(): void };
   /** leave the dashboard (the demo also stops the fleet) */
   quit(): void;
   /**

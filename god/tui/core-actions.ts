@@ -10,6 +10,8 @@ import type { Provider, RemoteProvider } from '../core/providers/types.ts';
 import { interactiveShell } from '../core/shell.ts';
 import { SshPool } from '../core/ssh/pool.ts';
 import type { FleetRedis } from '../core/redis.ts';
+import { MovieWatch } from '../core/watch.ts';
+import type { EndpointAddress } from '../../protocol/client/index.ts';
 import type { DashboardActions } from './actions.ts';
 
 export function coreActions(o: {
@@ -23,6 +25,8 @@ export function coreActions(o: {
   shell?: DashboardActions['shell'];
   /** `god down`'s options (drain.ts; the dashboard reads them from GOD_* env vars); force comes from the key */
   down?: DownFlags;
+  /** Enter on a movie (watchAction) */
+  watch?: DashboardActions['watch'];
 }): Omit<DashboardActions, 'quit'> {
   const { provider, config, fleetRedis, events } = o;
   const flags = o.down ?? downFlags();
@@ -45,6 +49,7 @@ export function coreActions(o: {
     shed: (row, n) => shedEndpoint(fleetRedis, row.id, n, events),
     deploy: o.deploy,
     shell: o.shell,
+    watch: o.watch,
     // the provider's own plan, the same one `god up|down|restart --dry-run` prints
     async plan(op, row) {
       const r =
@@ -75,5 +80,30 @@ export function shellAction(provider: RemoteProvider): NonNullable<DashboardActi
     } finally {
       await pool.closeAll();
     }
+  };
+}
+
+/**
+ * Enter on a movie: God as a client of the fleet (god/core/watch.ts) on that movie's feed, through the
+ * endpoints `source` names (the keeper's endpoints.json, found when the watch starts).
+ */
+export function watchAction(
+  source: () => Promise<string | EndpointAddress[]>,
+): NonNullable<DashboardActions['watch']> {
+  return (movie, onEvent) => {
+    let watch: MovieWatch | undefined;
+    let closed = false;
+    const started = source().then((src) => {
+      if (closed) return movie;
+      watch = new MovieWatch({ source: src, movie, onEvent });
+      return watch.start();
+    });
+    return {
+      started,
+      close() {
+        closed = true;
+        watch?.close();
+      },
+    };
   };
 }

@@ -27,6 +27,10 @@ export interface KeyPress {
 export const KEY_HELP: Array<[string, string]> = [
   ['tab / shift-tab, 1-5', 'switch pane (1 Fleet, 2 Processes, 3 Logs, 4 Movies, 5 Alerts)'],
   ['↑ ↓ / k j, PgUp PgDn', 'move the selection; scroll the log back'],
+  [
+    'enter',
+    "Movies: watch the movie's live feed through an endpoint; Processes: the process in full (esc back)",
+  ],
   ['/', 'filter the log: words, role:NAME, host:NAME, level:warn (esc clears)'],
   ['f', 'follow the log (jump to the newest line) on/off'],
   ['space', 'pause / resume the log view (lines keep arriving)'],
@@ -48,6 +52,7 @@ export const FOOTER_KEYS: Array<[string, string]> = [
   ['q', 'quit'],
   ['tab', 'pane'],
   ['/', 'filter'],
+  ['⏎', 'watch/detail'],
   ['f', 'follow'],
   ['␣', 'pause'],
   ['w', 'save log'],
@@ -115,6 +120,14 @@ function normalKey(store: DashboardStore, actions: DashboardActions, input: stri
   if (key.pageDown) return store.move(Math.max(1, store.logs.rows - 1));
   if (key.escape) {
     if (store.logs.filter.source) store.logs.setFilter('');
+    return;
+  }
+  if (key.return) {
+    if (store.view.focus === 'movies') return openWatch(store, actions);
+    if (store.view.focus === 'processes') {
+      const row = needProcess(store);
+      if (row) store.view.setMode({ kind: 'detail', role: row.role, id: row.id });
+    }
     return;
   }
   if (/^[1-5]$/.test(input)) return store.view.setFocus(PANES[Number(input) - 1]!);
@@ -300,9 +313,39 @@ export function handleKey(store: DashboardStore, actions: DashboardActions, inpu
       return;
     }
     case 'deploy':
+    case 'detail':
       if (key.escape || key.return || input === 'q') store.view.setMode({ kind: 'normal' });
       return;
+    case 'watch':
+      if (key.escape || input === 'q') {
+        // the client leaves: its endpoint sees the connection close
+        store.watch.close();
+        store.view.setMode({ kind: 'normal' });
+      }
+      return;
   }
+}
+
+/** Enter on a movie: a real client of the fleet on its feed, shown until Esc. */
+function openWatch(store: DashboardStore, actions: DashboardActions): void {
+  const watch = actions.watch;
+  if (!watch) {
+    unavailable(store, 'watching a movie');
+    return;
+  }
+  const m = store.selectedMovie();
+  if (!m) {
+    store.view.setNotice('no movie selected: wait for the ranking, then pick one', 'warn');
+    return;
+  }
+  const movie = { id: m.id, title: m.title };
+  const handle = watch(movie, (ev) => store.watch.event(ev));
+  store.watch.open(movie, handle);
+  store.view.setMode({ kind: 'watch' });
+  handle.started.then(
+    (mv) => store.watch.started(mv),
+    (err) => store.watch.fail(errorText(err)),
+  );
 }
 
 function keyOfChar(ch: string): KeyPress {

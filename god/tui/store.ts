@@ -15,6 +15,7 @@ import { FleetData, type HeaderInfo, type ProcessRow } from './state/fleet.ts';
 import { LogViewport } from './state/log-viewport.ts';
 import { MovieRanking } from './state/movies.ts';
 import { type PaneId, ViewState } from './state/view.ts';
+import { WatchFeed } from './state/watch.ts';
 
 export type { AlertRow } from './state/alerts.ts';
 export type { DeployState, HostProgress } from './state/deploy.ts';
@@ -49,6 +50,7 @@ export class DashboardStore {
   readonly alerts: AlertList;
   readonly deploy: DeployProgress;
   readonly view: ViewState;
+  readonly watch: WatchFeed;
   readonly now: () => number;
 
   /** bumps on every change listeners are told about */
@@ -75,6 +77,7 @@ export class DashboardStore {
     this.alerts = new AlertList(changes);
     this.deploy = new DeployProgress(changes, this.now);
     this.view = new ViewState(changes, this.now);
+    this.watch = new WatchFeed(changes);
     if (o.autoFlush !== false) {
       this.timer = setInterval(() => this.flush(), o.flushMs ?? 50);
       this.timer.unref();
@@ -97,6 +100,7 @@ export class DashboardStore {
   }
 
   close(): void {
+    this.watch.close();
     clearInterval(this.timer);
     this.listeners.clear();
   }
@@ -168,5 +172,19 @@ export class DashboardStore {
 
   selectedProcess(): ProcessRow | undefined {
     return this.fleet.processes[this.view.selected.processes];
+  }
+
+  selectedMovie(): RankedMovie | undefined {
+    return this.movies.ranking[this.view.selected.movies];
+  }
+
+  /** The newest `n` log lines of one process that the log view holds, oldest first. */
+  processLines(role: string, id: string, n: number): LogLine[] {
+    const out: LogLine[] = [];
+    this.logs.lines.walkBack(this.logs.lines.nextSeq - 1, (l) => {
+      if (l.id === id && l.role === role) out.push(l);
+      return out.length < n;
+    });
+    return out.reverse();
   }
 }

@@ -1,15 +1,30 @@
 // The demo in a real terminal: tmux runs `god demo` at 120x40, we read the screen with capture-pane and type
 // with send-keys — processes up, ranking moving, logs flowing, filter and help; then the window shrinks to
 // 80x24 (one pane at a time, tab/shift-tab/numbers switch); `q` stops everything and no process survives.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pidAlive as alive, skipWithout, sleep, waitFor } from '../harness/index.ts';
+import { makeTempDir, pidAlive as alive, skipWithout, sleep, waitFor } from '../harness/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const SOCKET = `fg-tui-test-${process.pid}`;
 const SESSION = 'demo';
+const GOD = path.join(ROOT, 'bin', 'god.mjs');
+
+/** `god ARGS` against the demo's state folder, as a plain (non-TTY) terminal runs it. */
+function god(stateDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const env = { ...process.env, GOD_JSON: undefined, CI: '1' };
+    execFile(
+      process.execPath,
+      [GOD, '--state-dir', stateDir, ...args],
+      { env, timeout: 60_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 const hasTmux = (() => {
   try {
@@ -78,7 +93,8 @@ const rankingRows = (s: string) => s.split('\n').filter((l) => /^\s*\d+ .+\s\d+ 
 
 describe.skipIf(skipWithout({ tmux: hasTmux }, 'apt-get install -y tmux'))('god demo in tmux', () => {
   it('shows the fleet live, reacts to keys at 120x40 and 80x24, and q leaves nothing running', async () => {
-    const cmd = `cd ${ROOT} && env -u CI -u GOD_JSON TERM=xterm-256color ${process.execPath} bin/god.mjs demo --clients 10; echo DEMO-EXIT=$?; sleep 60`;
+    const stateDir = makeTempDir('fg-tui-demo-');
+    const cmd = `cd ${ROOT} && env -u CI -u GOD_JSON TERM=xterm-256color ${process.execPath} bin/god.mjs --state-dir ${stateDir} demo --clients 10; echo DEMO-EXIT=$?; sleep 60`;
     tmux('new-session', '-d', '-s', SESSION, '-x', '120', '-y', '40', cmd);
     panePid = Number(tmux('display-message', '-p', '-t', SESSION, '#{pane_pid}').trim());
 
@@ -111,6 +127,54 @@ describe.skipIf(skipWithout({ tmux: hasTmux }, 'apt-get install -y tmux'))('god 
       30_000,
       'clients connected and tweets flowing',
     );
+
+    // Enter on the top movie: God watches it through an endpoint as a user would; a tweet shows with its author
+    keys('4');
+    await waitFor(() => /4 Movies/.test(screen()), 5000, 'the Movies pane focused');
+    keys('Enter');
+    await waitFor(
+      () => /Watching .+ \(id \d+\)/.test(screen()) && /@\S+ +\+-?[\d.]+ m?s /.test(screen()),
+      30_000,
+      'the watch view with a tweet, its author and delay',
+    );
+    const watching = screen();
+    expect(watching).toMatch(/connected to 127\.0\.0\.1:\d+|feed started/);
+    const movieId = /Watching .+ \(id (\d+)\)/.exec(watching)![1]!;
+    // the same feed in a plain terminal: `god watch ID --json`, one NDJSON line per tweet
+    const watched = await god(stateDir, 'watch', movieId, '--count', '2', '--json');
+    expect(watched.code, watched.stderr).toBe(0);
+    const tweets = watched.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { type: string; movie_id?: number; author?: string; delay_ms?: number });
+    const got = tweets.filter((t) => t.type === 'tweet');
+    expect(got.length).toBe(2);
+    for (const t of got) {
+      expect(t.movie_id).toBe(Number(movieId));
+      expect(t.author).toMatch(/\S/);
+      expect(typeof t.delay_ms).toBe('number');
+    }
+    // an ambiguous title lists the choices and exits with a usage error
+    const vague = await god(stateDir, 'watch', 'the', '--count', '1');
+    expect(vague.code).toBe(2);
+    expect(vague.stderr).toMatch(/"the" matches \d+ movies/);
+    expect(vague.stderr).toMatch(/^\s+\d+\s+\S.*$/m);
+    keys('Escape');
+    await waitFor(() => !/Watching /.test(screen()), 5000, 'the watch view closed');
+
+    // Enter on a process: its detail, Esc back
+    keys('2');
+    await sleep(200);
+    keys('Enter');
+    await waitFor(() => /last \d+ log line\(s\) of endpoint-1/.test(screen()), 10_000, 'the process detail');
+    const detail = screen();
+    expect(detail).toMatch(/endpoint endpoint-1 · online/);
+    expect(detail).toMatch(/host \S+ +pid \d+ +version \S+ +uptime \S+/);
+    expect(detail).toMatch(/restarts \d+ +last exit /);
+    expect(detail).toMatch(/gauges +.*clients=\d+/);
+    expect(detail).toMatch(/options +.*public_host=127\.0\.0\.1/);
+    keys('Escape');
+    await waitFor(() => !/last \d+ log line/.test(screen()), 5000, 'the detail closed');
 
     // filter the log by role
     keys('/');

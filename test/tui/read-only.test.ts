@@ -24,6 +24,9 @@ describe('a read-only dashboard', () => {
     store.view.setFocus('processes');
     for (const k of ['r', 'x', 'u', 'd', 's', '!']) {
       await app.press(k, 'y', KEYS.enter);
+      // Enter opens the process detail (looking, not touching): no prompt, no action
+      expect(store.view.mode.kind).toBe('detail');
+      await app.press(KEYS.esc);
       expect(store.view.mode.kind).toBe('normal');
       expect(plain(app.frame())).toContain('read-only dashboard: actions are off');
     }

@@ -6,7 +6,9 @@ import { deploy } from '../../core/deploy/deploy.ts';
 import { downFlags } from '../../core/drain.ts';
 import { isRemoteProvider } from '../../core/providers/types.ts';
 import { startFeeds } from '../../tui/adapters/index.ts';
-import { coreActions, shellAction } from '../../tui/core-actions.ts';
+import { roleSettings } from '../../core/process-options.ts';
+import { watchSource } from '../../core/watch.ts';
+import { coreActions, shellAction, watchAction } from '../../tui/core-actions.ts';
 import { HeadlessPrinter } from '../../tui/headless.ts';
 import { openDashboard } from '../../tui/open.ts';
 import { DashboardStore } from '../../tui/store.ts';
@@ -84,6 +86,16 @@ export const dashboardCommand = defineCommand({
       return 0;
     }
     const store = new DashboardStore();
+    store.fleet.setSettings(roleSettings(config));
+    // watching a movie changes nothing: offered read-only too
+    const watch = watchAction(() =>
+      watchSource({
+        archive: config.roles.keeper.options.archive,
+        baseDir: ctx.loaded.baseDir,
+        provider,
+        fleetRedis: async () => fleetRedis,
+      }),
+    );
     // events reach the screen through the store; printed to stderr they would tear the dashboard
     ctx.out.suspend();
     const feeds = startFeeds(store, { fleetRedis, provider, events: ctx.events });
@@ -92,8 +104,9 @@ export const dashboardCommand = defineCommand({
         store,
         // read-only: the services are not even handed to the dashboard, so no key can reach them
         actions: opts.readOnly
-          ? { readOnly: true }
+          ? { readOnly: true, watch }
           : coreActions({
+              watch,
               provider,
               config,
               fleetRedis,

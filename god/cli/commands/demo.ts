@@ -5,7 +5,9 @@ import { durationMs } from '../../../kernel/units.ts';
 import { EventBus } from '../../core/events.ts';
 import { startFeeds } from '../../tui/adapters/index.ts';
 import { downFlags } from '../../core/drain.ts';
-import { coreActions } from '../../tui/core-actions.ts';
+import { roleSettings } from '../../core/process-options.ts';
+import { watchSource } from '../../core/watch.ts';
+import { coreActions, watchAction } from '../../tui/core-actions.ts';
 import { openDashboard } from '../../tui/open.ts';
 import { DashboardStore } from '../../tui/store.ts';
 import { Demo, type DemoSummary } from '../../demo/demo.ts';
@@ -124,6 +126,7 @@ export const demoCommand = defineCommand({
         return summary.ok ? 0 : 1;
       }
       const store = new DashboardStore();
+      store.fleet.setSettings(roleSettings(demo.config));
       const feeds = startFeeds(store, { fleetRedis: demo.fleetRedis, provider: demo.provider, events });
       store.view.setNotice(
         `demo: ${clients} simulated clients, ${rate} synthetic tweets/s — q stops everything`,
@@ -136,6 +139,13 @@ export const demoCommand = defineCommand({
           fleetRedis: demo.fleetRedis,
           events,
           down: downFlags({}, ctx.env),
+          watch: watchAction(() =>
+            watchSource({
+              archive: demo.config.roles.keeper.options.archive,
+              baseDir: process.cwd(),
+              provider: demo.provider,
+            }),
+          ),
         }),
       });
       await Promise.race([ui, timeUp()]);

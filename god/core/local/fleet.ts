@@ -300,7 +300,20 @@ export async function startLocalFleet(o: LocalFleetOptions): Promise<LocalFleet>
     stateDir,
     host,
     snapshot,
-    expected: () => ROLES.flatMap((r) => slots.get(r)!.map((s) => ({ role: r, id: s.proc.spec.id, host }))),
+    // the supervisor's record rides along (restarts, last exit), as the local provider's state.json gives it
+    expected: () =>
+      ROLES.flatMap((r) =>
+        slots.get(r)!.map((s) => {
+          const info = s.proc.info();
+          return {
+            role: r,
+            id: s.proc.spec.id,
+            host,
+            restarts: info.restarts,
+            last_exit: info.last_exit ?? null,
+          };
+        }),
+      ),
     machines: () => [
       {
         provider: 'local',

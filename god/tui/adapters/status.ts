@@ -24,6 +24,9 @@ export function toRow(p: ProcessStatus, now: number): ProcessRow {
     clients: p.gauges.clients,
     tweetsPerS: p.role === 'feeder' ? rate : undefined,
     beatAt: p.heartbeat_age_s !== null ? now - p.heartbeat_age_s * 1000 : undefined,
+    restarts: p.restarts ?? undefined,
+    lastExit: p.last_exit ?? undefined,
+    gauges: p.gauges,
   };
 }
 

@@ -13,7 +13,9 @@ import { FleetPane } from './FleetPane.tsx';
 import { LogsPane } from './LogsPane.tsx';
 import { MoviesPane } from './MoviesPane.tsx';
 import { ConfirmOverlay, DeployOverlay, HelpOverlay } from './Overlays.tsx';
+import { DETAIL_LOG_LINES, ProcessDetail } from './ProcessDetail.tsx';
 import { ProcessesPane } from './ProcessesPane.tsx';
+import { WatchView } from './WatchView.tsx';
 
 export interface Size {
   columns: number;
@@ -226,6 +228,22 @@ export function App({ store, actions, size: fixed }: AppProps) {
           width={Math.min(modalW, 72)}
           top={modalTop + 2}
           left={Math.max(0, Math.floor((width - Math.min(modalW, 72)) / 2))}
+        />
+      ) : null}
+      {mode.kind === 'watch' ? (
+        <WatchView watch={store.watch} width={modalW} height={bodyH} top={modalTop} left={modalLeft} />
+      ) : null}
+      {mode.kind === 'detail' ? (
+        <ProcessDetail
+          row={store.fleet.processes.find((r) => r.id === mode.id && r.role === mode.role)}
+          id={mode.id}
+          settings={store.fleet.settings[mode.role]}
+          lines={store.processLines(mode.role, mode.id, DETAIL_LOG_LINES)}
+          now={now}
+          width={modalW}
+          height={bodyH}
+          top={modalTop}
+          left={modalLeft}
         />
       ) : null}
       {mode.kind === 'deploy' ? (

@@ -1,7 +1,8 @@
 // Fleet data: the processes (expected joined with heartbeats), the machines, and what the header names.
 import type { ProcessState } from '../../core/process-states.ts';
 import { PROCESS_STATES } from '../../core/process-states.ts';
-import type { Machine } from '../../core/providers/types.ts';
+import type { RoleSettings } from '../../core/process-options.ts';
+import type { LastExit, Machine } from '../../core/providers/types.ts';
 import type { Changes } from './changes.ts';
 
 export interface ProcessRow {
@@ -22,6 +23,12 @@ export interface ProcessRow {
   tweetsPerS?: number;
   /** ms since epoch of the last heartbeat */
   beatAt?: number;
+  /** restarts its supervisor made (pm2's ↺), when the provider knows */
+  restarts?: number;
+  /** how it last ended, when the provider knows */
+  lastExit?: LastExit;
+  /** every gauge of its last heartbeat */
+  gauges?: Readonly<Record<string, number>>;
 }
 
 export interface HeaderInfo {
@@ -34,6 +41,8 @@ export class FleetData {
   processes: readonly ProcessRow[] = [];
   machines: readonly Machine[] = [];
   header: HeaderInfo = {};
+  /** each role's options and env from the config, secrets redacted (core/process-options.ts) */
+  settings: Readonly<Record<string, RoleSettings>> = {};
 
   constructor(private readonly changes: Changes) {}
 
@@ -51,6 +60,11 @@ export class FleetData {
 
   setMachines(machines: readonly Machine[]): void {
     this.machines = machines;
+    this.changes.data();
+  }
+
+  setSettings(s: Record<string, RoleSettings>): void {
+    this.settings = s;
     this.changes.data();
   }
 

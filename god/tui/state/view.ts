@@ -29,7 +29,11 @@ export type Mode =
   | { kind: 'help' }
   | { kind: 'filter'; draft: string; previous: string; error?: string }
   | { kind: 'confirm'; req: ConfirmRequest; countText: string }
-  | { kind: 'deploy' };
+  | { kind: 'deploy' }
+  /** the live feed of a movie (Enter in Movies): store.watch */
+  | { kind: 'watch' }
+  /** one process in full (Enter in Processes) */
+  | { kind: 'detail'; role: string; id: string };
 
 export interface Notice {
   text: string;
