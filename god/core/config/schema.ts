@@ -386,6 +386,17 @@ export const GodConfigSchema = z
     ec2: Ec2Schema.optional(),
     /** secrets the roles get on remote hosts: where each comes from, never its value (god/core/secrets/) */
     secrets: SecretsSchema,
+    /** God's audit trail (god/core/audit.ts): `broadcast` gets each record as JSON on stdin (sh -c) */
+    audit: z
+      .object({
+        broadcast: z.string().min(1).optional(),
+        /** a broadcast still running after this is killed (and warned about) */
+        broadcast_timeout: duration.default('5s'),
+      })
+      .strict()
+      .prefault({}),
+    /** folder of the deploy hooks (pre-deploy, post-deploy, pre-rollback, post-rollback), relative to the config */
+    hooks: z.string().min(1).default('.god/hooks'),
   })
   .strict()
   .superRefine((c, ctx) => {
