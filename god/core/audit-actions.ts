@@ -1,6 +1,6 @@
 // The one table of what God audits: every change it makes, by the name the record carries. A CLI command
-// whose name is a key here is audited by main.ts; the dashboard's actions and playbook runs use the same
-// names (prefixed `dashboard ` for the keys). Kept free of zod and services: main.ts reads it on every start.
+// whose name is a key here is audited by main.ts (a playbook run is `play`). The `dashboard …` names are for
+// the dashboard's keys (god/tui/core-actions.ts), which do not record yet. Kept free of zod and services: main.ts reads it on every start.
 
 export interface AuditedAction {
   /** what the change is, for `god audit` and the docs */

@@ -395,8 +395,6 @@ export const GodConfigSchema = z
       })
       .strict()
       .prefault({}),
-    /** folder of the deploy hooks (pre-deploy, post-deploy, pre-rollback, post-rollback), relative to the config */
-    hooks: z.string().min(1).default('.god/hooks'),
   })
   .strict()
   .superRefine((c, ctx) => {
