@@ -139,3 +139,9 @@ async function objectLines(body: Buffer): Promise<string[]> {
   const text = (await gunzip(body)).toString('utf8');
   return text.split('\n').filter((l) => l.length > 0);
 }
+
+/** Key of an object of God's audit trail (the keeper archives the audit stream too, roles/keeper/audit-archive.ts):
+ * `audit/YYYY/MM/DD/HH/<keeper>-<first entry id>.ndjson.gz`, each line `{"entry_id":…, …the record}`. */
+export function auditObjectKey(keeperId: string, firstEntryId: string): string {
+  return `audit/${objectKey(keeperId, firstEntryId).slice('logs/'.length)}`;
+}

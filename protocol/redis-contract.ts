@@ -98,6 +98,11 @@ export const AlertFieldsSchema = z.object({
 export type AlertFields = z.infer<typeof AlertFieldsSchema>;
 export const ALERTS_STREAM_MAXLEN = 10_000;
 
+/** Fields of one audit stream entry: `record` is God's AuditRecord JSON (god/core/audit.ts owns its shape). */
+export const AuditEntryFieldsSchema = z.object({ record: z.string() });
+/** Changes kept in the audit stream (`MAXLEN ~`); the keeper archives them under `audit/` first. */
+export const AUDIT_STREAM_MAXLEN = 100_000;
+
 // ---- TTLs and caps ----
 export const HEARTBEAT_INTERVAL_MS = 2_000;
 /** A process missing three beats is gone. */
@@ -168,6 +173,9 @@ export function redisContract(prefix: string = DEFAULT_PREFIX) {
     controlRole: (role: string) => `${p}control:${role}:*all*`,
     /** string with TTL: holder of God's deploy lock */
     deployLock: `${p}god:deploy-lock`,
+    /** stream: God's audit trail, one AuditEntryFields per change (who, what, result), capped at
+     * AUDIT_STREAM_MAXLEN; its own stream, not the log stream (a 'god' source there would arm silence alerts) */
+    auditStream: `${p}god:audit`,
     /** stream: keeper alerts (silence, exception) for God; also logged */
     alerts: `${p}alerts`,
     /** string: JSON of the last published endpoint list */

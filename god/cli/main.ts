@@ -16,6 +16,7 @@ import {
 } from '../../kernel/options.ts';
 import type { CliContext } from './context.ts';
 import type { Output, Writer } from './output.ts';
+import { auditedAction } from '../core/audit-actions.ts';
 import { commands } from './registry.ts';
 import { type CommandEntry, type CommandSpec, GLOBAL_OPTIONS, type GlobalOptions } from './spec.ts';
 
@@ -98,6 +99,7 @@ export function buildProgram(
     args: string[],
     opts: OptionValues<OptionsSpec>,
     globals: GlobalOptions,
+    name: string,
   ) => Promise<void>,
 ): { program: Command; load: (name: string) => Promise<void> } {
   const program = new Command('god')
@@ -152,7 +154,7 @@ export function buildProgram(
       const opts = optionValues(self, spec.options ?? {}, io.env, entry.name);
       const args = a.slice(0, self.registeredArguments.length).filter((x) => x !== undefined) as string[];
       const globals: GlobalOptions = optionValues(program, GLOBAL_OPTIONS, io.env);
-      await onRun(spec, args.flat(), opts, globals);
+      await onRun(spec, args.flat(), opts, globals, entry.name);
     });
     byName.set(entry.name, cmd);
     entryOf.set(cmd, entry);
@@ -172,6 +174,12 @@ function redisFlagHasPassword(argv: string[]): boolean {
   return /:\/\/[^/?#]*@|[?&]password=/i.test(v) || (v.includes('@') && v.includes('://'));
 }
 
+/** A run that ended before changing anything: a usage or config problem, or the operator said no. */
+function unchanged(err: unknown): boolean {
+  if (!(err instanceof UserError)) return false;
+  return exitCodeOf(err) === 2 || err.code === 'GOD_CANCELLED' || err.code === 'GOD_LOCK_NONE';
+}
+
 /** Run god with `argv` (without node and script). Resolves with the exit code. */
 export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
   const env = io.env ?? process.env;
@@ -183,7 +191,7 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
   const { program, load } = buildProgram(
     commands,
     { ...io, env, stdout, stderr },
-    async (spec, args, opts, globals) => {
+    async (spec, args, opts, globals, name) => {
       const [{ Output, wantColor }, { CliContext }] = await Promise.all([
         import('./output.ts'),
         import('./context.ts'),
@@ -212,9 +220,23 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
       }
+      // a change (god/core/audit-actions.ts) is recorded once it ended, before its result line
+      const action = auditedAction(name);
+      const audited = !!action && !(action.dryRun && opts[action.dryRun] === true);
+      if (audited) out.holdResults();
+      const startedAt = Date.now();
+      let failure: { error: unknown } | undefined;
       try {
         code = (await spec.run(ctx, args, opts)) ?? 0;
+      } catch (err) {
+        failure = { error: err };
+        throw err;
       } finally {
+        if (audited && !unchanged(failure?.error)) {
+          const { auditCommand } = await import('./audit-command.ts');
+          await auditCommand(ctx, { name, spec, args, opts, globals, startedAt, failure, exit: code });
+        }
+        out.releaseResults();
         if (onSignal) {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);

@@ -64,6 +64,8 @@ export class Output {
   private readonly stdout: Writer;
   private readonly stderr: Writer;
   private suspended = false;
+  /** results held back while set (holdResults): the audit record's events come before the last line */
+  private held?: Array<() => void>;
 
   constructor(o: OutputOptions) {
     this.json = o.json;
@@ -143,11 +145,30 @@ export class Output {
         return `${this.style('error:', 'red')} ${ev.message}${ev.hint ? `\n  → ${ev.hint}` : ''}`;
       case 'output':
         return undefined; // a host's output is the command's own stdout (god exec prints it there)
+      case 'audit':
+        return undefined; // the change itself was reported; `god audit` lists the records
     }
+  }
+
+  /**
+   * Hold the result back until releaseResults(): main.ts records an audited change after its command ran, and
+   * the record's events must not follow the result, which is the last line.
+   */
+  holdResults(): void {
+    this.held ??= [];
+  }
+  releaseResults(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const print of held) print();
   }
 
   /** The command's outcome: one `result` line with --json, else the rendered lines on stdout. */
   result<T>(command: string, data: T, render: (data: T) => string[], ok = true): void {
+    if (this.held) {
+      this.held.push(() => this.result(command, data, render, ok));
+      return;
+    }
     if (this.json) {
       this.line({ type: 'result', at: new Date().toISOString(), command, ok, data });
       return;

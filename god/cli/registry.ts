@@ -26,6 +26,11 @@ export const commands: CommandEntry[] = [
     load: () => import('./commands/logs.ts').then((m) => m.logsCommand),
   },
   {
+    name: 'audit',
+    summary: 'who changed what and when: the audit trail of every change God made (up, down, deploy …)',
+    load: () => import('./commands/audit.ts').then((m) => m.auditCommand),
+  },
+  {
     name: 'up',
     summary: 'start the fleet (all roles at their configured counts), or converge ROLE to N processes',
     args: ['[role]'],

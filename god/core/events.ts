@@ -3,6 +3,7 @@
 // god/EVENTS.md's examples are parsed with it (test/god/events-doc.test.ts). A new event or field goes here.
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
+import { AuditRecordSchema } from './audit-record.ts';
 import { PlannedChangeSchema } from './providers/types.ts';
 
 // ---- what `data` holds, per event type ----
@@ -150,6 +151,12 @@ const ErrorEventSchema = z.strictObject({
   data: ProblemDataSchema.optional(),
 });
 
+/** a change God made was recorded in the audit trail (god/core/audit.ts); `record.id` is unset if not stored */
+const AuditEventSchema = z.strictObject({
+  type: z.literal('audit'),
+  record: AuditRecordSchema,
+});
+
 const EVENT_SCHEMAS = [
   StepEventSchema,
   HostEventSchema,
@@ -159,6 +166,7 @@ const EVENT_SCHEMAS = [
   WarnEventSchema,
   ErrorEventSchema,
   OutputEventSchema,
+  AuditEventSchema,
 ] as const;
 
 export const GodEventSchema = z.discriminatedUnion('type', EVENT_SCHEMAS);
@@ -177,6 +185,7 @@ export const StampedEventSchema = z.discriminatedUnion('type', [
   WarnEventSchema.extend(AT),
   ErrorEventSchema.extend(AT),
   OutputEventSchema.extend(AT),
+  AuditEventSchema.extend(AT),
 ]);
 export type StampedEvent = z.infer<typeof StampedEventSchema>;
 

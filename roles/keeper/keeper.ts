@@ -3,6 +3,7 @@ import { UserError } from '../runtime/errors.ts';
 import type { RoleDefinition } from '../runtime/role.ts';
 import { ArchiveOutageMonitor } from './archive-alert.ts';
 import { Archiver } from './archiver.ts';
+import { auditArchive } from './audit-archive.ts';
 import { EndpointListWriter } from '../../protocol/endpoint-list-writer.ts';
 import { PromTargetsWriter } from '../../protocol/prom-targets.ts';
 import { ExceptionMonitor } from './exceptions.ts';
@@ -163,6 +164,7 @@ export const keeperRole: RoleDefinition<typeof keeperOptions> = {
     every('exception alerts', Math.min(1000, Math.max(50, c.exceptionWindow / 10)), () => exceptions.tick());
     every('archive outage', Math.min(1000, Math.max(50, c.archiveAlertAfter / 4)), () => outage.tick());
     every('endpoint list', Math.min(1000, c.endpointsInterval), () => endpoints.tick());
+    every('audit archive', c.flush, auditArchive({ ...ctx, target, keeperId: ctx.id }));
     // Prometheus targets next to endpoints.json, as often (heartbeats come and go every 2 s)
     const promTargets = new PromTargetsWriter({ redis: ctx.redis, keys: ctx.keys, target });
     every(

@@ -386,6 +386,15 @@ export const GodConfigSchema = z
     ec2: Ec2Schema.optional(),
     /** secrets the roles get on remote hosts: where each comes from, never its value (god/core/secrets/) */
     secrets: SecretsSchema,
+    /** God's audit trail (god/core/audit.ts): `broadcast` gets each record as JSON on stdin (sh -c) */
+    audit: z
+      .object({
+        broadcast: z.string().min(1).optional(),
+        /** a broadcast still running after this is killed (and warned about) */
+        broadcast_timeout: duration.default('5s'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -48,5 +48,21 @@ export function applyEvent(
     case 'info':
       to.view.note({ text: ev.message, level: 'info', at });
       return;
+    case 'audit': {
+      // a change God made (god/core/audit.ts): who did what, and how it ended
+      const r = ev.record;
+      const who = r.who.ci
+        ? `${r.who.ci.system} ${r.who.ci.actor ?? r.who.ci.job ?? ''}`.trim()
+        : `${r.who.user}@${r.who.host}`;
+      to.alerts.push({
+        at,
+        kind: 'audit',
+        level: r.result.ok ? 'info' : 'warn',
+        message: `${r.action}${r.args.length ? ` ${r.args.join(' ')}` : ''} by ${who}: ${r.result.ok ? 'ok' : `failed ${r.result.code ?? ''}`.trim()}`,
+        source: 'god',
+        ...(r.id ? { key: `audit:${r.id}` } : {}),
+      });
+      return;
+    }
   }
 }
