@@ -7,7 +7,6 @@
 // God's each fail clearly, are terminated, and the others keep serving.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   DescribeImagesCommand,
   DescribeInstanceAttributeCommand,
@@ -16,7 +15,6 @@ import {
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -37,10 +35,8 @@ import {
   startRedis,
   useMoto,
 } from '../../harness/index.ts';
-import { seedRuntime } from '../deploy/helpers.ts';
+import { bundleEndpoint, seedRuntime } from '../deploy/helpers.ts';
 import { type NetnsFleet, type NetnsHost, netnsAvailable, startNetnsHosts } from '../../harness/netns.ts';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** How a new instance boots: sshd with the key from its user-data, no sshd at all, or sshd with another key. */
 type Boot = 'cloud-init' | 'no-ssh' | 'impostor';
@@ -112,19 +108,7 @@ describe.skipIf(
     dir = makeTempDir('ec2-netns');
     // the current release: the real endpoint bundle, as `npm run build` makes it
     const bundles = path.join(dir, 'bundles');
-    await build({
-      entryPoints: [path.join(ROOT, 'roles', 'endpoint', 'main.ts')],
-      outfile: path.join(bundles, 'endpoint.mjs'),
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'esm',
-      logLevel: 'warning',
-      define: { __FG_VERSION__: '"n1"' },
-      banner: {
-        js: "import { createRequire as __fgCreateRequire } from 'node:module';\nconst require = __fgCreateRequire(import.meta.url);",
-      },
-    });
+    await bundleEndpoint(bundles, 'n1');
     Object.assign(env, { GOD_BUNDLE_DIR: bundles, GOD_VERSION: 'n1', GOD_PROCESS_MODE: 'supervisor' });
     ec2 = new EC2Client(getMoto().clientConfig);
     // moto lacks the distributions' public SSM parameters: publish one for ec2.ami_parameter
