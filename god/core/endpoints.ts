@@ -2,6 +2,7 @@
 // endpoint with a `shed` control message on its control channel.
 import { z } from 'zod';
 import { isHealthyEndpoint } from '../../protocol/endpoint-list.ts';
+import { readHeartbeats } from '../../protocol/heartbeats.ts';
 import {
   type ControlMessage,
   ENDPOINT_TTL_S,
@@ -20,6 +21,19 @@ export const EndpointStatusSchema = EndpointRecordSchema.extend({
 });
 export type EndpointStatus = z.infer<typeof EndpointStatusSchema>;
 
+/**
+ * An endpoint process that beats but has no registry record: started `--unlisted` (admission.ts) and not (yet)
+ * admitted at its release, so no client can find it. `admitted`: the release it is admitted at, if another.
+ */
+export const UnlistedEndpointSchema = z.object({
+  id: z.string(),
+  host: z.string(),
+  version: z.string(),
+  admitted: z.string().nullable(),
+  clients: z.number().int(),
+});
+export type UnlistedEndpoint = z.infer<typeof UnlistedEndpointSchema>;
+
 export const EndpointsReportSchema = z.object({
   at: z.string(),
   endpoints: z.array(EndpointStatusSchema),
@@ -27,6 +41,8 @@ export const EndpointsReportSchema = z.object({
   gone: z.array(z.string()),
   total_clients: z.number().int(),
   total_capacity: z.number().int(),
+  /** with `unlisted: true` (`god endpoints`): beating endpoints not in the registry */
+  unlisted: z.array(UnlistedEndpointSchema).optional(),
 });
 export type EndpointsReport = z.infer<typeof EndpointsReportSchema>;
 
@@ -51,7 +67,15 @@ export function recordAgeMs(rec: EndpointRecord, pttlMs: number, now = Date.now(
   return Math.max(0, now - Date.parse(rec.at));
 }
 
-export async function listEndpoints(fr: FleetRedis, now = Date.now()): Promise<EndpointsReport> {
+/**
+ * The registry. `unlisted`: also the endpoints that beat without a record (two more reads: heartbeats and
+ * admissions), which a drain's polling does not need.
+ */
+export async function listEndpoints(
+  fr: FleetRedis,
+  now = Date.now(),
+  o: { unlisted?: boolean } = {},
+): Promise<EndpointsReport> {
   const ids = await fr.redis.zrange(fr.keys.endpointIndex, 0, '-1');
   const res = ids.length
     ? ((await fr.redis
@@ -86,7 +110,25 @@ export async function listEndpoints(fr: FleetRedis, now = Date.now()): Promise<E
     gone,
     total_clients: endpoints.reduce((s, e) => s + e.clients, 0),
     total_capacity: endpoints.reduce((s, e) => s + e.capacity, 0),
+    ...(o.unlisted ? { unlisted: await unlistedEndpoints(fr, new Set(ids)) } : {}),
   };
+}
+
+async function unlistedEndpoints(fr: FleetRedis, listed: Set<string>): Promise<UnlistedEndpoint[]> {
+  const beats = (await readHeartbeats(fr.redis, fr.keys)).filter(
+    (b) => b.role === 'endpoint' && !listed.has(b.id),
+  );
+  if (beats.length === 0) return [];
+  const admitted = await fr.redis.hgetall(fr.keys.endpointAdmitted);
+  return beats
+    .map((b) => ({
+      id: b.id,
+      host: b.host,
+      version: b.version,
+      admitted: admitted[b.id] ?? null,
+      clients: Math.trunc(b.gauges.clients ?? 0),
+    }))
+    .sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }));
 }
 
 function safeJson(s: string): unknown {

@@ -172,7 +172,12 @@ export async function downOp(o: {
   if (o.count === undefined || ids?.length) {
     if (o.drain && target) {
       const all = await o.provider.expected();
-      const going = all.filter((p) => selects(target, p));
+      const picked = all.filter((p) => selects(target, p));
+      // a machine that goes takes all its processes: drain every endpoint on it, not only the one named
+      const machines = new Set(picked.map((p) => p.host));
+      const going = o.provider.machinePerProcess
+        ? all.filter((p) => machines.has(p.host) && (!target.role || p.role === target.role))
+        : picked;
       await timedStep(o.events, 'drain', () => drainBeforeDown(going, all, o.drain!, o.events));
     }
     await timedStep(o.events, 'down', () => o.provider.down(target));
@@ -213,6 +218,18 @@ export async function downPick(
     for (const e of r?.endpoints ?? []) clients.set(e.id, e.clients);
   }
   const held = (p: ExpectedProcess) => clients.get(p.id) ?? 0;
+  if (provider.machinePerProcess) {
+    // `-n` counts machines (ec2 instances): the ones whose processes hold the fewest clients together
+    const machines: Array<{ host: string; ids: string[]; held: number; i: number }> = [];
+    for (const p of listed) {
+      let m = machines.find((x) => x.host === p.host);
+      if (!m) machines.push((m = { host: p.host, ids: [], held: 0, i: machines.length }));
+      m.ids.push(p.id);
+      m.held += held(p);
+    }
+    machines.sort((a, b) => a.held - b.held || b.i - a.i);
+    return machines.slice(0, count).flatMap((m) => m.ids);
+  }
   const order = listed.map((p, i) => ({ p, i }));
   order.sort((a, b) => held(a.p) - held(b.p) || b.i - a.i);
   return order.slice(0, count).map((x) => x.p.id);

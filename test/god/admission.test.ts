@@ -8,6 +8,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { admitEndpoint } from '../../god/core/admission.ts';
 import { healthOf, heartbeatStarts } from '../../god/core/deploy/health.ts';
+import { type EndpointsReport, EndpointsReportSchema } from '../../god/core/endpoints.ts';
+import { godIn, resultOf } from './cli-helpers.ts';
 import type { DeployHost } from '../../god/core/deploy/types.ts';
 import { parseEndpointList } from '../../protocol/endpoint-list.ts';
 import { redisContract } from '../../protocol/redis-contract.ts';
@@ -92,10 +94,29 @@ describe('an --unlisted endpoint is listed only once God admits it', () => {
     // over the soft limit with no other listed endpoint: kept here, not sent to the unlisted one
     expect((await c2.next('set_movies')).action).toBe('set_movies');
 
+    // `god endpoints` shows it all the same, marked unlisted (plain and --json)
+    fs.writeFileSync(path.join(dir, 'god.config.yaml'), `provider: local\nredis:\n  prefix: "${prefix}"\n`);
+    const endpoints = async (json: boolean) => {
+      const r = await godIn(['endpoints', ...(json ? ['--json'] : []), '--redis', server().url], {
+        cwd: dir,
+      });
+      expect(r.code).toBe(0);
+      return json ? resultOf(r, 'endpoints', EndpointsReportSchema) : r.stdout;
+    };
+    const shown = (await endpoints(true)) as EndpointsReport;
+    expect(shown.endpoints.map((e) => e.id)).toEqual(['endpoint-busy']);
+    expect(shown.unlisted).toEqual([
+      { id: proc.id, host: expect.any(String), version: 'r2', admitted: null, clients: 0 },
+    ]);
+    expect(await endpoints(false)).toMatch(/endpoint-new .* unlisted \(not admitted at r2\)/);
+
     // an admission of another release does not list it
     await admitEndpoint(redis, keys, proc.id, 'r1');
     await new Promise((r) => setTimeout(r, 1000));
     expect(await redis.get(keys.endpoint(proc.id))).toBeNull();
+    expect(((await endpoints(true)) as EndpointsReport).unlisted).toMatchObject([
+      { id: proc.id, version: 'r2', admitted: 'r1' },
+    ]);
 
     // God's health check of the deploy: heartbeat at r2, then connect → set_movies, then the admission
     const host: DeployHost = {
@@ -111,6 +132,9 @@ describe('an --unlisted endpoint is listed only once God admits it', () => {
     expect(await redis.hget(keys.endpointAdmitted, proc.id)).toBe('r2');
     expect(await redis.zrange(keys.endpointIndex, 0, '-1')).toContain(proc.id);
     await waitFor(() => listed().includes(port), 10_000, 'the admitted endpoint in endpoints.json');
+    const after = (await endpoints(true)) as EndpointsReport;
+    expect(after.unlisted).toEqual([]);
+    expect(after.endpoints.map((e) => e.id)).toEqual(['endpoint-busy', proc.id]);
 
     // and the busy endpoint now sends its next client to it
     await waitFor(

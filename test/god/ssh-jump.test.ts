@@ -16,12 +16,13 @@ import { SshPool } from '../../god/core/ssh/pool.ts';
 import type { SshOptions } from '../../god/core/ssh/types.ts';
 import { Redis } from 'ioredis';
 import { deploy } from '../../god/core/deploy/deploy.ts';
+import { checkEndpoint } from '../../god/core/deploy/health.ts';
 import { redisContract } from '../../protocol/redis-contract.ts';
 import { killTracked, makeTempDir, skipWithout, spawnTracked } from '../harness/index.ts';
 import { type JumpHosts, jumpHostsAvailable, startJumpHosts } from '../harness/jump-hosts.ts';
 import { godIn } from './cli-helpers.ts';
 import { buildFixture } from './deploy/fixtures/build.ts';
-import { PREFIX, seedRuntime } from './deploy/helpers.ts';
+import { bundleEndpoint, PREFIX, seedRuntime } from './deploy/helpers.ts';
 
 describe.skipIf(skipWithout({ netns: jumpHostsAvailable() }, 'run as root with iproute2 and openssh-server'))(
   'SSH through a jump host',
@@ -134,13 +135,39 @@ describe.skipIf(skipWithout({ netns: jumpHostsAvailable() }, 'run as root with i
       expect(out.line.split(' ')[0]).toBe(net.jumpInside);
     });
 
-    it('a deploy through the jump host: upload, activate, and the health check sees the new release beat', async () => {
+    it('a deploy through the jump host: upload, activate, health checks (heartbeats; endpoints protocol-checked through the jump)', async () => {
+      // with the feeder, roles.endpoint.processes: 2: two endpoints on the host whose address only the jump host
+      // reaches, each on its own port; their protocol check (connect → set_movies) must go through the jump
+      // connection as SSH does, and only then are they admitted (one deploy for both: a second costs ~10 s)
       const baseDir = path.join(net.target.root, 'fg-deploy');
       await seedRuntime(baseDir);
       const bundleDir = path.join(dir, 'v1');
       await buildFixture(bundleDir, { version: 'v1', roles: ['feeder'] });
+      await bundleEndpoint(bundleDir, 'v1');
+      const obj = configObject(true);
+      const two = new SshProvider(
+        parseConfigText(
+          stringify({
+            ...obj,
+            redis: { url: net.redis!.inside, prefix: PREFIX },
+            roles: { endpoint: { processes: 2, env: { FG_ENDPOINT_DRAIN_GRACE: '200ms' } } },
+            ssh: { ...obj.ssh, hosts: [{ ...obj.ssh.hosts[0]!, base_dir: baseDir }] },
+          }),
+          'god.config.yaml',
+        ),
+        nullSink,
+        dir,
+        {},
+      );
       const redis = new Redis(net.redis!.outside);
+      const keys = redisContract(PREFIX);
       try {
+        const [host] = await two.deployHosts();
+        expect(host!.processes.map((p) => [p.id, p.endpoint?.port, p.env.FG_ENDPOINT_PORT])).toEqual([
+          ['endpoint-target', 7070, '7070'],
+          ['endpoint-target-p2', 7071, '7071'],
+        ]);
+        expect((await two.expected()).map((p) => p.id)).toEqual(['endpoint-target', 'endpoint-target-p2']);
         const env = {
           FG_REDIS_URL: net.redis!.inside,
           FG_PREFIX: PREFIX,
@@ -150,15 +177,13 @@ describe.skipIf(skipWithout({ netns: jumpHostsAvailable() }, 'run as root with i
         const res = await deploy({
           hosts: [
             {
-              ...targetOf(),
-              user: net.user,
-              baseDir,
-              processes: [{ role: 'feeder', id: 'feeder-target', env }],
+              ...host!,
+              processes: [{ role: 'feeder', id: 'feeder-target', env }, ...host!.processes],
             },
           ],
           ssh: sshOptionsFrom(config(true), dir, {}),
           redis,
-          keys: redisContract(PREFIX),
+          keys,
           bundleDir,
           version: 'v1',
           healthTimeoutMs: 20_000,
@@ -170,10 +195,30 @@ describe.skipIf(skipWithout({ netns: jumpHostsAvailable() }, 'run as root with i
         expect(fs.readlinkSync(path.join(baseDir, 'current'))).toBe('releases/v1');
         const hb = JSON.parse((await redis.get(`${PREFIX}proc:feeder:feeder-target`))!);
         expect(hb).toMatchObject({ version: 'v1', host: 'target' });
+        // both endpoints admitted after their checks, each in the registry at its own port
+        expect(await redis.hgetall(keys.endpointAdmitted)).toEqual({
+          'endpoint-target': 'v1',
+          'endpoint-target-p2': 'v1',
+        });
+        for (const [id, port] of [
+          ['endpoint-target', 7070],
+          ['endpoint-target-p2', 7071],
+        ] as const) {
+          expect(JSON.parse((await redis.get(keys.endpoint(id)))!)).toMatchObject({ port });
+          expect(JSON.parse((await redis.get(keys.heartbeat('endpoint', id)))!)).toMatchObject({
+            version: 'v1',
+          });
+        }
+        // from God's namespace the address is not reachable directly: only the jump made the checks pass
+        expect(await checkEndpoint({ host: net.target.address, port: 7071 }, 1000)).toMatchObject({
+          ok: false,
+        });
+        await two.down({ role: 'endpoint' });
       } finally {
         redis.disconnect();
+        await two.close();
       }
-    }, 40_000);
+    }, 60_000);
 
     it('an unpinned jump host key is refused, and a target the jump host cannot reach is named', async () => {
       const opts = sshOptionsFrom(config(true), dir, {});

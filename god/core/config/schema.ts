@@ -115,6 +115,11 @@ function roleEntry<T extends z.ZodType>(options: T, defaultCount: number) {
     .object({
       /** local: processes; ec2: instances; ssh: each host listed with the role runs one */
       count: count.default(defaultCount),
+      /**
+       * ssh, ec2: processes of the role per host / instance (one Node process uses one core: 2 on a 2-vCPU
+       * type); endpoint process i listens on options.port + i. local: count is already the processes.
+       */
+      processes: z.number().int().min(1, 'must be 1 or more').max(64, 'must be at most 64').default(1),
       options: options.prefault({} as z.input<T>),
       /** extra environment for the role's processes (FG_* names the role reads) */
       env: envMap.default({}),

@@ -1,6 +1,7 @@
 // Is a restarted process healthy? A new process beats with the new release (liveness.ts), its /readyz says
 // ready where God can reach it (readyz.ts), and an endpoint answers `connect`.
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Redis } from 'ioredis';
 import { parseServerMessage } from '../../../protocol/messages.ts';
@@ -71,16 +72,29 @@ export async function admitUnchecked(
   for (const p of procs) if (p.role === 'endpoint') await admitEndpoint(redis, keys, p.id, version);
 }
 
-/** Connect like a client, send `connect`, expect `set_movies`. */
-export function checkEndpoint(
+/** How the check reaches host:port when not directly: a stream through the host's jump host (SshConnection.viaJump). */
+export type Dial = (host: string, port: number) => Promise<Duplex> | undefined;
+
+/** Connect like a client (directly, or through `dial`), send `connect`, expect `set_movies`. */
+export async function checkEndpoint(
   target: { host: string; port: number; tls?: boolean },
   timeoutMs: number,
+  dial?: Dial,
 ): Promise<{ ok: true } | { ok: false; error: string }> {
+  const where = `${target.tls ? 'tls' : 'tcp'}://${target.host}:${target.port}`;
+  let tunnel: Duplex | undefined;
+  try {
+    tunnel = await dial?.(target.host, target.port);
+  } catch (err) {
+    return { ok: false, error: `endpoint ${where} (through the jump host): ${(err as Error).message}` };
+  }
   return new Promise((resolve) => {
-    const where = `${target.tls ? 'tls' : 'tcp'}://${target.host}:${target.port}`;
-    const sock = target.tls
-      ? tls.connect({ host: target.host, port: target.port, rejectUnauthorized: false })
-      : net.connect({ host: target.host, port: target.port });
+    const sock: Duplex = target.tls
+      ? tls.connect({
+          ...(tunnel ? { socket: tunnel } : { host: target.host, port: target.port }),
+          rejectUnauthorized: false,
+        })
+      : (tunnel ?? net.connect({ host: target.host, port: target.port }));
     let buf = '';
     let done = false;
     const finish = (r: { ok: true } | { ok: false; error: string }) => {
@@ -94,11 +108,13 @@ export function checkEndpoint(
       () => finish({ ok: false, error: `endpoint ${where}: no set_movies within ${timeoutMs} ms` }),
       timeoutMs,
     );
-    sock.once(target.tls ? 'secureConnect' : 'connect', () => {
+    const hello = () =>
       sock.write(
         `${JSON.stringify({ action: 'connect', params: { client: { app: 'god', version: 'health' } } })}\n`,
       );
-    });
+    // a forwarded stream is open already; a socket or TLS session says when it is
+    if (tunnel && !target.tls) hello();
+    else sock.once(target.tls ? 'secureConnect' : 'connect', hello);
     sock.on('data', (d: Buffer) => {
       buf += d.toString('utf8');
       let i = buf.indexOf('\n');
@@ -130,11 +146,12 @@ export function checkEndpoint(
 export async function waitEndpoint(
   target: { host: string; port: number; tls?: boolean },
   timeoutMs: number,
+  dial?: Dial,
 ): Promise<{ ok: true } | { ok: false; error: string }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const left = deadline - Date.now();
-    const r = await checkEndpoint(target, Math.max(500, Math.min(3000, left)));
+    const r = await checkEndpoint(target, Math.max(500, Math.min(3000, left)), dial);
     if (r.ok || Date.now() >= deadline) return r;
     await sleep(200);
   }
@@ -195,7 +212,9 @@ export async function healthOf(
             port: p.endpoint.port,
             tls: p.endpoint.tls,
           };
-          const r = await waitEndpoint(target, Math.max(1000, deadline - Date.now()));
+          // a host behind ssh.jump is checked through the jump host, as God reaches its SSH
+          const dial: Dial | undefined = conn ? (h, port) => conn.viaJump(h, port) : undefined;
+          const r = await waitEndpoint(target, Math.max(1000, deadline - Date.now()), dial);
           if (!r.ok) return r.error;
           // healthy: only now may clients find it (admission.ts)
           const listed = await admitEndpoint(

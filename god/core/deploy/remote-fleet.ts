@@ -50,21 +50,57 @@ export function sshOptionsFrom(
   };
 }
 
-/** The process of `role` on a host: id `<role>-<host>`, env from the config. */
-export function processFor(config: GodConfig, role: Role, hostName: string, redisUrl: string): ProcessSpec {
-  const id = `${role}-${hostName}`;
+/**
+ * The id of process `index` (0-based) of `role` on a host: `<role>-<host>` for the first (so going from one
+ * process per host to several renames nothing that runs), `<role>-<host>-p<index+1>` for the others.
+ */
+export function processId(role: Role, hostName: string, index = 0): string {
+  return index === 0 ? `${role}-${hostName}` : `${role}-${hostName}-p${index + 1}`;
+}
+
+/** The host (ssh: its name; ec2: the instance id) a process id of `processId` names, without role and number. */
+export function hostOfProcessId(id: string): string {
+  return id.replace(/^(feeder|endpoint|keeper)-/, '').replace(/-p\d+$/, '');
+}
+
+/**
+ * Process `index` of `role` on a host (`roles.<role>.processes` of them): id from processId, env from the
+ * config; endpoint process i listens on the role's port + i.
+ */
+export function processFor(
+  config: GodConfig,
+  role: Role,
+  hostName: string,
+  redisUrl: string,
+  index = 0,
+): ProcessSpec {
+  const id = processId(role, hostName, index);
   const env = roleEnv(config, role, { id, redisUrl, hostName });
   delete env.FG_RELEASE; // set per deploy
   checkProcessEnv(env, id);
   const p: ProcessSpec = { role, id, env };
   if (role === 'endpoint') {
     const o = config.roles.endpoint.options;
-    const port = Number(env.FG_ENDPOINT_PORT ?? o.port ?? DEFAULT_ENDPOINT_PORT);
+    const port = Number(env.FG_ENDPOINT_PORT ?? o.port ?? DEFAULT_ENDPOINT_PORT) + index;
+    // set even for the first: roles.endpoint.env may name the base port, and process i must not take it too
+    if (config.roles.endpoint.processes > 1) env.FG_ENDPOINT_PORT = String(port);
     p.endpoint = { port, tls: !!o.tls };
     // out of the registry until the deploy's health check admits it (admission.ts)
     env[UNLISTED_ENV] = '1';
   }
   return p;
+}
+
+/** Every process of `role` on a host: `roles.<role>.processes` of them (1 unless the config says more). */
+export function processesFor(
+  config: GodConfig,
+  role: Role,
+  hostName: string,
+  redisUrl: string,
+): ProcessSpec[] {
+  return Array.from({ length: config.roles[role].processes }, (_, i) =>
+    processFor(config, role, hostName, redisUrl, i),
+  );
 }
 
 export interface RemoteHostSpec {
@@ -92,7 +128,7 @@ export function deployHostsFrom(config: GodConfig, hosts: RemoteHostSpec[]): Dep
     baseDir: h.baseDir ?? config.ssh?.base_dir ?? '/opt/filmgrain',
     runAs: config.ssh?.run_as,
     nodeBin: config.ssh?.node_path,
-    processes: h.roles.map((r) => processFor(config, r, h.name, redisUrl)),
+    processes: h.roles.flatMap((r) => processesFor(config, r, h.name, redisUrl)),
   }));
 }
 

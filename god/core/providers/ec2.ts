@@ -1,4 +1,4 @@
-// The ec2 provider: instances tagged project/fleet/role, one role process per instance, reached over SSH
+// The ec2 provider: instances tagged project/fleet/role, each running `roles.<role>.processes` of its role, reached over SSH
 // like the ssh provider. `up` first ensures what the instances need (ec2/: key pair, security group, instance
 // profile, subnets, AMI), then converges a role's instance count (pending + running, never duplicates),
 // launching hardened instances spread over the zones; `plan` runs the same code read-only. `down` terminates
@@ -19,7 +19,13 @@ import { type Role, RoleSchema } from '../../../protocol/redis-contract.ts';
 import { durationMs } from '../../../kernel/units.ts';
 import { UserError } from '../../../kernel/errors.ts';
 import type { Ec2Config, GodConfig } from '../config/schema.ts';
-import { deployHostsFrom, expandPath, type RemoteHostSpec } from '../deploy/remote-fleet.ts';
+import {
+  deployHostsFrom,
+  expandPath,
+  hostOfProcessId,
+  processId,
+  type RemoteHostSpec,
+} from '../deploy/remote-fleet.ts';
 import { attachSecrets } from '../secrets/hosts.ts';
 import { loadRelease } from '../deploy/release.ts';
 import type { DeployHost } from '../deploy/types.ts';
@@ -261,7 +267,14 @@ export class Ec2Provider extends RemoteFleetProvider {
     const specs = (await this.instances(undefined, LIVE))
       .map((i) => ({ role: roleOf(i), id: i.InstanceId }))
       .filter((x): x is { role: Role; id: string } => !!x.role && !!x.id);
-    return specs.map((s) => ({ role: s.role, id: `${s.role}-${s.id}`, host: s.id }));
+    // roles.<role>.processes per instance (remote-fleet.ts names them as deployHostsFrom does)
+    return specs.flatMap((s) =>
+      Array.from({ length: this.config.roles[s.role].processes }, (_, i) => ({
+        role: s.role,
+        id: processId(s.role, s.id, i),
+        host: s.id,
+      })),
+    );
   }
 
   /** Converge `role` to `count` instances (pending + running) with everything they need, then wait until they run. */
@@ -500,7 +513,13 @@ export class Ec2Provider extends RemoteFleetProvider {
       });
       try {
         const r = await listEndpoints(fr);
-        return new Map(r.endpoints.map((e) => [e.id.replace(/^endpoint-/, ''), e.clients]));
+        // an instance holds the clients of all its endpoint processes
+        const byInstance = new Map<string, number>();
+        for (const e of r.endpoints) {
+          const id = hostOfProcessId(e.id);
+          byInstance.set(id, (byInstance.get(id) ?? 0) + e.clients);
+        }
+        return byInstance;
       } finally {
         fr.close();
       }
@@ -571,10 +590,11 @@ export class Ec2Provider extends RemoteFleetProvider {
         name: 'god:ec2',
       });
       try {
+        const procs = this.config.roles.endpoint.processes;
         await forgetEndpoints(
           fr.redis,
           fr.keys,
-          ids.map((id) => `endpoint-${id}`),
+          ids.flatMap((id) => Array.from({ length: procs }, (_, i) => processId('endpoint', id, i))),
         );
       } finally {
         fr.close();
@@ -587,11 +607,11 @@ export class Ec2Provider extends RemoteFleetProvider {
     }
   }
 
-  /** The fleet's instances a target names: a role's, given ids (i-… or <role>-i-…), or all. */
+  /** The fleet's instances a target names: a role's, given ids (i-…, or a process <role>-i-…[-pN]), or all. */
   private async targeted(target?: Target): Promise<Instance[]> {
     const all = (await this.instances(target?.role)).filter((i) => i.State?.Name !== 'shutting-down');
     if (!target?.ids) return all;
-    const want = new Set(target.ids.map((id) => id.replace(/^(feeder|endpoint|keeper)-/, '')));
+    const want = new Set(target.ids.map(hostOfProcessId));
     const missing = [...want].filter((id) => !all.some((i) => i.InstanceId === id));
     if (missing.length) {
       throw new UserError(`no instance ${missing.join(', ')} in fleet ${this.ec2.fleet}`, {

@@ -1,4 +1,4 @@
-// The ssh provider: the hosts listed under ssh.hosts, each running one process of every role it lists.
+// The ssh provider: the hosts listed under ssh.hosts, each running every role it lists (`roles.<role>.processes` of each).
 // Releases get there with `god deploy`; up/down/restart drive the processes through each host's agent.
 import type { Role } from '../../../protocol/redis-contract.ts';
 import { UserError } from '../../../kernel/errors.ts';

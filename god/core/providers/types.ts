@@ -134,7 +134,10 @@ export interface Provider {
    * Absent: expected() lists only what was started.
    */
   readonly listsStoppedProcesses?: boolean;
-  /** Each process is a machine of its own (ec2: an instance): `up` creates or terminates machines. */
+  /**
+   * Processes live and die with a machine of their own (ec2: an instance, `roles.<role>.processes` on each;
+   * ExpectedProcess.host names it): `up` creates or terminates machines, a down takes whole machines.
+   */
   readonly machinePerProcess?: boolean;
   /**
    * What the fleet runs besides its role processes (local: a supervisor and a private redis-server), as a

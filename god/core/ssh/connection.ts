@@ -36,6 +36,8 @@ export const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 export class SshConnection {
   private sftpP?: Promise<SFTPWrapper>;
   closed = false;
+  /** the jump host connection this one goes through (ssh.jump), if any */
+  private via?: SshConnection;
   private readonly closeHandlers: Array<() => void> = [];
 
   private constructor(
@@ -95,6 +97,15 @@ export class SshConnection {
     });
   }
 
+  /**
+   * A TCP stream to host:port the way God reaches this host: through its jump host's connection (ssh2
+   * forwardOut) when it has one, so a service on a private address is reachable as this host's SSH is.
+   * Undefined when God reaches the host directly (connect to it yourself).
+   */
+  viaJump(host: string, port: number): Promise<Duplex> | undefined {
+    return this.via?.forward(host, port);
+  }
+
   /** A TCP stream from this (jump) host to host:port, for a connection through it (ProxyJump). */
   private forward(host: string, port: number): Promise<Duplex> {
     return new Promise((resolve, reject) => {
@@ -122,7 +133,9 @@ export class SshConnection {
         throw forwardError(t, via.target, err as Error);
       }
     }
-    return SshConnection.handshake(target, opts, sock);
+    const c = await SshConnection.handshake(target, opts, sock);
+    c.via = via;
+    return c;
   }
 
   private static handshake(target: SshTarget, opts: SshOptions, sock?: Duplex): Promise<SshConnection> {

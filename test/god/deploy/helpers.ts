@@ -1,12 +1,37 @@
 // Shared set-up of the deploy tests: deploy hosts over the harness's loopback sshd hosts.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import type { Redis } from 'ioredis';
 import { cachedRuntime, RUNTIME_PIN } from '../../../god/core/deploy/runtime.ts';
 import type { DeployHost } from '../../../god/core/deploy/types.ts';
 import { freePort, type SshFleet, type SshHost } from '../../harness/index.ts';
 
 export const PREFIX = 'dt:';
+
+const ENDPOINT_MAIN = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../roles/endpoint/main.ts',
+);
+
+/** Bundle the real roles/endpoint/main.ts like scripts/build.mjs does, into `dir`/endpoint.mjs, at `version`. */
+export async function bundleEndpoint(dir: string, version: string): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  await build({
+    entryPoints: [ENDPOINT_MAIN],
+    outfile: path.join(dir, 'endpoint.mjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    logLevel: 'warning',
+    define: { __FG_VERSION__: JSON.stringify(version) },
+    banner: {
+      js: `import { createRequire as __fgCreateRequire } from 'node:module';\nconst require = __fgCreateRequire(import.meta.url);\n// ${version}`,
+    },
+  });
+}
 
 /** A harness sshd host as a deploy host running `processes`, with its base_dir under the host's root. */
 export function deployHostOf(h: SshHost, processes: DeployHost['processes']): DeployHost {

@@ -1,9 +1,6 @@
 // The real endpoint bundle deployed over SSH: the health check's protocol `connect` gets `set_movies` from it;
 // where no endpoint answers, the check says so.
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy } from '../../../god/core/deploy/deploy.ts';
@@ -18,28 +15,7 @@ import {
   useRedis,
   useSshHosts,
 } from '../../harness/index.ts';
-import { deployHostOf, seedRuntime } from './helpers.ts';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const MAIN = path.join(ROOT, 'roles', 'endpoint', 'main.ts');
-
-/** Bundle roles/endpoint/main.ts like scripts/build.mjs does, into a private dir. */
-async function bundleEndpoint(dir: string, marker: string) {
-  fs.mkdirSync(dir, { recursive: true });
-  await build({
-    entryPoints: [MAIN],
-    outfile: path.join(dir, 'endpoint.mjs'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    logLevel: 'warning',
-    define: { __FG_VERSION__: JSON.stringify(marker) },
-    banner: {
-      js: `import { createRequire as __fgCreateRequire } from 'node:module';\nconst require = __fgCreateRequire(import.meta.url);\n// ${marker}`,
-    },
-  });
-}
+import { bundleEndpoint, deployHostOf, seedRuntime } from './helpers.ts';
 
 describe.skipIf(skipWithout({ sshd: sshAvailable() }, 'apt-get install -y openssh-server openssh-client'))(
   'deploy of the real endpoint role',

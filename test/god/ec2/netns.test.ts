@@ -7,21 +7,27 @@
 // God's each fail clearly, are terminated, and the others keep serving.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   DescribeImagesCommand,
+  DescribeSecurityGroupsCommand,
   DescribeInstanceAttributeCommand,
   EC2Client,
   type Instance,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { GodConfigSchema } from '../../../god/core/config/schema.ts';
 import { deploy } from '../../../god/core/deploy/deploy.ts';
+import { hostOfProcessId } from '../../../god/core/deploy/remote-fleet.ts';
+import { downFlags, drainOptions } from '../../../god/core/drain.ts';
+import { listEndpoints } from '../../../god/core/endpoints.ts';
+import { downOp } from '../../../god/core/operations.ts';
+import { connectFleetRedis } from '../../../god/core/redis.ts';
+import { sleep } from '../../../kernel/sleep.ts';
+import { MOVIES, Publisher } from '../../endpoint/helpers.ts';
 import type { GodEvent } from '../../../god/core/events.ts';
 import { type AddressMap, Ec2Provider } from '../../../god/core/providers/ec2.ts';
 import { HOST_KEY_TAG } from '../../../god/core/providers/ec2/host-keys.ts';
@@ -37,10 +43,8 @@ import {
   startRedis,
   useMoto,
 } from '../../harness/index.ts';
-import { seedRuntime } from '../deploy/helpers.ts';
+import { bundleEndpoint, seedRuntime } from '../deploy/helpers.ts';
 import { type NetnsFleet, type NetnsHost, netnsAvailable, startNetnsHosts } from '../../harness/netns.ts';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** How a new instance boots: sshd with the key from its user-data, no sshd at all, or sshd with another key. */
 type Boot = 'cloud-init' | 'no-ssh' | 'impostor';
@@ -67,6 +71,10 @@ describe.skipIf(
   const boots: Boot[] = [];
   const booted = new Map<string, { boot: Boot; host: NetnsHost }>();
   let imageId: string;
+  /** the fleet with roles.endpoint.processes: 2 */
+  let twoPerInstance: Ec2Provider;
+  /** called with each event the providers emit, after it is recorded */
+  let onEvent: ((e: GodEvent) => void) | undefined;
 
   // stands in for each instance's boot: cloud-init applies user-data's ssh_keys, then sshd starts
   async function boot(instances: Instance[]) {
@@ -112,19 +120,7 @@ describe.skipIf(
     dir = makeTempDir('ec2-netns');
     // the current release: the real endpoint bundle, as `npm run build` makes it
     const bundles = path.join(dir, 'bundles');
-    await build({
-      entryPoints: [path.join(ROOT, 'roles', 'endpoint', 'main.ts')],
-      outfile: path.join(bundles, 'endpoint.mjs'),
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'esm',
-      logLevel: 'warning',
-      define: { __FG_VERSION__: '"n1"' },
-      banner: {
-        js: "import { createRequire as __fgCreateRequire } from 'node:module';\nconst require = __fgCreateRequire(import.meta.url);",
-      },
-    });
+    await bundleEndpoint(bundles, 'n1');
     Object.assign(env, { GOD_BUNDLE_DIR: bundles, GOD_VERSION: 'n1', GOD_PROCESS_MODE: 'supervisor' });
     ec2 = new EC2Client(getMoto().clientConfig);
     // moto lacks the distributions' public SSM parameters: publish one for ec2.ami_parameter
@@ -162,10 +158,23 @@ describe.skipIf(
     const providerOf = (c: typeof config) =>
       new Ec2Provider(
         c,
-        { baseDir: dir, env, events: { emit: (e) => events.push(e) } },
+        {
+          baseDir: dir,
+          env,
+          events: {
+            emit: (e) => {
+              events.push(e);
+              onEvent?.(e);
+            },
+          },
+        },
         { pollMs: 100, addressMap, onRunning: boot },
       );
     provider = providerOf(config);
+    twoPerInstance = providerOf({
+      ...config,
+      roles: { ...config.roles, endpoint: { ...config.roles.endpoint, processes: 2 } },
+    });
     keeping = providerOf({
       ...config,
       ec2: { ...config.ec2!, ready: { ...config.ec2!.ready, on_failure: 'keep' } },
@@ -175,6 +184,7 @@ describe.skipIf(
   afterAll(async () => {
     await provider?.close();
     await keeping?.close();
+    await twoPerInstance?.close();
     ec2?.destroy();
     redis?.disconnect();
     // the role processes run inside the namespaces: stopping them goes with the namespaces
@@ -378,4 +388,110 @@ describe.skipIf(
       await redis.del(lock);
     }
   }, 30_000);
+
+  it('processes: 2 per instance (own ports, group opens the range), then down endpoint -n 1 with 300 clients: each moves before the instance goes', async () => {
+    const keys = redisContract('nn:');
+    const pub = new Publisher(redisServer.url, 'nn:');
+    const fleetRedis = () => connectFleetRedis(redisServer.url, { prefix: 'nn:', name: 'test' });
+    const clients: FilmgrainClient[] = [];
+    let ticker: NodeJS.Timeout | undefined;
+    try {
+      await pub.catalog(MOVIES);
+      // up converges the group to the range; the instances are there and ready already
+      await twoPerInstance.up('endpoint', 2);
+      const group = await ec2.send(
+        new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: ['filmgrain-nn'] }] }),
+      );
+      expect(
+        group
+          .SecurityGroups![0]!.IpPermissions!.filter((r) => r.FromPort !== 22)
+          .map((r) => [r.FromPort, r.ToPort]),
+      ).toEqual([[7070, 7071]]);
+      // god deploy starts the second process on each instance; each is checked and admitted on its own
+      const hosts = await twoPerInstance.deployHosts();
+      const ids = hosts.flatMap((h) => h.processes.map((p) => p.id)).sort();
+      expect(ids).toEqual(hosts.flatMap((h) => [`endpoint-${h.name}`, `endpoint-${h.name}-p2`]).sort());
+      expect((await twoPerInstance.expected()).map((p) => p.id).sort()).toEqual(ids);
+      const res = await deploy({
+        hosts,
+        ssh: twoPerInstance.sshOptions(),
+        redis,
+        keys,
+        bundleDir: env.GOD_BUNDLE_DIR,
+        version: 'n1',
+        mode: 'supervisor',
+      });
+      expect(res.hosts.map((h) => h.error)).toEqual([undefined, undefined]);
+      expect(Object.keys(await redis.hgetall(keys.endpointAdmitted)).sort()).toEqual(
+        expect.arrayContaining(ids),
+      );
+      const fr = await fleetRedis();
+      const records = (await listEndpoints(fr)).endpoints.filter((e) => ids.includes(e.id));
+      fr.close();
+      expect(records.map((e) => `${e.id} ${e.port}`).sort()).toEqual(
+        hosts.flatMap((h) => [`endpoint-${h.name} 7070`, `endpoint-${h.name}-p2 7071`]).sort(),
+      );
+
+      // 300 clients over the four endpoints, each on movie 1, a tweet every 100 ms
+      const N = 300;
+      const where: string[] = [];
+      const lastTweet: number[] = [];
+      const addresses = records.map((e) => ({ host: e.host, port: e.port, tls: false }));
+      for (let k = 0; k < N; k++) {
+        const c = new FilmgrainClient({ endpoints: addresses, app: 'test', version: '1', keepaliveMs: 0 });
+        c.on('connected', (t) => {
+          where[k] = `${t.host}:${t.port}`;
+        });
+        c.on('post_tweet', () => {
+          lastTweet[k] = Date.now();
+        });
+        c.startFeed(1);
+        clients.push(c);
+      }
+      ticker = setInterval(() => void pub.publish(1, [pub.tweet()]).catch(() => {}), 100);
+      await Promise.all(clients.map((c) => c.start()));
+      const everyTweetSince = async (t: number, ms: number) => {
+        const until = Date.now() + ms;
+        while (Date.now() < until && clients.some((_, k) => !(lastTweet[k]! > t))) await sleep(100);
+        return clients.filter((_, k) => !(lastTweet[k]! > t)).length;
+      };
+      expect(await everyTweetSince(0, 20_000)).toBe(0);
+
+      // down -n 1 takes a whole instance (its two processes, their clients together), draining both first
+      const from = events.length;
+      let movedAtTerminate: string[] | undefined;
+      onEvent = (e) => {
+        if (e.type === 'machine' && e.action === 'terminated') movedAtTerminate = [...where];
+      };
+      const r = await downOp({
+        provider: twoPerInstance,
+        role: 'endpoint',
+        count: 1,
+        drain: drainOptions(downFlags({ drainTimeout: '20s' }), { redis: fleetRedis }),
+        events: { emit: (e) => events.push(e) },
+      });
+      onEvent = undefined;
+      expect(r.ids).toHaveLength(2);
+      const gone = hostOfProcessId(r.ids![0]!);
+      expect(r.ids!.sort()).toEqual([`endpoint-${gone}`, `endpoint-${gone}-p2`]);
+      const drains = events
+        .slice(from)
+        .filter((e) => e.type === 'host' && e.step === 'drain' && e.phase === 'end');
+      expect(drains.map((e) => [e.type === 'host' && e.host, e.type === 'host' && e.ok]).sort()).toEqual([
+        [`endpoint-${gone}`, true],
+        [`endpoint-${gone}-p2`, true],
+      ]);
+      // when the instance was terminated no client was on it any more; all of them get tweets again
+      const goneAddress = booted.get(gone)!.host.address;
+      expect(movedAtTerminate).toHaveLength(N);
+      expect(movedAtTerminate!.filter((w) => w.startsWith(`${goneAddress}:`))).toEqual([]);
+      expect(await serving()).not.toContain(gone);
+      expect(await everyTweetSince(Date.now(), 10_000)).toBe(0);
+      expect(where.filter((w) => w.startsWith(`${goneAddress}:`))).toEqual([]);
+    } finally {
+      clearInterval(ticker);
+      for (const c of clients) c.close();
+      await pub.close();
+    }
+  }, 90_000);
 });

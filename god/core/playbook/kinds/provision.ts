@@ -26,19 +26,22 @@ async function planProvision(pc: PlayContext, role: Role, want: number): Promise
   const live = await liveStatus(pc);
   const provider = pc.provider;
   const have = (await provider.expected()).filter((p) => p.role === role);
+  // ssh, ec2: the count is of hosts / instances, each running roles.<role>.processes of the role
+  const hosts = [...new Set(have.map((p) => p.host))];
   if (provider.listsStoppedProcesses) {
-    // each host listed with the role runs one; the first `want` of them should run it
-    if (want > have.length) changes.push(`cannot: only ${have.length} host(s) list ${role}`);
-    have.forEach((p, i) => {
+    // each host listed with the role runs it; the first `want` of them should run it
+    if (want > hosts.length) changes.push(`cannot: only ${hosts.length} host(s) list ${role}`);
+    for (const p of have) {
+      const i = hosts.indexOf(p.host);
       if (i < want && !isUp(live, p.id)) changes.push(`start ${p.id} on ${p.host}`);
       if (i >= want && isUp(live, p.id)) changes.push(`stop ${p.id} on ${p.host}`);
-    });
+    }
     return changes;
   }
   if (provider.ownServices && !(await fleetRunning(pc))) changes.push(provider.ownServices.start);
   if (provider.machinePerProcess) {
-    if (have.length < want) changes.push(`create ${want - have.length} ${role} instance(s)`);
-    if (have.length > want) changes.push(`terminate ${have.length - want} ${role} instance(s)`);
+    if (hosts.length < want) changes.push(`create ${want - hosts.length} ${role} instance(s)`);
+    if (hosts.length > want) changes.push(`terminate ${hosts.length - want} ${role} instance(s)`);
     return changes;
   }
   const nums = have.map((p) => numOf(p.id));

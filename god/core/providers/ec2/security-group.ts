@@ -25,10 +25,10 @@ export interface IngressRule {
   why: string;
 }
 
-/** The endpoint's listening port(s): roles.endpoint.options.port, else the role's default. */
+/** The endpoint's listening ports: roles.endpoint.options.port (else the role's default) + each process's index. */
 export function endpointPorts(config: GodConfig): { from: number; to: number } {
   const p = config.roles.endpoint.options.port ?? Number(endpointOptions.port.default);
-  return { from: p, to: p };
+  return { from: p, to: p + config.roles.endpoint.processes - 1 };
 }
 
 export function redisPort(config: GodConfig): number {
