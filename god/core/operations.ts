@@ -55,6 +55,8 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** per-process progress while waiting */
   events?: EventSink;
+  /** the fleet's admin token (token-protected /readyz), asked for only when waiting */
+  adminToken?: () => Promise<string | undefined>;
 }
 
 export function parseRole(v: string | undefined): Role | undefined {
@@ -91,6 +93,7 @@ async function waitFor(
     since: before ?? (await markChange(fr.redis, fr.keys, affected)),
     mode: before ? 'new' : 'alive',
     events: w.events,
+    adminToken: await w.adminToken?.(),
   });
   return { processes, healthy: true };
 }

@@ -1,16 +1,21 @@
 // A role's /readyz as God reads it (the role's admin listener, its address from the heartbeat): ready, not
 // ready (with the role's reasons), or unreachable — then God falls back on the heartbeat alone (a listener on
-// a remote host's loopback, or one that wants a token God does not have, is unreachable from here).
+// a remote host's loopback is unreachable from here). A token-protected listener is read with the fleet's admin
+// token (secrets/admin-token.ts) as `Authorization: Bearer`; a refused or missing token is said as such.
 import http from 'node:http';
 
 export type ReadyzResult =
   | { reachable: true; ready: boolean; why: string[] }
-  | { reachable: false; error: string };
+  | {
+      reachable: false;
+      error: string /** the listener wants a token and refused ours (or we had none) */;
+      denied?: boolean;
+    };
 
 /** Longest /readyz body read; a role's is a few hundred bytes. */
 const MAX_BODY = 64 * 1024;
 
-export function readReadyz(admin: string, timeoutMs = 1000): Promise<ReadyzResult> {
+export function readReadyz(admin: string, timeoutMs = 1000, token?: string): Promise<ReadyzResult> {
   return new Promise((resolve) => {
     let done = false;
     const finish = (r: ReadyzResult) => {
@@ -25,7 +30,20 @@ export function readReadyz(admin: string, timeoutMs = 1000): Promise<ReadyzResul
       finish({ reachable: false, error: `not an address: ${admin}` });
       return;
     }
-    const req = http.get(url, { timeout: timeoutMs, headers: { accept: 'application/json' } }, (res) => {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const req = http.get(url, { timeout: timeoutMs, headers }, (res) => {
+      if (res.statusCode === 401) {
+        res.resume();
+        finish({
+          reachable: false,
+          denied: true,
+          error: token
+            ? "the admin token was refused (HTTP 401): the fleet secret with env FG_ADMIN_TOKEN differs from the role's"
+            : 'the listener wants an admin token and God has none (a secret with env FG_ADMIN_TOKEN)',
+        });
+        return;
+      }
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => {

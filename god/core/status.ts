@@ -7,6 +7,7 @@ import { UserError } from '../../kernel/errors.ts';
 import { redactUrl } from '../../kernel/redact.ts';
 import type { EventSink } from './events.ts';
 import { readReadyz } from './readyz.ts';
+import type { AdminToken } from './secrets/admin-token.ts';
 import { type ChangeMark, Liveness, procKey, readBeats, STALE_AFTER_MS, beatAgeMs } from './liveness.ts';
 import type { FleetRedis } from './redis.ts';
 import { type ExpectedProcess, LastExitSchema, MachineSchema, type Provider } from './providers/types.ts';
@@ -39,6 +40,8 @@ export const ProcessStatusSchema = z.object({
     .object({ ready: z.boolean(), why: z.array(z.string()) })
     .nullable()
     .default(null),
+  /** why its /readyz was not read (unreachable, token refused): the heartbeat alone decides; null otherwise */
+  ready_error: z.string().nullable().default(null),
   /** restarts its supervisor made (pm2's ↺); null when the provider does not know */
   restarts: z.number().int().nullable(),
   /** how it last ended (exit code or signal, and when); null: never exited, or not known */
@@ -126,6 +129,7 @@ export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | un
       heartbeat_age_s: round(Math.max(0, age) / 1000),
       admin: h.admin ?? null,
       ready: null,
+      ready_error: null,
       ...supervision(e),
     };
   };
@@ -155,6 +159,7 @@ export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | un
       heartbeat_age_s: last !== undefined ? round((now - last) / 1000) : null,
       admin: null,
       ready: null,
+      ready_error: null,
       ...supervision(e),
     });
   }
@@ -173,14 +178,24 @@ export function joinStatus(expected: ExpectedProcess[], view: HeartbeatView | un
   };
 }
 
-/** Fill in each live process's /readyz where its admin listener answers (in parallel, 1 s each). */
-export async function addReadiness(processes: ProcessStatus[], timeoutMs = 1000): Promise<number> {
+/**
+ * Fill in each live process's /readyz where its admin listener answers (in parallel, 1 s each), with the fleet's
+ * admin token (secrets/admin-token.ts) when it has one; where it does not answer, `ready_error` says why.
+ */
+export async function addReadiness(
+  processes: ProcessStatus[],
+  timeoutMs = 1000,
+  adminToken: AdminToken = {},
+): Promise<number> {
   let notReady = 0;
   await Promise.all(
     processes.map(async (p) => {
       if (!p.admin || p.state === 'missing') return;
-      const r = await readReadyz(p.admin, timeoutMs);
-      if (!r.reachable) return;
+      const r = await readReadyz(p.admin, timeoutMs, adminToken.token);
+      if (!r.reachable) {
+        p.ready_error = r.denied && adminToken.error ? `${r.error}; ${adminToken.error}` : r.error;
+        return;
+      }
       p.ready = { ready: r.ready, why: r.why };
       if (!r.ready && p.state === 'up') notReady++;
     }),
@@ -194,6 +209,8 @@ export async function getStatus(o: {
   redis?: FleetRedis;
   redisUrl?: string;
   redisError?: string;
+  /** the fleet's admin token for token-protected /readyz (adminTokenOf) */
+  adminToken?: AdminToken;
 }): Promise<StatusReport> {
   const [machines, listed, supervision] = await Promise.all([
     o.provider.machines(),
@@ -214,7 +231,7 @@ export async function getStatus(o: {
     }
   }
   const { processes, summary } = joinStatus(expected, view);
-  summary.not_ready = await addReadiness(processes);
+  summary.not_ready = await addReadiness(processes, 1000, o.adminToken);
   return {
     at: new Date().toISOString(),
     provider: o.provider.kind,
@@ -237,7 +254,8 @@ export async function getStatus(o: {
 
 /**
  * Wait until every expected process is healthy (liveness.ts): beating freshly, at `version` if given, stable
- * (STABLE_BEATS beats), and after a change (`since`) a new process (mode new) or one that beat since (alive).
+ * (STABLE_BEATS beats), and after a change (`since`) a new process (mode new) or one that beat since (alive);
+ * then, where its admin listener answers, its /readyz ready (unreachable: the heartbeat is the fallback).
  * Resolves with the last join; throws a UserError naming the ones still not healthy, and why, at the deadline.
  */
 export async function waitHealthy(
@@ -253,12 +271,16 @@ export async function waitHealthy(
     signal?: AbortSignal;
     /** gets a `host` event (step "health") as each process turns healthy: per-process progress */
     events?: EventSink;
+    /** the fleet's admin token, for token-protected /readyz */
+    adminToken?: string;
   },
 ): Promise<ReturnType<typeof joinStatus>> {
   const t0 = Date.now();
   const until = t0 + o.timeoutMs;
   const healthy = new Set<string>();
   const live = new Liveness({ version: o.version, since: o.since, mode: o.mode });
+  // processes whose /readyz said ready once, or cannot be read (then the heartbeat alone decides)
+  const readyDone = new Set<string>();
   for (;;) {
     const [view, beats] = await Promise.all([readHeartbeatView(fr), readBeats(fr.redis, fr.keys, expected)]);
     const res = joinStatus(expected, view);
@@ -267,6 +289,15 @@ export async function waitHealthy(
       const v = live.judge(procKey(p), beats.get(procKey(p)));
       if (!v.ok) why.set(p.id, v.state === 'missing' ? v.state : `${v.state}: ${v.why}`);
     }
+    // beating as wanted: where its admin listener answers, it must also say ready (as deploy's health check)
+    await Promise.all(
+      res.processes.map(async (p) => {
+        if (!p.expected || !p.admin || why.has(p.id) || readyDone.has(p.id)) return;
+        const r = await readReadyz(p.admin, 1000, o.adminToken);
+        if (!r.reachable || r.ready) readyDone.add(p.id);
+        else why.set(p.id, `not ready (/readyz at ${p.admin}): ${r.why.join('; ') || 'no reason given'}`);
+      }),
+    );
     for (const p of res.processes) {
       if (!p.expected || why.has(p.id) || healthy.has(p.id)) continue;
       healthy.add(p.id);

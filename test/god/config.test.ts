@@ -411,6 +411,28 @@ describe('role environment', () => {
     });
   });
 
+  it('gives each process of a role its admin listener: admin_listen, the port + the process index', () => {
+    const c = parseConfigText(
+      [
+        'roles:',
+        '  endpoint: {options: {admin_listen: "127.0.0.1:9464"}}',
+        '  keeper: {options: {admin_listen: "[::1]:0"}}',
+        '',
+      ].join('\n'),
+      'x.yaml',
+    );
+    const at = (role: 'endpoint' | 'keeper', index: number) =>
+      parseConfig(role, ROLE_OPTIONS[role], [], roleEnv(c, role, { id: 'p', index, redisUrl: 'redis://h:1' }))
+        .adminListen;
+    expect([at('endpoint', 0), at('endpoint', 2)]).toEqual(['127.0.0.1:9464', '127.0.0.1:9466']);
+    // port 0: every process picks its own free port
+    expect(at('keeper', 3)).toBe('[::1]:0');
+    expect(roleEnv(c, 'feeder', { id: 'f', redisUrl: 'redis://h:1' }).FG_ADMIN_LISTEN).toBeUndefined();
+    expect(JSON.stringify(problemsOf('roles:\n  feeder: {options: {admin_listen: "9464"}}\n'))).toMatch(
+      /admin_listen.*HOST:PORT/,
+    );
+  });
+
   it('builds FG_* env with ports per index, resolved paths and the env map last', () => {
     const c = parseConfigText(
       'roles:\n  endpoint:\n    options:\n      port: 7000\n      tls: {cert: tls/c.pem, key: /abs/k.pem}\n    env:\n      FG_LOG_LEVEL: debug\n',

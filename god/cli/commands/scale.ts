@@ -18,6 +18,8 @@ import {
 } from '../../core/operations.ts';
 import { describeChange } from '../../core/providers/types.ts';
 import type { CliContext } from '../context.ts';
+import { adminTokenOf } from '../../core/secrets/admin-token.ts';
+import { secretsContext } from './secrets.ts';
 import { confirm } from '../confirm.ts';
 import { defineCommand, YES_OPTIONS } from '../spec.ts';
 import { table } from '../output.ts';
@@ -43,7 +45,13 @@ const DRY_RUN = defineOptions({
 
 function waitOptions(ctx: CliContext, flags: OptionValues<typeof WAIT_OPTIONS>): WaitOptions | undefined {
   if (!flags.wait) return undefined;
-  return { redis: () => ctx.redis(), timeoutMs: flags.timeout, signal: ctx.signal, events: ctx.events };
+  return {
+    redis: () => ctx.redis(),
+    timeoutMs: flags.timeout,
+    signal: ctx.signal,
+    events: ctx.events,
+    adminToken: async () => (await adminTokenOf(secretsContext(ctx))).token,
+  };
 }
 
 /** down and restart: the fleet, a ROLE, or --id processes */

@@ -14,7 +14,7 @@ import { table } from '../output.ts';
 import { defineCommand } from '../spec.ts';
 import { COMMON_OPTIONS, ROLLOUT_OPTIONS, remoteRunOptions, renderDeploy } from './deploy.ts';
 
-function secretsContext(ctx: CliContext) {
+export function secretsContext(ctx: CliContext) {
   return { config: ctx.loaded.config, baseDir: ctx.loaded.baseDir, env: ctx.env };
 }
 

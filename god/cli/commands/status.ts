@@ -7,6 +7,8 @@ import { fmtDuration, type Style, table } from '../output.ts';
 import { PROCESS_STATES, type Tone } from '../../core/process-states.ts';
 import { getStatus, type ProcessStatus, type StatusReport } from '../../core/status.ts';
 import type { FleetRedis } from '../../core/redis.ts';
+import { adminTokenOf } from '../../core/secrets/admin-token.ts';
+import { secretsContext } from './secrets.ts';
 
 const TONE_STYLE: Record<Tone, Style[]> = { good: ['green'], warn: ['yellow'], bad: ['red', 'bold'] };
 
@@ -88,6 +90,11 @@ export function renderStatus(ctx: CliContext, r: StatusReport): string[] {
     '',
     `${m.up}/${m.expected} up${m.stale ? `, ${s(`${m.stale} stale`, 'red')}` : ''}${m.missing ? `, ${s(`${m.missing} missing`, 'red')}` : ''}${m.unexpected ? `, ${s(`${m.unexpected} unexpected`, 'yellow')}` : ''}${m.not_ready ? `, ${s(`${m.not_ready} not ready (/readyz)`, 'red')}` : ''}`,
   );
+  // a listener God could not read: its heartbeat decided; a refused token is the operator's to fix
+  for (const p of r.processes) {
+    if (p.ready_error)
+      lines.push(s(`${p.id}: /readyz not read (heartbeat used): ${p.ready_error}`, 'yellow'));
+  }
   return lines;
 }
 
@@ -112,7 +119,8 @@ export const statusCommand = defineCommand({
         redisError = (err as Error).message;
       }
     } else redisError = 'no Redis known (the fleet is not running and the config names none)';
-    const report = await getStatus({ provider, redis, redisUrl, redisError });
+    const adminToken = await adminTokenOf(secretsContext(ctx));
+    const report = await getStatus({ provider, redis, redisUrl, redisError, adminToken });
     ctx.out.result('status', report, (r) => renderStatus(ctx, r), report.ok);
     return opts.check && !report.ok ? ERROR_CODES.GOD_CHECK_FAILED.exit : 0;
   },

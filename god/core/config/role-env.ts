@@ -57,6 +57,13 @@ export const ROLE_OPTION_ENV: Record<Role, Record<string, string>> = {
 /** Options holding file paths: resolved against the config's folder when running locally. */
 const PATH_OPTIONS = new Set(['catalog', 'replay', 'tls.cert', 'tls.key', 'spool_dir']);
 
+/** Process `index`'s admin address: the base port + index (port 0 stays 0: each picks a free one). */
+function adminListenOf(text: string, index: number): string {
+  const at = text.lastIndexOf(':');
+  const port = Number(text.slice(at + 1));
+  return port === 0 ? text : `${text.slice(0, at)}:${port + index}`;
+}
+
 function flatten(obj: Record<string, unknown>, prefix = ''): Array<[string, unknown]> {
   const out: Array<[string, unknown]> = [];
   for (const [k, v] of Object.entries(obj)) {
@@ -105,6 +112,7 @@ export function roleEnv(config: GodConfig, role: Role, options: RoleEnvOptions):
     if (!name) continue;
     let text = String(value);
     if (key === 'port' && options.index) text = String(Number(value) + options.index);
+    if (key === 'admin_listen' && options.index) text = adminListenOf(text, options.index);
     if (PATH_OPTIONS.has(key) && options.baseDir && !path.isAbsolute(text))
       text = path.resolve(options.baseDir, text);
     env[name] = text;

@@ -22,6 +22,16 @@ const envMap = z.record(
   z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v)),
 );
 
+/**
+ * `admin_listen: HOST:PORT` (any role): its admin listener (/metrics, /healthz, /readyz), the role's
+ * --admin-listen. Process i of a role listens on PORT + i (port 0: a free one each). Off loopback the roles
+ * need the fleet's admin token: a secret with `env: FG_ADMIN_TOKEN` (README "Observability").
+ */
+const adminListen = z
+  .string()
+  .regex(/^(\[[^\]]+\]|[^:[\]]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:9464')
+  .optional();
+
 export const FeederOptionsSchema = z
   .object({
     source: z.enum(['synthetic', 'replay', 'twitter']).default('synthetic'),
@@ -35,6 +45,7 @@ export const FeederOptionsSchema = z
     loop: z.boolean().optional(),
     /** how often the role logs its summary line (default: half the keeper's alerts.silence, else 30s) */
     summary_interval: duration.optional(),
+    admin_listen: adminListen,
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -62,6 +73,7 @@ export const EndpointOptionsSchema = z
     /** close a client that has not sent connect by then (role default 10s) */
     connect_timeout: duration.optional(),
     summary_interval: duration.optional(),
+    admin_listen: adminListen,
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -107,6 +119,7 @@ export const KeeperOptionsSchema = z
     /** alert once the archive has been unreachable this long (role default 5m) */
     archive_alert_after: duration.optional(),
     summary_interval: duration.optional(),
+    admin_listen: adminListen,
   })
   .strict();
 

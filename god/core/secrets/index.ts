@@ -13,3 +13,4 @@ export {
 } from './resolve.ts';
 export { godEnvName, SECRET_NAME } from './schema.ts';
 export { attachSecrets } from './hosts.ts';
+export { ADMIN_TOKEN_ENV, type AdminToken, adminTokenOf } from './admin-token.ts';
