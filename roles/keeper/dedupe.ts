@@ -14,7 +14,8 @@ export const DEDUPE_WINDOW = 16_384;
 export const DEDUPE_SOURCES = 4096;
 const MAX_BOOT = 64;
 
-if (MAX_HELD_LINES + 1000 >= DEDUPE_WINDOW) throw new Error('the dedupe window must exceed what a sink holds');
+if (MAX_HELD_LINES + 1000 >= DEDUPE_WINDOW)
+  throw new Error('the dedupe window must exceed what a sink holds');
 
 interface Source {
   high: number;
