@@ -19,6 +19,8 @@ export interface StreamEntry {
   host: string;
   level: string;
   line: string;
+  /** the line's unique id (stream field `lid`; roles/runtime/log-sink.ts), for dropping re-sent copies */
+  lid?: string;
 }
 
 const gzip = promisify(zlib.gzip);

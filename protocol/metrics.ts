@@ -191,7 +191,7 @@ export const METRICS = def({
   filmgrain_keeper_duplicates_dropped_total: {
     role: 'keeper',
     type: 'counter',
-    help: 'Log lines dropped as copies of lines already archived (the keeper does not deduplicate yet: always 0; a re-delivered entry is archived again).',
+    help: 'Log lines dropped as copies (same lid) of lines this keeper already read: batches a role re-sent after a Redis failover.',
     labels: [],
   },
   filmgrain_keeper_archive_latency_seconds: {

@@ -82,6 +82,12 @@ export const LogEntryFieldsSchema = z.object({
   host: z.string(),
   level: z.string(),
   line: z.string(),
+  /**
+   * the line's unique id `<boot>.<seq>` (roles/runtime/log-sink.ts): boot is fresh on each process start, seq
+   * counts from 0 in it; a re-sent copy (after a failover) has the same lid, which the keeper drops. Also spliced
+   * into the JSON line as its last field `lid`. Absent in entries written before issue 16 and by God.
+   */
+  lid: z.string().optional(),
 });
 export type LogEntryFields = z.infer<typeof LogEntryFieldsSchema>;
 

@@ -7,6 +7,7 @@ import type { Logger } from '../runtime/logger.ts';
 import { onReadyAgain } from '../runtime/redis.ts';
 import { type ArchiveObject, buildObject, type StreamEntry } from '../../protocol/archive-format.ts';
 import type { Spool } from './spool.ts';
+import { LineDedupe } from './dedupe.ts';
 import type { ArchiveTarget } from '../../protocol/archive-target.ts';
 import { sleep } from '../../kernel/sleep.ts';
 
@@ -66,6 +67,8 @@ export class Archiver {
   private failingSince = 0;
   private lastError = '';
 
+  /** drops re-sent copies of lines (same lid) before they are batched */
+  readonly dedupe = new LineDedupe();
   /** lines stored in the archive (each line once per copy stored) */
   archived = 0;
   objects = 0;
@@ -231,14 +234,19 @@ export class Archiver {
   private accept(raw: RawEntry[]): void {
     const fresh: StreamEntry[] = [];
     const gone: string[] = [];
+    const copies: string[] = [];
     for (const [id, fields] of raw) {
       if (!fields) {
         gone.push(id);
         continue;
       }
       if (this.skip?.has(id)) continue;
-      fresh.push(parseFields(id, fields));
+      const e = parseFields(id, fields);
+      if (this.dedupe.isCopy(e.role, e.proc, e.lid)) copies.push(id);
+      else fresh.push(e);
     }
+    // a copy is acknowledged at once: its original is archived, or pending in this keeper's hands
+    if (copies.length) void this.ack(copies);
     if (gone.length) {
       this.trimmed += gone.length;
       this.o.log.error(
@@ -498,6 +506,7 @@ function parseFields(id: string, f: string[]): StreamEntry {
     else if (k === 'id') e.proc = v;
     else if (k === 'host') e.host = v;
     else if (k === 'level') e.level = v;
+    else if (k === 'lid') e.lid = v;
   }
   return e;
 }

@@ -41,6 +41,7 @@ export function wireKeeperMetrics(m: RoleMetrics, p: KeeperParts, backlog: Group
   m.source('filmgrain_keeper_lines_read_total', () => archiver.read)
     .source('filmgrain_keeper_lines_archived_total', () => archiver.archived)
     .source('filmgrain_keeper_lines_spooled_total', () => archiver.spooled)
+    .source('filmgrain_keeper_duplicates_dropped_total', () => archiver.dedupe.dropped)
     .source('filmgrain_keeper_archive_failures_total', () => archiver.failures)
     .source('filmgrain_keeper_spool_bytes', () => spool.bytes)
     .source('filmgrain_keeper_group_pending', () => backlog.pending)

@@ -18,7 +18,7 @@ import {
 } from './admin.ts';
 import { formatUserError, UserError } from './errors.ts';
 import { HeartbeatPublisher } from './heartbeat.ts';
-import { RedisLogSink } from './log-sink.ts';
+import { logWaitReplicas, RedisLogSink } from './log-sink.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { RoleMetrics } from './metrics.ts';
 import { checkDeployment, connectFromConfig, type RedisConnectOptions, redactUrl } from './redis.ts';
@@ -104,7 +104,14 @@ export async function startRole<S extends OptionsSpec>(
   const resources: Array<{ close(): unknown }> = [];
   const logRedis = connectFromConfig(config, `${id}:logs`, { offlineQueue: false });
   resources.push({ close: () => logRedis.disconnect() });
-  const sink = new RedisLogSink({ redis: logRedis, stream: keys.logStream, role: def.role, id, host });
+  const sink = new RedisLogSink({
+    redis: logRedis,
+    stream: keys.logStream,
+    role: def.role,
+    id,
+    host,
+    waitReplicas: logWaitReplicas(config.redis),
+  });
   const log = createLogger({ role: def.role, id, host, level: config.logLevel, sink, stdout: so.stdout });
   for (const m of unreachable) log.warn({ redis: redactUrl(config.redis) }, m);
 

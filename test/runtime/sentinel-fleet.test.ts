@@ -1,7 +1,10 @@
 // The whole fleet on a Sentinel set (real feeder, endpoint, keeper processes; a primary, a replica and three
 // redis-sentinels): the primary is SIGKILLed while the feeder publishes (raw RESP), the endpoint serves clients
 // and the keeper archives. No role restarts, every client gets new tweets within 10 s of the promotion, and the
-// keeper goes on archiving from the new master (its consumer group reads and acknowledges there).
+// keeper goes on archiving from the new master (its consumer group reads and acknowledges there). A probe role
+// logs 200 lines/s through it all, and the replica is made to lag just before the kill (its link to the primary
+// is cut every 50 ms, so writes the primary acknowledged are not on it): the archive still holds every line of
+// every role exactly once (the log sinks re-send what no replica confirmed, the keeper drops the copies).
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,8 +22,10 @@ import {
   makeTempDir,
   type SentinelSet,
   sentinelAvailable,
+  recentOutput,
   skipWithout,
   spawnRole,
+  spawnTracked,
   startSentinelSet,
   waitFor,
   waitForLine,
@@ -56,6 +61,40 @@ function archived(dir: string): string[] {
   return out;
 }
 
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const probeRole = path.join(ROOT, 'test/runtime/fixtures/probe-role.ts');
+
+/** (role|id|boot) → how often each sequence number of its line ids is in the archive */
+function linesById(lines: string[]): Map<string, Map<number, number>> {
+  const out = new Map<string, Map<number, number>>();
+  for (const l of lines) {
+    const o = JSON.parse(l) as { role?: string; id?: string; lid?: string };
+    if (!o.lid) continue;
+    const dot = o.lid.lastIndexOf('.');
+    const key = `${o.role}|${o.id}|${o.lid.slice(0, dot)}`;
+    const seqs = out.get(key) ?? new Map<number, number>();
+    out.set(key, seqs);
+    const seq = Number(o.lid.slice(dot + 1));
+    seqs.set(seq, (seqs.get(seq) ?? 0) + 1);
+  }
+  return out;
+}
+
+/** sequences missing below the highest archived, and sequences archived more than once, per source */
+function lostAndCopies(lines: string[]): { lost: string[]; copies: string[] } {
+  const lost: string[] = [];
+  const copies: string[] = [];
+  for (const [src, seqs] of linesById(lines)) {
+    const high = Math.max(...seqs.keys());
+    for (let q = 0; q <= high; q++) {
+      const n = seqs.get(q) ?? 0;
+      if (n === 0) lost.push(`${src}.${q}`);
+      if (n > 1) copies.push(`${src}.${q}×${n}`);
+    }
+  }
+  return { lost, copies };
+}
+
 const tweetIds = (msgs: ServerMessage[]) =>
   msgs.flatMap((m) => (m.action === 'post_tweet' ? [m.params.tweet.id] : []));
 /** tweets the synthetic source made after `t` (its created_at is the time it made them) */
@@ -83,6 +122,24 @@ describe.skipIf(
     const feeder = role('feeder', ['--source', 'synthetic', '--rate', '200', '--catalog', TEST_CATALOG]);
     const endpoint = role('endpoint', ['--host', '127.0.0.1', '--port', '0']);
     const keeper = role('keeper', ['--archive', `file://${archive}`, '--flush', '300ms']);
+    const probe = spawnTracked(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        probeRole,
+        '--redis',
+        set.url,
+        '--prefix',
+        prefix,
+        '--id',
+        'sf-probe',
+        '--log-every',
+        '5ms',
+      ],
+      { cwd: ROOT, name: 'sf-probe' },
+    );
+    procs.push(probe);
     const port = (JSON.parse(await waitForLine(endpoint, /"msg":"listening"/, 20_000)) as { port: number })
       .port;
     await waitForLine(keeper, /keeper running/, 20_000);
@@ -114,8 +171,27 @@ describe.skipIf(
         'a tweet for every client',
       );
 
-      const killedAt = Date.now();
-      const old = await set.killMaster();
+      await waitFor(
+        () => archived(archive).some((l) => l.includes('"id":"sf-probe"')),
+        15_000,
+        'probe lines in the archive',
+        { intervalMs: 200 },
+      );
+      // the replica falls behind: its link to the primary is cut every 50 ms (it reconnects about once a second
+      // and catches up from the backlog), so the last writes the primary acknowledged are not on it when it dies
+      const replicaLink = new Redis({ host: '127.0.0.1', port: set.replica.port });
+      const cut = () => replicaLink.call('CLIENT', 'KILL', 'TYPE', 'master').catch(() => {});
+      const cutter = setInterval(cut, 50);
+      let killedAt = 0;
+      let old = 0;
+      try {
+        await new Promise((r) => setTimeout(r, 1500));
+        killedAt = Date.now();
+        old = await set.killMaster();
+      } finally {
+        clearInterval(cutter);
+        replicaLink.disconnect();
+      }
       const promoted = await set.waitPromoted(old);
       // clients get tweets made after the kill (so they went through the new master; a re-sent history would not
       // count): within 10 s of the promotion (issue 16)
@@ -175,7 +251,24 @@ describe.skipIf(
       } finally {
         direct.disconnect();
       }
-      for (const p of [feeder, endpoint, keeper]) expect(isRunning(p)).toBe(true);
+      for (const p of [feeder, endpoint, keeper, probe]) expect(isRunning(p)).toBe(true);
+
+      // every line of every role exactly once: the probe stops (its sink drains), then the archive catches up
+      await killTracked(probe);
+      const lastTick = recentOutput(probe, 400)
+        .map((l) => /"n":(\d+)/.exec(l)?.[1])
+        .filter(Boolean)
+        .map(Number)
+        .pop()!;
+      await waitFor(
+        () => archived(archive).some((l) => l.includes('"id":"sf-probe"') && l.includes(`"n":${lastTick},`)),
+        15_000,
+        `the probe's last tick (${lastTick}) in the archive`,
+        { intervalMs: 200 },
+      );
+      const { lost, copies } = lostAndCopies(archived(archive));
+      expect(lost, 'lines lost in the failover').toEqual([]);
+      expect(copies, 'lines archived twice').toEqual([]);
       expect(clients.filter((c) => c.closed)).toHaveLength(0);
     } finally {
       for (const c of clients) c.close();
