@@ -232,7 +232,8 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
         failure = { error: err };
         throw err;
       } finally {
-        if (audited && !unchanged(failure?.error)) {
+        // exit 2 without a throw (e.g. `play` printing a refused playbook's problems itself) changed nothing either
+        if (audited && !unchanged(failure?.error) && !(failure === undefined && code === 2)) {
           const { auditCommand } = await import('./audit-command.ts');
           await auditCommand(ctx, { name, spec, args, opts, globals, startedAt, failure, exit: code });
         }

@@ -46,7 +46,7 @@ export interface LogQuery extends LogFilter {
   until?: string;
 }
 
-const BASE_FIELDS = new Set(['level', 'time', 'msg', 'role', 'id', 'host', 'pid']);
+const BASE_FIELDS = new Set(['level', 'time', 'msg', 'role', 'id', 'host', 'pid', 'lid']);
 
 /**
  * Text from the log stream made safe for a terminal: every control character but tab (C0, DEL, C1 — ESC

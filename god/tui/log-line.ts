@@ -18,7 +18,7 @@ export interface LogLine {
 }
 
 // Fields every pino line carries; the rest are context worth showing next to the message.
-const BASE_FIELDS = new Set(['level', 'time', 'pid', 'hostname', 'role', 'id', 'host', 'msg', 'v']);
+const BASE_FIELDS = new Set(['level', 'time', 'pid', 'hostname', 'role', 'id', 'host', 'msg', 'v', 'lid']);
 
 export function fromStreamEntry(fields: LogEntryFields, streamId?: string): LogLine {
   const ms = streamId ? Number(streamId.slice(0, streamId.indexOf('-'))) : Number.NaN;

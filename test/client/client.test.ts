@@ -150,7 +150,8 @@ describe('client', () => {
     c.startFeed(1);
     await c.start();
     const [ranking] = (await movies) as [ServerParamsOf['set_movies']];
-    expect(ranking.movies[0]).toEqual({ id: 1, title: 'Arrival', count: 3 });
+    // protocol 1.1 (the SDK's default): each entry also says how many clients fleet-wide watch the movie
+    expect(ranking.movies[0]).toEqual({ id: 1, title: 'Arrival', count: 3, watching: expect.any(Number) });
     await c.ping('hello');
     await pub.publish(1, [pub.tweet('sdk live')]);
     await until(() => tweets.some((t) => t.tweet.text === 'sdk live'));

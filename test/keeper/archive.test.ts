@@ -129,7 +129,11 @@ describe('keeper archive', () => {
           return o.role === role && o.id === id;
         })
         .map((a) => a.line);
-      expect(got).toEqual(lines);
+      // the sink splices each line's own id (`lid`, <boot>.<seq>) in as its last field: one boot, seq 0, 1, 2 …
+      const lids = got.map((l) => (JSON.parse(l) as { lid?: string }).lid);
+      const boot = lids[0]?.split('.')[0];
+      expect(lids).toEqual(lines.map((_, i) => `${boot}.${i}`));
+      expect(got.map((l) => l.replace(/,"lid":"[^"]+"}$/, '}'))).toEqual(lines);
     }
     expect(unique.find((a) => a.entryId === rawId)?.line).toBe('plain text {not json');
     // no copy was stored twice without a failure
